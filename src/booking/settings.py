@@ -1,0 +1,49 @@
+"""Service settings, read from the environment with the ``TRUCHEMENT_`` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-insecure-secret"})
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; see the README's table."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUCHEMENT_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./truchement.sqlite3"
+    timezone: str = "Europe/Brussels"
+    secret_key: str = "dev-insecure-secret"
+    base_url: str = "http://127.0.0.1:8000"
+    reminder_offsets_hours: list[int] = Field(default_factory=lambda: [24, 2])
+    late_cancellation_hour: int = Field(default=10, ge=0, le=23)
+    decline_lock_hours: int = Field(default=24, ge=0)
+    offer_timeout_minutes: int = Field(default=120, ge=1)
+    plan_time_limit_seconds: float = Field(default=20.0, gt=0, le=600)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    write_rate_per_minute: int = Field(default=120, ge=1)
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        """A guessable secret would let anyone forge sessions and feed tokens."""
+        if self.environment != "development" and self.secret_key in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "TRUCHEMENT_SECRET_KEY must be set to a real secret outside development"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,122 @@
+"""The `truchement` command: serve, db, seed, solve, bench, token, worker."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="truchement",
+    help="Scheduling of social interpreters and integration ambassadors.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+seed_app = typer.Typer(help="Sample data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(seed_app, name="seed")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """One clear line on stderr and a non-zero exit, never a traceback."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from booking.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise fail(f"bad setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply the migrations up to REVISION (default: the newest)."""
+    from booking.migrate import upgrade
+
+    settings = _settings()
+    try:
+        upgrade(settings.database_url, revision)
+    except Exception as exc:
+        raise fail(f"migration failed: {exc}") from None
+    typer.echo(f"database at {revision}: {_redacted(settings.database_url)}")
+
+
+@seed_app.command("demo")
+def seed_demo(
+    seed: int = typer.Option(7, help="Random seed; the same seed gives the same data."),
+) -> None:
+    """Fill an empty database with realistic demo data of the border area."""
+    from booking.db import make_engine, make_session_factory, session_scope
+    from booking.demo import DemoRefused, seed_demo_data
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            summary = seed_demo_data(session, seed=seed)
+    except DemoRefused as exc:
+        raise fail(str(exc)) from None
+    typer.echo(summary)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="TCP port."),
+    workers: int = typer.Option(1, help="Uvicorn worker processes (PostgreSQL only)."),
+) -> None:
+    """Run the web service; on the embedded SQLite default, migrate and seed on first start."""
+    import uvicorn
+
+    settings = _settings()
+    if settings.is_sqlite:
+        _prepare_embedded_database(settings.database_url)
+        workers = 1
+    else:
+        from booking.migrate import is_up_to_date
+
+        if not is_up_to_date(settings.database_url):
+            raise fail("the database schema is not up to date: run `truchement db upgrade`")
+    typer.echo(f"Truchement on http://{host}:{port}/  (API docs: /api/v1/docs)")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def _prepare_embedded_database(url: str) -> None:
+    from booking.db import make_engine, make_session_factory, session_scope
+    from booking.demo import database_is_empty, seed_demo_data
+    from booking.migrate import upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as session:
+        if database_is_empty(session):
+            typer.echo(seed_demo_data(session, seed=7))
+    engine.dispose()
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _register() -> None:
+    from truchement import matcher_cli
+
+    matcher_cli.register(app)
+    from truchement import worker_cli
+
+    worker_cli.register(app)
+    from truchement import token_cli
+
+    token_cli.register(app)
+
+
+_register()

@@ -1,0 +1,71 @@
+"""The demo seed: the field's look, deterministic, and never mixed into real data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from booking.demo import LANGUAGES, DemoRefused, database_is_empty, seed_demo_data
+from booking.models import Assignment, Booking, Language, Provider, ProviderLanguage, User
+from booking.users.service import verify_password
+from tests.factories import make_organisation
+
+MONDAY = dt.date(2030, 3, 4)
+
+
+def _fingerprint(db: Session) -> list[tuple[str, str, str, int]]:
+    rows = db.execute(
+        select(
+            Booking.reference, Booking.language_code, Booking.modality, Booking.priority
+        ).order_by(Booking.starts_at, Booking.reference)
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_demo_has_one_user_per_role_with_the_demo_password(db: Session) -> None:
+    summary = seed_demo_data(db, seed=7, first_day=MONDAY)
+    for role in ("admin", "dispatcher", "requester", "provider"):
+        user = db.scalars(select(User).where(User.email == f"{role}@demo.truchement.eu")).one()
+        assert user.role == role
+        assert user.password_hash and verify_password(user.password_hash, "demo")
+        assert f"{role}@demo.truchement.eu" in summary
+
+
+def test_demo_looks_like_the_field(db: Session) -> None:
+    seed_demo_data(db, seed=7, first_day=MONDAY)
+    assert db.scalar(select(func.count()).select_from(Provider)) >= 40
+    assert db.scalar(select(func.count()).select_from(Language)) == len(LANGUAGES) == 23
+    speakers = dict(
+        db.execute(
+            select(ProviderLanguage.language_code, func.count()).group_by(
+                ProviderLanguage.language_code
+            )
+        ).all()
+    )
+    assert speakers["ara"] > 5 * speakers.get("che", 0) > 0
+    assert "kat" not in speakers, "one language has no speaker, as in real life"
+    bookings = db.scalars(select(Booking)).all()
+    days = {b.starts_at.date() for b in bookings}
+    assert len(days) == 10, "two working weeks"
+    assert all(b.starts_at.weekday() < 5 for b in bookings)
+    assert {b.modality for b in bookings} == {"onsite", "phone", "video"}
+    assert all(b.beneficiary_ref and b.beneficiary_ref.startswith("b-") for b in bookings)
+    assert db.scalar(select(func.count()).select_from(Assignment)) == 3
+
+
+def test_demo_is_deterministic_from_its_seed(db: Session) -> None:
+    seed_demo_data(db, seed=11, first_day=MONDAY)
+    first = _fingerprint(db)
+    db.rollback()
+    assert database_is_empty(db)
+    seed_demo_data(db, seed=11, first_day=MONDAY)
+    assert _fingerprint(db) == first
+
+
+def test_demo_refuses_a_database_that_holds_data(db: Session) -> None:
+    make_organisation(db)
+    with pytest.raises(DemoRefused):
+        seed_demo_data(db, seed=7, first_day=MONDAY)

@@ -1,0 +1,150 @@
+"""Offers to the N best at once: the first to accept wins; expiry widens, then flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.assignments import offers, service
+from booking.errors import Conflict
+from booking.models import Assignment, OutboxMessage
+from booking.vocabulary import AssignmentStatus, BookingStatus
+from tests.booking.dispatch_world import World, at, make_world
+from tests.factories import CALAIS
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    return make_world(db)
+
+
+def now_for(world: World) -> dt.datetime:
+    return at(world.day - dt.timedelta(days=7), 9)
+
+
+def offered_to(db: Session, booking_id: int) -> dict[int, str]:
+    rows = db.execute(
+        select(Assignment.provider_id, Assignment.status)
+        .where(Assignment.booking_id == booking_id)
+        .execution_options(populate_existing=True)
+    )
+    return {provider_id: status for provider_id, status in rows}
+
+
+def events_of(db: Session, booking_id: int, event: str) -> int:
+    return len(
+        db.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.booking_id == booking_id, OutboxMessage.event == event
+            )
+        ).all()
+    )
+
+
+def test_the_best_candidates_get_the_offer_and_the_first_to_accept_wins(
+    db: Session, world: World
+) -> None:
+    near = world.provider(db, name="Near")
+    nearby = world.provider(db, name="Nearby", home_lat=50.62, home_lon=3.40)
+    far = world.provider(db, name="Far", home_lat=CALAIS[0], home_lon=CALAIS[1])
+    booking = world.booking(db)
+    sent = offers.offer_booking(
+        db,
+        actor=world.dispatcher,
+        booking=booking,
+        count=2,
+        expires_in_minutes=60,
+        now=now_for(world),
+    )
+    assert [a.provider_id for a in sent] == [near.id, nearby.id]
+    assert all(a.offer_expires_at == now_for(world) + dt.timedelta(minutes=60) for a in sent)
+    assert booking.status == BookingStatus.PROPOSED
+    assert events_of(db, booking.id, "offer_sent") >= 2
+
+    service.accept(db, actor=world.login(db, nearby), assignment=sent[1], now=now_for(world))
+    assert offered_to(db, booking.id) == {
+        near.id: AssignmentStatus.CANCELLED,
+        nearby.id: AssignmentStatus.ACCEPTED,
+    }
+    assert events_of(db, booking.id, "offer_closed") == 1
+    with pytest.raises(Conflict) as too_late:
+        service.accept(db, actor=world.login(db, near), assignment=sent[0], now=now_for(world))
+    assert too_late.value.code == "not_offered"
+    assert far.id not in offered_to(db, booking.id)
+
+
+def test_nobody_feasible_is_a_conflict(db: Session, world: World) -> None:
+    world.provider(db, languages=("ara",))
+    with pytest.raises(Conflict) as refused:
+        offers.offer_booking(
+            db,
+            actor=world.dispatcher,
+            booking=world.booking(db, language_code="tir"),
+            count=3,
+            expires_in_minutes=60,
+            now=now_for(world),
+        )
+    assert refused.value.code == "no_candidate"
+
+
+def test_an_unanswered_offer_widens_to_the_next_candidates(db: Session, world: World) -> None:
+    first = world.provider(db, name="First")
+    second = world.provider(db, name="Second", home_lat=50.62, home_lon=3.40)
+    booking = world.booking(db)
+    now = now_for(world)
+    offers.offer_booking(
+        db, actor=world.dispatcher, booking=booking, count=1, expires_in_minutes=30, now=now
+    )
+    assert offers.expire_offers(db, now=now + dt.timedelta(minutes=29)) == offers.ExpiryReport(
+        0, 0, 0
+    )
+    report = offers.expire_offers(db, now=now + dt.timedelta(minutes=30))
+    assert report == offers.ExpiryReport(expired=1, widened=1, flagged=0)
+    assert offered_to(db, booking.id) == {
+        first.id: AssignmentStatus.EXPIRED,
+        second.id: AssignmentStatus.OFFERED,
+    }
+    [widened] = db.scalars(
+        select(Assignment).where(
+            Assignment.booking_id == booking.id, Assignment.status == AssignmentStatus.OFFERED
+        )
+    )
+    assert widened.explanation["round"] == 2
+    assert widened.offer_expires_at == now + dt.timedelta(minutes=60)
+
+
+def test_when_nobody_is_left_the_booking_is_flagged_to_the_dispatchers(
+    db: Session, world: World
+) -> None:
+    world.provider(db)
+    booking = world.booking(db)
+    now = now_for(world)
+    offers.offer_booking(
+        db, actor=world.dispatcher, booking=booking, count=1, expires_in_minutes=30, now=now
+    )
+    report = offers.expire_offers(db, now=now + dt.timedelta(hours=1))
+    assert report == offers.ExpiryReport(expired=1, widened=0, flagged=1)
+    assert booking.status == BookingStatus.UNFILLED
+    assert booking.unfilled_reason == "offer_unanswered"
+    assert events_of(db, booking.id, "offer_unanswered") == 1
+    assert offers.expire_offers(db, now=now + dt.timedelta(hours=2)).expired == 0
+
+
+def test_an_accepted_booking_is_not_widened_when_the_other_offers_expire(
+    db: Session, world: World
+) -> None:
+    taker = world.provider(db)
+    world.provider(db, home_lat=50.62, home_lon=3.40)
+    world.provider(db, home_lat=50.63, home_lon=3.41)
+    booking = world.booking(db)
+    now = now_for(world)
+    sent = offers.offer_booking(
+        db, actor=world.dispatcher, booking=booking, count=2, expires_in_minutes=30, now=now
+    )
+    service.accept(db, actor=world.login(db, taker), assignment=sent[0], now=now)
+    report = offers.expire_offers(db, now=now + dt.timedelta(hours=1))
+    assert report == offers.ExpiryReport(0, 0, 0)
+    assert sorted(offered_to(db, booking.id).values()) == ["accepted", "cancelled"]
