@@ -1,0 +1,234 @@
+"""Which provider may take which session, decided before any model is built.
+
+The static rules (2-8 and 11 of PROBLEM.md) depend on one session and one
+provider only, so they prune the model instead of constraining it. Every
+refusal keeps the rule that caused it: the dispatcher's candidate list and the
+unassigned reasons are built from these.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from matching.problem import Problem, Provider, Session, UnassignedReason
+from matching.timeline import Timeline
+from matching.travel import Travel
+
+# How far a provider got through the checks; the furthest stage any provider
+# reached names the reason a session nobody can take stays unassigned.
+STAGE_LANGUAGE = 0
+STAGE_PROFILE = 1
+STAGE_TRAVEL = 2
+STAGE_AVAILABILITY = 3
+STAGE_CAPACITY = 4
+
+REASON_BY_STAGE: dict[int, UnassignedReason] = {
+    STAGE_LANGUAGE: "no_provider_speaks_language",
+    STAGE_PROFILE: "no_eligible_provider",
+    STAGE_TRAVEL: "out_of_travel_range",
+    STAGE_AVAILABILITY: "no_availability",
+    STAGE_CAPACITY: "capacity",
+}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why one provider cannot take one session: the rule, a code and a sentence."""
+
+    rule: int
+    code: str
+    detail: str
+    stage: int
+
+
+@dataclass(frozen=True)
+class StartRange:
+    """Starts in `[lo, hi]` (minutes) that keep the session inside one availability interval.
+
+    A range never crosses midnight, so `day` is the calendar day of any start in it.
+    """
+
+    day: int
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True)
+class Option:
+    """One provider who may take one session, the starts allowed and the drive from home."""
+
+    session: int
+    provider: int
+    ranges: tuple[StartRange, ...]
+    home_minutes: int
+
+    @property
+    def days(self) -> frozenset[int]:
+        return frozenset(r.day for r in self.ranges)
+
+
+@dataclass(frozen=True)
+class Unplaceable:
+    """A session that no provider can take, with the reason PROBLEM.md names."""
+
+    reason: UnassignedReason
+    detail: str
+
+
+@dataclass
+class Eligibility:
+    """The outcome of the static rules for a whole problem, by session and provider index."""
+
+    options: dict[int, tuple[Option, ...]]
+    unplaceable: dict[int, Unplaceable]
+
+    def by_provider(self) -> dict[int, list[Option]]:
+        grouped: dict[int, list[Option]] = defaultdict(list)
+        for opts in self.options.values():
+            for opt in opts:
+                grouped[opt.provider].append(opt)
+        return grouped
+
+
+def check_profile(session: Session, provider: Provider) -> Rejection | None:
+    """Rules 2-6: language, certification, kind, gender, skills, exclusions, modality, country."""
+    spoken = provider.language(session.language)
+    if spoken is None:
+        return Rejection(2, "language", f"does not speak '{session.language}'", STAGE_LANGUAGE)
+    if session.requires.certified and not spoken.certified:
+        return Rejection(
+            2, "certification", f"is not certified in '{session.language}'", STAGE_PROFILE
+        )
+    if session.provider_kind != "any" and provider.kind != session.provider_kind:
+        return Rejection(
+            3,
+            "kind",
+            f"is an {provider.kind}, the session asks for an {session.provider_kind}",
+            STAGE_PROFILE,
+        )
+    if session.requires.gender is not None and provider.gender != session.requires.gender:
+        return Rejection(
+            4,
+            "gender",
+            f"gender does not match the requested '{session.requires.gender}'",
+            STAGE_PROFILE,
+        )
+    missing = sorted(session.requires.skills - provider.skills)
+    if missing:
+        return Rejection(4, "skills", f"lacks the skill(s) {', '.join(missing)}", STAGE_PROFILE)
+    if provider.id in session.excluded_providers:
+        return Rejection(4, "excluded", "is excluded for this beneficiary", STAGE_PROFILE)
+    if session.modality not in provider.modalities:
+        return Rejection(5, "modality", f"does not work by {session.modality}", STAGE_PROFILE)
+    if session.is_onsite:
+        country = session.location.country if session.location else None
+        if country not in provider.countries:
+            return Rejection(
+                6, "country", f"may not work in {country or 'an unknown country'}", STAGE_PROFILE
+            )
+    return None
+
+
+def home_minutes(session: Session, provider: Provider, travel: Travel) -> int:
+    """One-way drive from the provider's home; nothing for phone and video."""
+    if not session.is_onsite or session.location is None:
+        return 0
+    return travel.minutes(provider.home, session.location)
+
+
+def start_ranges(session: Session, provider: Provider, timeline: Timeline) -> list[StartRange]:
+    """Rules 7 and 11: starts in the window that fit wholly inside one availability interval."""
+    if session.window is not None:
+        earliest = timeline.minute(session.window.earliest)
+        latest = timeline.minute(session.window.latest)
+    else:
+        earliest = latest = timeline.minute(session.start)
+    ranges: list[StartRange] = []
+    for interval in provider.availability:
+        lo = max(earliest, timeline.minute(interval.start))
+        hi = min(latest, timeline.minute(interval.end) - session.duration_minutes)
+        ranges.extend(_split_by_day(lo, hi, timeline))
+    return sorted(set(ranges), key=lambda r: (r.lo, r.hi))
+
+
+def _split_by_day(lo: int, hi: int, timeline: Timeline) -> Iterable[StartRange]:
+    while lo <= hi:
+        day = timeline.day(lo)
+        day_end = timeline.day_bounds(day)[1] - 1
+        yield StartRange(day=day, lo=lo, hi=min(hi, day_end))
+        lo = day_end + 1
+
+
+def check_pair(
+    session: Session, provider: Provider, timeline: Timeline, travel: Travel
+) -> tuple[Option | None, Rejection | None]:
+    """All static rules for one pair: an option, or the first rule that refuses it."""
+    rejection = check_profile(session, provider)
+    if rejection is not None:
+        return None, rejection
+    drive = home_minutes(session, provider, travel)
+    if drive > provider.max_travel_minutes:
+        return None, Rejection(
+            8,
+            "travel_range",
+            f"lives {drive} min away, beyond their {provider.max_travel_minutes} min limit",
+            STAGE_TRAVEL,
+        )
+    ranges = start_ranges(session, provider, timeline)
+    if not ranges:
+        return None, Rejection(
+            7, "availability", "is not available at that time", STAGE_AVAILABILITY
+        )
+    needed = session.duration_minutes + 2 * drive
+    if needed > min(provider.max_minutes_per_day, provider.max_minutes_per_week):
+        return None, Rejection(
+            10,
+            "daily_minutes",
+            f"would work {needed} min with the round trip, over their daily or weekly limit",
+            STAGE_CAPACITY,
+        )
+    return Option(session=-1, provider=-1, ranges=tuple(ranges), home_minutes=drive), None
+
+
+def compute_eligibility(
+    problem: Problem, timeline: Timeline | None = None, travel: Travel | None = None
+) -> Eligibility:
+    """Options for every session, and the reason for each session nobody can take."""
+    timeline = timeline or Timeline.for_problem(problem)
+    travel = travel or Travel(problem.travel)
+    speakers: dict[str, list[int]] = defaultdict(list)
+    for p_idx, provider in enumerate(problem.providers):
+        for skill in provider.languages:
+            speakers[skill.code].append(p_idx)
+
+    options: dict[int, tuple[Option, ...]] = {}
+    unplaceable: dict[int, Unplaceable] = {}
+    for s_idx, session in enumerate(problem.sessions):
+        found: list[Option] = []
+        furthest: Rejection | None = None
+        for p_idx in speakers.get(session.language, ()):
+            option, rejection = check_pair(session, problem.providers[p_idx], timeline, travel)
+            if option is not None:
+                found.append(Option(s_idx, p_idx, option.ranges, option.home_minutes))
+            elif rejection is not None and (furthest is None or rejection.stage > furthest.stage):
+                furthest = rejection
+        if found:
+            options[s_idx] = tuple(found)
+        else:
+            unplaceable[s_idx] = _unplaceable(session, furthest)
+    return Eligibility(options=options, unplaceable=unplaceable)
+
+
+def _unplaceable(session: Session, furthest: Rejection | None) -> Unplaceable:
+    if furthest is None or furthest.stage == STAGE_LANGUAGE:
+        return Unplaceable("no_provider_speaks_language", f"nobody speaks '{session.language}'")
+    sentences = {
+        STAGE_PROFILE: f"someone speaks '{session.language}', but none fits the request "
+        f"(e.g. {furthest.code}: {furthest.detail})",
+        STAGE_TRAVEL: "every provider who fits lives too far from the place",
+        STAGE_AVAILABILITY: "nobody who fits is available at that time",
+        STAGE_CAPACITY: "nobody who fits has enough daily or weekly minutes for it",
+    }
+    return Unplaceable(REASON_BY_STAGE[furthest.stage], sentences[furthest.stage])

@@ -1,0 +1,172 @@
+"""The bench runner: the verdicts it draws, and one quick end-to-end run on scale S."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from matching.bench import (
+    BenchEvent,
+    BenchRow,
+    PlanSummary,
+    Verdict,
+    bench_document,
+    judge,
+    peak_rss_mb,
+    run_bench,
+    summarize,
+    summarize_by_scale,
+)
+from matching.generate import generate_problem
+from matching.greedy import solve_greedy
+from matching.problem import Assignment, Bound, Score
+
+
+def plan_summary(
+    medium: int, soft: int, *, valid: bool = True, seconds: float = 1.0
+) -> PlanSummary:
+    score = Score(0, medium, soft)
+    return PlanSummary(
+        score=score,
+        declared=score,
+        valid=valid,
+        violations=0 if valid else 1,
+        first_violation=None if valid else "rule 9: overlap",
+        assigned=50,
+        unassigned_by_reason={"capacity": 2},
+        travel_minutes=-soft,
+        preferred_kept=0,
+        seconds=seconds,
+    )
+
+
+def row(
+    scale: str,
+    greedy: PlanSummary,
+    matcher: PlanSummary,
+    bound: Bound | None,
+    eligibility: Score = Score(0, -10, 0),
+    peak_mb: float = 300.0,
+) -> BenchRow:
+    return BenchRow(
+        scale=scale,
+        seed=1,
+        sessions=60,
+        providers=30,
+        days=2,
+        time_limit=10.0,
+        workers=None,
+        eligibility_bound=eligibility,
+        greedy=greedy,
+        matcher=matcher,
+        status="OPTIMAL",
+        bound=bound,
+        peak_mb=peak_mb,
+    )
+
+
+def failed(verdicts: list[Verdict]) -> set[str]:
+    return {v.target for v in verdicts if not v.passed}
+
+
+def test_a_proven_optimum_that_ties_the_greedy_passes() -> None:
+    r = row("S", plan_summary(-12, -500), plan_summary(-12, -500), Bound(-12, -500))
+    assert failed(judge(r)) == set()
+
+
+def test_a_tie_without_proof_is_not_enough() -> None:
+    r = row("S", plan_summary(-12, -500), plan_summary(-12, -500), Bound(-10, -400))
+    assert failed(judge(r)) == {">greedy", "optimal"}
+
+
+def test_the_matcher_must_not_lose_to_the_greedy_on_medium_first() -> None:
+    # Better soft never makes up for a worse medium.
+    r = row("M", plan_summary(-12, -900), plan_summary(-13, -100), Bound(-13, -100))
+    assert {">=greedy", ">greedy"} <= failed(judge(r))
+
+
+def test_an_invalid_plan_fails_loudly() -> None:
+    r = row("S", plan_summary(-12, -500), plan_summary(-11, -400, valid=False), Bound(-11, -400))
+    assert "valid" in failed(judge(r))
+    assert not replace(r, verdicts=tuple(judge(r))).valid
+
+
+def test_slow_solves_miss_the_time_target() -> None:
+    r = row("M", plan_summary(-12, -500), plan_summary(-11, -400, seconds=31.0), Bound(-11, -300))
+    assert failed(judge(r)) == {"time"}
+
+
+def test_l_must_close_half_the_medium_gap() -> None:
+    greedy = plan_summary(-40, -5000)
+    elig = Score(0, -20, 0)
+    assert "halfway" in failed(judge(row("L", greedy, plan_summary(-31, -5000), None, elig)))
+    assert "halfway" not in failed(judge(row("L", greedy, plan_summary(-30, -5000), None, elig)))
+
+
+def test_xl_must_fit_in_four_gigabytes() -> None:
+    r = row("XL", plan_summary(-40, -5000), plan_summary(-30, -4000), None, peak_mb=5000.0)
+    assert failed(judge(r)) == {"memory"}
+
+
+def test_summaries_give_medians_and_ratios() -> None:
+    rows = [
+        row("M", plan_summary(-20, -1000), plan_summary(-15, -800), Bound(-15, -700)),
+        row("M", plan_summary(-30, -1000), plan_summary(-20, -900), Bound(-20, -800)),
+    ]
+    (summary,) = summarize_by_scale(rows)
+    assert summary.runs == 2
+    assert summary.matcher_medium == -17.5
+    assert summary.travel_ratio == pytest.approx((0.8 + 0.9) / 2)
+    # Greedy -20 and -30 against an eligibility bound of -10: 50% and 50% of the gap.
+    assert summary.gap_closed == pytest.approx(0.5)
+
+
+def test_summarize_reads_the_validator_not_the_plan() -> None:
+    problem = generate_problem("S", 1)
+    plan = solve_greedy(problem)
+    honest = summarize(problem, plan, 0.5)
+    assert honest.valid and honest.score == plan.score
+    assert honest.assigned == len(plan.assignments)
+    assert sum(honest.unassigned_by_reason.values()) == len(plan.unassigned)
+    assert honest.travel_minutes >= 0
+
+    boasting = replace(plan, score=Score(0, 0, 0))
+    assert not summarize(problem, boasting, 0.5).valid
+
+    first = plan.assignments[0]
+    doubled = replace(
+        plan,
+        assignments=(*plan.assignments, Assignment(first.session, first.provider, first.start)),
+    )
+    assert not summarize(problem, doubled, 0.5).valid
+
+
+def test_peak_memory_is_measured() -> None:
+    assert peak_rss_mb() > 10
+
+
+def test_bench_runs_end_to_end_on_scale_s() -> None:
+    """One small instance through the whole runner, solver process included (a few seconds)."""
+    events: list[BenchEvent] = []
+    rows = run_bench(["S"], [1], time_limit=2.0, workers=2, progress=events.append)
+    (r,) = rows
+    assert r.error is None, r.error
+    assert r.valid, [v for v in r.verdicts if not v.passed]
+    assert r.greedy is not None and r.matcher is not None
+    assert r.matcher.score >= r.greedy.score
+    assert r.sessions == 60 and r.providers == 30
+    assert r.peak_mb is not None and r.peak_mb > 0
+    assert {v.target for v in r.verdicts} >= {"valid", ">=greedy", ">greedy", "time", "optimal"}
+    assert events[-1].stage == "finished"
+    document = bench_document(rows)
+    assert json.loads(json.dumps(document))["rows"][0]["valid"] is True
+
+
+@pytest.mark.bench
+def test_bench_s_and_m_meet_their_targets() -> None:
+    """The real targets with the default time limits; run with `pytest -m bench`."""
+    rows = run_bench(["S", "M"], [1, 2])
+    assert all(r.valid for r in rows)
+    assert all(r.passed for r in rows), [(r.scale, r.seed, r.verdict) for r in rows]

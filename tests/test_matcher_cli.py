@@ -1,0 +1,107 @@
+"""`truchement solve`, `generate` and `bench` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from matching.generate import generate_problem
+from matching.io import dump_problem, load_plan, problem_to_dict
+from matching.validate import validate
+from truchement.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def small_problem(tmp_path: Path) -> Path:
+    path = tmp_path / "problem.json"
+    dump_problem(generate_problem("S", 1), path)
+    return path
+
+
+def test_help_lists_the_matcher_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("solve", "generate", "bench"):
+        assert command in result.output
+    for command in ("solve", "generate", "bench"):
+        assert runner.invoke(app, [command, "--help"]).exit_code == 0
+
+
+def test_generate_writes_the_same_problem_as_the_library(tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "problem.json"
+    result = runner.invoke(app, ["generate", "--scale", "s", "--seed", "4", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "60 sessions" in result.output
+    assert json.loads(out.read_text()) == json.loads(
+        json.dumps(problem_to_dict(generate_problem("S", 4)))
+    )
+
+
+def test_generate_refuses_an_unknown_scale(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--scale", "XXL", "-o", str(tmp_path / "p.json")])
+    assert result.exit_code == 2
+    assert "unknown scale" in result.output
+
+
+def test_solve_writes_a_valid_plan(small_problem: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = runner.invoke(
+        app, ["solve", str(small_problem), "-o", str(out), "--time-limit", "2", "--workers", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = result.output.strip().splitlines()[0]
+    assert "/60 sessions assigned" in summary and "score 0/" in summary and "bound" in summary
+    plan = load_plan(out)
+    problem = generate_problem("S", 1)
+    assert validate(problem, plan).ok
+    assert len(plan.assignments) + len(plan.unassigned) == len(problem.sessions)
+
+
+def test_solve_explain_lists_the_open_sessions(small_problem: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    args = ["solve", str(small_problem), "-o", str(out), "--time-limit", "2", "--explain"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Unassigned sessions" in result.output or "Every session is assigned" in result.output
+
+
+def test_malformed_json_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "truchement.problem/1", "providers": [', encoding="utf-8")
+    result = runner.invoke(app, ["solve", str(bad), "-o", str(tmp_path / "plan.json")])
+    assert result.exit_code == 2
+    assert "not valid JSON" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_malformed_field_is_named(small_problem: Path, tmp_path: Path) -> None:
+    data = json.loads(small_problem.read_text())
+    data["sessions"][3]["duration_minutes"] = "ninety"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    result = runner.invoke(app, ["solve", str(bad), "-o", str(tmp_path / "plan.json")])
+    assert result.exit_code == 2
+    assert "sessions[3].duration_minutes" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "plan.json").exists()
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    result = runner.invoke(app, ["solve", str(missing), "-o", str(tmp_path / "plan.json")])
+    assert result.exit_code != 0
+    assert "no such file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bench_rejects_an_unknown_scale(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bench", "--scale", "Q", "--out", str(tmp_path / "b.json")])
+    assert result.exit_code == 2
+    assert "unknown scale" in result.output
