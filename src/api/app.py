@@ -1,0 +1,58 @@
+"""The FastAPI application: one factory, so tests and `truchement serve` build the same app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.middleware import install_middleware
+from api.problems import install_problem_handlers
+from api.routers import assignments as assignments_router
+from api.routers import bookings as bookings_router
+from api.routers import calendar as calendar_router
+from api.routers import health, languages, metrics, organisations, sites, tokens, users
+from api.routers import me as me_router
+from api.routers import notifications as notifications_router
+from api.routers import offers as offers_router
+from api.routers import plans as plans_router
+from api.routers import providers as providers_router
+from api.routers import series as series_router
+from api.web import install_web
+from booking.db import make_engine, make_session_factory
+from booking.settings import Settings, get_settings
+from truchement import __version__
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Truchement",
+        version=__version__,
+        summary="Scheduling of social interpreters and integration ambassadors.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_problem_handlers(app)
+    install_middleware(app, settings)
+    app.include_router(health.router)
+    app.include_router(me_router.router)
+    app.include_router(organisations.router)
+    app.include_router(sites.router)
+    app.include_router(users.router)
+    app.include_router(tokens.router)
+    app.include_router(languages.router)
+    app.include_router(metrics.router)
+    app.include_router(notifications_router.router)
+    app.include_router(providers_router.router)
+    app.include_router(calendar_router.router)
+    app.include_router(assignments_router.router)
+    app.include_router(offers_router.router)
+    app.include_router(plans_router.router)
+    app.include_router(bookings_router.router)
+    app.include_router(series_router.router)
+    install_web(app)
+    return app

@@ -1,0 +1,194 @@
+"""Who is calling, and may they call this: bearer tokens, the web session cookie, roles.
+
+``current_user`` accepts, in this order:
+
+1. ``Authorization: Bearer <token>``: an opaque API token whose SHA-256 is
+   looked up in ``api_token``; it must be neither revoked nor expired, and
+   its user must be active. Any other ``Authorization`` scheme is refused.
+2. Only when no ``Authorization`` header is sent: the signed session cookie
+   the web pages set at sign-in (``issue_session_cookie``). A request signed
+   in by cookie that changes something must not come from another site.
+
+Anything else is a 401 problem with ``WWW-Authenticate: Bearer``. Roles are
+checked by ``require_roles`` (403); ``admin`` is not implicitly every role,
+each endpoint lists the roles it accepts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request, Response
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from api.deps import AppSettings, DbSession
+from api.problems import ApiProblem
+from booking.settings import Settings
+from booking.types import utc_now
+from booking.users.models import ApiToken, User
+from booking.users.tokens import hash_token
+from booking.vocabulary import UserRole
+
+SESSION_COOKIE = "truchement_session"
+SESSION_SALT = "truchement.session"
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+"""``api_token.last_used_at`` is written at most once a minute per token, not on every call."""
+
+MAX_TOKEN_LENGTH = 200
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerAuth",
+    description="An API token, created by an admin (`truchement token create`).",
+)
+session_cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="sessionCookie",
+    description="The web pages' signed session cookie (set at sign-in).",
+)
+
+_CHALLENGE = 'Bearer realm="truchement"'
+
+
+def _unauthenticated() -> ApiProblem:
+    return ApiProblem(401, "unauthenticated", headers={"WWW-Authenticate": _CHALLENGE})
+
+
+def _invalid_token() -> ApiProblem:
+    return ApiProblem(
+        401,
+        "invalid_token",
+        headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
+    )
+
+
+def _session_serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=SESSION_SALT)
+
+
+def session_cookie_value(settings: Settings, user: User) -> str:
+    """The signed value of a session cookie for ``user`` (it names the user, nothing else)."""
+    return str(_session_serializer(settings).dumps({"uid": user.id}))
+
+
+def user_id_from_session_cookie(settings: Settings, value: str) -> int | None:
+    """The user id a session cookie was signed for, or ``None`` if forged, damaged or too old."""
+    try:
+        data: Any = _session_serializer(settings).loads(
+            value, max_age=settings.session_max_age_seconds
+        )
+    except (BadSignature, ValueError, TypeError):
+        return None
+    uid = data.get("uid") if isinstance(data, dict) else None
+    return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
+
+
+def issue_session_cookie(response: Response, settings: Settings, user: User) -> None:
+    """Sign ``user`` in on the web pages (call after checking their password).
+
+    ``SameSite=Lax`` keeps the cookie off cross-site form posts; it is
+    ``Secure`` whenever the service is served over HTTPS.
+    """
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_cookie_value(settings, user),
+        max_age=settings.session_max_age_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    """Sign out of the web pages."""
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def _user_from_token(db: DbSession, token: str) -> User:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise _invalid_token()
+    row = db.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    now = utc_now()
+    if row is None or row.revoked_at is not None:
+        raise _invalid_token()
+    if row.expires_at is not None and row.expires_at <= now:
+        raise _invalid_token()
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise _invalid_token()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        row.last_used_at = now
+        db.flush()
+    return user
+
+
+def _same_origin(request: Request, settings: Settings) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    allowed = {_origin_of(settings.base_url), _origin_of(str(request.base_url))}
+    return _origin_of(origin) in allowed
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def current_user(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    session_cookie: Annotated[str | None, Depends(session_cookie_scheme)],
+) -> User:
+    """The signed-in user of this request, or a 401 problem."""
+    if "authorization" in request.headers:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise _invalid_token()
+        user = _user_from_token(db, credentials.credentials.strip())
+    elif session_cookie:
+        user_id = user_id_from_session_cookie(settings, session_cookie)
+        signed_in = db.get(User, user_id) if user_id is not None else None
+        if signed_in is None or not signed_in.is_active:
+            raise _unauthenticated()
+        user = signed_in
+        if request.method not in SAFE_METHODS and not _same_origin(request, settings):
+            raise ApiProblem(403, "cross_origin")
+    else:
+        raise _unauthenticated()
+    request.state.user_id = user.id
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: str) -> Callable[[User], User]:
+    """A dependency that lets through only users whose role is one of ``roles`` (else 403)."""
+    allowed = frozenset(UserRole(role) for role in roles)
+    if not allowed:
+        raise ValueError("require_roles needs at least one role")
+    listed = ", ".join(sorted(allowed))
+
+    def _check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise ApiProblem(403, "forbidden_role", params={"roles": listed})
+        return user
+
+    _check.__name__ = f"require_{'_or_'.join(sorted(allowed))}"
+    return _check
+
+
+DispatcherUser = Annotated[User, Depends(require_roles(UserRole.DISPATCHER))]
+RequesterUser = Annotated[User, Depends(require_roles(UserRole.REQUESTER))]
+ProviderUser = Annotated[User, Depends(require_roles(UserRole.PROVIDER))]
+AdminUser = Annotated[User, Depends(require_roles(UserRole.ADMIN))]

@@ -1,0 +1,130 @@
+"""``GET /metrics``: Prometheus text exposition (format 0.0.4), for dispatchers and admins.
+
+Operational data only, but it tells how busy each organisation's service
+is, so it needs a token of an admin or a dispatcher (configure the scraper
+with ``authorization: {credentials: <token>}``). Request counters and
+latencies are those of the answering process since it started: with
+several API workers, each is scraped separately (Prometheus adds them up
+per ``instance``). Bookings, outbox messages and plan runs are counted in
+the database at scrape time, so every worker reports the same totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from api.auth import require_roles
+from api.deps import DbSession
+from api.middleware import LATENCY_BUCKETS, Registry
+from api.schemas.common import problem_responses
+from booking.bookings.models import Booking
+from booking.outbox.models import OutboxMessage
+from booking.plans.models import Plan
+from booking.users.models import User
+from booking.vocabulary import BookingStatus, OutboxStatus, PlanStatus
+
+router = APIRouter(tags=["operations"])
+
+EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MetricsReader = Annotated[User, Depends(require_roles("admin", "dispatcher"))]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _labels(**labels: str) -> str:
+    inner = ",".join(f'{name}="{_escape(value)}"' for name, value in labels.items())
+    return "{" + inner + "}" if inner else ""
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _header(name: str, kind: str, help_text: str) -> Iterator[str]:
+    yield f"# HELP {name} {help_text}"
+    yield f"# TYPE {name} {kind}"
+
+
+def _request_lines(registry: Registry) -> Iterator[str]:
+    requests, latency = registry.snapshot()
+    yield from _header(
+        "truchement_http_requests_total",
+        "counter",
+        "HTTP requests answered by this process, by method, route template and status.",
+    )
+    for (method, route, status), count in sorted(requests.items()):
+        labels = _labels(method=method, route=route, status=str(status))
+        yield f"truchement_http_requests_total{labels} {count}"
+    name = "truchement_http_request_duration_seconds"
+    yield from _header(name, "histogram", "Time to answer a request, by method and route.")
+    for (method, route), histogram in sorted(latency.items()):
+        cumulative = 0
+        for bound, count in zip(LATENCY_BUCKETS, histogram.buckets, strict=True):
+            cumulative += count
+            labels = _labels(method=method, route=route, le=repr(bound))
+            yield f"{name}_bucket{labels} {cumulative}"
+        labels = _labels(method=method, route=route, le="+Inf")
+        yield f"{name}_bucket{labels} {histogram.count}"
+        plain = _labels(method=method, route=route)
+        yield f"{name}_sum{plain} {_number(histogram.total)}"
+        yield f"{name}_count{plain} {histogram.count}"
+
+
+def _counts_by_status(
+    db: Session, column: InstrumentedAttribute[str], statuses: Iterable[str]
+) -> dict[str, int]:
+    counts = dict.fromkeys(statuses, 0)
+    for status, count in db.execute(select(column, func.count()).group_by(column)):
+        counts[str(status)] = int(count)
+    return counts
+
+
+def _gauge(name: str, help_text: str, counts: dict[str, int]) -> Iterator[str]:
+    yield from _header(name, "gauge", help_text)
+    for status, count in sorted(counts.items()):
+        yield f"{name}{_labels(status=status)} {count}"
+
+
+def _database_lines(db: Session) -> Iterator[str]:
+    yield from _gauge(
+        "truchement_bookings",
+        "Bookings in the database, by status.",
+        _counts_by_status(db, Booking.status, BookingStatus),
+    )
+    yield from _gauge(
+        "truchement_outbox_messages",
+        "Notifications in the outbox, by status (dead ones need a person).",
+        _counts_by_status(db, OutboxMessage.status, OutboxStatus),
+    )
+    yield from _gauge(
+        "truchement_plan_runs",
+        "Matcher runs stored, by status.",
+        _counts_by_status(db, Plan.status, PlanStatus),
+    )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (admin or dispatcher)",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format 0.0.4.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 403),
+    },
+)
+def metrics(request: Request, db: DbSession, _reader: MetricsReader) -> PlainTextResponse:
+    """Request counts and latencies of this process; bookings, outbox and plan runs by status."""
+    registry: Registry = request.app.state.metrics
+    lines = [*_request_lines(registry), *_database_lines(db)]
+    return PlainTextResponse("\n".join(lines) + "\n", media_type=EXPOSITION_CONTENT_TYPE)

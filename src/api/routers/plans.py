@@ -1,0 +1,196 @@
+"""Plans: run the matcher over a horizon, read its proposals and reasons, apply it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from api.auth import require_roles
+from api.deps import AppSettings, DbSession
+from api.problems import PROBLEM_JSON, TYPE_BASE, problem
+from api.routers.assignments import assignment_out
+from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.plans import (
+    ApplyOut,
+    ApplyProblem,
+    BoundOut,
+    PinnedOut,
+    PlanApply,
+    PlanCreate,
+    PlanOut,
+    PlanSummary,
+    ProposalOut,
+    RefusalOut,
+    ScoreOut,
+    UnassignedOut,
+)
+from booking.plans import service
+from booking.plans.models import Plan
+from booking.users.models import User
+from booking.vocabulary import AssignmentStatus, PlanStatus, UserRole
+
+router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
+
+DispatcherOrAdmin = Annotated[User, Depends(require_roles(UserRole.DISPATCHER, UserRole.ADMIN))]
+
+
+def _summary_fields(plan: Plan) -> dict[str, Any]:
+    score = None
+    if plan.score_hard is not None and plan.score_medium is not None:
+        score = ScoreOut(hard=plan.score_hard, medium=plan.score_medium, soft=plan.score_soft or 0)
+    bound = None
+    if plan.bound_medium is not None and plan.bound_soft is not None:
+        bound = BoundOut(medium=plan.bound_medium, soft=plan.bound_soft)
+    return {
+        "id": plan.id,
+        "status": PlanStatus(plan.status),
+        "horizon_start": plan.horizon_start,
+        "horizon_end": plan.horizon_end,
+        "created_by_id": plan.created_by_id,
+        "created_at": plan.created_at,
+        "finished_at": plan.finished_at,
+        "score": score,
+        "bound": bound,
+        "error": plan.error,
+    }
+
+
+def plan_out(db: Session, plan: Plan) -> PlanOut:
+    """The stored plan, with what became of each proposal since."""
+    result = plan.result or {}
+    current = {a.id: a.status for a in service.plan_assignments(db, plan)}
+    return PlanOut(
+        **_summary_fields(plan),
+        timings={k: float(v) for k, v in (plan.timings or {}).items()},
+        stats=dict(result.get("stats", {})),
+        sizes={k: int(v) for k, v in result.get("sizes", {}).items()},
+        proposals=[
+            ProposalOut(
+                **item,
+                status=AssignmentStatus(current.get(item["assignment_id"], "cancelled")),
+            )
+            for item in result.get("proposals", [])
+        ],
+        unassigned=[UnassignedOut(**item) for item in result.get("unassigned", [])],
+        pinned=[PinnedOut(**item) for item in result.get("pinned", [])],
+        warnings=[str(w) for w in result.get("warnings", [])],
+    )
+
+
+@router.post(
+    "",
+    summary="Run the matcher over a horizon and store its proposals",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlanOut,
+    responses=problem_responses(401, 403, 409, 413, 422, 429),
+)
+def create_plan(
+    db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, body: PlanCreate
+) -> PlanOut:
+    """Plans the open bookings of the horizon (or only `booking_ids`) for the caller's service:
+    accepted and confirmed work is kept, every other session is proposed a provider or left
+    unassigned with a reason and a sentence. Runs in the request, up to `time_limit` seconds
+    (capped by the service's setting). A matcher failure (confirmed work that cannot all be
+    kept) is answered as a plan with `status: failed` and its `error`."""
+    limit = settings.plan_time_limit_seconds
+    plan = service.run_plan(
+        db,
+        actor=user,
+        horizon_start=body.horizon_start,
+        horizon_end=body.horizon_end,
+        booking_ids=body.booking_ids,
+        time_limit=min(body.time_limit or limit, limit),
+        timezone=settings.timezone,
+    )
+    return plan_out(db, plan)
+
+
+@router.get(
+    "",
+    summary="List the plans of the caller's service, newest first",
+    response_model=Page[PlanSummary],
+    responses=problem_responses(401, 403, 422),
+)
+def list_plans(db: DbSession, user: DispatcherOrAdmin, page: PageQuery) -> Page[PlanSummary]:
+    return paginate(
+        db,
+        service.plan_query_for(db, user),
+        page,
+        order_by=(Plan.created_at.desc(), Plan.id.desc()),
+        item=lambda plan: PlanSummary(**_summary_fields(plan)),
+    )
+
+
+@router.get(
+    "/{plan_id}",
+    summary="Read a plan: proposals, unassigned sessions with reasons, score, bound, timings",
+    response_model=PlanOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def read_plan(db: DbSession, user: DispatcherOrAdmin, plan_id: IdPath) -> PlanOut:
+    return plan_out(db, service.get_visible_plan(db, user, plan_id))
+
+
+@router.post(
+    "/{plan_id}/apply",
+    summary="Confirm (or offer) the plan's proposals, all or some",
+    response_model=ApplyOut,
+    responses={
+        **problem_responses(401, 403, 404, 413, 422, 429),
+        409: {
+            "model": ApplyProblem,
+            "description": "Some proposals were stale and refused (listed in `refused` with "
+            "the reason each); the others WERE applied (listed in `applied`). Also a plain "
+            "409 problem when the plan itself cannot be applied (not `done`).",
+            "content": {PROBLEM_JSON: {}},
+        },
+    },
+)
+def apply_plan(
+    db: DbSession,
+    settings: AppSettings,
+    user: DispatcherOrAdmin,
+    plan_id: IdPath,
+    body: PlanApply | None = None,
+) -> ApplyOut | JSONResponse:
+    """Each proposal is applied on its own. A stale one is refused: its booking changed since
+    the plan (`booking_changed`), is no longer open (`booking_not_open`) or is held by
+    someone else (`booking_taken`), the proposal is no longer one (`not_proposed`), or
+    confirming would double-book the provider (`provider_double_booked`). If any is refused
+    the answer is 409 listing them, but the others ARE applied and stay applied: read the
+    plan again rather than retrying blindly. With `mode: "offer"` the providers get offers
+    to accept instead of confirmations."""
+    body = body or PlanApply()
+    plan = service.get_visible_plan(db, user, plan_id)
+    outcome = service.apply_plan(
+        db,
+        actor=user,
+        plan=plan,
+        assignment_ids=body.assignment_ids,
+        mode=body.mode,
+        offer_minutes=body.offer_expires_in_minutes or settings.offer_timeout_minutes,
+    )
+    applied = [assignment_out(db, a) for a in outcome.applied]
+    refused = [
+        RefusalOut(
+            assignment_id=r.assignment_id, booking_id=r.booking_id, code=r.code, detail=r.detail
+        )
+        for r in outcome.refused
+    ]
+    if refused:
+        # Not raised: the request must still commit what was applied.
+        return problem(
+            409,
+            "Some proposals are stale",
+            detail=f"{len(refused)} proposal(s) refused as stale, {len(applied)} applied.",
+            type_=f"{TYPE_BASE}stale-proposals",
+            code="stale_proposals",
+            plan_id=plan.id,
+            mode=body.mode,
+            refused=[r.model_dump(mode="json") for r in refused],
+            applied=[a.model_dump(mode="json") for a in applied],
+        )
+    return ApplyOut(plan_id=plan.id, mode=body.mode, applied=applied, refused=[])

@@ -1,0 +1,276 @@
+"""Providers and their availability: dispatchers manage their service's, providers their own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import CurrentUser, require_roles
+from api.deps import DbSession
+from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.providers import (
+    AvailabilityIn,
+    AvailabilityOut,
+    ExceptionOut,
+    HomeOut,
+    LanguageOut,
+    ProviderCreate,
+    ProviderOut,
+    ProviderSummary,
+    ProviderUpdate,
+    PublicLanguageOut,
+    RuleOut,
+)
+from booking.policies import certification_valid
+from booking.providers import availability as availability_service
+from booking.providers import service
+from booking.providers.models import Provider, ProviderLanguage
+from booking.providers.service import LanguageData, ProviderData
+from booking.types import utc_now
+from booking.users.models import User
+from booking.vocabulary import ProviderKind, UserRole
+
+router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
+
+DispatcherOrAdmin = Annotated[User, Depends(require_roles(UserRole.DISPATCHER, UserRole.ADMIN))]
+AvailabilityEditor = Annotated[
+    User, Depends(require_roles(UserRole.PROVIDER, UserRole.DISPATCHER, UserRole.ADMIN))
+]
+
+
+def provider_out(
+    db: Session, provider: Provider, languages: list[ProviderLanguage], today: dt.date
+) -> ProviderOut:
+    """The full view of a provider (their dispatchers, an admin, themself)."""
+    user = db.get(User, provider.user_id) if provider.user_id is not None else None
+    return ProviderOut(
+        id=provider.id,
+        organisation_id=provider.organisation_id,
+        user_id=provider.user_id,
+        display_name=provider.display_name,
+        kind=ProviderKind(provider.kind),
+        gender=provider.gender,  # type: ignore[arg-type]
+        languages=[
+            LanguageOut(
+                code=row.language_code,
+                certified=row.certified,
+                certified_until=row.certified_until,
+                certification_current=certification_valid(row, today),
+            )
+            for row in languages
+        ],
+        skills=list(provider.skills or []),
+        modalities=list(provider.modalities or []),  # type: ignore[arg-type]
+        home=HomeOut(lat=provider.home_lat, lon=provider.home_lon, town=provider.home_town),
+        countries=list(provider.countries or []),  # type: ignore[arg-type]
+        max_travel_minutes=provider.max_travel_minutes,
+        max_minutes_per_day=provider.max_minutes_per_day,
+        max_minutes_per_week=provider.max_minutes_per_week,
+        works_on_holidays=provider.works_on_holidays,
+        is_active=provider.is_active,
+        email=user.email if user is not None else None,
+        phone_e164=user.phone_e164 if user is not None else None,
+        has_calendar_feed=provider.calendar_token_hash is not None,
+        created_at=provider.created_at,
+    )
+
+
+def provider_summary(provider: Provider, languages: list[ProviderLanguage]) -> ProviderSummary:
+    """The public face of a provider (what a requester may read)."""
+    return ProviderSummary(
+        id=provider.id,
+        display_name=provider.display_name,
+        kind=ProviderKind(provider.kind),
+        languages=[
+            PublicLanguageOut(code=row.language_code, certified=row.certified) for row in languages
+        ],
+    )
+
+
+def _view(db: Session, user: User, provider: Provider) -> ProviderOut | ProviderSummary:
+    languages = service.languages_of(db, [provider.id])[provider.id]
+    if service.sees_private_data(user, provider):
+        return provider_out(db, provider, languages, utc_now().date())
+    return provider_summary(provider, languages)
+
+
+def _availability_out(result: availability_service.Availability) -> AvailabilityOut:
+    return AvailabilityOut(
+        provider_id=result.provider.id,
+        timezone=result.timezone,
+        rules=[RuleOut.model_validate(rule) for rule in result.rules],
+        exceptions=[ExceptionOut.model_validate(item) for item in result.exceptions],
+    )
+
+
+@router.get(
+    "",
+    summary="List the providers the caller may see",
+    response_model=Page[ProviderOut | ProviderSummary],
+    responses=problem_responses(401, 422),
+)
+def list_providers(
+    db: DbSession,
+    user: CurrentUser,
+    page: PageQuery,
+    language: Annotated[
+        str | None, Query(pattern=r"^[a-z]{3}$", description="Only those speaking this language.")
+    ] = None,
+    kind: Annotated[ProviderKind | None, Query(description="Only this kind.")] = None,
+    active: Annotated[bool | None, Query(description="Only active (or inactive) ones.")] = None,
+) -> Page[ProviderOut | ProviderSummary]:
+    """A dispatcher sees their service's providers in full, an admin all, a provider
+    themself; a requester sees the active providers of the services that serve their
+    organisation, but only their name, kind and languages."""
+    query = service.provider_query_for(db, user)
+    if language is not None:
+        speakers = select(ProviderLanguage.provider_id).where(
+            ProviderLanguage.language_code == language
+        )
+        query = query.where(Provider.id.in_(speakers))
+    if kind is not None:
+        query = query.where(Provider.kind == kind)
+    if active is not None:
+        query = query.where(Provider.is_active.is_(active))
+    rows: Page[Provider] = paginate(
+        db, query, page, order_by=(Provider.display_name, Provider.id), item=lambda row: row
+    )
+    languages = service.languages_of(db, [p.id for p in rows.items])
+    today = utc_now().date()
+    items: list[ProviderOut | ProviderSummary] = [
+        provider_out(db, p, languages[p.id], today)
+        if service.sees_private_data(user, p)
+        else provider_summary(p, languages[p.id])
+        for p in rows.items
+    ]
+    return Page[ProviderOut | ProviderSummary](items=items, next_cursor=rows.next_cursor)
+
+
+@router.post(
+    "",
+    summary="Add a provider (dispatcher of the service, or admin)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProviderOut,
+    responses=problem_responses(401, 403, 413, 422, 429),
+)
+def create_provider(db: DbSession, user: DispatcherOrAdmin, body: ProviderCreate) -> ProviderOut:
+    """A dispatcher adds a provider to their own service; an admin gives `organisation_id`."""
+    data = ProviderData(
+        display_name=body.display_name,
+        kind=body.kind,
+        gender=body.gender,
+        languages=[LanguageData(**item.model_dump()) for item in body.languages],
+        skills=body.skills,
+        modalities=[str(m) for m in dict.fromkeys(body.modalities)],
+        home_lat=body.home.lat,
+        home_lon=body.home.lon,
+        home_town=body.home.town,
+        countries=[str(c) for c in dict.fromkeys(body.countries)],
+        max_travel_minutes=body.max_travel_minutes,
+        max_minutes_per_day=body.max_minutes_per_day,
+        max_minutes_per_week=body.max_minutes_per_week,
+        works_on_holidays=body.works_on_holidays,
+        user_id=body.user_id,
+        organisation_id=body.organisation_id,
+    )
+    provider = service.create_provider(db, actor=user, data=data)
+    return provider_out(
+        db, provider, service.languages_of(db, [provider.id])[provider.id], utc_now().date()
+    )
+
+
+@router.get(
+    "/{provider_id}",
+    summary="Read one provider",
+    response_model=ProviderOut | ProviderSummary,
+    responses=problem_responses(401, 404, 422),
+)
+def read_provider(
+    db: DbSession, user: CurrentUser, provider_id: IdPath
+) -> ProviderOut | ProviderSummary:
+    """In full for their dispatchers, an admin and themself; a requester gets the public face."""
+    return _view(db, user, service.get_visible_provider(db, user, provider_id))
+
+
+@router.patch(
+    "/{provider_id}",
+    summary="Change a provider (dispatcher of the service, or admin)",
+    response_model=ProviderOut,
+    responses=problem_responses(401, 403, 404, 413, 422, 429),
+)
+def update_provider(
+    db: DbSession, user: DispatcherOrAdmin, provider_id: IdPath, body: ProviderUpdate
+) -> ProviderOut:
+    """Only the fields sent change; `languages` replaces the whole list."""
+    provider = service.get_managed_provider(db, user, provider_id, allow_self=False)
+    changes = body.model_dump(exclude_unset=True)
+    if "languages" in changes:
+        changes["languages"] = (
+            [LanguageData(**item.model_dump()) for item in body.languages]
+            if body.languages is not None
+            else None
+        )
+    home = changes.pop("home", None)
+    if home is not None:
+        changes.update(home_lat=home["lat"], home_lon=home["lon"], home_town=home["town"])
+    elif "home" in body.model_fields_set:
+        changes.update(home_lat=None)
+    for name in ("modalities", "countries"):
+        if changes.get(name) is not None:
+            changes[name] = [str(v) for v in dict.fromkeys(changes[name])]
+    provider = service.update_provider(db, actor=user, provider=provider, changes=changes)
+    return provider_out(
+        db, provider, service.languages_of(db, [provider.id])[provider.id], utc_now().date()
+    )
+
+
+@router.get(
+    "/{provider_id}/availability",
+    summary="Read a provider's weekly rules and dated exceptions",
+    response_model=AvailabilityOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def read_availability(
+    db: DbSession, user: AvailabilityEditor, provider_id: IdPath
+) -> AvailabilityOut:
+    """A provider reads their own; a dispatcher those of their service's providers."""
+    provider = service.get_managed_provider(db, user, provider_id, allow_self=True)
+    return _availability_out(
+        availability_service.get_availability(
+            db, provider=provider, timezone=service.timezone_of(db, provider)
+        )
+    )
+
+
+@router.put(
+    "/{provider_id}/availability",
+    summary="Replace a provider's weekly rules and dated exceptions",
+    response_model=AvailabilityOut,
+    responses=problem_responses(401, 403, 404, 413, 422, 429),
+)
+def replace_availability(
+    db: DbSession, user: AvailabilityEditor, provider_id: IdPath, body: AvailabilityIn
+) -> AvailabilityOut:
+    """Weekly rules are local wall-clock times of the provider's service (Europe/Brussels or
+    Europe/Paris), so they hold across daylight-saving changes; exceptions are instants with
+    an offset (`absence` removes time, `extra` adds it). Public holidays of the service's
+    country are removed automatically unless the provider works on them."""
+    provider = service.get_managed_provider(db, user, provider_id, allow_self=True)
+    result = availability_service.replace_availability(
+        db,
+        actor=user,
+        provider=provider,
+        timezone=service.timezone_of(db, provider),
+        rules=[availability_service.RuleData(**rule.model_dump()) for rule in body.rules],
+        exceptions=[
+            availability_service.ExceptionData(
+                kind=str(item.kind), starts_at=item.starts_at, ends_at=item.ends_at, note=item.note
+            )
+            for item in body.exceptions
+        ],
+    )
+    return _availability_out(result)

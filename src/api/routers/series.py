@@ -1,0 +1,117 @@
+"""Series: recurring sessions (weekly therapy) with the same provider throughout.
+
+Each occurrence is an ordinary booking (read, edit and cancel it through
+``/api/v1/bookings`` too). Here: create them all at once, read the series,
+and cancel or move one occurrence, it and the following ones, or all.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
+
+from api.auth import CurrentUser
+from api.deps import AppSettings, DbSession
+from api.routers.bookings import Booker
+from api.schemas.bookings import BookingOut, SeriesCancel, SeriesCreate, SeriesOut, SeriesUpdate
+from api.schemas.common import IdPath, problem_responses
+from booking.bookings import series as series_service
+from booking.bookings.models import Series
+from booking.bookings.service import describe_bookings
+from booking.users.models import User
+
+router = APIRouter(prefix="/api/v1/series", tags=["series"])
+
+
+def _answer(db: Session, user: User, series: Series) -> SeriesOut:
+    occurrences = series_service.series_occurrences(db, actor=user, series=series)
+    return SeriesOut(
+        id=series.id,
+        organisation_id=series.organisation_id,
+        requester_id=series.requester_id,
+        language=series.language_code,
+        interval_weeks=series.interval_weeks,
+        count=series.occurrence_count,
+        until=series.until_date,
+        preferred_provider_id=series.preferred_provider_id,
+        created_at=series.created_at,
+        occurrences=[BookingOut.from_view(v) for v in describe_bookings(db, occurrences)],
+    )
+
+
+@router.post(
+    "",
+    summary="Book a recurring session",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SeriesOut,
+    responses=problem_responses(401, 403, 413, 422, 429),
+)
+def create_series(db: DbSession, user: Booker, body: SeriesCreate) -> SeriesOut:
+    """`starts_at` is the first session; the others follow every `interval_weeks` weeks at
+    the same local time, also across daylight-saving changes, `count` times or until
+    `until` (at most 52). Each occurrence is a booking of its own."""
+    series = series_service.create_series(
+        db,
+        actor=user,
+        data=body.to_data(),
+        recurrence=body.recurrence.to_recurrence(),
+        preferred_provider_id=body.preferred_provider_id,
+    )
+    return _answer(db, user, series)
+
+
+@router.get(
+    "/{series_id}",
+    summary="Read a series and its occurrences",
+    response_model=SeriesOut,
+    responses=problem_responses(401, 404, 422),
+)
+def read_series(db: DbSession, user: CurrentUser, series_id: IdPath) -> SeriesOut:
+    """404 unless the caller may see at least one of its occurrences."""
+    return _answer(db, user, series_service.get_visible_series(db, actor=user, series_id=series_id))
+
+
+@router.post(
+    "/{series_id}/cancel",
+    summary="Cancel one occurrence, it and the following ones, or all",
+    response_model=SeriesOut,
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+)
+def cancel_series(
+    db: DbSession, user: Booker, settings: AppSettings, series_id: IdPath, body: SeriesCancel
+) -> SeriesOut:
+    """Occurrences already started, done or cancelled are left alone (`occurrence` on such
+    a one is a 409). Each is cancelled like a single booking, late or not."""
+    series = series_service.get_visible_series(db, actor=user, series_id=series_id)
+    series_service.cancel_series(
+        db,
+        actor=user,
+        series=series,
+        scope=body.scope,
+        booking_id=body.booking_id,
+        reason=body.reason,
+        settings=settings,
+    )
+    return _answer(db, user, series)
+
+
+@router.patch(
+    "/{series_id}",
+    summary="Move one occurrence, it and the following ones, or all",
+    response_model=SeriesOut,
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+)
+def move_series(db: DbSession, user: Booker, series_id: IdPath, body: SeriesUpdate) -> SeriesOut:
+    """A new local start time, a shift to another weekday, a new length. Each occurrence is
+    rescheduled like a single booking: its provider stays only if the new session lies
+    inside the time they agreed to. No `If-Match` here: each occurrence's version moves on."""
+    series = series_service.get_visible_series(db, actor=user, series_id=series_id)
+    series_service.move_series(
+        db,
+        actor=user,
+        series=series,
+        scope=body.scope,
+        booking_id=body.booking_id,
+        move=body.to_move(),
+    )
+    return _answer(db, user, series)

@@ -1,0 +1,104 @@
+"""Assignments, candidates and offers, as the API reads and writes them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, Field
+
+from api.schemas.common import Id, ResponseModel, StrictModel
+from booking.vocabulary import AssignmentStatus, ProviderKind
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)
+
+
+UTCInstant = Annotated[dt.datetime, AfterValidator(_in_utc)]
+"""An instant in an answer: always written in UTC (``...Z``), whatever zone it was computed in."""
+
+
+class AssignmentCreate(StrictModel):
+    """A dispatcher's manual choice, checked by the same rules as the matcher's."""
+
+    booking_id: Id
+    provider_id: Id
+    starts_at: AwareDatetime | None = Field(
+        default=None,
+        description="Within the booking's window; default: the booking's planned start.",
+    )
+    status: Literal["proposed", "offered", "confirmed"] = Field(
+        default="proposed",
+        description="`proposed` (a draft), `offered` (sent to the provider now) or "
+        "`confirmed` (the dispatcher already agreed it with the provider).",
+    )
+    offer_expires_in_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=7 * 24 * 60,
+        description="For `offered`; default: the service's offer timeout.",
+    )
+
+
+class ReasonIn(StrictModel):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AssignmentOut(ResponseModel):
+    id: int
+    booking_id: int
+    booking_reference: str
+    provider_id: int
+    provider_name: str
+    plan_id: int | None
+    status: AssignmentStatus
+    starts_at: UTCInstant
+    ends_at: UTCInstant
+    offer_expires_at: UTCInstant | None
+    responded_at: UTCInstant | None
+    source: str | None = Field(description="`plan`, `manual` or `offer`.")
+    explanation: str | None = Field(description="Why this provider, in a sentence.")
+    booking_version: int = Field(description="The booking's version when this was made.")
+    created_at: UTCInstant
+    updated_at: UTCInstant
+
+
+class CandidateOut(ResponseModel):
+    provider_id: int
+    display_name: str
+    kind: ProviderKind
+    feasible: bool
+    starts_at: UTCInstant | None = Field(description="Best start, when feasible.")
+    cost: int | None = Field(
+        description="Added travel minutes minus 60 for a preferred provider; lower is better."
+    )
+    travel_minutes: int | None = Field(description="Driving minutes this adds to their day.")
+    preferred: bool
+    current: bool = Field(description="Holds or is proposed for this booking now.")
+    rule: int | None = Field(description="The hard rule (PROBLEM.md, 1-11) that rules them out.")
+    code: str | None = Field(
+        description="`language`, `certification`, `kind`, `gender`, `skills`, `excluded`, "
+        "`modality`, `country`, `travel_range`, `availability`, `daily_minutes`, "
+        "`weekly_minutes`, `overlap`, `drive`, `fixed`."
+    )
+    detail: str
+
+
+class CandidatesOut(ResponseModel):
+    booking_id: int
+    candidates: list[CandidateOut] = Field(
+        description="Feasible first, cheapest first; then the others with the rule against them."
+    )
+
+
+class OfferCreate(StrictModel):
+    count: int = Field(default=1, ge=1, le=20, description="How many providers to ask at once.")
+    expires_in_minutes: int | None = Field(
+        default=None, ge=1, le=7 * 24 * 60, description="Default: the service's offer timeout."
+    )
+
+
+class OffersOut(ResponseModel):
+    booking_id: int
+    offers: list[AssignmentOut]

@@ -1,0 +1,106 @@
+"""Organisations, service agreements and sites."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from api.schemas.common import Id, ResponseModel, StrictModel
+from booking.vocabulary import Country, OrganisationKind
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Region = Annotated[str, Field(min_length=1, max_length=100)]
+TimeZoneName = Annotated[
+    str, Field(min_length=1, max_length=64, description="IANA name, e.g. `Europe/Brussels`.")
+]
+Latitude = Annotated[
+    float, Field(ge=-90, le=90, description="WGS 84; must lie within 48.8 to 51.6.")
+]
+Longitude = Annotated[
+    float, Field(ge=-180, le=180, description="WGS 84; must lie within 1.4 to 6.5.")
+]
+Postcode = Annotated[
+    str, Field(min_length=4, max_length=10, description="4 digits in BE, 5 in FR.")
+]
+
+
+class OrganisationOut(ResponseModel):
+    id: int
+    name: str
+    kind: OrganisationKind
+    country: Country
+    region: str | None
+    timezone: str
+    created_at: dt.datetime
+
+
+class OrganisationCreate(StrictModel):
+    name: Name
+    kind: OrganisationKind
+    country: Country
+    region: Region | None = None
+    timezone: TimeZoneName | None = Field(
+        default=None, description="Defaults to Europe/Brussels (BE) or Europe/Paris (FR)."
+    )
+
+
+class OrganisationUpdate(StrictModel):
+    """Only the fields sent change; the kind never does."""
+
+    name: Name | None = None
+    country: Country | None = None
+    region: Region | None = None
+    timezone: TimeZoneName | None = None
+
+
+class AgreementCreate(StrictModel):
+    requesting_organisation_id: Id = Field(
+        description="The requesting organisation this providing service will serve."
+    )
+
+
+class AgreementOut(ResponseModel):
+    id: int
+    providing_org_id: int
+    requesting_org_id: int
+    created_at: dt.datetime
+
+
+class SiteOut(ResponseModel):
+    id: int
+    organisation_id: int
+    name: str
+    address: str
+    postcode: str
+    town: str
+    country: Country
+    region: str | None
+    lat: float
+    lon: float
+
+
+class SiteCreate(StrictModel):
+    organisation_id: Id
+    name: Name
+    address: Annotated[str, Field(min_length=1, max_length=300)]
+    postcode: Postcode
+    town: Annotated[str, Field(min_length=1, max_length=100)]
+    country: Country
+    region: Region | None = None
+    lat: Latitude
+    lon: Longitude
+
+
+class SiteUpdate(StrictModel):
+    """Only the fields sent change."""
+
+    name: Name | None = None
+    address: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    postcode: Postcode | None = None
+    town: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    country: Country | None = None
+    region: Region | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None

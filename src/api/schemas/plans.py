@@ -1,0 +1,131 @@
+"""Plans: a matcher run, what it proposes, what it could not staff and why, and applying it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from api.schemas.assignments import AssignmentOut, UTCInstant
+from api.schemas.common import Id, Problem, ResponseModel, StrictModel
+from booking.vocabulary import AssignmentStatus, PlanStatus
+
+
+class PlanCreate(StrictModel):
+    horizon_start: AwareDatetime
+    horizon_end: AwareDatetime = Field(description="At most 31 days after `horizon_start`.")
+    booking_ids: list[Id] | None = Field(
+        default=None, max_length=1000, description="Only these bookings (default: all open)."
+    )
+    time_limit: float | None = Field(
+        default=None,
+        gt=0,
+        le=600,
+        description="Seconds for the solver; capped by the service's setting (its default).",
+    )
+
+
+class ScoreOut(ResponseModel):
+    hard: int
+    medium: int = Field(description="Minus the priority of the sessions left unstaffed.")
+    soft: int = Field(description="Minus travel minutes, plus 60 per preferred provider.")
+
+
+class BoundOut(ResponseModel):
+    medium: int
+    soft: int
+
+
+class ProposalOut(ResponseModel):
+    assignment_id: int
+    booking_id: int
+    booking_reference: str
+    provider_id: int
+    provider_name: str
+    starts_at: UTCInstant
+    ends_at: UTCInstant
+    explanation: str
+    status: AssignmentStatus = Field(description="What became of the proposal since.")
+
+
+class UnassignedOut(ResponseModel):
+    booking_id: int
+    booking_reference: str
+    reason: str = Field(
+        description="`no_provider_speaks_language`, `no_eligible_provider`, "
+        "`out_of_travel_range`, `no_availability`, `capacity` or `not_solved`."
+    )
+    detail: str
+    explanation: str = Field(description="The reason as a sentence for the dispatcher.")
+    offers_pending: bool = Field(description="Live offers are out for it.")
+
+
+class PinnedOut(ResponseModel):
+    assignment_id: int
+    booking_id: int
+    provider_id: int
+    status: AssignmentStatus
+
+
+class PlanSummary(ResponseModel):
+    id: int
+    status: PlanStatus
+    horizon_start: UTCInstant
+    horizon_end: UTCInstant
+    created_by_id: int
+    created_at: UTCInstant
+    finished_at: UTCInstant | None
+    score: ScoreOut | None
+    bound: BoundOut | None
+    error: str | None
+
+
+class PlanOut(PlanSummary):
+    timings: dict[str, float] = Field(description="Seconds: build, solve, store, total.")
+    stats: dict[str, Any] = Field(description="The solver's own figures.")
+    sizes: dict[str, int] = Field(description="Sessions, planned, pinned, providers.")
+    proposals: list[ProposalOut]
+    unassigned: list[UnassignedOut]
+    pinned: list[PinnedOut] = Field(description="Accepted or confirmed work the plan kept.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="E.g. held work that could not all be kept together and was planned "
+        "around as busy time.",
+    )
+
+
+class PlanApply(StrictModel):
+    assignment_ids: list[Id] | None = Field(
+        default=None, max_length=1000, description="The proposals to apply (default: all)."
+    )
+    mode: Literal["confirm", "offer"] = Field(
+        default="confirm",
+        description="`confirm` books the providers; `offer` sends them offers to accept.",
+    )
+    offer_expires_in_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+
+
+class RefusalOut(ResponseModel):
+    assignment_id: int
+    booking_id: int
+    code: str = Field(
+        description="`not_proposed`, `booking_changed`, `booking_not_open`, `booking_taken`, "
+        "`stale_assignment` or `provider_double_booked`."
+    )
+    detail: str
+
+
+class ApplyOut(ResponseModel):
+    plan_id: int
+    mode: Literal["confirm", "offer"]
+    applied: list[AssignmentOut]
+    refused: list[RefusalOut] = Field(default_factory=list)
+
+
+class ApplyProblem(Problem):
+    """409 of a partial apply: the stale proposals were refused, the others WERE applied."""
+
+    plan_id: int
+    mode: Literal["confirm", "offer"]
+    refused: list[RefusalOut]
+    applied: list[AssignmentOut]

@@ -1,0 +1,88 @@
+"""Signing in and out, the language switch, and the front door."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from api.auth import clear_session_cookie, issue_session_cookie
+from api.web.context import CheckedForm, WebPage, home_for, safe_next
+from api.web.i18n import LANGUAGE_COOKIE, LOCALES
+from booking.audit import record_audit
+from booking.users.models import User
+from booking.users.service import hash_password, update_user, verify_password
+
+router = APIRouter(include_in_schema=False)
+
+MAX_EMAIL_LENGTH = 320
+MAX_PASSWORD_LENGTH = 1000
+_DUMMY_HASH = hash_password("not a real password")
+"""Checked against when the email is unknown, so a wrong email takes as long as a wrong password."""
+
+
+@router.get("/")
+def front_door(page: WebPage) -> RedirectResponse:
+    """Signed in: your home page; otherwise the sign-in page."""
+    return page.redirect(home_for(page.user))
+
+
+@router.get("/sign-in")
+def sign_in_form(page: WebPage, next: str = "") -> HTMLResponse:
+    """The sign-in form (email and password)."""
+    if page.user is not None:
+        return page.redirect(safe_next(next, home_for(page.user)))
+    return page.render("sign_in.html", email="", next=safe_next(next, ""), failed=False)
+
+
+@router.post("/sign-in")
+def sign_in(page: WebPage, form: CheckedForm) -> Response:
+    """Check the password (argon2); on success set the session cookie and go on."""
+    email = form.get("email")[:MAX_EMAIL_LENGTH].lower()
+    password = form.get("password")[:MAX_PASSWORD_LENGTH]
+    next_url = safe_next(form.get("next"), "")
+    user = page.db.scalars(select(User).where(User.email == email)).first() if email else None
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.is_active or not password:
+        return page.render("sign_in.html", status=401, email=email, next=next_url, failed=True)
+    record_audit(page.db, actor=user, action="user.signed_in", entity=user, changes={})
+    page.user = user
+    page.rotate_nonce()
+    page.extra_cookies.append(lambda r: issue_session_cookie(r, page.settings, user))
+    return page.redirect(next_url or home_for(user))
+
+
+@router.post("/sign-out")
+def sign_out(page: WebPage, form: CheckedForm) -> RedirectResponse:
+    """Forget the session on this browser."""
+    if page.user is not None:
+        record_audit(
+            page.db, actor=page.user, action="user.signed_out", entity=page.user, changes={}
+        )
+    page.rotate_nonce()
+    page.extra_cookies.append(clear_session_cookie)
+    return page.redirect("/sign-in")
+
+
+@router.post("/language")
+def switch_language(page: WebPage, form: CheckedForm) -> RedirectResponse:
+    """Show the pages in another language; a signed-in user keeps it as their locale."""
+    locale = form.get("locale")
+    back = safe_next(form.get("next"), home_for(page.user))
+    if locale not in LOCALES:
+        return page.redirect(back)
+    if page.user is not None and page.user.locale != locale:
+        with page.attempt():
+            update_user(page.db, actor=page.user, user=page.user, changes={"locale": locale})
+    page.extra_cookies.append(
+        lambda r: r.set_cookie(
+            LANGUAGE_COOKIE,
+            locale,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=page.settings.base_url.startswith("https://"),
+            path="/",
+        )
+    )
+    return page.redirect(back)

@@ -1,0 +1,607 @@
+"""The dispatcher's pages: the board, plans and their proposals, candidates, the day view.
+
+Everything goes through the dispatch services: ``plans.service`` (run and
+apply a plan), ``assignments.service`` (candidates, manual assignment,
+confirm, cancel), ``assignments.offers`` (offer to the best N). The matcher's
+own sentences (explanations, reasons a candidate is refused) exist in English
+only; the pages show them marked ``lang="en"`` next to translated labels
+built from their codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from api.web.context import CheckedForm, DispatcherPage, Page
+from api.web.forms import language_name
+from booking.access import get_visible_booking
+from booking.assignments.models import Assignment
+from booking.assignments.offers import offer_booking
+from booking.assignments.service import (
+    LIVE_ASSIGNMENT_STATUSES,
+    CandidateView,
+    assign_manually,
+    assignment_query_for,
+    cancel_assignment,
+    candidates_for,
+    confirm,
+    get_visible_assignment,
+)
+from booking.bookings.models import Booking
+from booking.bookings.service import BookingFilters, booking_list_query, describe_booking
+from booking.errors import DomainError, NotFound, Unprocessable
+from booking.languages.models import Language
+from booking.organisations.models import Organisation
+from booking.plans.models import Plan
+from booking.plans.service import (
+    MAX_HORIZON_DAYS,
+    apply_plan,
+    get_visible_plan,
+    plan_assignments,
+    plan_query_for,
+    run_plan,
+)
+from booking.providers.models import Provider
+from booking.providers.service import get_visible_provider
+from booking.vocabulary import AssignmentStatus, BookingStatus, Modality
+from matching.problem import HaversineTravel, Location
+from matching.travel import Travel
+
+router = APIRouter(include_in_schema=False)
+
+BOARD_STATUSES: tuple[str, ...] = (
+    BookingStatus.REQUESTED,
+    BookingStatus.PROPOSED,
+    BookingStatus.UNFILLED,
+    BookingStatus.CONFIRMED,
+)
+DEFAULT_DAYS = 7
+MAX_BOARD_DAYS = 31
+MAX_BOARD_ROWS = 500
+DAY_START_HOUR = 7
+DAY_END_HOUR = 20
+MANUAL_STATUSES = ("proposed", "offered", "confirmed")
+OFFER_COUNT_CHOICES = (1, 2, 3, 5)
+DONE_MESSAGES = frozenset({"assigned", "offered", "confirmed", "withdrawn"})
+
+
+def _zone(page: Page) -> ZoneInfo:
+    return ZoneInfo(page.settings.timezone)
+
+
+def _today(page: Page) -> dt.date:
+    return dt.datetime.now(_zone(page)).date()
+
+
+def _parse_date(value: str | None, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _parse_int(value: str | None, default: int, low: int, high: int) -> int:
+    if value is None or not value.strip().isdigit():
+        return default
+    return min(max(int(value), low), high)
+
+
+def _id(page: Page, value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) < 2**31:
+        raise page.error(404, "error.not_found")
+    return int(value)
+
+
+def _languages(page: Page) -> dict[str, str]:
+    return {
+        lang.code: language_name(lang, page.locale) for lang in page.db.scalars(select(Language))
+    }
+
+
+def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who a booking is proposed to, offered to or held by, as the board shows it."""
+
+    assignment_id: int
+    provider_name: str
+    status: str
+
+
+def _holders(page: Page, booking_ids: list[int]) -> dict[int, list[Holder]]:
+    assert page.user is not None
+    found: dict[int, list[Holder]] = defaultdict(list)
+    if not booking_ids:
+        return found
+    rows = page.db.execute(
+        assignment_query_for(page.db, page.user)
+        .join(Provider, Provider.id == Assignment.provider_id)
+        .where(
+            Assignment.booking_id.in_(booking_ids),
+            Assignment.status.in_(LIVE_ASSIGNMENT_STATUSES),
+        )
+        .with_only_columns(
+            Assignment.booking_id, Assignment.id, Provider.display_name, Assignment.status
+        )
+        .order_by(Assignment.id)
+    )
+    for booking_id, assignment_id, name, status in rows:
+        found[booking_id].append(Holder(assignment_id, name, status))
+    return found
+
+
+@router.get("/board")
+def board(
+    page: DispatcherPage,
+    start: str = "",
+    days: str = "",
+    language: str = "",
+    region: str = "",
+    status: str = "",
+) -> HTMLResponse:
+    """Open bookings of the coming days by day, filters, and the plan runner."""
+    assert page.user is not None
+    zone = _zone(page)
+    first_day = _parse_date(start, _today(page))
+    count = _parse_int(days, DEFAULT_DAYS, 1, MAX_BOARD_DAYS)
+    statuses = (status,) if status in BOARD_STATUSES else BOARD_STATUSES
+    languages = _languages(page)
+    filters = BookingFilters(
+        statuses=statuses,
+        language_code=language if language in languages else None,
+        starts_from=_local_midnight(first_day, zone),
+        starts_before=_local_midnight(first_day + dt.timedelta(days=count), zone),
+    )
+    query = booking_list_query(page.db, actor=page.user, filters=filters).join(
+        Organisation, Organisation.id == Booking.organisation_id
+    )
+    regions = sorted(
+        {
+            r
+            for r in page.db.scalars(
+                booking_list_query(page.db, actor=page.user, filters=BookingFilters())
+                .join(Organisation, Organisation.id == Booking.organisation_id)
+                .with_only_columns(Organisation.region)
+                .distinct()
+            )
+            if r
+        }
+    )
+    if region in regions:
+        query = query.where(Organisation.region == region)
+    rows = page.db.execute(
+        query.add_columns(Organisation.name, Organisation.region)
+        .order_by(Booking.starts_at, Booking.id)
+        .limit(MAX_BOARD_ROWS + 1)
+    ).all()
+    truncated = len(rows) > MAX_BOARD_ROWS
+    rows = rows[:MAX_BOARD_ROWS]
+    holders = _holders(page, [row[0].id for row in rows])
+    by_day: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
+    for booking, organisation_name, organisation_region in rows:
+        by_day[booking.starts_at.astimezone(zone).date()].append(
+            {
+                "booking": booking,
+                "organisation": organisation_name,
+                "region": organisation_region or "",
+                "holders": holders.get(booking.id, []),
+            }
+        )
+    plans = list(
+        page.db.scalars(
+            plan_query_for(page.db, page.user).order_by(Plan.created_at.desc(), Plan.id.desc())
+        ).fetchmany(5)
+    )
+    return page.render(
+        "board.html",
+        days=sorted(by_day.items()),
+        languages=sorted(languages.items(), key=lambda item: item[1].lower()),
+        language_names=languages,
+        regions=regions,
+        statuses=BOARD_STATUSES,
+        chosen={
+            "start": first_day.isoformat(),
+            "days": count,
+            "language": filters.language_code or "",
+            "region": region if region in regions else "",
+            "status": status if status in BOARD_STATUSES else "",
+        },
+        truncated=truncated,
+        plans=plans,
+        time_limit=int(page.settings.plan_time_limit_seconds),
+        max_horizon_days=MAX_HORIZON_DAYS,
+        plan_error=None,
+    )
+
+
+@router.post("/board/plans")
+def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
+    """Run the matcher over a horizon (synchronously, up to the time limit) and show the plan."""
+    assert page.user is not None
+    zone = _zone(page)
+    first_day = _parse_date(form.get("start"), _today(page))
+    count = _parse_int(form.get("days"), DEFAULT_DAYS, 1, MAX_HORIZON_DAYS)
+    limit = page.settings.plan_time_limit_seconds
+    time_limit = float(_parse_int(form.get("time_limit"), int(limit), 1, max(1, int(limit))))
+    horizon_start = _local_midnight(first_day, zone)
+    horizon_end = _local_midnight(first_day + dt.timedelta(days=count), zone)
+    try:
+        with page.attempt():
+            plan = run_plan(
+                page.db,
+                actor=page.user,
+                horizon_start=horizon_start,
+                horizon_end=horizon_end,
+                time_limit=time_limit,
+                timezone=page.settings.timezone,
+            )
+    except DomainError as refused:
+        raise page.error(refused.status, "problem.plan_failed") from None
+    return page.redirect(f"/board/plans/{plan.id}")
+
+
+def _plan_or_404(page: Page, plan_id: str) -> Plan:
+    assert page.user is not None
+    try:
+        return get_visible_plan(page.db, page.user, _id(page, plan_id))
+    except NotFound:
+        raise page.error(404, "error.not_found") from None
+
+
+@router.get("/board/plans/{plan_id}")
+def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
+    """A plan: its proposals beside their explanation, the sessions left unfilled and why."""
+    plan = _plan_or_404(page, plan_id)
+    result = plan.result or {}
+    current = {a.id: a for a in plan_assignments(page.db, plan)}
+    booking_ids = {int(p["booking_id"]) for p in result.get("proposals", [])}
+    booking_ids |= {int(u["booking_id"]) for u in result.get("unassigned", [])}
+    bookings = {
+        b.id: b for b in page.db.scalars(select(Booking).where(Booking.id.in_(booking_ids)))
+    }
+    proposals = []
+    for item in result.get("proposals", []):
+        assignment = current.get(int(item["assignment_id"]))
+        proposals.append(
+            {
+                **item,
+                "status": assignment.status if assignment else AssignmentStatus.CANCELLED,
+                "booking": bookings.get(int(item["booking_id"])),
+                "starts_at": dt.datetime.fromisoformat(str(item["starts_at"])),
+                "ends_at": dt.datetime.fromisoformat(str(item["ends_at"])),
+            }
+        )
+    unassigned = [
+        {**item, "booking": bookings.get(int(item["booking_id"]))}
+        for item in result.get("unassigned", [])
+    ]
+    query = page.request.query_params
+    return page.render(
+        "plan.html",
+        plan=plan,
+        proposals=proposals,
+        unassigned=unassigned,
+        language_names=_languages(page),
+        warnings=[str(w) for w in result.get("warnings", [])],
+        stats=result.get("stats", {}),
+        sizes=result.get("sizes", {}),
+        applied=_parse_int(query.get("applied"), -1, 0, 10_000),
+        refused=_parse_int(query.get("refused"), 0, 0, 10_000),
+        open_count=sum(1 for p in proposals if p["status"] == AssignmentStatus.PROPOSED),
+    )
+
+
+@router.post("/board/plans/{plan_id}/apply")
+def apply(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
+    """Offer or confirm the plan's proposals: all of them, or the ticked ones."""
+    assert page.user is not None
+    plan = _plan_or_404(page, plan_id)
+    mode = "confirm" if form.get("mode") == "confirm" else "offer"
+    chosen: list[int] | None = None
+    if form.get("scope") != "all":
+        chosen = [int(v) for v in form.getlist("assignment_id") if v.isdigit() and len(v) < 10]
+        if not chosen:
+            raise page.error(422, "board.nothing_chosen")
+    try:
+        with page.attempt():
+            outcome = apply_plan(
+                page.db,
+                actor=page.user,
+                plan=plan,
+                assignment_ids=chosen,
+                mode=mode,
+                offer_minutes=page.settings.offer_timeout_minutes,
+            )
+    except Unprocessable:
+        raise page.error(422, "board.nothing_chosen") from None
+    except DomainError as refused:
+        raise page.error(refused.status, page_problem_key(page, refused)) from None
+    return page.redirect(
+        f"/board/plans/{plan.id}?applied={len(outcome.applied)}&refused={len(outcome.refused)}"
+    )
+
+
+def page_problem_key(page: Page, error: DomainError) -> str:
+    key = f"problem.{error.code}"
+    return key if page.t.has(key) else f"problem.status_{error.status}"
+
+
+def _booking_or_404(page: Page, booking_id: str) -> Booking:
+    assert page.user is not None
+    try:
+        return get_visible_booking(page.db, page.user, _id(page, booking_id))
+    except NotFound:
+        raise page.error(404, "error.not_found") from None
+
+
+def _booking_page(
+    page: Page, booking: Booking, *, status: int = 200, problem: str | None = None
+) -> HTMLResponse:
+    assert page.user is not None
+    candidates: list[CandidateView] = []
+    candidates_problem: str | None = None
+    try:
+        with page.attempt():
+            candidates = candidates_for(
+                page.db, actor=page.user, booking=booking, timezone=page.settings.timezone
+            )
+    except DomainError as refused:
+        candidates_problem = page_problem_key(page, refused)
+    holders = _holders(page, [booking.id]).get(booking.id, [])
+    assignments = {
+        a.id: a
+        for a in page.db.scalars(
+            select(Assignment).where(Assignment.id.in_([h.assignment_id for h in holders]))
+        )
+    }
+    query = page.request.query_params
+    return page.render(
+        "board_booking.html",
+        status=status,
+        booking=booking,
+        view=describe_booking(page.db, booking),
+        organisation=page.db.get(Organisation, booking.organisation_id),
+        language=_languages(page).get(booking.language_code, booking.language_code),
+        holders=holders,
+        assignments=assignments,
+        candidates=candidates,
+        candidates_problem=candidates_problem,
+        problem=problem,
+        done=query.get("done", "") if query.get("done") in DONE_MESSAGES else "",
+        manual_statuses=MANUAL_STATUSES,
+        offer_counts=OFFER_COUNT_CHOICES,
+    )
+
+
+@router.get("/board/bookings/{booking_id}")
+def booking_page(page: DispatcherPage, booking_id: str) -> HTMLResponse:
+    """One booking: its current assignments, the ranked candidates, manual assignment."""
+    return _booking_page(page, _booking_or_404(page, booking_id))
+
+
+def _refused_again(page: Page, booking: Booking, refused: DomainError) -> HTMLResponse:
+    page.db.refresh(booking)
+    message = page.t(page_problem_key(page, refused))
+    if isinstance(refused, Unprocessable) and refused.errors:
+        rule = refused.extra().get("rule_code")
+        if rule and page.t.has(f"rule.{rule}"):
+            message = page.t("board.rule_broken", rule=page.t(f"rule.{rule}"))
+    return _booking_page(page, booking, status=refused.status, problem=message)
+
+
+@router.post("/board/bookings/{booking_id}/assign")
+def assign(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response:
+    """Put a provider on the booking by hand (proposal, offer or confirmation)."""
+    assert page.user is not None
+    booking = _booking_or_404(page, booking_id)
+    provider_id = form.get("provider_id")
+    status = form.get("status")
+    if status not in MANUAL_STATUSES:
+        status = "proposed"
+    try:
+        provider = get_visible_provider(page.db, page.user, _id(page, provider_id))
+    except NotFound:
+        raise page.error(404, "error.not_found") from None
+    starts_at = None
+    if form.get("starts_at"):
+        try:
+            starts_at = dt.datetime.fromisoformat(form.get("starts_at"))
+        except ValueError:
+            starts_at = None
+        if starts_at is not None and starts_at.tzinfo is None:
+            starts_at = None
+    try:
+        with page.attempt():
+            assign_manually(
+                page.db,
+                actor=page.user,
+                booking=booking,
+                provider=provider,
+                starts_at=starts_at,
+                status=AssignmentStatus(status),
+                offer_minutes=page.settings.offer_timeout_minutes,
+                timezone=page.settings.timezone,
+            )
+    except DomainError as refused:
+        return _refused_again(page, booking, refused)
+    return page.redirect(f"/board/bookings/{booking.id}?done=assigned")
+
+
+@router.post("/board/bookings/{booking_id}/offers")
+def offer(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response:
+    """Offer the booking to the N best candidates at once; the first to accept gets it."""
+    assert page.user is not None
+    booking = _booking_or_404(page, booking_id)
+    count = _parse_int(form.get("count"), 3, 1, max(OFFER_COUNT_CHOICES))
+    try:
+        with page.attempt():
+            offer_booking(
+                page.db,
+                actor=page.user,
+                booking=booking,
+                count=count,
+                expires_in_minutes=page.settings.offer_timeout_minutes,
+                timezone=page.settings.timezone,
+            )
+    except DomainError as refused:
+        return _refused_again(page, booking, refused)
+    return page.redirect(f"/board/bookings/{booking.id}?done=offered")
+
+
+@router.post("/board/assignments/{assignment_id}/{action}")
+def transition(
+    page: DispatcherPage, form: CheckedForm, assignment_id: str, action: str
+) -> Response:
+    """Confirm or withdraw one assignment from the booking page."""
+    assert page.user is not None
+    if action not in ("confirm", "cancel"):
+        raise page.error(404, "error.not_found")
+    try:
+        assignment = get_visible_assignment(page.db, page.user, _id(page, assignment_id))
+    except NotFound:
+        raise page.error(404, "error.not_found") from None
+    booking = page.db.get_one(Booking, assignment.booking_id)
+    try:
+        with page.attempt():
+            if action == "confirm":
+                confirm(page.db, actor=page.user, assignment=assignment)
+            else:
+                cancel_assignment(
+                    page.db, actor=page.user, assignment=assignment, reason=form.get("reason")
+                )
+    except DomainError as refused:
+        return _refused_again(page, booking, refused)
+    done = "confirmed" if action == "confirm" else "withdrawn"
+    return page.redirect(f"/board/bookings/{booking.id}?done={done}")
+
+
+@dataclass
+class DayItem:
+    """One session on a provider's day, and the drive that brings them there."""
+
+    assignment: Assignment
+    booking: Booking
+    travel_minutes: int
+    travel_from_home: bool
+
+
+@dataclass
+class ProviderDay:
+    provider: Provider
+    items: list[DayItem]
+
+    @property
+    def work_minutes(self) -> int:
+        return sum(i.booking.duration_minutes for i in self.items)
+
+    @property
+    def travel_minutes(self) -> int:
+        return sum(i.travel_minutes for i in self.items)
+
+
+def _provider_days(page: Page, day: dt.date) -> list[ProviderDay]:
+    """Each provider's live assignments of ``day``, in order, with the drive before each one."""
+    assert page.user is not None
+    zone = _zone(page)
+    begin, end = _local_midnight(day, zone), _local_midnight(day + dt.timedelta(days=1), zone)
+    rows = page.db.execute(
+        assignment_query_for(page.db, page.user)
+        .join(Booking, Booking.id == Assignment.booking_id)
+        .join(Provider, Provider.id == Assignment.provider_id)
+        .where(
+            Assignment.status.in_(LIVE_ASSIGNMENT_STATUSES),
+            Assignment.starts_at >= begin,
+            Assignment.starts_at < end,
+        )
+        .add_columns(Booking, Provider)
+        .order_by(Provider.display_name, Provider.id, Assignment.starts_at)
+    ).all()
+    travel = Travel(HaversineTravel())
+    days: dict[int, ProviderDay] = {}
+    last_place: dict[int, Location] = {}
+    for assignment, booking, provider in rows:
+        entry = days.setdefault(provider.id, ProviderDay(provider, []))
+        minutes, from_home = 0, False
+        if booking.modality == Modality.ONSITE and booking.location_lat is not None:
+            here = Location(lat=booking.location_lat, lon=booking.location_lon)
+            before = last_place.get(provider.id)
+            from_home = before is None
+            if before is None:
+                before = Location(lat=provider.home_lat, lon=provider.home_lon)
+            minutes = travel.minutes(before, here)
+            last_place[provider.id] = here
+        entry.items.append(DayItem(assignment, booking, minutes, from_home))
+    return sorted(days.values(), key=lambda d: d.provider.display_name.lower())
+
+
+@router.get("/board/day")
+def day_view(page: DispatcherPage, date: str = "") -> HTMLResponse:
+    """A compact day per provider: sessions, the drives between them, offers outstanding."""
+    day = _parse_date(date, _today(page))
+    provider_days = _provider_days(page, day)
+    hours = list(range(DAY_START_HOUR, DAY_END_HOUR + 1))
+    return page.render(
+        "day.html",
+        day=day,
+        previous_day=(day - dt.timedelta(days=1)).isoformat(),
+        next_day=(day + dt.timedelta(days=1)).isoformat(),
+        provider_days=provider_days,
+        hours=hours,
+        chart=_chart_geometry(page, provider_days, day),
+        language_names=_languages(page),
+    )
+
+
+CHART_LEFT = 0
+CHART_WIDTH = 1000
+ROW_HEIGHT = 28
+
+
+def _x(page: Page, instant: dt.datetime, day: dt.date) -> float:
+    """The x position of an instant on the day chart (clamped to the chart's hours)."""
+    local = instant.astimezone(_zone(page))
+    minutes = (local.date() - day).days * 1440 + local.hour * 60 + local.minute
+    span = (DAY_END_HOUR - DAY_START_HOUR) * 60
+    offset = min(max(minutes - DAY_START_HOUR * 60, 0), span)
+    return round(CHART_LEFT + CHART_WIDTH * offset / span, 1)
+
+
+def _chart_geometry(
+    page: Page, provider_days: list[ProviderDay], day: dt.date
+) -> dict[int, list[dict[str, Any]]]:
+    """Rectangles of the SVG day chart, per provider: drives then sessions."""
+    shapes: dict[int, list[dict[str, Any]]] = {}
+    for entry in provider_days:
+        items: list[dict[str, Any]] = []
+        for item in entry.items:
+            start = item.assignment.starts_at
+            end = item.assignment.ends_at
+            if item.travel_minutes:
+                drive_start = start - dt.timedelta(minutes=item.travel_minutes)
+                x0, x1 = _x(page, drive_start, day), _x(page, start, day)
+                items.append({"kind": "travel", "x": x0, "width": max(x1 - x0, 1)})
+            x0, x1 = _x(page, start, day), _x(page, end, day)
+            items.append(
+                {
+                    "kind": "held"
+                    if item.assignment.status
+                    in (AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)
+                    else "pending",
+                    "x": x0,
+                    "width": max(x1 - x0, 2),
+                    "label": item.booking.language_code,
+                }
+            )
+        shapes[entry.provider.id] = items
+    return shapes

@@ -1,0 +1,294 @@
+"""The requester's pages: book an interpreter, the confirmation, my bookings, cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from api.web.context import CheckedForm, Page, RequesterPage, form_id
+from api.web.forms import (
+    FIELD_OF_SERVICE_ERROR,
+    SITE_ADDRESS,
+    FormErrors,
+    language_label,
+    language_name,
+    parse_booking_form,
+    town_label,
+)
+from booking.access import get_visible_booking
+from booking.assignments.models import Assignment
+from booking.bookings.models import Booking
+from booking.bookings.service import (
+    OPEN_BOOKING_STATUSES,
+    BookingFilters,
+    booking_list_query,
+    cancel_booking,
+    create_booking,
+    describe_booking,
+    describe_bookings,
+)
+from booking.errors import DomainError, NotFound, Unprocessable
+from booking.languages.models import Language
+from booking.languages.service import language_query
+from booking.organisations.models import Organisation, Site
+from booking.organisations.service import site_query_for
+from booking.providers.models import Provider
+from booking.providers.service import provider_query_for
+from booking.types import utc_now
+from booking.vocabulary import (
+    AssignmentStatus,
+    Gender,
+    Modality,
+    ProviderKindRequirement,
+    SessionKind,
+)
+from matching.towns import load_towns
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+URGENCIES = ("normal", "high", "urgent")
+DURATIONS = (30, 45, 60, 90, 120, 150, 180, 240)
+
+
+def _defaults() -> dict[str, Any]:
+    return {
+        "form_id": form_id(),
+        "language": "",
+        "language_variety": "",
+        "session_kind": "",
+        "modality": Modality.ONSITE.value,
+        "site": "",
+        "address": "",
+        "town": "",
+        "date": "",
+        "time": "",
+        "window_start": "",
+        "window_end": "",
+        "duration": "60",
+        "provider_kind": ProviderKindRequirement.ANY.value,
+        "gender": "",
+        "certified": "",
+        "continuity": "",
+        "avoid": [],
+        "urgency": "normal",
+        "beneficiary_ref": "",
+        "notes": "",
+    }
+
+
+def _organisation_timezone(page: Page) -> str:
+    assert page.user is not None
+    organisation = page.db.get(Organisation, page.user.organisation_id)
+    return organisation.timezone if organisation is not None else page.settings.timezone
+
+
+def _form_page(
+    page: Page, values: dict[str, Any], errors: FormErrors, *, status: int = 200
+) -> HTMLResponse:
+    """The booking form with what was typed and the errors next to their fields."""
+    user = page.user
+    assert user is not None
+    db = page.db
+    languages = sorted(
+        db.scalars(language_query(db)), key=lambda lang: language_name(lang, page.locale).lower()
+    )
+    sites = list(
+        db.scalars(
+            site_query_for(db, user, organisation_id=user.organisation_id).order_by(
+                Site.name, Site.id
+            )
+        )
+    )
+    served = select(Assignment.provider_id).join(Booking, Booking.id == Assignment.booking_id)
+    served = served.where(
+        Booking.organisation_id == user.organisation_id,
+        Assignment.status == AssignmentStatus.CONFIRMED,
+    )
+    visible = provider_query_for(db, user).order_by(Provider.display_name, Provider.id)
+    previous = list(db.scalars(visible.where(Provider.id.in_(served))))
+    everyone = list(db.scalars(visible))
+    messages = {
+        name: [page.t(key if "." in key else f"error.{key}") for key in keys]
+        for name, keys in errors.by_field.items()
+    }
+    if not isinstance(values.get("avoid"), list):
+        values["avoid"] = [values["avoid"]] if values.get("avoid") else []
+    values.setdefault("form_id", form_id())
+    return page.render(
+        "book.html",
+        status=status,
+        values=values,
+        errors=messages,
+        languages=[(language_label(lang, page.locale), lang.code) for lang in languages],
+        session_kinds=[kind.value for kind in SessionKind],
+        modalities=[m.value for m in Modality],
+        provider_kinds=[k.value for k in ProviderKindRequirement],
+        genders=[g.value for g in Gender],
+        urgencies=URGENCIES,
+        durations=DURATIONS,
+        sites=sites,
+        site_address=SITE_ADDRESS,
+        towns=[town_label(town) for town in load_towns()],
+        previous=previous,
+        everyone=everyone,
+    )
+
+
+@router.get("/book")
+def booking_form(page: RequesterPage) -> HTMLResponse:
+    """Book an interpreter: the empty form."""
+    return _form_page(page, _defaults(), FormErrors())
+
+
+@router.post("/book")
+def submit_booking(page: RequesterPage, form: CheckedForm) -> Response:
+    """Check the form, store the booking through the booking service, show the confirmation."""
+    assert page.user is not None
+    typed = {**_defaults(), **form.fields()}
+    typed["avoid"] = form.getlist("avoid")
+    typed["certified"] = "on" if form.get("certified") else ""
+    _, data, errors = parse_booking_form(
+        page.db, form.fields(), timezone=_organisation_timezone(page)
+    )
+    if data is None or errors:
+        return _form_page(page, typed, errors, status=422)
+    try:
+        with page.attempt():
+            created = create_booking(
+                page.db, actor=page.user, data=data, idempotency_key=form.get("form_id") or None
+            )
+    except Unprocessable as refused:
+        for error in refused.errors:
+            name = FIELD_OF_SERVICE_ERROR.get(error.field, "")
+            if error.field.startswith("location.") and name == "":
+                name = "address"
+            key = error.code if page.t.has(f"error.{error.code}") else "invalid"
+            errors.add(name, key)
+        if not refused.errors:
+            errors.add("", "invalid")
+        return _form_page(page, typed, errors, status=422)
+    except DomainError as refused:
+        return _form_page(page, typed, _form_level(page, refused), status=refused.status)
+    return page.redirect(f"/bookings/{created.booking.id}?created=1")
+
+
+def _form_level(page: Page, error: DomainError) -> FormErrors:
+    """A refusal about the whole booking (not one field), shown above the form."""
+    errors = FormErrors()
+    key = f"problem.{error.code}"
+    errors.add("", key if page.t.has(key) else f"problem.status_{error.status}")
+    return errors
+
+
+def _booking_or_404(page: Page, booking_id: str) -> Booking:
+    assert page.user is not None
+    if not booking_id.isdigit() or not 1 <= int(booking_id) < 2**31:
+        raise page.error(404, "error.not_found")
+    try:
+        return get_visible_booking(page.db, page.user, int(booking_id))
+    except NotFound:
+        raise page.error(404, "error.not_found") from None
+
+
+def _languages(page: Page, codes: set[str]) -> dict[str, str]:
+    rows = page.db.scalars(select(Language).where(Language.code.in_(codes))) if codes else []
+    return {lang.code: language_name(lang, page.locale) for lang in rows}
+
+
+@router.get("/bookings")
+def my_bookings(
+    page: RequesterPage, show: str = "upcoming", scope: str = "mine", number: int = 1
+) -> HTMLResponse:
+    """My bookings: reference, time, language, status, who comes; cancel from the booking."""
+    assert page.user is not None
+    show = show if show in ("upcoming", "past") else "upcoming"
+    scope = scope if scope in ("mine", "organisation") else "mine"
+    number = number if 1 <= number <= 10_000 else 1
+    start_of_today = utc_now() - dt.timedelta(hours=12)
+    filters = (
+        BookingFilters(starts_from=start_of_today)
+        if show == "upcoming"
+        else BookingFilters(starts_before=start_of_today)
+    )
+    query = booking_list_query(page.db, actor=page.user, filters=filters)
+    if scope == "mine":
+        query = query.where(Booking.requester_id == page.user.id)
+    order = Booking.starts_at.asc() if show == "upcoming" else Booking.starts_at.desc()
+    rows = list(
+        page.db.scalars(
+            query.order_by(order, Booking.id).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+        )
+    )
+    has_more = len(rows) > PAGE_SIZE
+    views = describe_bookings(page.db, rows[:PAGE_SIZE])
+    return page.render(
+        "bookings.html",
+        views=views,
+        languages=_languages(page, {b.language_code for b in rows}),
+        show=show,
+        scope=scope,
+        number=number,
+        has_more=has_more,
+        open_statuses=OPEN_BOOKING_STATUSES,
+    )
+
+
+def _detail(
+    page: Page,
+    booking: Booking,
+    *,
+    status: int = 200,
+    cancel_error: str | None = None,
+    reason: str = "",
+) -> HTMLResponse:
+    view = describe_booking(page.db, booking)
+    query = page.request.query_params
+    return page.render(
+        "booking.html",
+        status=status,
+        view=view,
+        booking=booking,
+        language=_languages(page, {booking.language_code}).get(booking.language_code, ""),
+        created=query.get("created") == "1",
+        cancelled=query.get("cancelled") == "1",
+        can_cancel=booking.status in OPEN_BOOKING_STATUSES and booking.starts_at > utc_now(),
+        cancel_error=cancel_error,
+        reason=reason,
+    )
+
+
+@router.get("/bookings/{booking_id}")
+def booking_detail(page: RequesterPage, booking_id: str) -> HTMLResponse:
+    """One booking: reference, status, who comes, and the cancel form."""
+    return _detail(page, _booking_or_404(page, booking_id))
+
+
+@router.post("/bookings/{booking_id}/cancel")
+def cancel(page: RequesterPage, form: CheckedForm, booking_id: str) -> Response:
+    """Cancel with a reason; late cancellations are flagged by the service's policy."""
+    assert page.user is not None
+    booking = _booking_or_404(page, booking_id)
+    reason = form.get("reason")
+    try:
+        with page.attempt():
+            cancel_booking(page.db, actor=page.user, booking=booking, reason=reason)
+    except Unprocessable:
+        page.db.refresh(booking)
+        return _detail(
+            page, booking, status=422, cancel_error=page.t("error.reason_required"), reason=reason
+        )
+    except DomainError as refused:
+        page.db.refresh(booking)
+        return _detail(
+            page,
+            booking,
+            status=refused.status,
+            cancel_error=page.domain_message(refused),
+            reason=reason,
+        )
+    return page.redirect(f"/bookings/{booking.id}?cancelled=1")

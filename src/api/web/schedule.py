@@ -1,0 +1,412 @@
+"""The provider's pages: offers to answer, upcoming work, availability, the calendar feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from api.web.context import CheckedForm, Form, Page, ProviderPage
+from api.web.forms import language_name
+from booking.access import provider_for_user
+from booking.assignments.models import Assignment
+from booking.assignments.service import (
+    accept,
+    assignment_query_for,
+    decline,
+    get_visible_assignment,
+)
+from booking.bookings.models import Booking
+from booking.errors import DomainError, NotFound, Unprocessable
+from booking.languages.models import Language
+from booking.policies import provider_may_decline
+from booking.providers.availability import (
+    MAX_EXCEPTIONS,
+    MAX_RULES,
+    ExceptionData,
+    RuleData,
+    get_availability,
+    replace_availability,
+)
+from booking.providers.calendar import feed_url, issue_calendar_token
+from booking.providers.models import Provider
+from booking.providers.service import get_managed_provider, timezone_of
+from booking.types import utc_now
+from booking.vocabulary import AssignmentStatus, AvailabilityExceptionKind
+
+router = APIRouter(include_in_schema=False)
+
+SHOWN_STATUSES = (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)
+BLANK_RULES = 3
+BLANK_EXCEPTIONS = 2
+DONE_MESSAGES = frozenset({"accepted", "declined", "saved"})
+EXCEPTION_FIELDS = ("start_date", "start_time", "end_date", "end_time", "note")
+
+
+def _provider(page: Page) -> Provider:
+    assert page.user is not None
+    provider = provider_for_user(page.db, page.user)
+    if provider is None:
+        raise page.error(404, "schedule.no_provider")
+    return provider
+
+
+def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
+    assert page.user is not None
+    provider = _provider(page)
+    now = utc_now()
+    rows = page.db.execute(
+        assignment_query_for(page.db, page.user)
+        .join(Booking, Booking.id == Assignment.booking_id)
+        .where(Assignment.status.in_(SHOWN_STATUSES), Assignment.ends_at >= now)
+        .add_columns(Booking)
+        .order_by(Assignment.starts_at, Assignment.id)
+    ).all()
+    offers = [
+        (a, b)
+        for a, b in rows
+        if a.status == AssignmentStatus.OFFERED
+        and (a.offer_expires_at is None or a.offer_expires_at > now)
+    ]
+    work = [(a, b) for a, b in rows if a.status != AssignmentStatus.OFFERED]
+    lock_hours = page.settings.decline_lock_hours
+    codes = {b.language_code for _, b in rows}
+    languages = {
+        lang.code: language_name(lang, page.locale)
+        for lang in page.db.scalars(select(Language).where(Language.code.in_(codes)))
+    }
+    done = page.request.query_params.get("done", "")
+    return page.render(
+        "schedule.html",
+        status=status,
+        provider=provider,
+        offers=offers,
+        work=work,
+        may_give_back={a.id: provider_may_decline(a, now, lock_hours=lock_hours) for a, _ in work},
+        lock_hours=lock_hours,
+        languages=languages,
+        done=done if done in DONE_MESSAGES else "",
+        problem=extra.get("problem"),
+        feed=extra.get("feed"),
+        has_feed=provider.calendar_token_hash is not None,
+    )
+
+
+@router.get("/schedule")
+def schedule(page: ProviderPage) -> HTMLResponse:
+    """Offers to answer, upcoming work, and the calendar feed."""
+    return _schedule(page)
+
+
+def _answer(page: Page, assignment_id: str) -> Assignment:
+    assert page.user is not None
+    if not assignment_id.isdigit() or not 1 <= int(assignment_id) < 2**31:
+        raise page.error(404, "error.not_found")
+    try:
+        return get_visible_assignment(page.db, page.user, int(assignment_id))
+    except NotFound:
+        raise page.error(404, "error.not_found") from None
+
+
+def _problem(page: Page, refused: DomainError) -> str:
+    return page.domain_message(refused)
+
+
+@router.post("/schedule/assignments/{assignment_id}/accept")
+def accept_offer(page: ProviderPage, form: CheckedForm, assignment_id: str) -> Response:
+    """Take an offer (the first provider to accept gets the session)."""
+    assert page.user is not None
+    assignment = _answer(page, assignment_id)
+    try:
+        with page.attempt():
+            accept(page.db, actor=page.user, assignment=assignment)
+    except DomainError as refused:
+        return _schedule(page, status=refused.status, problem=_problem(page, refused))
+    return page.redirect("/schedule?done=accepted")
+
+
+@router.post("/schedule/assignments/{assignment_id}/decline")
+def decline_offer(page: ProviderPage, form: CheckedForm, assignment_id: str) -> Response:
+    """Say no to an offer, or give work back while it is not too late."""
+    assert page.user is not None
+    assignment = _answer(page, assignment_id)
+    reason = form.get("reason")[:500] or None
+    try:
+        with page.attempt():
+            decline(
+                page.db,
+                actor=page.user,
+                assignment=assignment,
+                lock_hours=page.settings.decline_lock_hours,
+                reason=reason,
+            )
+    except DomainError as refused:
+        return _schedule(page, status=refused.status, problem=_problem(page, refused))
+    return page.redirect("/schedule?done=declined")
+
+
+@router.post("/schedule/calendar")
+def new_feed(page: ProviderPage, form: CheckedForm) -> HTMLResponse:
+    """Issue a new private calendar link (shown once; the previous link stops working)."""
+    assert page.user is not None
+    provider = _provider(page)
+    with page.attempt():
+        token = issue_calendar_token(page.db, actor=page.user, provider=provider)
+    return _schedule(page, feed=feed_url(page.settings.base_url, provider.id, token))
+
+
+# --- availability ------------------------------------------------------------------------
+
+
+@dataclass
+class AvailabilityForm:
+    """The editor's rows as typed, and the errors by field name (``rule-0-end``...)."""
+
+    rules: list[dict[str, str]]
+    exceptions: list[dict[str, str]]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, key: str) -> None:
+        self.errors.setdefault(name, []).append(key)
+
+
+def _managed(page: Page) -> Provider:
+    assert page.user is not None
+    provider = _provider(page)
+    try:
+        return get_managed_provider(page.db, page.user, provider.id, allow_self=True)
+    except DomainError:
+        raise page.error(403, "error.forbidden") from None
+
+
+def _stored_rows(page: Page, provider: Provider, timezone: str) -> AvailabilityForm:
+    stored = get_availability(page.db, provider=provider, timezone=timezone)
+    zone = page.t.zone
+    rules = [
+        {
+            "weekday": str(rule.weekday),
+            "start": rule.start_time.strftime("%H:%M"),
+            "end": rule.end_time.strftime("%H:%M"),
+            "valid_from": rule.valid_from.isoformat() if rule.valid_from else "",
+            "valid_until": rule.valid_until.isoformat() if rule.valid_until else "",
+            "remove": "",
+        }
+        for rule in stored.rules
+    ]
+    exceptions = []
+    for item in stored.exceptions:
+        start = item.starts_at.astimezone(zone)
+        end = item.ends_at.astimezone(zone)
+        exceptions.append(
+            {
+                "kind": item.kind,
+                "start_date": start.date().isoformat(),
+                "start_time": start.strftime("%H:%M"),
+                "end_date": end.date().isoformat(),
+                "end_time": end.strftime("%H:%M"),
+                "note": item.note or "",
+                "remove": "",
+            }
+        )
+    return AvailabilityForm(rules, exceptions)
+
+
+def _availability_page(
+    page: Page, provider: Provider, typed: AvailabilityForm, *, status: int = 200
+) -> HTMLResponse:
+    rules = typed.rules + [
+        {"weekday": "", "start": "", "end": "", "valid_from": "", "valid_until": "", "remove": ""}
+        for _ in range(BLANK_RULES)
+    ]
+    exceptions = typed.exceptions + [
+        {
+            "kind": AvailabilityExceptionKind.ABSENCE.value,
+            "start_date": "",
+            "start_time": "",
+            "end_date": "",
+            "end_time": "",
+            "note": "",
+            "remove": "",
+        }
+        for _ in range(BLANK_EXCEPTIONS)
+    ]
+    query = page.request.query_params
+    return page.render(
+        "availability.html",
+        status=status,
+        provider=provider,
+        rules=rules,
+        exceptions=exceptions,
+        errors={name: [page.t(key) for key in keys] for name, keys in typed.errors.items()},
+        weekdays=range(7),
+        kinds=[k.value for k in AvailabilityExceptionKind],
+        saved=query.get("done") == "saved",
+        timezone=timezone_of(page.db, provider),
+    )
+
+
+@router.get("/schedule/availability")
+def availability(page: ProviderPage) -> HTMLResponse:
+    """The availability editor: weekly rules and dated absences (or extra hours)."""
+    provider = _managed(page)
+    return _availability_page(
+        page, provider, _stored_rows(page, provider, timezone_of(page.db, provider))
+    )
+
+
+def _time(value: str) -> dt.time | None:
+    try:
+        return dt.time.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _parse_availability(
+    form: Form, timezone: str
+) -> tuple[AvailabilityForm, list[RuleData], list[int], list[ExceptionData], list[int]]:
+    """The posted rows, what the service gets from them, and which row each item came from."""
+    zone = ZoneInfo(timezone)
+    typed = AvailabilityForm([], [])
+    rules: list[RuleData] = []
+    rule_rows: list[int] = []
+    for i in range(MAX_RULES + BLANK_RULES):
+        prefix = f"rule-{i}-"
+        if not form.has(prefix + "weekday"):
+            break
+        row = {
+            key: form.get(prefix + key)
+            for key in ("weekday", "start", "end", "valid_from", "valid_until", "remove")
+        }
+        if row["remove"] or not any(row[k] for k in ("weekday", "start", "end")):
+            continue
+        index = len(typed.rules)
+        typed.rules.append(row)
+        weekday = int(row["weekday"]) if row["weekday"] in {str(d) for d in range(7)} else None
+        start, end = _time(row["start"]), _time(row["end"])
+        valid_from, valid_until = _date(row["valid_from"]), _date(row["valid_until"])
+        if weekday is None:
+            typed.add(f"rule-{index}-weekday", "error.not_a_choice")
+        if start is None:
+            typed.add(f"rule-{index}-start", "error.not_a_time")
+        if end is None:
+            typed.add(f"rule-{index}-end", "error.not_a_time")
+        if weekday is None or start is None or end is None:
+            continue
+        rules.append(RuleData(weekday, start, end, valid_from, valid_until))
+        rule_rows.append(index)
+    exceptions: list[ExceptionData] = []
+    exception_rows: list[int] = []
+    for i in range(MAX_EXCEPTIONS + BLANK_EXCEPTIONS):
+        prefix = f"exc-{i}-"
+        if not form.has(prefix + "kind"):
+            break
+        row = {
+            key: form.get(prefix + key)
+            for key in (
+                "kind",
+                "start_date",
+                "start_time",
+                "end_date",
+                "end_time",
+                "note",
+                "remove",
+            )
+        }
+        filled = ("start_date", "start_time", "end_date", "end_time", "note")
+        if row["remove"] or not any(row[k] for k in filled):
+            continue
+        index = len(typed.exceptions)
+        typed.exceptions.append(row)
+        kinds = {k.value for k in AvailabilityExceptionKind}
+        start_day, end_day = _date(row["start_date"]), _date(row["end_date"])
+        start_time = _time(row["start_time"]) if row["start_time"] else dt.time(0)
+        end_time = _time(row["end_time"]) if row["end_time"] else None
+        if row["kind"] not in kinds:
+            typed.add(f"exc-{index}-kind", "error.not_a_choice")
+        if start_day is None:
+            typed.add(f"exc-{index}-start_date", "error.not_a_date")
+        if end_day is None:
+            typed.add(f"exc-{index}-end_date", "error.not_a_date")
+        if start_time is None:
+            typed.add(f"exc-{index}-start_time", "error.not_a_time")
+        if row["end_time"] and end_time is None:
+            typed.add(f"exc-{index}-end_time", "error.not_a_time")
+        if len(row["note"]) > 500:
+            typed.add(f"exc-{index}-note", "error.too_long")
+        if (
+            row["kind"] not in kinds
+            or start_day is None
+            or end_day is None
+            or start_time is None
+            or (row["end_time"] and end_time is None)
+            or len(row["note"]) > 500
+        ):
+            continue
+        starts_at = dt.datetime.combine(start_day, start_time, tzinfo=zone)
+        # Without an end time an absence lasts to the end of its last day.
+        if end_time is None:
+            ends_at = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+        else:
+            ends_at = dt.datetime.combine(end_day, end_time, tzinfo=zone)
+        exceptions.append(ExceptionData(row["kind"], starts_at, ends_at, row["note"] or None))
+        exception_rows.append(index)
+    return typed, rules, rule_rows, exceptions, exception_rows
+
+
+SERVICE_FIELDS = {
+    "weekday": "weekday",
+    "start_time": "start",
+    "end_time": "end",
+    "valid_until": "valid_until",
+    "valid_from": "valid_from",
+    "kind": "kind",
+    "starts_at": "start_date",
+    "ends_at": "end_date",
+}
+
+
+@router.post("/schedule/availability")
+def save_availability(page: ProviderPage, form: CheckedForm) -> Response:
+    """Replace the weekly rules and exceptions with what the editor holds."""
+    assert page.user is not None
+    provider = _managed(page)
+    timezone = timezone_of(page.db, provider)
+    typed, rules, rule_rows, exceptions, exception_rows = _parse_availability(form, timezone)
+    if typed.errors:
+        return _availability_page(page, provider, typed, status=422)
+    try:
+        with page.attempt():
+            replace_availability(
+                page.db,
+                actor=page.user,
+                provider=provider,
+                timezone=timezone,
+                rules=rules,
+                exceptions=exceptions,
+            )
+    except Unprocessable as refused:
+        for error in refused.errors:
+            parts = error.field.split(".")
+            if len(parts) == 3 and parts[1].isdigit():
+                rows = rule_rows if parts[0] == "rules" else exception_rows
+                prefix = "rule" if parts[0] == "rules" else "exc"
+                position = int(parts[1])
+                row = rows[position] if position < len(rows) else 0
+                name = SERVICE_FIELDS.get(parts[2], parts[2])
+                typed.add(f"{prefix}-{row}-{name}", "availability.error_order")
+            else:
+                typed.add("", "availability.error_too_many")
+        return _availability_page(page, provider, typed, status=422)
+    return page.redirect("/schedule/availability?done=saved")

@@ -1,0 +1,927 @@
+"""Assignments: a provider on a booking, from proposal to confirmation, and who may move it.
+
+The state machine (DESIGN.md): ``proposed -> offered -> accepted -> confirmed``,
+or ``declined`` (the booking goes back to ``requested``), or ``cancelled``;
+an offer nobody answered in time becomes ``expired``. A provider accepts or
+declines only their own offers and work, and cannot give back accepted or
+confirmed work within ``decline_lock_hours`` of its start (a dispatcher can).
+A dispatcher proposes, offers, confirms and cancels for the providers of
+their service; an admin for everyone.
+
+No double booking: confirming locks the booking and the provider rows
+(``SELECT ... FOR UPDATE`` on PostgreSQL) before checking, so concurrent
+confirmations serialise, and PostgreSQL's exclusion constraint and the
+"one accepted or confirmed assignment per booking" index are the last
+guards; their violations become ``Conflict`` (409), never a 500.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, false, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from booking.access import dispatcher_can_manage_provider
+from booking.assignments.models import (
+    ACTIVE_ASSIGNMENT_INDEX,
+    CONFIRMED_OVERLAP_CONSTRAINT,
+    Assignment,
+)
+from booking.audit import record_audit
+from booking.bookings.models import Booking
+from booking.db import violated_constraint
+from booking.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from booking.outbox import events
+from booking.plans.problem_builder import (
+    DEFAULT_TIMEZONE,
+    OPEN_BOOKING_STATUSES,
+    ProblemIndex,
+    build_problem,
+    provider_key,
+    session_key,
+)
+from booking.policies import provider_may_decline
+from booking.providers.models import Provider
+from booking.types import ensure_aware, utc_now
+from booking.users.models import User
+from booking.vocabulary import ACTIVE_ASSIGNMENT_STATUSES, AssignmentStatus, BookingStatus, UserRole
+from matching.candidates import rank_candidates
+from matching.eligibility import check_pair
+from matching.problem import Assignment as MatchAssignment
+from matching.problem import Plan as MatchPlan
+from matching.problem import Problem as MatchProblem
+from matching.problem import Score, Stats, Unassigned
+from matching.timeline import Timeline
+from matching.travel import Travel
+from matching.validate import Violation, check
+
+LIVE_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
+    AssignmentStatus.PROPOSED,
+    AssignmentStatus.OFFERED,
+    AssignmentStatus.ACCEPTED,
+    AssignmentStatus.CONFIRMED,
+)
+"""An assignment still in play (not declined, cancelled or expired)."""
+
+HELD_STATUSES: tuple[AssignmentStatus, ...] = (
+    AssignmentStatus.ACCEPTED,
+    AssignmentStatus.CONFIRMED,
+)
+"""The provider holds the session: no other work of theirs may overlap it."""
+
+MANUAL_STATUSES: tuple[AssignmentStatus, ...] = (
+    AssignmentStatus.PROPOSED,
+    AssignmentStatus.OFFERED,
+    AssignmentStatus.CONFIRMED,
+)
+"""What a dispatcher's manual assignment may start as."""
+
+RULE_CODES: dict[int, str] = {
+    1: "fixed",
+    2: "language",
+    3: "kind",
+    4: "profile",
+    5: "modality",
+    6: "country",
+    7: "availability",
+    8: "travel_range",
+    9: "overlap",
+    10: "daily_minutes",
+    11: "window",
+}
+"""A code for each hard rule of PROBLEM.md, when the matcher gives none of its own."""
+
+
+def assert_no_confirmed_overlap(
+    session: Session,
+    provider_id: int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    exclude_assignment_id: int | None = None,
+    statuses: Collection[AssignmentStatus] = (AssignmentStatus.CONFIRMED,),
+) -> None:
+    """Raise ``Conflict`` if the provider has confirmed work overlapping ``[starts_at, ends_at)``.
+
+    PostgreSQL also enforces this with an exclusion constraint, which is what
+    holds under concurrent dispatchers; this guard gives the same answer on
+    SQLite (where one writer at a time and our explicit BEGIN make the check
+    and the write atomic) and a readable error on both. Touching intervals
+    (one ends when the next starts) do not overlap. ``statuses`` widens the
+    check (accepting an offer also refuses to overlap accepted work).
+    """
+    ensure_aware(starts_at)
+    ensure_aware(ends_at)
+    if ends_at <= starts_at:
+        raise ValueError("ends_at must be after starts_at")
+    query = (
+        select(Assignment.id, Assignment.booking_id, Assignment.starts_at, Assignment.ends_at)
+        .where(
+            Assignment.provider_id == provider_id,
+            Assignment.status.in_(list(statuses)),
+            Assignment.starts_at < ends_at,
+            Assignment.ends_at > starts_at,
+        )
+        .order_by(Assignment.starts_at)
+        .limit(1)
+    )
+    if exclude_assignment_id is not None:
+        query = query.where(Assignment.id != exclude_assignment_id)
+    clash = session.execute(query).first()
+    if clash is not None:
+        raise Conflict(
+            f"provider {provider_id} is already confirmed from {clash.starts_at.isoformat()} "
+            f"to {clash.ends_at.isoformat()} (booking {clash.booking_id})",
+            code="provider_double_booked",
+            extra={
+                "assignment_id": clash.id,
+                "booking_id": clash.booking_id,
+                "starts_at": clash.starts_at.isoformat(),
+                "ends_at": clash.ends_at.isoformat(),
+            },
+        )
+
+
+# --- who sees what -----------------------------------------------------------------------
+
+
+def assignment_query_for(db: Session, user: User) -> Select[tuple[Assignment]]:
+    """The assignments ``user`` may read: their service's (dispatcher), their own (provider).
+
+    A provider does not see proposals nobody has sent them yet. Requesters
+    read the confirmed provider on the booking itself, not here.
+    """
+    query = select(Assignment)
+    match user.role:
+        case UserRole.ADMIN:
+            return query
+        case UserRole.DISPATCHER:
+            mine = select(Provider.id).where(Provider.organisation_id == user.organisation_id)
+            return query.where(Assignment.provider_id.in_(mine))
+        case UserRole.PROVIDER:
+            mine = select(Provider.id).where(Provider.user_id == user.id)
+            return query.where(
+                Assignment.provider_id.in_(mine), Assignment.status != AssignmentStatus.PROPOSED
+            )
+    return query.where(false())
+
+
+def get_visible_assignment(db: Session, user: User, assignment_id: int) -> Assignment:
+    """The assignment if ``user`` may read it; ``NotFound`` if missing or hidden."""
+    found = db.scalars(assignment_query_for(db, user).where(Assignment.id == assignment_id)).first()
+    if found is None:
+        raise NotFound(entity="assignment", entity_id=assignment_id)
+    return found
+
+
+def _is_own(db: Session, user: User, assignment: Assignment) -> bool:
+    provider = db.get_one(Provider, assignment.provider_id)
+    return provider.user_id is not None and provider.user_id == user.id
+
+
+def _manages(db: Session, user: User, assignment: Assignment) -> bool:
+    if user.role not in (UserRole.DISPATCHER, UserRole.ADMIN):
+        return False
+    return dispatcher_can_manage_provider(db, user, db.get_one(Provider, assignment.provider_id))
+
+
+def _require_dispatch(db: Session, user: User, assignment: Assignment) -> None:
+    if not _manages(db, user, assignment):
+        raise Forbidden("Only the provider's dispatchers or an admin may do this.")
+
+
+def _require_answer_right(db: Session, user: User, assignment: Assignment) -> None:
+    if _is_own(db, user, assignment) or _manages(db, user, assignment):
+        return
+    raise Forbidden("Only the provider themself or their dispatchers may answer.")
+
+
+# --- locks and guards --------------------------------------------------------------------
+
+
+def lock_booking(db: Session, booking_id: int) -> Booking:
+    """The booking, freshly read and locked until the end of the transaction (PostgreSQL).
+
+    Every path that changes who holds a booking takes this lock first, then
+    the provider's: one order, so two of them never deadlock.
+    """
+    return db.scalars(
+        select(Booking)
+        .where(Booking.id == booking_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def lock_provider(db: Session, provider_id: int) -> None:
+    """Serialise the confirmations of one provider (``SELECT ... FOR UPDATE`` on PostgreSQL)."""
+    db.execute(select(Provider.id).where(Provider.id == provider_id).with_for_update())
+
+
+def _fresh(db: Session, assignment: Assignment) -> Assignment:
+    return db.scalars(
+        select(Assignment)
+        .where(Assignment.id == assignment.id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def flush_guarded(db: Session) -> None:
+    """Flush in a SAVEPOINT; the database's last guards become ``Conflict``."""
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as error:
+        name = violated_constraint(error)
+        if name == CONFIRMED_OVERLAP_CONSTRAINT:
+            raise Conflict(
+                "The provider is already confirmed for overlapping work.",
+                code="provider_double_booked",
+            ) from None
+        if name == ACTIVE_ASSIGNMENT_INDEX:
+            raise Conflict(
+                "Another provider already holds this booking.", code="booking_taken"
+            ) from None
+        raise
+
+
+def ensure_booking_open(booking: Booking) -> None:
+    if booking.status not in OPEN_BOOKING_STATUSES:
+        raise Conflict(
+            f"The booking is {booking.status}; only an open booking can be staffed.",
+            code="booking_not_open",
+            extra={"booking_id": booking.id, "booking_status": booking.status},
+        )
+
+
+def _holder(db: Session, booking_id: int, *, besides: int | None = None) -> Assignment | None:
+    query = select(Assignment).where(
+        Assignment.booking_id == booking_id,
+        Assignment.status.in_(ACTIVE_ASSIGNMENT_STATUSES),
+    )
+    if besides is not None:
+        query = query.where(Assignment.id != besides)
+    return db.scalars(query.execution_options(populate_existing=True)).first()
+
+
+def ensure_not_held(db: Session, booking: Booking, *, besides: int | None = None) -> None:
+    holder = _holder(db, booking.id, besides=besides)
+    if holder is not None:
+        raise Conflict(
+            "Another provider already holds this booking.",
+            code="booking_taken",
+            extra={"booking_id": booking.id, "assignment_id": holder.id},
+        )
+
+
+def fits_booking(assignment: Assignment, booking: Booking) -> bool:
+    """Whether the assignment's time is still the booking's (not stale after a reschedule)."""
+    minutes = (assignment.ends_at - assignment.starts_at).total_seconds() / 60
+    if minutes != booking.duration_minutes:
+        return False
+    if booking.window_earliest is not None and booking.window_latest is not None:
+        return booking.window_earliest <= assignment.starts_at <= booking.window_latest
+    return assignment.starts_at == booking.starts_at
+
+
+def audit_assignment(
+    db: Session,
+    *,
+    actor: User | None,
+    action: str,
+    assignment: Assignment,
+    booking: Booking,
+    changes: dict[str, object],
+) -> None:
+    record_audit(
+        db,
+        actor=actor,
+        action=action,
+        entity=assignment,
+        changes={"booking_id": booking.id, "provider_id": assignment.provider_id, **changes},
+        organisation_id=booking.organisation_id,
+    )
+
+
+def set_booking_status(
+    db: Session,
+    *,
+    actor: User | None,
+    booking: Booking,
+    status: BookingStatus,
+    reason: str | None = None,
+) -> None:
+    """Move the booking to ``status`` (audited when it changes)."""
+    before = (booking.status, booking.unfilled_reason)
+    booking.status = status
+    booking.unfilled_reason = reason if status == BookingStatus.UNFILLED else None
+    if before != (booking.status, booking.unfilled_reason):
+        changes: dict[str, object] = {"status": [before[0], booking.status]}
+        if reason is not None:
+            changes["unfilled_reason"] = [before[1], booking.unfilled_reason]
+        record_audit(db, actor=actor, action=f"booking.{status}", entity=booking, changes=changes)
+
+
+def _live_others(db: Session, booking_id: int, besides: int) -> list[Assignment]:
+    return list(
+        db.scalars(
+            select(Assignment)
+            .where(
+                Assignment.booking_id == booking_id,
+                Assignment.id != besides,
+                Assignment.status.in_((AssignmentStatus.PROPOSED, AssignmentStatus.OFFERED)),
+            )
+            .order_by(Assignment.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def close_others(
+    db: Session, *, actor: User | None, winner: Assignment, booking: Booking, now: dt.datetime
+) -> list[Assignment]:
+    """Withdraw the other proposals and offers of the booking once ``winner`` holds it.
+
+    Each provider whose offer is withdrawn is told the session was filled.
+    """
+    closed = _live_others(db, booking.id, winner.id)
+    for other in closed:
+        before = other.status
+        other.status = AssignmentStatus.CANCELLED
+        audit_assignment(
+            db,
+            actor=actor,
+            action="assignment.closed",
+            assignment=other,
+            booking=booking,
+            changes={"status": [before, other.status], "reason": "filled", "winner": winner.id},
+        )
+        if before == AssignmentStatus.OFFERED:
+            events.offer_closed(db, assignment=other, now=now)
+    return closed
+
+
+def _release_booking(
+    db: Session, *, actor: User | None, booking: Booking, now: dt.datetime
+) -> None:
+    """The booking goes back to ``requested`` when nobody holds it and no offer is live."""
+    if booking.status not in (BookingStatus.PROPOSED, BookingStatus.CONFIRMED):
+        return
+    live = db.scalars(
+        select(Assignment.id).where(
+            Assignment.booking_id == booking.id,
+            Assignment.status.in_(
+                (AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED, AssignmentStatus.OFFERED)
+            ),
+            (Assignment.status != AssignmentStatus.OFFERED) | (Assignment.offer_expires_at > now),
+        )
+    ).first()
+    if live is None:
+        set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.REQUESTED)
+
+
+# --- the current picture of a day, and the candidates ------------------------------------
+
+
+def booking_days(booking: Booking, timezone: str) -> tuple[dt.datetime, dt.datetime]:
+    """Local midnight before the booking's earliest start to local midnight after its latest end."""
+    zone = ZoneInfo(timezone)
+    earliest = (booking.window_earliest or booking.starts_at).astimezone(zone).date()
+    latest_start = booking.window_latest or booking.starts_at
+    latest = (latest_start + dt.timedelta(minutes=booking.duration_minutes)).astimezone(zone)
+    last = latest.date() if latest.time() != dt.time(0) else latest.date() - dt.timedelta(days=1)
+    start = dt.datetime.combine(earliest, dt.time(0), tzinfo=zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    return start, end
+
+
+def current_plan(index: ProblemIndex) -> MatchPlan:
+    """The work the index knows (pinned, and proposals when asked) as a matcher plan."""
+    held = [*index.pinned.items(), *index.proposed.items()]
+    return MatchPlan(
+        assignments=tuple(
+            MatchAssignment(session=key, provider=provider_key(a.provider_id), start=a.starts_at)
+            for key, a in held
+        ),
+        unassigned=(),
+        score=Score(),
+        stats=Stats(status="current", solve_seconds=0.0),
+    )
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    """One provider for one booking, ranked: best start and cost, or the rule that says no."""
+
+    provider: Provider
+    feasible: bool
+    starts_at: dt.datetime | None
+    cost: int | None
+    travel_minutes: int | None
+    preferred: bool
+    current: bool
+    rule: int | None
+    code: str | None
+    detail: str
+
+
+def _providing_scope(user: User) -> int | None:
+    return None if user.role == UserRole.ADMIN else user.organisation_id
+
+
+def candidates_for(
+    db: Session,
+    *,
+    actor: User,
+    booking: Booking,
+    now: dt.datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> list[CandidateView]:
+    """Every provider of the actor's service who speaks the language, ranked for ``booking``.
+
+    The day is built as it stands: confirmed and accepted work pinned, the
+    current proposals of that day in place. Feasible providers come first,
+    cheapest first; the others carry the rule and the sentence that rule
+    them out.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    ensure_booking_open(booking)
+    horizon_start, horizon_end = booking_days(booking, timezone)
+    problem, index = build_problem(
+        db,
+        horizon_start=horizon_start,
+        horizon_end=horizon_end,
+        booking_ids=[booking.id],
+        now=now,
+        providing_org_id=_providing_scope(actor),
+        language_code=booking.language_code,
+        with_proposals=True,
+        timezone=timezone,
+    )
+    key = session_key(booking.id)
+    if key not in index.planned:
+        raise Conflict(
+            "The booking is already held by a provider or its session has started.",
+            code="booking_not_plannable",
+            extra={"booking_id": booking.id},
+        )
+    ranked = rank_candidates(problem, current_plan(index), key)
+    return [
+        CandidateView(
+            provider=index.provider(c.provider),
+            feasible=c.feasible,
+            starts_at=c.start,
+            cost=c.cost,
+            travel_minutes=c.travel_delta,
+            preferred=c.preferred,
+            current=c.current,
+            rule=c.rule,
+            code=c.code,
+            detail=index.humanise(c.detail),
+        )
+        for c in ranked
+    ]
+
+
+# --- manual assignment -------------------------------------------------------------------
+
+
+def _rule_code(violation: Violation) -> str:
+    if violation.rule == 9 and "overlap" not in violation.message:
+        return "drive"
+    if violation.rule == 10 and "week" in violation.message:
+        return "weekly_minutes"
+    return RULE_CODES.get(violation.rule, "rule")
+
+
+def _broken(
+    rule: int, code: str, detail: str, violations: Iterable[dict[str, object]] = ()
+) -> Unprocessable:
+    return Unprocessable(
+        f"Rule {rule} ({code}): {detail}",
+        code="rule_broken",
+        errors=[FieldError("provider_id", detail, code)],
+        extra={"rule": rule, "rule_code": code, "violations": list(violations)},
+    )
+
+
+def check_manual_pair(
+    problem: MatchProblem, index: ProblemIndex, key: str, provider: str, start: dt.datetime
+) -> None:
+    """Refuse (422, naming the rule) a pair the matcher itself would refuse.
+
+    The static rules first (language, profile, modality, country, travel range,
+    availability at that start), then the provider's day with the new session
+    in it (overlaps, drives, daily and weekly minutes), by the same validator
+    that checks every plan. Problems the provider's day already had without
+    it are not blamed on the new session.
+    """
+    sessions = {s.id: s for s in problem.sessions}
+    providers = {p.id: p for p in problem.providers}
+    session = sessions[key]
+    timeline = Timeline.for_problem(problem)
+    travel = Travel(problem.travel)
+    if session.window is not None and not (
+        session.window.earliest <= start <= session.window.latest
+    ):
+        raise _broken(11, "window", "the start lies outside the booking's window")
+    if session.window is None and start != session.start:
+        raise _broken(11, "window", "the booking has no window: it starts at its planned time")
+    at_start = dataclasses.replace(session, start=start, window=None)
+    _, rejection = check_pair(at_start, providers[provider], timeline, travel)
+    if rejection is not None:
+        raise _broken(
+            rejection.rule, rejection.code, index.humanise(f"{provider} {rejection.detail}")
+        )
+    base = current_plan(index)
+    others = [s.id for s in problem.sessions if s.id not in {a.session for a in base.assignments}]
+    without = check(
+        problem,
+        base.assignments,
+        [Unassigned(session=s, reason="not_solved", detail="") for s in others],
+    )
+    with_pair = check(
+        problem,
+        [*base.assignments, MatchAssignment(session=key, provider=provider, start=start)],
+        [Unassigned(session=s, reason="not_solved", detail="") for s in others if s != key],
+    )
+    known = {(v.rule, v.session, v.provider, v.message) for v in without.violations}
+    new = [
+        v for v in with_pair.violations if (v.rule, v.session, v.provider, v.message) not in known
+    ]
+    # An overlap says more than the drive it also blocks: name it first.
+    new.sort(key=lambda v: (v.rule, _rule_code(v) != "overlap"))
+    if new:
+        first = new[0]
+        raise _broken(
+            first.rule,
+            _rule_code(first),
+            index.humanise(first.message),
+            [
+                {"rule": v.rule, "code": _rule_code(v), "message": index.humanise(v.message)}
+                for v in new
+            ],
+        )
+
+
+def assign_manually(
+    db: Session,
+    *,
+    actor: User,
+    booking: Booking,
+    provider: Provider,
+    starts_at: dt.datetime | None = None,
+    status: AssignmentStatus = AssignmentStatus.PROPOSED,
+    offer_minutes: int = 120,
+    now: dt.datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> Assignment:
+    """A dispatcher puts ``provider`` on ``booking`` by hand, under the matcher's own rules.
+
+    ``starts_at`` defaults to the booking's planned start. The pair is checked
+    on the provider's day as it stands (their accepted and confirmed work
+    pinned); a broken rule is a 422 naming it. The assignment starts as
+    ``proposed``, ``offered`` (sent to the provider) or ``confirmed``.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    if status not in MANUAL_STATUSES:
+        raise ValueError(f"a manual assignment cannot start as {status}")
+    if not dispatcher_can_manage_provider(db, actor, provider):
+        raise NotFound(entity="provider", entity_id=provider.id)
+    booking = lock_booking(db, booking.id)
+    ensure_booking_open(booking)
+    ensure_not_held(db, booking)
+    start = ensure_aware(starts_at) if starts_at is not None else booking.starts_at
+    horizon_start, horizon_end = booking_days(booking, timezone)
+    problem, index = build_problem(
+        db,
+        horizon_start=horizon_start,
+        horizon_end=horizon_end,
+        booking_ids=[booking.id],
+        now=now,
+        provider_ids=[provider.id],
+        timezone=timezone,
+    )
+    key = session_key(booking.id)
+    if key not in index.planned:
+        raise Conflict(
+            "The session has already started; it cannot be staffed any more.",
+            code="booking_not_plannable",
+            extra={"booking_id": booking.id},
+        )
+    if provider_key(provider.id) not in index.providers:
+        raise Conflict("The provider is inactive.", code="provider_inactive")
+    check_manual_pair(problem, index, key, provider_key(provider.id), start)
+
+    if booking.status != BookingStatus.PROPOSED:
+        set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.PROPOSED)
+    db.flush()
+    assignment = Assignment(
+        booking_id=booking.id,
+        provider_id=provider.id,
+        status=AssignmentStatus.PROPOSED,
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=booking.duration_minutes),
+        created_by_id=actor.id,
+        explanation={"source": "manual", "sentence": "Chosen by a dispatcher."},
+        booking_version=booking.version_id,
+    )
+    db.add(assignment)
+    db.flush()
+    audit_assignment(
+        db,
+        actor=actor,
+        action="assignment.proposed",
+        assignment=assignment,
+        booking=booking,
+        changes={"status": [None, assignment.status], "source": "manual", "starts_at": start},
+    )
+    if status == AssignmentStatus.OFFERED:
+        send_offer(
+            db,
+            actor=actor,
+            assignment=assignment,
+            booking=booking,
+            expires_at=now + dt.timedelta(minutes=offer_minutes),
+            now=now,
+        )
+    elif status == AssignmentStatus.CONFIRMED:
+        confirm(db, actor=actor, assignment=assignment, now=now)
+    return assignment
+
+
+# --- the transitions ---------------------------------------------------------------------
+
+
+def send_offer(
+    db: Session,
+    *,
+    actor: User | None,
+    assignment: Assignment,
+    booking: Booking,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+) -> Assignment:
+    """A proposal goes out to its provider as an offer until ``expires_at``."""
+    if assignment.status != AssignmentStatus.PROPOSED:
+        raise Conflict(
+            f"Only a proposal can be offered; this one is {assignment.status}.",
+            code="not_proposed",
+        )
+    assignment.status = AssignmentStatus.OFFERED
+    assignment.offer_expires_at = expires_at
+    db.flush()
+    audit_assignment(
+        db,
+        actor=actor,
+        action="assignment.offered",
+        assignment=assignment,
+        booking=booking,
+        changes={"status": ["proposed", "offered"], "offer_expires_at": expires_at},
+    )
+    events.offer_sent(db, assignment=assignment, now=now)
+    return assignment
+
+
+def accept(
+    db: Session, *, actor: User, assignment: Assignment, now: dt.datetime | None = None
+) -> Assignment:
+    """The provider (or their dispatcher, on the phone) takes an offer: first to accept wins.
+
+    The booking row is locked, the offer re-read, and the change made by a
+    conditional UPDATE (``WHERE status = 'offered'``); the unique index "one
+    accepted or confirmed assignment per booking" is the last guard. The
+    other offers of the booking are withdrawn and their providers told.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    _require_answer_right(db, actor, assignment)
+    booking = lock_booking(db, assignment.booking_id)
+    assignment = _fresh(db, assignment)
+    if assignment.status != AssignmentStatus.OFFERED:
+        raise Conflict(
+            f"Only an offer can be accepted; this one is {assignment.status}.",
+            code="not_offered",
+            extra={"assignment_status": assignment.status},
+        )
+    if assignment.offer_expires_at is not None and assignment.offer_expires_at <= now:
+        raise Conflict("The offer has expired.", code="offer_expired")
+    ensure_booking_open(booking)
+    ensure_not_held(db, booking, besides=assignment.id)
+    if not fits_booking(assignment, booking):
+        raise Conflict("The booking changed since the offer was made.", code="stale_assignment")
+    lock_provider(db, assignment.provider_id)
+    assert_no_confirmed_overlap(
+        db,
+        assignment.provider_id,
+        assignment.starts_at,
+        assignment.ends_at,
+        exclude_assignment_id=assignment.id,
+        statuses=HELD_STATUSES,
+    )
+    try:
+        with db.begin_nested():
+            won = db.execute(
+                update(Assignment)
+                .where(
+                    Assignment.id == assignment.id, Assignment.status == AssignmentStatus.OFFERED
+                )
+                .values(
+                    status=AssignmentStatus.ACCEPTED,
+                    responded_at=now,
+                    decided_by_id=actor.id,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+    except IntegrityError as error:
+        if violated_constraint(error) == ACTIVE_ASSIGNMENT_INDEX:
+            raise Conflict(
+                "Another provider already accepted this booking.", code="booking_taken"
+            ) from None
+        raise
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("The offer was answered meanwhile.", code="not_offered")
+    assignment = _fresh(db, assignment)
+    audit_assignment(
+        db,
+        actor=actor,
+        action="assignment.accepted",
+        assignment=assignment,
+        booking=booking,
+        changes={"status": ["offered", "accepted"]},
+    )
+    close_others(db, actor=actor, winner=assignment, booking=booking, now=now)
+    if booking.status != BookingStatus.PROPOSED:
+        set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.PROPOSED)
+    db.flush()
+    return assignment
+
+
+def decline(
+    db: Session,
+    *,
+    actor: User,
+    assignment: Assignment,
+    lock_hours: int,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> Assignment:
+    """The provider says no (or gives work back); their dispatcher may do it for them.
+
+    A provider may always decline an offer, but accepted or confirmed work
+    only until ``lock_hours`` before it starts; a dispatcher at any time.
+    The booking goes back to ``requested`` unless another provider holds it
+    or still has a live offer; when the last offer is declined, the
+    dispatchers are told nobody took it.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    _require_answer_right(db, actor, assignment)
+    booking = lock_booking(db, assignment.booking_id)
+    assignment = _fresh(db, assignment)
+    declinable = (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)
+    if assignment.status not in declinable:
+        raise Conflict(
+            f"Only an offer or held work can be declined; this one is {assignment.status}.",
+            code="not_declinable",
+            extra={"assignment_status": assignment.status},
+        )
+    as_dispatcher = _manages(db, actor, assignment)
+    if not as_dispatcher and not provider_may_decline(assignment, now, lock_hours=lock_hours):
+        locked_from = assignment.starts_at - dt.timedelta(hours=lock_hours)
+        raise Conflict(
+            f"Work starting within {lock_hours} h can no longer be given back by the provider; "
+            "call the dispatcher.",
+            code="decline_locked",
+            extra={"locked_from": locked_from.isoformat()},
+        )
+    before = assignment.status
+    assignment.status = AssignmentStatus.DECLINED
+    assignment.responded_at = now
+    assignment.decided_by_id = actor.id
+    db.flush()
+    changes: dict[str, object] = {"status": [before, assignment.status]}
+    if reason:
+        changes["reason"] = reason
+    audit_assignment(
+        db,
+        actor=actor,
+        action="assignment.declined",
+        assignment=assignment,
+        booking=booking,
+        changes=changes,
+    )
+    if before == AssignmentStatus.CONFIRMED:
+        events.assignment_cancelled(db, assignment=assignment, now=now)
+    _release_booking(db, actor=actor, booking=booking, now=now)
+    db.flush()
+    if before == AssignmentStatus.OFFERED and booking.status == BookingStatus.REQUESTED:
+        events.offer_unanswered(db, booking=booking, now=now)
+    return assignment
+
+
+def confirm(
+    db: Session, *, actor: User, assignment: Assignment, now: dt.datetime | None = None
+) -> Assignment:
+    """The dispatcher confirms: the provider is booked, the booking ``confirmed``, both told.
+
+    From a proposal, an offer or an accepted offer. Refused (409) if the
+    booking is no longer open or is held by someone else, if it changed
+    since, or if the provider is already confirmed for overlapping work.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    _require_dispatch(db, actor, assignment)
+    booking = lock_booking(db, assignment.booking_id)
+    assignment = _fresh(db, assignment)
+    confirmable = (AssignmentStatus.PROPOSED, AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED)
+    if assignment.status not in confirmable:
+        raise Conflict(
+            f"A {assignment.status} assignment cannot be confirmed.",
+            code="not_confirmable",
+            extra={"assignment_status": assignment.status},
+        )
+    ensure_booking_open(booking)
+    ensure_not_held(db, booking, besides=assignment.id)
+    if not fits_booking(assignment, booking):
+        raise Conflict(
+            "The booking changed since this assignment was made.", code="stale_assignment"
+        )
+    lock_provider(db, assignment.provider_id)
+    assert_no_confirmed_overlap(
+        db,
+        assignment.provider_id,
+        assignment.starts_at,
+        assignment.ends_at,
+        exclude_assignment_id=assignment.id,
+    )
+    before = assignment.status
+    assignment.status = AssignmentStatus.CONFIRMED
+    assignment.decided_by_id = actor.id
+    # A windowed booking now happens at the time the provider was given.
+    if booking.starts_at != assignment.starts_at:
+        booking.starts_at = assignment.starts_at
+    set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.CONFIRMED)
+    flush_guarded(db)
+    audit_assignment(
+        db,
+        actor=actor,
+        action="assignment.confirmed",
+        assignment=assignment,
+        booking=booking,
+        changes={"status": [before, assignment.status]},
+    )
+    close_others(db, actor=actor, winner=assignment, booking=booking, now=now)
+    events.assignment_confirmed(db, assignment=assignment, now=now)
+    db.flush()
+    return assignment
+
+
+def cancel_assignment(
+    db: Session,
+    *,
+    actor: User,
+    assignment: Assignment,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> Assignment:
+    """The dispatcher withdraws a proposal, an offer or held work; the provider is told.
+
+    The booking goes back to ``requested`` unless someone else holds it or
+    has a live offer.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    _require_dispatch(db, actor, assignment)
+    booking = lock_booking(db, assignment.booking_id)
+    assignment = _fresh(db, assignment)
+    if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
+        raise Conflict(
+            f"A {assignment.status} assignment cannot be cancelled.",
+            code="not_cancellable",
+            extra={"assignment_status": assignment.status},
+        )
+    before = assignment.status
+    assignment.status = AssignmentStatus.CANCELLED
+    assignment.decided_by_id = actor.id
+    db.flush()
+    changes: dict[str, object] = {"status": [before, assignment.status]}
+    if reason:
+        changes["reason"] = reason
+    audit_assignment(
+        db,
+        actor=actor,
+        action="assignment.cancelled",
+        assignment=assignment,
+        booking=booking,
+        changes=changes,
+    )
+    if before == AssignmentStatus.CONFIRMED:
+        events.assignment_cancelled(db, assignment=assignment, now=now)
+    elif before in (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED):
+        events.offer_closed(db, assignment=assignment, now=now)
+    _release_booking(db, actor=actor, booking=booking, now=now)
+    db.flush()
+    return assignment

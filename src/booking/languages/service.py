@@ -1,0 +1,91 @@
+"""The catalogue of bookable languages: search it, add to it, rename."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from booking.audit import pending_changes, record_audit
+from booking.errors import Conflict, NotFound
+from booking.languages.models import Language
+from booking.users.models import User
+
+
+def language_query(db: Session, *, q: str | None = None) -> Select[Language]:
+    """Languages whose code or name in any of fr, nl, en contains ``q`` (case-insensitive)."""
+    query = select(Language)
+    if q:
+        needle = q.strip().lower()
+        query = query.where(
+            or_(
+                *(
+                    func.lower(column).contains(needle, autoescape=True)
+                    for column in (
+                        Language.code,
+                        Language.name_fr,
+                        Language.name_nl,
+                        Language.name_en,
+                    )
+                )
+            )
+        )
+    return query
+
+
+def get_language(db: Session, code: str) -> Language:
+    language = db.get(Language, code.lower())
+    if language is None:
+        raise NotFound(entity="language", entity_id=code)
+    return language
+
+
+def create_language(
+    db: Session,
+    *,
+    actor: User | None,
+    code: str,
+    name_fr: str,
+    name_nl: str,
+    name_en: str,
+    is_rare: bool = False,
+) -> Language:
+    """Add a language (ISO 639-3 ``code``) with its names in the three languages."""
+    code = code.lower()
+    if db.get(Language, code) is not None:
+        raise Conflict(f"language {code} already exists", code="language_exists")
+    language = Language(
+        code=code, name_fr=name_fr, name_nl=name_nl, name_en=name_en, is_rare=is_rare
+    )
+    db.add(language)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        # Another admin added the same code at the same moment.
+        raise Conflict(f"language {code} already exists", code="language_exists") from None
+    record_audit(
+        db,
+        actor=actor,
+        action="language.created",
+        entity=language,
+        changes={"name_en": name_en, "is_rare": is_rare},
+    )
+    return language
+
+
+def update_language(
+    db: Session, *, actor: User | None, language: Language, changes: Mapping[str, Any]
+) -> Language:
+    """Rename a language or flag it rare; the code never changes (bookings refer to it)."""
+    for key in ("name_fr", "name_nl", "name_en", "is_rare"):
+        if changes.get(key) is not None:
+            setattr(language, key, changes[key])
+    diff = pending_changes(language)
+    if diff:
+        record_audit(db, actor=actor, action="language.updated", entity=language, changes=diff)
+        db.flush()
+    return language

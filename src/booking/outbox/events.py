@@ -1,0 +1,734 @@
+"""What each change of a booking tells whom: the outbox rows booking services write.
+
+Call these from a service, after the change, in the same transaction. They
+only insert (or void) outbox rows; the worker sends them later. Each message
+has a deduplication key built from ids and ISO instants, so calling an event
+twice for the same change enqueues nothing new.
+
+No message carries beneficiary data: not the beneficiary reference, not the
+notes. The assigned provider reads those in the application, behind a login.
+
+Channels: email to every recipient (they all have one); SMS, when the user has
+a mobile number and a gateway is configured, only for what a provider must
+know on the move (offers, confirmations, changes, cancellations, reminders).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.assignments.models import Assignment
+from booking.bookings.models import Booking
+from booking.languages.models import Language
+from booking.organisations.models import Organisation, ServiceAgreement
+from booking.outbox.service import (
+    Recipient,
+    dedup_key,
+    dispatchers_serving,
+    enqueue,
+    has_live_message,
+    recipient_for,
+    void_unsent,
+)
+from booking.providers.models import Provider
+from booking.settings import get_settings
+from booking.types import ensure_aware, utc_now
+from booking.users.models import User
+from booking.vocabulary import AssignmentStatus, BookingStatus, Channel, Modality, UserRole
+
+BOOKING_RECEIVED = "booking_received"
+OFFER_SENT = "offer_sent"
+OFFER_CLOSED = "offer_closed"
+OFFER_UNANSWERED = "offer_unanswered"
+ASSIGNMENT_CONFIRMED = "assignment_confirmed"
+ASSIGNMENT_CANCELLED = "assignment_cancelled"
+BOOKING_RESCHEDULED = "booking_rescheduled"
+BOOKING_CANCELLED = "booking_cancelled"
+REMINDER = "reminder"
+DIGEST = "dispatcher_digest"
+
+INVITATION_EVENTS = (ASSIGNMENT_CONFIRMED, BOOKING_RESCHEDULED)
+"""Messages that carry an ``.ics`` REQUEST: once one may have gone out, a change needs a CANCEL."""
+
+CURRENT_ASSIGNMENT_STATUSES = (
+    AssignmentStatus.OFFERED,
+    AssignmentStatus.ACCEPTED,
+    AssignmentStatus.CONFIRMED,
+)
+"""A provider in these is offered or holds the session: a cancellation concerns them."""
+
+OPEN_BOOKING_STATUSES = (BookingStatus.REQUESTED, BookingStatus.PROPOSED, BookingStatus.UNFILLED)
+
+PLACE_SHORT_MAX = 32
+
+
+def reminder_event(hours: int) -> str:
+    """``reminder_24h``: the event name of a reminder ``hours`` before the session."""
+    return f"{REMINDER}_{hours}h"
+
+
+def invitation_uid(assignment_id: int) -> str:
+    """The provider's iCalendar UID: one per assignment, stable across updates and the CANCEL."""
+    return f"assignment-{assignment_id}@truchement"
+
+
+def booking_invitation_uid(booking_id: int) -> str:
+    """The requester's iCalendar UID: one per booking, so a change of provider updates the
+    same calendar entry instead of leaving a stale one beside a new one."""
+    return f"booking-{booking_id}@truchement"
+
+
+def offer_links(base_url: str, assignment_id: int) -> dict[str, str]:
+    """Where a provider answers an offer: the offer on their schedule page (it asks to sign
+    in; accepting is a form there, never a bare GET link that a mail scanner could follow)."""
+    root = base_url.rstrip("/")
+    return {
+        "offer_url": f"{root}/schedule#offer-{assignment_id}",
+        "accept_url": f"{root}/schedule?answer=accept#offer-{assignment_id}",
+        "decline_url": f"{root}/schedule?answer=decline#offer-{assignment_id}",
+    }
+
+
+def booking_link(
+    base_url: str, booking_id: int, *, role: str, assignment_id: int | None = None
+) -> str:
+    """The page where this recipient reads the booking: the requester's booking page, the
+    dispatcher's board, or the provider's schedule."""
+    root = base_url.rstrip("/")
+    if role == UserRole.PROVIDER:
+        return f"{root}/schedule#work-{assignment_id}" if assignment_id else f"{root}/schedule"
+    if role in (UserRole.DISPATCHER, UserRole.ADMIN):
+        return f"{root}/board/bookings/{booking_id}"
+    return f"{root}/bookings/{booking_id}"
+
+
+# --- the events -----------------------------------------------------------------------
+
+
+def booking_received(db: Session, *, booking: Booking, now: dt.datetime | None = None) -> None:
+    """Acknowledge a new booking to the requester who made it (email)."""
+    now = _now(now)
+    db.flush()
+    requester = recipient_for(db, booking.requester_id)
+    if requester is None:
+        return
+    context = _booking_context(db, booking, requester)
+    enqueue(
+        db,
+        key=dedup_key(
+            BOOKING_RECEIVED,
+            f"b{booking.id}",
+            f"u{requester.user_id}",
+            Channel.EMAIL,
+            booking.created_at or now,
+        ),
+        event=BOOKING_RECEIVED,
+        template=BOOKING_RECEIVED,
+        channel=Channel.EMAIL,
+        recipient=requester,
+        context=context,
+        due_at=now,
+        booking_id=booking.id,
+    )
+
+
+def offer_sent(db: Session, *, assignment: Assignment, now: dt.datetime | None = None) -> None:
+    """Offer a session to a provider, with links to accept or decline (email and SMS)."""
+    now = _now(now)
+    booking = _booking(db, assignment)
+    provider_user = _provider_recipient(db, assignment)
+    if provider_user is None:
+        return
+    context = _booking_context(db, booking, provider_user, assignment=assignment)
+    context.update(offer_links(get_settings().base_url, assignment.id))
+    context["offer_expires_at"] = assignment.offer_expires_at
+    for channel in (Channel.EMAIL, Channel.SMS):
+        enqueue(
+            db,
+            key=dedup_key(
+                OFFER_SENT,
+                f"a{assignment.id}",
+                f"u{provider_user.user_id}",
+                channel,
+                assignment.starts_at,
+            ),
+            event=OFFER_SENT,
+            template=OFFER_SENT,
+            channel=channel,
+            recipient=provider_user,
+            context=context,
+            due_at=now,
+            booking_id=booking.id,
+            session_start=assignment.starts_at,
+        )
+
+
+def offer_closed(db: Session, *, assignment: Assignment, now: dt.datetime | None = None) -> None:
+    """Tell a provider whose offer is withdrawn that the session was filled (email).
+
+    An SMS of the offer that has not gone out yet is voided: nobody should
+    answer an offer that no longer exists.
+    """
+    now = _now(now)
+    booking = _booking(db, assignment)
+    provider_user = _provider_recipient(db, assignment)
+    if provider_user is None:
+        return
+    void_unsent(
+        db,
+        booking_id=booking.id,
+        events=[OFFER_SENT],
+        recipient_user_id=provider_user.user_id,
+        reason="offer closed before it was sent",
+    )
+    context = _booking_context(db, booking, provider_user, assignment=assignment)
+    enqueue(
+        db,
+        key=dedup_key(
+            OFFER_CLOSED,
+            f"a{assignment.id}",
+            f"u{provider_user.user_id}",
+            Channel.EMAIL,
+            assignment.starts_at,
+        ),
+        event=OFFER_CLOSED,
+        template=OFFER_CLOSED,
+        channel=Channel.EMAIL,
+        recipient=provider_user,
+        context=context,
+        due_at=now,
+        booking_id=booking.id,
+    )
+
+
+def offer_unanswered(db: Session, *, booking: Booking, now: dt.datetime | None = None) -> None:
+    """Flag to the dispatchers serving the booking that an offer expired unanswered (email)."""
+    now = _now(now)
+    expired_at = db.scalar(
+        select(Assignment.offer_expires_at)
+        .where(Assignment.booking_id == booking.id, Assignment.offer_expires_at.is_not(None))
+        .order_by(Assignment.offer_expires_at.desc())
+        .limit(1)
+    )
+    instant = expired_at or now
+    for user_id in dispatchers_serving(db, booking.organisation_id):
+        dispatcher = recipient_for(db, user_id)
+        if dispatcher is None:
+            continue
+        context = _booking_context(db, booking, dispatcher)
+        context["offer_expired_at"] = instant
+        enqueue(
+            db,
+            key=dedup_key(
+                OFFER_UNANSWERED, f"b{booking.id}", f"u{user_id}", Channel.EMAIL, instant
+            ),
+            event=OFFER_UNANSWERED,
+            template=OFFER_UNANSWERED,
+            channel=Channel.EMAIL,
+            recipient=dispatcher,
+            context=context,
+            due_at=now,
+            booking_id=booking.id,
+        )
+
+
+def assignment_confirmed(
+    db: Session, *, assignment: Assignment, now: dt.datetime | None = None
+) -> None:
+    """Confirm a session to the requester and the provider, and schedule the reminders.
+
+    Both get an email with an ``.ics`` invitation (``METHOD:REQUEST``), the
+    provider an SMS too. Reminders go out ``reminder_offsets_hours`` before the
+    start (24 h and 2 h by default), except those whose moment has already
+    passed: confirming a session for this afternoon sends no 24 h reminder.
+    """
+    now = _now(now)
+    booking = _booking(db, assignment)
+    sequence = _sequence(db, booking)
+    provider_user = _provider_recipient(db, assignment)
+    requester = recipient_for(db, booking.requester_id)
+    for person, channels in (
+        (requester, (Channel.EMAIL,)),
+        (provider_user, (Channel.EMAIL, Channel.SMS)),
+    ):
+        if person is None:
+            continue
+        uid = (
+            booking_invitation_uid(booking.id)
+            if person is requester
+            else invitation_uid(assignment.id)
+        )
+        for channel in channels:
+            context = _booking_context(db, booking, person, assignment=assignment)
+            if channel == Channel.EMAIL:
+                context["ics"] = _ics(
+                    uid, booking, assignment.starts_at, assignment.ends_at, "REQUEST", sequence, now
+                )
+            enqueue(
+                db,
+                key=dedup_key(
+                    ASSIGNMENT_CONFIRMED,
+                    f"a{assignment.id}",
+                    f"u{person.user_id}",
+                    channel,
+                    assignment.starts_at,
+                ),
+                event=ASSIGNMENT_CONFIRMED,
+                template=ASSIGNMENT_CONFIRMED,
+                channel=channel,
+                recipient=person,
+                context=context,
+                due_at=now,
+                booking_id=booking.id,
+                session_start=assignment.starts_at,
+            )
+    _schedule_reminders(
+        db, booking, assignment, sequence=sequence, now=now, people=(requester, provider_user)
+    )
+
+
+def booking_rescheduled(db: Session, *, booking: Booking, now: dt.datetime | None = None) -> None:
+    """Tell the requester, and the confirmed provider, that the session moved.
+
+    Call it after the booking (and its confirmed assignment) carry the new
+    times. The invitation is updated in place (same UID, higher SEQUENCE),
+    the old reminders are voided and new ones scheduled for the new time.
+    """
+    now = _now(now)
+    sequence = _sequence(db, booking)
+    assignment = _confirmed_assignment(db, booking)
+    requester = recipient_for(db, booking.requester_id)
+    # The requester's calendar holds the session since a confirmation: it moves with it,
+    # even while the session waits for a new provider.
+    requester_invited = requester is not None and has_live_message(
+        db, booking_id=booking.id, events=INVITATION_EVENTS, recipient_user_id=requester.user_id
+    )
+    void_unsent(
+        db,
+        booking_id=booking.id,
+        events=[*INVITATION_EVENTS],
+        event_prefixes=[REMINDER + "_"],
+        reason="superseded: booking rescheduled",
+    )
+    provider_user = _provider_recipient(db, assignment) if assignment is not None else None
+    starts_at = assignment.starts_at if assignment is not None else booking.starts_at
+    ends_at = assignment.ends_at if assignment is not None else booking.ends_at
+    for person, channels in (
+        (requester, (Channel.EMAIL,)),
+        (provider_user, (Channel.EMAIL, Channel.SMS)),
+    ):
+        if person is None:
+            continue
+        uid: str | None = None
+        if person is requester and (assignment is not None or requester_invited):
+            uid = booking_invitation_uid(booking.id)
+        elif person is provider_user and assignment is not None:
+            uid = invitation_uid(assignment.id)
+        for channel in channels:
+            context = _booking_context(db, booking, person, assignment=assignment)
+            if channel == Channel.EMAIL and uid is not None:
+                context["ics"] = _ics(uid, booking, starts_at, ends_at, "REQUEST", sequence, now)
+            enqueue(
+                db,
+                key=dedup_key(
+                    BOOKING_RESCHEDULED,
+                    f"b{booking.id}",
+                    f"v{sequence}",
+                    f"u{person.user_id}",
+                    channel,
+                    starts_at,
+                ),
+                event=BOOKING_RESCHEDULED,
+                template=BOOKING_RESCHEDULED,
+                channel=channel,
+                recipient=person,
+                context=context,
+                due_at=now,
+                booking_id=booking.id,
+                session_start=starts_at,
+            )
+    if assignment is not None:
+        _schedule_reminders(
+            db, booking, assignment, sequence=sequence, now=now, people=(requester, provider_user)
+        )
+
+
+def booking_cancelled(db: Session, *, booking: Booking, now: dt.datetime | None = None) -> None:
+    """Void every unsent message of the booking (reminders included) and announce the cancellation.
+
+    Call it before the assignments are released. The requester gets an email;
+    every provider who is offered or holds the session gets an email and an
+    SMS. Whoever may have received an invitation gets ``METHOD:CANCEL`` for
+    it, so it leaves their calendar.
+    """
+    now = _now(now)
+    sequence = _sequence(db, booking)
+    cancelled_at = booking.cancelled_at or now
+    assignments = list(
+        db.scalars(
+            select(Assignment).where(Assignment.booking_id == booking.id).order_by(Assignment.id)
+        )
+    )
+    requester = recipient_for(db, booking.requester_id)
+    requester_invited = requester is not None and has_live_message(
+        db, booking_id=booking.id, events=INVITATION_EVENTS, recipient_user_id=requester.user_id
+    )
+    void_unsent(db, booking_id=booking.id, reason="booking cancelled")
+    # (recipient, assignment shown, calendar UID to cancel or None, channels)
+    audience: list[tuple[Recipient, Assignment | None, str | None, tuple[Channel, ...]]] = []
+    holders = [a for a in assignments if a.status in CURRENT_ASSIGNMENT_STATUSES]
+    confirmed = next((a for a in holders if a.status == AssignmentStatus.CONFIRMED), None)
+    if requester is not None:
+        uid = booking_invitation_uid(booking.id) if requester_invited else None
+        audience.append((requester, confirmed, uid, (Channel.EMAIL,)))
+    for assignment in holders:
+        person = _provider_recipient(db, assignment)
+        if person is None:
+            continue
+        uid = (
+            invitation_uid(assignment.id)
+            if assignment.status == AssignmentStatus.CONFIRMED
+            else None
+        )
+        audience.append((person, assignment, uid, (Channel.EMAIL, Channel.SMS)))
+    seen: set[int] = set()
+    for person, shown, uid, channels in audience:
+        if person.user_id in seen:
+            continue
+        seen.add(person.user_id)
+        starts_at = shown.starts_at if shown is not None else booking.starts_at
+        ends_at = shown.ends_at if shown is not None else booking.ends_at
+        for channel in channels:
+            context = _booking_context(db, booking, person, assignment=shown)
+            context["late_cancellation"] = bool(booking.late_cancellation)
+            if channel == Channel.EMAIL and uid is not None:
+                context["ics"] = _ics(uid, booking, starts_at, ends_at, "CANCEL", sequence, now)
+            enqueue(
+                db,
+                key=dedup_key(
+                    BOOKING_CANCELLED, f"b{booking.id}", f"u{person.user_id}", channel, cancelled_at
+                ),
+                event=BOOKING_CANCELLED,
+                template=BOOKING_CANCELLED,
+                channel=channel,
+                recipient=person,
+                context=context,
+                due_at=now,
+                booking_id=booking.id,
+                session_start=booking.starts_at,
+            )
+
+
+def assignment_cancelled(
+    db: Session, *, assignment: Assignment, now: dt.datetime | None = None
+) -> None:
+    """Take a confirmed session off a provider's hands (sick, replaced): CANCEL, reminders voided.
+
+    The booking itself stays open (the dispatcher finds someone else), so the
+    requester is not told here; their calendar entry (one per booking) stays,
+    and the next confirmation updates it. Pending reminders are voided for
+    everyone, since they name this provider.
+    """
+    now = _now(now)
+    booking = _booking(db, assignment)
+    provider_user = _provider_recipient(db, assignment)
+    if provider_user is None:
+        return
+    sequence = _sequence(db, booking)
+    void_unsent(
+        db,
+        booking_id=booking.id,
+        events=[*INVITATION_EVENTS, OFFER_SENT],
+        recipient_user_id=provider_user.user_id,
+        reason="assignment cancelled",
+    )
+    # Everyone's reminders name this provider; the next confirmation schedules new ones.
+    void_unsent(
+        db,
+        booking_id=booking.id,
+        event_prefixes=[REMINDER + "_"],
+        reason="assignment cancelled",
+    )
+    for channel in (Channel.EMAIL, Channel.SMS):
+        context = _booking_context(db, booking, provider_user, assignment=assignment)
+        context["late_cancellation"] = False
+        if channel == Channel.EMAIL:
+            context["ics"] = _ics(
+                invitation_uid(assignment.id),
+                booking,
+                assignment.starts_at,
+                assignment.ends_at,
+                "CANCEL",
+                sequence,
+                now,
+            )
+        enqueue(
+            db,
+            key=dedup_key(
+                ASSIGNMENT_CANCELLED,
+                f"a{assignment.id}",
+                f"u{provider_user.user_id}",
+                channel,
+                assignment.starts_at,
+            ),
+            event=ASSIGNMENT_CANCELLED,
+            template=ASSIGNMENT_CANCELLED,
+            channel=channel,
+            recipient=provider_user,
+            context=context,
+            due_at=now,
+            booking_id=booking.id,
+            session_start=assignment.starts_at,
+        )
+
+
+def dispatcher_digest(
+    db: Session, *, now: dt.datetime | None = None, horizon_hours: int = 48
+) -> int:
+    """Send each dispatcher the sessions of the next ``horizon_hours`` still without a provider.
+
+    One email a day per dispatcher (the key holds the local day), only when
+    there is something to say. Returns how many digests were enqueued.
+    """
+    now = _now(now)
+    until = now + dt.timedelta(hours=horizon_hours)
+    dispatchers = db.scalars(
+        select(User)
+        .where(User.role == UserRole.DISPATCHER, User.is_active.is_(True))
+        .order_by(User.id)
+    ).all()
+    enqueued = 0
+    for dispatcher_user in dispatchers:
+        person = recipient_for(db, dispatcher_user.id)
+        if person is None:
+            continue
+        served = select(ServiceAgreement.requesting_org_id).where(
+            ServiceAgreement.providing_org_id == dispatcher_user.organisation_id
+        )
+        bookings = db.scalars(
+            select(Booking)
+            .where(
+                Booking.organisation_id.in_(served),
+                Booking.status.in_(OPEN_BOOKING_STATUSES),
+                Booking.starts_at >= now,
+                Booking.starts_at < until,
+            )
+            .order_by(Booking.starts_at, Booking.id)
+        ).all()
+        if not bookings:
+            continue
+        sessions = [_booking_context(db, booking, person) for booking in bookings]
+        local_day = now.astimezone(ZoneInfo(person.timezone)).date()
+        day_start = dt.datetime.combine(local_day, dt.time(0), tzinfo=ZoneInfo(person.timezone))
+        context: dict[str, Any] = {
+            **_recipient_context(person),
+            "sessions": sessions,
+            "horizon_hours": horizon_hours,
+            "generated_at": now,
+            "board_url": get_settings().base_url.rstrip("/") + "/board",
+        }
+        if enqueue(
+            db,
+            key=dedup_key(
+                DIGEST,
+                f"o{dispatcher_user.organisation_id}",
+                f"u{person.user_id}",
+                Channel.EMAIL,
+                day_start,
+            ),
+            event=DIGEST,
+            template=DIGEST,
+            channel=Channel.EMAIL,
+            recipient=person,
+            context=context,
+            due_at=now,
+        ):
+            enqueued += 1
+    return enqueued
+
+
+# --- building blocks ------------------------------------------------------------------
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return ensure_aware(now) if now is not None else utc_now()
+
+
+def _booking(db: Session, assignment: Assignment) -> Booking:
+    booking = db.get(Booking, assignment.booking_id)
+    if booking is None:  # pragma: no cover - foreign key
+        raise LookupError(f"assignment {assignment.id} has no booking")
+    return booking
+
+
+def _sequence(db: Session, booking: Booking) -> int:
+    """The iCalendar SEQUENCE: the booking's version, which every change increases.
+
+    Flushed first, so a change the caller made in this transaction counts.
+    """
+    db.flush()
+    return int(booking.version_id)
+
+
+def _provider_recipient(db: Session, assignment: Assignment | None) -> Recipient | None:
+    if assignment is None:
+        return None
+    provider = db.get(Provider, assignment.provider_id)
+    if provider is None or provider.user_id is None:
+        return None
+    return recipient_for(db, provider.user_id)
+
+
+def _confirmed_assignment(db: Session, booking: Booking) -> Assignment | None:
+    return db.scalars(
+        select(Assignment)
+        .where(Assignment.booking_id == booking.id, Assignment.status == AssignmentStatus.CONFIRMED)
+        .order_by(Assignment.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _recipient_context(person: Recipient) -> dict[str, Any]:
+    return {
+        "recipient_name": person.full_name,
+        "recipient_role": person.role,
+        "timezone": person.timezone,
+        "base_url": get_settings().base_url.rstrip("/"),
+    }
+
+
+def _place_short(booking: Booking) -> str | None:
+    """The town, or the end of the address: enough to find the way, short enough for an SMS."""
+    if booking.modality != Modality.ONSITE or not booking.address:
+        return None
+    tail = booking.address.rsplit(",", 1)[-1].strip()
+    return tail[:PLACE_SHORT_MAX]
+
+
+def _booking_context(
+    db: Session,
+    booking: Booking,
+    person: Recipient,
+    *,
+    assignment: Assignment | None = None,
+) -> dict[str, Any]:
+    """What a template may say about a session: never ``beneficiary_ref`` nor ``notes``."""
+    language = db.get(Language, booking.language_code)
+    language_name = booking.language_code
+    if language is not None:
+        language_name = getattr(language, f"name_{person.locale}", None) or language.name_en
+    organisation = db.get(Organisation, booking.organisation_id)
+    requester_user = db.get(User, booking.requester_id)
+    provider_name: str | None = None
+    if assignment is not None:
+        provider = db.get(Provider, assignment.provider_id)
+        provider_name = provider.display_name if provider is not None else None
+    starts_at = assignment.starts_at if assignment is not None else booking.starts_at
+    ends_at = assignment.ends_at if assignment is not None else booking.ends_at
+    base_url = get_settings().base_url.rstrip("/")
+    return {
+        **_recipient_context(person),
+        "booking_id": booking.id,
+        "booking_reference": booking.reference,
+        "booking_url": booking_link(
+            base_url,
+            booking.id,
+            role=person.role,
+            assignment_id=assignment.id if assignment is not None else None,
+        ),
+        "language": language_name,
+        "language_variety": booking.language_variety,
+        "session_kind": booking.session_kind,
+        "modality": booking.modality,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "duration_minutes": int((ends_at - starts_at).total_seconds() // 60),
+        "place": booking.address if booking.modality == Modality.ONSITE else None,
+        "place_short": _place_short(booking),
+        "organisation_name": organisation.name if organisation is not None else "",
+        "requester_name": requester_user.full_name if requester_user is not None else "",
+        "requester_email": requester_user.email if requester_user is not None else "",
+        "provider_name": provider_name,
+    }
+
+
+def _ics(
+    uid: str,
+    booking: Booking,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    method: str,
+    sequence: int,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """What ``notify.ics`` needs to write the invitation: no beneficiary data in it."""
+    return {
+        "method": method,
+        "uid": uid,
+        "sequence": sequence,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "location": booking.address if booking.modality == Modality.ONSITE else None,
+        "stamp": now,
+    }
+
+
+def _schedule_reminders(
+    db: Session,
+    booking: Booking,
+    assignment: Assignment,
+    *,
+    sequence: int,
+    now: dt.datetime,
+    people: tuple[Recipient | None, Recipient | None],
+) -> None:
+    """Reminders before the session; any earlier set of this booking is superseded.
+
+    The requester is reminded by email, the provider by email and SMS. A
+    reminder whose moment is already past is not written at all.
+    """
+    void_unsent(
+        db,
+        booking_id=booking.id,
+        event_prefixes=[REMINDER + "_"],
+        reason="superseded by a new schedule",
+    )
+    requester, provider_user = people
+    for hours in sorted(set(get_settings().reminder_offsets_hours), reverse=True):
+        due_at = assignment.starts_at - dt.timedelta(hours=hours)
+        if due_at <= now:
+            continue
+        event = reminder_event(hours)
+        for person, channels in (
+            (requester, (Channel.EMAIL,)),
+            (provider_user, (Channel.EMAIL, Channel.SMS)),
+        ):
+            if person is None:
+                continue
+            context = _booking_context(db, booking, person, assignment=assignment)
+            context["hours_before"] = hours
+            for channel in channels:
+                enqueue(
+                    db,
+                    key=dedup_key(
+                        event,
+                        f"a{assignment.id}",
+                        f"v{sequence}",
+                        f"u{person.user_id}",
+                        channel,
+                        assignment.starts_at,
+                    ),
+                    event=event,
+                    template=REMINDER,
+                    channel=channel,
+                    recipient=person,
+                    context=context,
+                    due_at=due_at,
+                    booking_id=booking.id,
+                    session_start=assignment.starts_at,
+                )

@@ -1,0 +1,329 @@
+"""The enqueue side of the outbox, and the operations dispatchers run on it.
+
+Booking services call ``booking.outbox.events``, which builds the messages and
+inserts them here, in the caller's transaction: the message exists if and only
+if the change that caused it is committed. Nothing here sends anything; the
+worker (``notify.delivery``) does, in its own process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, false, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from booking.audit import record_audit
+from booking.bookings.models import Booking
+from booking.errors import Conflict, NotFound
+from booking.organisations.models import Organisation, ServiceAgreement
+from booking.outbox.models import OutboxMessage
+from booking.types import ensure_aware, to_jsonable, utc_now
+from booking.users.models import User
+from booking.vocabulary import Channel, OutboxStatus, UserRole
+from notify.phones import normalise_phone
+from notify.settings import get_notify_settings
+from notify.timing import sms_not_before
+
+UNSENT_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.PENDING, OutboxStatus.FAILED)
+"""Messages nobody is sending right now and that would still go out: what voiding stops."""
+
+RETRYABLE_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.FAILED, OutboxStatus.DEAD)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A person to notify, with what decides how: addresses, language, time zone."""
+
+    user_id: int
+    role: str
+    full_name: str
+    email: str
+    phone: str | None
+    locale: str
+    timezone: str
+    organisation_id: int
+    organisation_name: str
+
+
+def recipient_for(db: Session, user_id: int | None) -> Recipient | None:
+    """The active user ``user_id`` as a recipient; ``None`` if missing or deactivated."""
+    if user_id is None:
+        return None
+    row = db.execute(
+        select(User, Organisation)
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .where(User.id == user_id)
+    ).first()
+    if row is None:
+        return None
+    user, organisation = row
+    if not user.is_active:
+        return None
+    region = organisation.country or get_notify_settings().sms_default_region
+    return Recipient(
+        user_id=user.id,
+        role=user.role,
+        full_name=user.full_name,
+        email=user.email,
+        phone=normalise_phone(user.phone_e164, default_region=region),
+        locale=user.locale,
+        timezone=organisation.timezone,
+        organisation_id=organisation.id,
+        organisation_name=organisation.name,
+    )
+
+
+def dispatchers_serving(db: Session, requesting_org_id: int) -> list[int]:
+    """Ids of the active dispatchers of every providing service that serves an organisation."""
+    providing = select(ServiceAgreement.providing_org_id).where(
+        ServiceAgreement.requesting_org_id == requesting_org_id
+    )
+    return list(
+        db.scalars(
+            select(User.id)
+            .where(
+                User.role == UserRole.DISPATCHER,
+                User.is_active.is_(True),
+                User.organisation_id.in_(providing),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def dedup_key(event: str, *parts: object) -> str:
+    """``event:part:part...`` with instants in ISO 8601 UTC, e.g.
+    ``assignment_confirmed:a42:u7:email:2026-12-01T09:00:00+00:00``."""
+    rendered = [event]
+    for part in parts:
+        if isinstance(part, dt.datetime):
+            rendered.append(ensure_aware(part).astimezone(dt.UTC).isoformat())
+        else:
+            rendered.append(str(part))
+    return ":".join(rendered)
+
+
+def enqueue(
+    db: Session,
+    *,
+    key: str,
+    event: str,
+    template: str,
+    channel: Channel,
+    recipient: Recipient,
+    context: dict[str, Any],
+    due_at: dt.datetime,
+    booking_id: int | None = None,
+    session_start: dt.datetime | None = None,
+) -> bool:
+    """Insert one message unless its ``key`` is already there; ``True`` if it was inserted.
+
+    An existing key is skipped, not an error, and leaves the caller's
+    transaction intact (``ON CONFLICT DO NOTHING``). SMS go to the recipient's
+    E.164 number and wait for the morning when due in the quiet hours (see
+    ``notify.timing.sms_not_before``); a channel the recipient cannot receive,
+    or SMS while no gateway is configured, inserts nothing.
+    """
+    settings = get_notify_settings()
+    ensure_aware(due_at)
+    if channel == Channel.SMS:
+        if recipient.phone is None or settings.sms_backend == "none":
+            return False
+        address = recipient.phone
+        due_at = sms_not_before(
+            due_at,
+            timezone=recipient.timezone,
+            session_start=session_start,
+            quiet_start=settings.sms_quiet_start,
+            quiet_end=settings.sms_quiet_end,
+            urgent_within=dt.timedelta(hours=settings.sms_urgent_within_hours),
+        )
+    else:
+        address = recipient.email
+    values = {
+        "dedup_key": key,
+        "event": event,
+        "channel": str(channel),
+        "recipient": address,
+        "recipient_user_id": recipient.user_id,
+        "locale": recipient.locale,
+        "template": template,
+        "context": to_jsonable(context),
+        "booking_id": booking_id,
+        "due_at": due_at,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "max_attempts": settings.outbox_max_attempts,
+        "created_at": utc_now(),
+    }
+    # Rows waiting in the session (the booking this message is about) go first.
+    db.flush()
+    dialect = db.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(OutboxMessage)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(OutboxMessage.id)
+        )
+        return db.execute(statement).first() is not None
+    try:  # pragma: no cover - other databases: a SAVEPOINT keeps the outer transaction
+        with db.begin_nested():
+            db.add(OutboxMessage(**values))
+        return True
+    except IntegrityError:  # pragma: no cover
+        return False
+
+
+def void_unsent(
+    db: Session,
+    *,
+    booking_id: int,
+    reason: str,
+    events: Iterable[str] | None = None,
+    event_prefixes: Iterable[str] = (),
+    recipient_user_id: int | None = None,
+) -> int:
+    """Mark the booking's messages that have not gone out as ``void``; returns how many.
+
+    ``events`` (exact names) and ``event_prefixes`` narrow it; with neither,
+    every unsent message of the booking is voided. A message a worker is
+    sending right now (``sending``) is past stopping.
+    """
+    conditions = [
+        OutboxMessage.booking_id == booking_id,
+        OutboxMessage.status.in_(UNSENT_STATUSES),
+    ]
+    names = list(events or [])
+    prefixes = list(event_prefixes)
+    if names or prefixes:
+        conditions.append(
+            or_(
+                OutboxMessage.event.in_(names) if names else false(),
+                *(OutboxMessage.event.startswith(prefix, autoescape=True) for prefix in prefixes),
+            )
+        )
+    if recipient_user_id is not None:
+        conditions.append(OutboxMessage.recipient_user_id == recipient_user_id)
+    db.flush()
+    result = db.execute(
+        update(OutboxMessage)
+        .where(*conditions)
+        .values(status=OutboxStatus.VOID.value, last_error=reason, lease_until=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def has_live_message(
+    db: Session, *, booking_id: int, events: Sequence[str], recipient_user_id: int
+) -> bool:
+    """Whether a message of one of ``events`` to this user may have gone or may still go out."""
+    return (
+        db.scalar(
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.booking_id == booking_id,
+                OutboxMessage.event.in_(list(events)),
+                OutboxMessage.recipient_user_id == recipient_user_id,
+                OutboxMessage.status != OutboxStatus.VOID,
+            )
+        )
+        or 0
+    ) > 0
+
+
+def _visible_messages(db: Session, actor: User) -> Select[Any]:
+    """Messages an operator may read: all for an admin; for a dispatcher, those about
+    bookings of the organisations their service serves, and those to their own colleagues."""
+    query = select(OutboxMessage)
+    if actor.role == UserRole.ADMIN:
+        return query
+    if actor.role != UserRole.DISPATCHER:
+        return query.where(false())
+    served = select(ServiceAgreement.requesting_org_id).where(
+        ServiceAgreement.providing_org_id == actor.organisation_id
+    )
+    served_bookings = select(Booking.id).where(Booking.organisation_id.in_(served))
+    colleagues = select(User.id).where(User.organisation_id == actor.organisation_id)
+    return query.where(
+        or_(
+            OutboxMessage.booking_id.in_(served_bookings),
+            and_(
+                OutboxMessage.booking_id.is_(None),
+                OutboxMessage.recipient_user_id.in_(colleagues),
+            ),
+        )
+    )
+
+
+def message_query(
+    db: Session,
+    *,
+    actor: User,
+    status: OutboxStatus | None = None,
+    booking_id: int | None = None,
+) -> Select[Any]:
+    """A ``SELECT`` of the messages ``actor`` may see (admin: all; dispatcher: those about
+    the bookings their service handles and those to their colleagues; others: none)."""
+    query = _visible_messages(db, actor)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    if booking_id is not None:
+        query = query.where(OutboxMessage.booking_id == booking_id)
+    return query
+
+
+def retry_message(
+    db: Session, *, actor: User, message_id: int, now: dt.datetime | None = None
+) -> OutboxMessage:
+    """Put a ``failed`` or ``dead`` message back in the queue, due now, with fresh attempts.
+
+    ``NotFound`` if the actor may not see it; ``Conflict`` if it is not
+    failed or dead (pending, being sent, sent or voided messages are left alone).
+    """
+    now = now or utc_now()
+    message: OutboxMessage | None = db.scalars(
+        _visible_messages(db, actor).where(OutboxMessage.id == message_id)
+    ).first()
+    if message is None:
+        raise NotFound(entity="notification", entity_id=message_id)
+    if message.status not in RETRYABLE_STATUSES:
+        raise Conflict(
+            f"notification {message_id} is {message.status}; only failed or dead ones are retried",
+            code="notification_not_retryable",
+        )
+    previous = message.status
+    result = db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == previous)
+        .values(
+            status=OutboxStatus.PENDING.value,
+            due_at=now,
+            max_attempts=message.attempts + get_notify_settings().outbox_max_attempts,
+            lease_until=None,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"notification {message_id} changed while retrying it",
+            code="notification_not_retryable",
+        )
+    db.refresh(message)
+    record_audit(
+        db,
+        actor=actor,
+        action="notification.retry",
+        entity=message,
+        changes={"status": [previous, OutboxStatus.PENDING.value], "due_at": [None, now]},
+        organisation_id=actor.organisation_id,
+    )
+    return message

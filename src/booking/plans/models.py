@@ -1,0 +1,44 @@
+"""Plans: one run of the matcher over a horizon, with its score, bound and explanations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from booking.db import Base, one_of
+from booking.types import utc_now
+from booking.vocabulary import PlanStatus
+
+
+class Plan(Base):
+    """A stored matcher run, so a dispatcher can review, apply in part, and compare runs."""
+
+    __tablename__ = "plan"
+    __table_args__ = (
+        CheckConstraint(one_of("status", PlanStatus), name="status"),
+        CheckConstraint("horizon_end > horizon_start", name="horizon"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The dispatcher who asked stays accountable; users are deactivated, not deleted.
+    created_by_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="RESTRICT"), index=True
+    )
+    horizon_start: Mapped[dt.datetime]
+    horizon_end: Mapped[dt.datetime]
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(8), default=PlanStatus.PENDING)
+    score_hard: Mapped[int | None]
+    score_medium: Mapped[int | None]
+    score_soft: Mapped[int | None]
+    bound_medium: Mapped[int | None]
+    bound_soft: Mapped[int | None]
+    timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # {"unassigned": [{"booking_id", "reason", "detail"}], "stats": {...}}
+    result: Mapped[dict[str, Any] | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    finished_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,618 @@
+"""Plans: run the matcher over a horizon, store what it proposes, apply it in whole or in part.
+
+``run_plan`` builds the problem (``problem_builder``), solves it within the
+time limit, checks the result with the matcher's own validator, and stores
+the plan (score, bound, timings, explanations) with one ``proposed``
+assignment per session it staffed; each booking becomes ``proposed`` or
+``unfilled`` (with the matcher's reason). Proposals of earlier plans for the
+same bookings are superseded.
+
+``apply_plan`` turns proposals into confirmations (or offers). A proposal is
+stale when its booking changed since the plan, is no longer open, is held
+by someone else, or when confirming would double-book the provider: stale
+proposals are refused and reported, the others are applied all the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, false, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from booking.access import booking_query_for
+from booking.assignments.models import Assignment
+from booking.assignments.service import (
+    audit_assignment,
+    confirm,
+    ensure_booking_open,
+    ensure_not_held,
+    lock_booking,
+    send_offer,
+    set_booking_status,
+)
+from booking.audit import record_audit
+from booking.bookings.models import Booking
+from booking.errors import Conflict, FieldError, NotFound, Unprocessable
+from booking.plans.models import Plan
+from booking.plans.problem_builder import (
+    DEFAULT_TIMEZONE,
+    ProblemIndex,
+    booking_id_of,
+    build_problem,
+)
+from booking.providers.availability import subtract
+from booking.types import ensure_aware, to_jsonable, utc_now
+from booking.users.models import User
+from booking.vocabulary import AssignmentStatus, BookingStatus, PlanStatus, UserRole
+from matching.explain import explain_plan_facts
+from matching.model import InfeasibleFixedError
+from matching.problem import Assignment as MatchAssignment
+from matching.problem import FixedAssignment, Interval, Score, Stats
+from matching.problem import Plan as MatchPlan
+from matching.problem import Problem as MatchProblem
+from matching.solve import BrokenPlanError, solve
+
+MAX_HORIZON_DAYS = 31
+MAX_BOOKING_IDS = 1000
+
+ApplyMode = Literal["confirm", "offer"]
+
+
+# --- who sees which plan -----------------------------------------------------------------
+
+
+def plan_query_for(db: Session, user: User) -> Select[tuple[Plan]]:
+    """The plans ``user`` may read: an admin all, a dispatcher those of their service."""
+    query = select(Plan)
+    if user.role == UserRole.ADMIN:
+        return query
+    if user.role == UserRole.DISPATCHER:
+        colleagues = select(User.id).where(User.organisation_id == user.organisation_id)
+        return query.where(Plan.created_by_id.in_(colleagues))
+    return query.where(false())
+
+
+def get_visible_plan(db: Session, user: User, plan_id: int) -> Plan:
+    """The plan if ``user`` may read it; ``NotFound`` otherwise."""
+    plan = db.scalars(plan_query_for(db, user).where(Plan.id == plan_id)).first()
+    if plan is None:
+        raise NotFound(entity="plan", entity_id=plan_id)
+    return plan
+
+
+def plan_assignments(db: Session, plan: Plan) -> list[Assignment]:
+    """The proposals a plan made, in start order, as they stand now."""
+    return list(
+        db.scalars(
+            select(Assignment)
+            .where(Assignment.plan_id == plan.id)
+            .order_by(Assignment.starts_at, Assignment.id)
+        )
+    )
+
+
+# --- run -------------------------------------------------------------------------------
+
+
+def _check_request(
+    db: Session,
+    actor: User,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    booking_ids: Collection[int] | None,
+) -> None:
+    errors: list[FieldError] = []
+    if horizon_end <= horizon_start:
+        errors.append(FieldError("horizon_end", "Must be after horizon_start."))
+    elif horizon_end - horizon_start > dt.timedelta(days=MAX_HORIZON_DAYS):
+        errors.append(
+            FieldError("horizon_end", f"A plan covers at most {MAX_HORIZON_DAYS} days.", "too_long")
+        )
+    if booking_ids is not None:
+        wanted = list(dict.fromkeys(booking_ids))
+        if len(wanted) > MAX_BOOKING_IDS:
+            errors.append(FieldError("booking_ids", f"At most {MAX_BOOKING_IDS} bookings."))
+        else:
+            seen = set(
+                db.scalars(
+                    booking_query_for(db, actor)
+                    .where(Booking.id.in_(wanted))
+                    .with_only_columns(Booking.id)
+                )
+            )
+            for i, booking_id in enumerate(wanted):
+                if booking_id not in seen:
+                    errors.append(
+                        FieldError(f"booking_ids.{i}", f"Unknown booking {booking_id}.", "unknown")
+                    )
+    if errors:
+        raise Unprocessable("The plan request breaks a rule.", errors=errors)
+
+
+def run_plan(
+    db: Session,
+    *,
+    actor: User,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    booking_ids: Collection[int] | None = None,
+    time_limit: float,
+    now: dt.datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    workers: int | None = None,
+) -> Plan:
+    """Solve the open bookings of the horizon and store the plan and its proposals.
+
+    A dispatcher plans for their own service (its providers, the bookings of
+    the organisations it serves); an admin for everyone. Runs synchronously:
+    call it from a worker thread, never from the event loop. A matcher
+    failure (pinned work that cannot all be kept) is stored as a ``failed``
+    plan with its reason, not raised.
+    """
+    began = time.perf_counter()
+    now = ensure_aware(now) if now is not None else utc_now()
+    ensure_aware(horizon_start)
+    ensure_aware(horizon_end)
+    _check_request(db, actor, horizon_start, horizon_end, booking_ids)
+    providing_org_id = None if actor.role == UserRole.ADMIN else actor.organisation_id
+    plan = Plan(
+        created_by_id=actor.id,
+        horizon_start=horizon_start,
+        horizon_end=horizon_end,
+        status=PlanStatus.RUNNING,
+        parameters=to_jsonable(
+            {
+                "booking_ids": sorted(set(booking_ids)) if booking_ids is not None else None,
+                "time_limit": time_limit,
+                "timezone": timezone,
+                "providing_org_id": providing_org_id,
+            }
+        ),
+    )
+    db.add(plan)
+    db.flush()
+    problem, index = build_problem(
+        db,
+        horizon_start=horizon_start,
+        horizon_end=horizon_end,
+        booking_ids=booking_ids,
+        now=now,
+        providing_org_id=providing_org_id,
+        timezone=timezone,
+    )
+    built = time.perf_counter()
+    timings: dict[str, Any] = {"build_seconds": round(built - began, 3)}
+    sizes = {
+        "sessions": len(problem.sessions),
+        "planned": len(index.planned),
+        "pinned": len(index.pinned),
+        "providers": len(problem.providers),
+    }
+    warnings: list[str] = []
+    solution: MatchPlan | None = None
+    try:
+        if index.planned:
+            problem, solution = _solve_keeping_what_can_be_kept(
+                problem, index, time_limit=time_limit, workers=workers, warnings=warnings
+            )
+    except (ValueError, BrokenPlanError) as exc:
+        return _failed(db, actor, plan, index.humanise(str(exc)), timings, sizes, began)
+    solved = time.perf_counter()
+    timings["solve_seconds"] = round(solved - built, 3)
+    try:
+        _store(db, actor, plan, problem, index, solution, now)
+    except StaleDataError:
+        raise Conflict(
+            "A booking changed while the plan was computed; run the plan again.",
+            code="plan_interrupted",
+        ) from None
+    except OperationalError as exc:
+        # SQLite: another writer committed during the solve, so this
+        # transaction's snapshot can no longer write.
+        if db.get_bind().dialect.name == "sqlite" and "locked" in str(exc.orig):
+            raise Conflict(
+                "The database changed while the plan was computed; run the plan again.",
+                code="plan_interrupted",
+            ) from None
+        raise
+    timings["store_seconds"] = round(time.perf_counter() - solved, 3)
+    timings["total_seconds"] = round(time.perf_counter() - began, 3)
+    plan.timings = timings
+    plan.result = {**(plan.result or {}), "sizes": sizes, "warnings": warnings}
+    plan.finished_at = utc_now()
+    plan.status = PlanStatus.DONE
+    db.flush()
+    record_audit(
+        db,
+        actor=actor,
+        action="plan.created",
+        entity=plan,
+        changes={
+            "horizon": [horizon_start, horizon_end],
+            "proposals": len((plan.result or {}).get("proposals", [])),
+            "unassigned": len((plan.result or {}).get("unassigned", [])),
+        },
+    )
+    return plan
+
+
+def _failed(
+    db: Session,
+    actor: User,
+    plan: Plan,
+    error: str,
+    timings: dict[str, Any],
+    sizes: dict[str, int],
+    began: float,
+) -> Plan:
+    timings["total_seconds"] = round(time.perf_counter() - began, 3)
+    plan.status = PlanStatus.FAILED
+    plan.error = error
+    plan.timings = timings
+    plan.result = {"proposals": [], "unassigned": [], "pinned": [], "sizes": sizes}
+    plan.finished_at = utc_now()
+    db.flush()
+    record_audit(db, actor=actor, action="plan.failed", entity=plan, changes={"error": error})
+    return plan
+
+
+MAX_PIN_RELEASES = 5
+
+
+def _solve_keeping_what_can_be_kept(
+    problem: MatchProblem,
+    index: ProblemIndex,
+    *,
+    time_limit: float,
+    workers: int | None,
+    warnings: list[str],
+) -> tuple[MatchProblem, MatchPlan]:
+    """Solve; if held work cannot all be kept together, plan around the clashing part.
+
+    Held work that breaks a rule (a dispatcher's manual decision, a
+    certification expired since) is not the new plan's to undo: its time
+    becomes busy time and a warning says so.
+    """
+    for _ in range(MAX_PIN_RELEASES):
+        try:
+            return problem, solve(
+                problem, time_limit=time_limit, workers=workers, hint=_hint(problem, index)
+            )
+        except InfeasibleFixedError as clash:
+            warnings.append(index.humanise(str(clash)))
+            problem = without_pins(problem, clash.pairs)
+    return problem, solve(problem, time_limit=time_limit, workers=workers)
+
+
+def _hint(problem: MatchProblem, index: ProblemIndex) -> MatchPlan:
+    """The held work, and the live offers, as a starting point for the solver."""
+    sessions = {s.id for s in problem.sessions}
+    pins = {f.session: f.provider for f in problem.fixed}
+    given = [
+        MatchAssignment(session=key, provider=pins[key], start=a.starts_at)
+        for key, a in index.pinned.items()
+        if key in pins
+    ]
+    given += [
+        MatchAssignment(session=key, provider=provider, start=start)
+        for key, (provider, start) in index.hints.items()
+        if key in sessions
+    ]
+    return MatchPlan(
+        assignments=tuple(given),
+        unassigned=(),
+        score=Score(),
+        stats=Stats(status="hint", solve_seconds=0.0),
+    )
+
+
+def without_pins(problem: MatchProblem, pairs: Iterable[FixedAssignment]) -> MatchProblem:
+    """The problem with these pinned sessions taken out and their time made busy instead."""
+    pins = {(p.session, p.provider) for p in pairs}
+    sessions = {s.id: s for s in problem.sessions}
+    busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    for session_id, provider_id in pins:
+        session = sessions[session_id]
+        busy[provider_id].append(
+            (session.start, session.start + dt.timedelta(minutes=session.duration_minutes))
+        )
+    providers = []
+    for provider in problem.providers:
+        if provider.id not in busy:
+            providers.append(provider)
+            continue
+        free = subtract([(i.start, i.end) for i in provider.availability], busy[provider.id])
+        zone = ZoneInfo(problem.timezone)
+        providers.append(
+            dataclasses.replace(
+                provider,
+                availability=tuple(
+                    Interval(start.astimezone(zone), end.astimezone(zone)) for start, end in free
+                ),
+            )
+        )
+    removed = {session_id for session_id, _ in pins}
+    return dataclasses.replace(
+        problem,
+        providers=tuple(providers),
+        sessions=tuple(s for s in problem.sessions if s.id not in removed),
+        fixed=tuple(f for f in problem.fixed if f.session not in removed),
+    )
+
+
+def _store(
+    db: Session,
+    actor: User,
+    plan: Plan,
+    problem: MatchProblem,
+    index: ProblemIndex,
+    solution: MatchPlan | None,
+    now: dt.datetime,
+) -> None:
+    planned = set(index.planned)
+    explanations = explain_plan_facts(problem, solution) if solution is not None else {}
+    given = {
+        a.session: a for a in (solution.assignments if solution else ()) if a.session in planned
+    }
+    left_out = {
+        u.session: u for u in (solution.unassigned if solution else ()) if u.session in planned
+    }
+
+    # Earlier plans' proposals for these bookings are superseded by this one; a
+    # dispatcher's own proposals stay until one of them is confirmed.
+    superseded = db.scalars(
+        select(Assignment).where(
+            Assignment.booking_id.in_([booking_id_of(k) for k in planned]),
+            Assignment.status == AssignmentStatus.PROPOSED,
+            Assignment.plan_id.is_not(None),
+        )
+    ).all()
+    for old in superseded:
+        old.status = AssignmentStatus.CANCELLED
+        audit_assignment(
+            db,
+            actor=actor,
+            action="assignment.superseded",
+            assignment=old,
+            booking=index.booking(f"b-{old.booking_id}"),
+            changes={"status": ["proposed", "cancelled"], "by_plan": plan.id},
+        )
+
+    for key in index.planned:
+        booking = index.booking(key)
+        if key in given:
+            set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.PROPOSED)
+        elif key in left_out and key not in index.offered:
+            set_booking_status(
+                db,
+                actor=actor,
+                booking=booking,
+                status=BookingStatus.UNFILLED,
+                reason=left_out[key].reason,
+            )
+    db.flush()
+
+    proposals: list[dict[str, Any]] = []
+    for key in index.planned:
+        if key not in given:
+            continue
+        booking = index.booking(key)
+        pair = given[key]
+        provider = index.provider(pair.provider)
+        explanation = explanations.get(key)
+        sentence = index.humanise(explanation.sentence) if explanation else ""
+        start = pair.start
+        assignment = Assignment(
+            booking_id=booking.id,
+            provider_id=provider.id,
+            plan_id=plan.id,
+            status=AssignmentStatus.PROPOSED,
+            starts_at=start,
+            ends_at=start + dt.timedelta(minutes=booking.duration_minutes),
+            created_by_id=actor.id,
+            explanation={
+                "source": "plan",
+                "plan_id": plan.id,
+                "code": explanation.code if explanation else "assigned",
+                "sentence": sentence,
+            },
+            booking_version=booking.version_id,
+        )
+        db.add(assignment)
+        db.flush()
+        audit_assignment(
+            db,
+            actor=actor,
+            action="assignment.proposed",
+            assignment=assignment,
+            booking=booking,
+            changes={"status": [None, "proposed"], "plan_id": plan.id, "starts_at": start},
+        )
+        proposals.append(
+            {
+                "assignment_id": assignment.id,
+                "booking_id": booking.id,
+                "booking_reference": booking.reference,
+                "provider_id": provider.id,
+                "provider_name": provider.display_name,
+                "starts_at": assignment.starts_at,
+                "ends_at": assignment.ends_at,
+                "explanation": sentence,
+            }
+        )
+    unassigned = []
+    for key in index.planned:
+        if key in given:
+            continue
+        booking = index.booking(key)
+        entry = left_out.get(key)
+        explanation = explanations.get(key)
+        unassigned.append(
+            {
+                "booking_id": booking.id,
+                "booking_reference": booking.reference,
+                "reason": entry.reason if entry else "not_solved",
+                "detail": index.humanise(entry.detail) if entry else "",
+                "explanation": index.humanise(explanation.sentence) if explanation else "",
+                "offers_pending": key in index.offered,
+            }
+        )
+    pinned = [
+        {
+            "assignment_id": a.id,
+            "booking_id": a.booking_id,
+            "provider_id": a.provider_id,
+            "status": a.status,
+        }
+        for a in index.pinned.values()
+    ]
+    stats: dict[str, Any] = {}
+    if solution is not None:
+        plan.score_hard = solution.score.hard
+        plan.score_medium = solution.score.medium
+        plan.score_soft = solution.score.soft
+        if solution.stats.bound is not None:
+            plan.bound_medium = solution.stats.bound.medium
+            plan.bound_soft = solution.stats.bound.soft
+        stats = {
+            **{k: v for k, v in solution.stats.extra.items() if _plain(v)},
+            "status": solution.stats.status,
+            "solve_seconds": solution.stats.solve_seconds,
+        }
+    plan.result = to_jsonable(
+        {"proposals": proposals, "unassigned": unassigned, "pinned": pinned, "stats": stats}
+    )
+
+
+def _plain(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+# --- apply -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A proposal that could not be applied, and why (a stable code and a sentence)."""
+
+    assignment_id: int
+    booking_id: int
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What ``apply_plan`` did: the proposals applied and those refused as stale."""
+
+    plan: Plan
+    applied: list[Assignment]
+    refused: list[Refusal]
+
+
+def apply_plan(
+    db: Session,
+    *,
+    actor: User,
+    plan: Plan,
+    assignment_ids: Collection[int] | None = None,
+    mode: ApplyMode = "confirm",
+    offer_minutes: int = 120,
+    now: dt.datetime | None = None,
+) -> ApplyResult:
+    """Confirm (or offer) the plan's proposals, all or the chosen ones, each on its own.
+
+    Each proposal is applied in its own SAVEPOINT: a stale one (booking
+    changed or no longer open, held by someone else, provider already
+    confirmed for overlapping work) is refused and listed, and the others
+    are applied regardless. The caller commits what was applied.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    if plan.status != PlanStatus.DONE:
+        raise Conflict(f"A {plan.status} plan cannot be applied.", code="plan_not_done")
+    proposals = plan_assignments(db, plan)
+    if assignment_ids is not None:
+        known = {a.id: a for a in proposals}
+        wanted = list(dict.fromkeys(assignment_ids))
+        errors = [
+            FieldError(
+                f"assignment_ids.{i}", f"Proposal {aid} is not part of this plan.", "unknown"
+            )
+            for i, aid in enumerate(wanted)
+            if aid not in known
+        ]
+        if errors:
+            raise Unprocessable("Some proposals are not part of this plan.", errors=errors)
+        proposals = [known[aid] for aid in wanted]
+    applied: list[Assignment] = []
+    refused: list[Refusal] = []
+    for proposal in proposals:
+        try:
+            with db.begin_nested():
+                applied.append(
+                    _apply_one(
+                        db,
+                        actor=actor,
+                        proposal=proposal,
+                        mode=mode,
+                        offer_minutes=offer_minutes,
+                        now=now,
+                    )
+                )
+        except Conflict as refusal:
+            refused.append(Refusal(proposal.id, proposal.booking_id, refusal.code, refusal.detail))
+    record_audit(
+        db,
+        actor=actor,
+        action="plan.applied",
+        entity=plan,
+        changes={
+            "mode": mode,
+            "applied": [a.id for a in applied],
+            "refused": [{"assignment_id": r.assignment_id, "code": r.code} for r in refused],
+        },
+    )
+    db.flush()
+    return ApplyResult(plan=plan, applied=applied, refused=refused)
+
+
+def _apply_one(
+    db: Session,
+    *,
+    actor: User,
+    proposal: Assignment,
+    mode: ApplyMode,
+    offer_minutes: int,
+    now: dt.datetime,
+) -> Assignment:
+    booking = lock_booking(db, proposal.booking_id)
+    db.refresh(proposal)
+    if proposal.status != AssignmentStatus.PROPOSED:
+        raise Conflict(
+            f"The proposal is {proposal.status} now (applied, superseded or withdrawn).",
+            code="not_proposed",
+        )
+    ensure_booking_open(booking)
+    if booking.version_id != proposal.booking_version:
+        raise Conflict("The booking changed since the plan was made.", code="booking_changed")
+    if mode == "offer":
+        ensure_not_held(db, booking)
+        return send_offer(
+            db,
+            actor=actor,
+            assignment=proposal,
+            booking=booking,
+            expires_at=now + dt.timedelta(minutes=offer_minutes),
+            now=now,
+        )
+    return confirm(db, actor=actor, assignment=proposal, now=now)

@@ -1,0 +1,281 @@
+"""Assignments, candidates and offers through HTTP: rules named, roles checked, no 500."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from booking.models import User
+from booking.types import utc_now
+from tests.booking.dispatch_world import World, at, make_world
+from tests.factories import CALAIS, make_assignment, make_availability_exception
+
+Headers = Callable[[User], dict[str, str]]
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    return make_world(db)
+
+
+@pytest.fixture
+def login(db: Session, auth_headers: Headers) -> Headers:
+    def _login(user: User) -> dict[str, str]:
+        headers = auth_headers(user)
+        db.commit()
+        return headers
+
+    return _login
+
+
+def post_assignment(
+    client: TestClient, headers: dict[str, str], **body: object
+) -> dict[str, object]:
+    answer = client.post("/api/v1/assignments", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def test_a_manual_assignment_is_created_and_readable(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider = world.provider(db, name="Awet")
+    booking = world.booking(db)
+    body = post_assignment(
+        client, login(world.dispatcher), booking_id=booking.id, provider_id=provider.id
+    )
+    assert body["status"] == "proposed"
+    assert body["provider_name"] == "Awet" and body["booking_reference"] == booking.reference
+    assert dt.datetime.fromisoformat(str(body["starts_at"])) == booking.starts_at
+    again = client.get(f"/api/v1/assignments/{body['id']}", headers=login(world.dispatcher))
+    assert again.json() == body
+
+
+def test_a_broken_rule_is_a_422_that_names_it(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    afternoon_only = world.provider(db, hours=(dt.time(13), dt.time(17)))
+    arabic_only = world.provider(db, languages=("ara",))
+    busy = world.provider(db)
+    make_assignment(
+        db,
+        booking=world.booking(db, hour=10, status="confirmed"),
+        provider=busy,
+        status="confirmed",
+    )
+    booking = world.booking(db, hour=10, minute=15)
+    headers = login(world.dispatcher)
+    expected = {
+        afternoon_only.id: (7, "availability"),
+        arabic_only.id: (2, "language"),
+        busy.id: (9, "overlap"),
+    }
+    for provider_id, (rule, code) in expected.items():
+        answer = client.post(
+            "/api/v1/assignments",
+            json={"booking_id": booking.id, "provider_id": provider_id},
+            headers=headers,
+        )
+        assert answer.status_code == 422, answer.text
+        problem = answer.json()
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert (problem["rule"], problem["rule_code"]) == (rule, code)
+        assert problem["detail"] and problem["errors"][0]["field"] == "provider_id"
+
+
+def test_unknown_or_hidden_bookings_and_providers_are_404(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    other = make_world(db)
+    theirs_booking = other.booking(db)
+    theirs_provider = other.provider(db)
+    mine_booking = world.booking(db)
+    mine_provider = world.provider(db)
+    headers = login(world.dispatcher)
+    for booking_id, provider_id in (
+        (theirs_booking.id, mine_provider.id),
+        (mine_booking.id, theirs_provider.id),
+        (10**9, mine_provider.id),
+    ):
+        answer = client.post(
+            "/api/v1/assignments",
+            json={"booking_id": booking_id, "provider_id": provider_id},
+            headers=headers,
+        )
+        assert answer.status_code == 404, answer.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"booking_id": "x", "provider_id": 1},
+        {"booking_id": 1, "provider_id": 1, "starts_at": "2026-12-07T10:00:00"},
+        {"booking_id": 1, "provider_id": 1, "status": "accepted"},
+        {"booking_id": 0, "provider_id": 1},
+        {"booking_id": 1, "provider_id": 1, "extra": 1},
+    ],
+)
+def test_malformed_assignments_are_422(
+    client: TestClient, world: World, login: Headers, body: dict[str, object]
+) -> None:
+    answer = client.post("/api/v1/assignments", json=body, headers=login(world.dispatcher))
+    assert answer.status_code == 422
+
+
+def test_offer_accept_confirm_through_http_with_role_checks(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider = world.provider(db)
+    booking = world.booking(db)
+    dispatcher, mine = login(world.dispatcher), login(world.login(db, provider))
+    offer = post_assignment(
+        client, dispatcher, booking_id=booking.id, provider_id=provider.id, status="offered"
+    )
+    assert offer["status"] == "offered" and offer["offer_expires_at"]
+    waiting = client.get("/api/v1/assignments", params={"status": "offered"}, headers=mine)
+    assert [a["id"] for a in waiting.json()["items"]] == [offer["id"]]
+    path = f"/api/v1/assignments/{offer['id']}"
+    assert client.post(f"{path}/accept", headers=login(world.requester)).status_code == 403
+    assert client.post(f"{path}/confirm", headers=mine).status_code == 403
+    accepted = client.post(f"{path}/accept", headers=mine)
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    assert client.post(f"{path}/accept", headers=mine).status_code == 409
+    confirmed = client.post(f"{path}/confirm", headers=dispatcher)
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+    assert client.post(f"{path}/confirm", headers=dispatcher).status_code == 409
+
+
+def test_another_provider_cannot_even_see_the_offer(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider, other = world.provider(db), world.provider(db)
+    offer = post_assignment(
+        client,
+        login(world.dispatcher),
+        booking_id=world.booking(db).id,
+        provider_id=provider.id,
+        status="offered",
+    )
+    answer = client.post(
+        f"/api/v1/assignments/{offer['id']}/accept", headers=login(world.login(db, other))
+    )
+    assert answer.status_code == 404
+
+
+def test_a_provider_cannot_give_back_accepted_work_at_the_last_minute(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    soon = utc_now().replace(second=0, microsecond=0) + dt.timedelta(hours=3)
+    provider = world.provider(db, hours=None, works_on_holidays=True)
+    make_availability_exception(
+        db,
+        provider=provider,
+        kind="extra",
+        starts_at=soon - dt.timedelta(hours=2),
+        ends_at=soon + dt.timedelta(hours=3),
+    )
+    booking = world.booking(db, starts_at=soon)
+    dispatcher, mine = login(world.dispatcher), login(world.login(db, provider))
+    offer = post_assignment(
+        client, dispatcher, booking_id=booking.id, provider_id=provider.id, status="offered"
+    )
+    path = f"/api/v1/assignments/{offer['id']}"
+    assert client.post(f"{path}/accept", headers=mine).status_code == 200
+    locked = client.post(f"{path}/decline", json={"reason": "sick"}, headers=mine)
+    assert locked.status_code == 409
+    assert locked.json()["type"].endswith("/decline_locked")
+    released = client.post(f"{path}/decline", json={"reason": "sick"}, headers=dispatcher)
+    assert released.status_code == 200 and released.json()["status"] == "declined"
+
+
+def test_the_dispatcher_cancels_and_the_booking_reopens(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider = world.provider(db)
+    booking = world.booking(db)
+    dispatcher = login(world.dispatcher)
+    body = post_assignment(
+        client, dispatcher, booking_id=booking.id, provider_id=provider.id, status="confirmed"
+    )
+    assert body["status"] == "confirmed"
+    cancelled = client.post(f"/api/v1/assignments/{body['id']}/cancel", headers=dispatcher)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    db.refresh(booking)
+    assert booking.status == "requested"
+
+
+# --- candidates -----------------------------------------------------------------------------
+
+
+def test_candidates_rank_the_feasible_first_and_say_why_the_others_cannot(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    near = world.provider(db, name="Near")
+    further = world.provider(db, name="Further", home_lat=50.72, home_lon=3.16)
+    afternoon = world.provider(db, name="Afternoon", hours=(dt.time(13), dt.time(17)))
+    far = world.provider(
+        db, name="Far", home_lat=CALAIS[0], home_lon=CALAIS[1], max_travel_minutes=30
+    )
+    world.provider(db, name="Arabic", languages=("ara",))
+    booking = world.booking(db, hour=10)
+    answer = client.get(
+        f"/api/v1/bookings/{booking.id}/candidates", headers=login(world.dispatcher)
+    )
+    assert answer.status_code == 200, answer.text
+    ranked = answer.json()["candidates"]
+    assert [c["provider_id"] for c in ranked[:2]] == [near.id, further.id]
+    assert all(c["feasible"] for c in ranked[:2])
+    assert ranked[0]["travel_minutes"] <= ranked[1]["travel_minutes"]
+    assert dt.datetime.fromisoformat(ranked[0]["starts_at"]) == at(world.day, 10)
+    refused = {c["provider_id"]: c for c in ranked[2:]}
+    assert set(refused) == {afternoon.id, far.id}  # only those who speak the language
+    assert (refused[afternoon.id]["rule"], refused[afternoon.id]["code"]) == (7, "availability")
+    assert (refused[far.id]["rule"], refused[far.id]["code"]) == (8, "travel_range")
+    assert "Far" in refused[far.id]["detail"]
+
+
+def test_candidates_are_for_dispatchers_of_the_serving_service(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    booking = world.booking(db)
+    path = f"/api/v1/bookings/{booking.id}/candidates"
+    assert client.get(path, headers=login(world.requester)).status_code == 403
+    assert client.get(path, headers=login(make_world(db).dispatcher)).status_code == 404
+
+
+# --- offers ---------------------------------------------------------------------------------
+
+
+def test_offers_go_to_the_n_best_and_the_second_to_accept_gets_a_409(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    first = world.provider(db, name="First")
+    second = world.provider(db, name="Second", home_lat=50.62, home_lon=3.40)
+    booking = world.booking(db)
+    answer = client.post(
+        f"/api/v1/bookings/{booking.id}/offers",
+        json={"count": 2, "expires_in_minutes": 30},
+        headers=login(world.dispatcher),
+    )
+    assert answer.status_code == 201, answer.text
+    offers = {o["provider_id"]: o for o in answer.json()["offers"]}
+    assert set(offers) == {first.id, second.id}
+    winner = client.post(
+        f"/api/v1/assignments/{offers[second.id]['id']}/accept",
+        headers=login(world.login(db, second)),
+    )
+    assert winner.status_code == 200
+    loser = client.post(
+        f"/api/v1/assignments/{offers[first.id]['id']}/accept",
+        headers=login(world.login(db, first)),
+    )
+    assert loser.status_code == 409
+    again = client.post(
+        f"/api/v1/bookings/{booking.id}/offers", json={}, headers=login(world.dispatcher)
+    )
+    assert again.status_code == 409

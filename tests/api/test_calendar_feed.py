@@ -1,0 +1,133 @@
+"""The provider's private iCalendar feed: a secret address, held work only, no beneficiary data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from icalendar import Calendar
+from sqlalchemy.orm import Session
+
+from booking.models import User
+from booking.users.tokens import hash_token
+from tests.booking.dispatch_world import World, at, make_world
+from tests.factories import make_assignment
+
+Headers = Callable[[User], dict[str, str]]
+
+SECRET_NOTE = "Patient afraid of the Eritrean community, asks for discretion"
+PSEUDONYM = "b-secret-7c1f"
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    return make_world(db)
+
+
+@pytest.fixture
+def login(db: Session, auth_headers: Headers) -> Headers:
+    def _login(user: User) -> dict[str, str]:
+        headers = auth_headers(user)
+        db.commit()
+        return headers
+
+    return _login
+
+
+def issue(client: TestClient, provider_id: int, headers: dict[str, str]) -> str:
+    answer = client.post(f"/api/v1/providers/{provider_id}/calendar-token", headers=headers)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["url"].endswith(
+        f"/api/v1/providers/{provider_id}/calendar.ics?token={body['token']}"
+    )
+    return str(body["token"])
+
+
+def feed(client: TestClient, provider_id: int, token: str) -> Calendar:
+    answer = client.get(f"/api/v1/providers/{provider_id}/calendar.ics", params={"token": token})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/calendar")
+    assert PSEUDONYM not in answer.text and "Eritrean" not in answer.text
+    return Calendar.from_ical(answer.content)
+
+
+def test_the_feed_lists_confirmed_and_accepted_work_without_beneficiary_data(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider = world.provider(db)
+    held = {}
+    for hour, status in ((9, "confirmed"), (11, "accepted"), (13, "offered"), (15, "cancelled")):
+        booking = world.booking(
+            db, hour=hour, beneficiary_ref=PSEUDONYM, notes=SECRET_NOTE, status="proposed"
+        )
+        held[status] = make_assignment(db, booking=booking, provider=provider, status=status)
+    phone = world.booking(db, hour=16, modality="phone", beneficiary_ref=PSEUDONYM)
+    held["phone"] = make_assignment(db, booking=phone, provider=provider, status="confirmed")
+    make_assignment(
+        db, booking=world.booking(db, hour=9), provider=world.provider(db), status="confirmed"
+    )
+
+    token = issue(client, provider.id, login(world.login(db, provider)))
+    assert provider.calendar_token_hash == hash_token(token)
+    events = {str(e["uid"]): e for e in feed(client, provider.id, token).walk("VEVENT")}
+
+    assert set(events) == {
+        f"assignment-{held[s].id}@truchement" for s in ("confirmed", "accepted", "phone")
+    }
+    confirmed = events[f"assignment-{held['confirmed'].id}@truchement"]
+    start = confirmed.decoded("dtstart")
+    assert start == at(world.day, 9) and start.utcoffset() == dt.timedelta(0)
+    assert confirmed.decoded("dtend") == at(world.day, 10)
+    assert str(confirmed["status"]) == "CONFIRMED"
+    assert "Tigrinya" in str(confirmed["summary"]) or "tigrigna" in str(confirmed["summary"])
+    assert "psychological" in str(confirmed["summary"])
+    assert "Tournai" in str(confirmed["location"]) and "Citadelle" in str(confirmed["location"])
+    accepted = events[f"assignment-{held['accepted'].id}@truchement"]
+    assert str(accepted["status"]) == "TENTATIVE"
+    assert "location" not in events[f"assignment-{held['phone'].id}@truchement"]
+
+
+def test_the_uid_of_an_assignment_stays_the_same_from_one_fetch_to_the_next(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider = world.provider(db)
+    make_assignment(db, booking=world.booking(db), provider=provider, status="confirmed")
+    token = issue(client, provider.id, login(world.dispatcher))
+    first = [str(e["uid"]) for e in feed(client, provider.id, token).walk("VEVENT")]
+    second = [str(e["uid"]) for e in feed(client, provider.id, token).walk("VEVENT")]
+    assert first == second and len(first) == 1
+
+
+def test_a_wrong_missing_or_revoked_token_is_a_404(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider = world.provider(db)
+    headers = login(world.login(db, provider))
+    old = issue(client, provider.id, headers)
+    new = issue(client, provider.id, headers)
+    path = f"/api/v1/providers/{provider.id}/calendar.ics"
+    for params in ({"token": old}, {"token": "cal_guess"}, {}, {"token": "x" * 400}):
+        answer = client.get(path, params=params)
+        assert answer.status_code == 404, params
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    assert (
+        client.get(
+            f"/api/v1/providers/{provider.id + 1000}/calendar.ics", params={"token": new}
+        ).status_code
+        == 404
+    )
+    assert client.get(path, params={"token": new}).status_code == 200
+
+
+def test_only_the_provider_or_their_dispatchers_may_issue_the_address(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider, colleague = world.provider(db), world.provider(db)
+    path = f"/api/v1/providers/{provider.id}/calendar-token"
+    assert client.post(path, headers=login(world.login(db, colleague))).status_code == 404
+    assert client.post(path, headers=login(world.requester)).status_code == 403
+    assert client.post(path, headers=login(make_world(db).dispatcher)).status_code == 404
+    assert client.post(path).status_code == 401

@@ -1,0 +1,187 @@
+"""Plans through HTTP: run, read, apply; a stale proposal is a 409 that still applies the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from booking.models import Assignment, Booking, User
+from booking.vocabulary import AssignmentStatus, BookingStatus
+from tests.booking.dispatch_world import World, at, make_world
+from tests.factories import make_language
+
+Headers = Callable[[User], dict[str, str]]
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    return make_world(db)
+
+
+@pytest.fixture
+def login(db: Session, auth_headers: Headers) -> Headers:
+    def _login(user: User) -> dict[str, str]:
+        headers = auth_headers(user)
+        db.commit()
+        return headers
+
+    return _login
+
+
+def horizon(world: World) -> dict[str, object]:
+    return {
+        "horizon_start": at(world.day, 0).isoformat(),
+        "horizon_end": at(world.day + dt.timedelta(days=1), 0).isoformat(),
+        "time_limit": 5,
+    }
+
+
+def create_plan(client: TestClient, headers: dict[str, str], **body: object) -> dict[str, object]:
+    answer = client.post("/api/v1/plans", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def test_a_plan_is_run_stored_and_read_back(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    make_language(db, code="som", is_rare=True)
+    provider = world.provider(db, name="Awet")
+    staffed = world.booking(db, hour=10)
+    rare = world.booking(db, hour=11, language_code="som")
+    headers = login(world.dispatcher)
+    plan = create_plan(client, headers, **horizon(world))
+    assert plan["status"] == "done"
+    assert plan["score"]["hard"] == 0 and plan["score"]["medium"] == -1
+    assert plan["timings"]["total_seconds"] >= plan["timings"]["solve_seconds"] >= 0
+    [proposal] = plan["proposals"]  # type: ignore[misc]
+    assert proposal["booking_id"] == staffed.id and proposal["provider_id"] == provider.id
+    assert proposal["provider_name"] == "Awet" and proposal["status"] == "proposed"
+    assert "Awet" in proposal["explanation"]
+    [left] = plan["unassigned"]  # type: ignore[misc]
+    assert (left["booking_id"], left["reason"]) == (rare.id, "no_provider_speaks_language")
+    assert left["explanation"]
+    assert client.get(f"/api/v1/plans/{plan['id']}", headers=headers).json() == plan
+    listed = client.get("/api/v1/plans", headers=headers).json()["items"]
+    assert [p["id"] for p in listed] == [plan["id"]]
+
+
+def test_applying_a_plan_confirms_its_proposals(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    world.provider(db)
+    booking = world.booking(db)
+    headers = login(world.dispatcher)
+    plan = create_plan(client, headers, **horizon(world))
+    answer = client.post(f"/api/v1/plans/{plan['id']}/apply", json={}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["refused"] == [] and [a["status"] for a in body["applied"]] == ["confirmed"]
+    db.refresh(booking)
+    assert booking.status == BookingStatus.CONFIRMED
+    again = client.get(f"/api/v1/plans/{plan['id']}", headers=headers).json()
+    assert again["proposals"][0]["status"] == "confirmed"
+
+
+def test_a_stale_proposal_is_a_409_listing_it_and_the_rest_is_applied(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    world.provider(db)
+    world.provider(db)
+    edited = world.booking(db, hour=9)
+    fine = world.booking(db, hour=14)
+    headers = login(world.dispatcher)
+    plan = create_plan(client, headers, **horizon(world))
+    edited.notes = "The appointment moved to room 4."
+    db.commit()
+    answer = client.post(f"/api/v1/plans/{plan['id']}/apply", headers=headers)
+    assert answer.status_code == 409
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    problem = answer.json()
+    assert problem["status"] == 409 and problem["type"].endswith("stale-proposals")
+    assert [(r["booking_id"], r["code"]) for r in problem["refused"]] == [
+        (edited.id, "booking_changed")
+    ]
+    assert [a["booking_id"] for a in problem["applied"]] == [fine.id]
+    # The applied part was committed, not rolled back with the 409.
+    db.expire_all()
+    assert db.get_one(Booking, fine.id).status == BookingStatus.CONFIRMED
+    assert db.get_one(Booking, edited.id).status == BookingStatus.PROPOSED
+    confirmed = db.get_one(Assignment, problem["applied"][0]["id"])
+    assert confirmed.status == AssignmentStatus.CONFIRMED
+
+
+def test_a_plan_can_be_applied_as_offers(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider = world.provider(db)
+    world.booking(db)
+    headers = login(world.dispatcher)
+    plan = create_plan(client, headers, **horizon(world))
+    answer = client.post(
+        f"/api/v1/plans/{plan['id']}/apply",
+        json={"mode": "offer", "offer_expires_in_minutes": 90},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    [offer] = answer.json()["applied"]
+    assert offer["status"] == "offered"
+    mine = client.get(
+        "/api/v1/assignments",
+        params={"status": "offered"},
+        headers=login(world.login(db, provider)),
+    )
+    assert [a["id"] for a in mine.json()["items"]] == [offer["id"]]
+
+
+def test_plans_belong_to_the_dispatchers_of_their_service(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    world.provider(db)
+    world.booking(db)
+    plan = create_plan(client, login(world.dispatcher), **horizon(world))
+    stranger = login(make_world(db).dispatcher)
+    assert client.get(f"/api/v1/plans/{plan['id']}", headers=stranger).status_code == 404
+    assert client.post(f"/api/v1/plans/{plan['id']}/apply", headers=stranger).status_code == 404
+    requester = login(world.requester)
+    assert client.post("/api/v1/plans", json=horizon(world), headers=requester).status_code == 403
+    assert client.get(f"/api/v1/plans/{plan['id']}", headers=requester).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"horizon_start": "2026-12-07T00:00:00"},
+        {"horizon_end": "2020-01-01T00:00:00+01:00"},
+        {"time_limit": 0},
+        {"time_limit": 10_000},
+        {"booking_ids": [0]},
+        {"booking_ids": [123456789]},
+        {"surprise": 1},
+    ],
+)
+def test_bad_plan_requests_are_422(
+    client: TestClient, world: World, login: Headers, change: dict[str, object]
+) -> None:
+    answer = client.post(
+        "/api/v1/plans", json={**horizon(world), **change}, headers=login(world.dispatcher)
+    )
+    assert answer.status_code == 422, answer.text
+
+
+def test_applying_unknown_proposals_is_422(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    world.provider(db)
+    world.booking(db)
+    headers = login(world.dispatcher)
+    plan = create_plan(client, headers, **horizon(world))
+    answer = client.post(
+        f"/api/v1/plans/{plan['id']}/apply", json={"assignment_ids": [999999]}, headers=headers
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "assignment_ids.0"
