@@ -1,0 +1,1 @@
+"""Notifications: the outbox worker, channels (SMTP, SMS gateways, files), templates, .ics."""

@@ -1,0 +1,96 @@
+"""SMS length rules: one segment, GSM-7 when possible.
+
+A single SMS holds 160 characters of the GSM 03.38 alphabet (the extension
+characters ``^{}\\[~]|€`` count twice) or 70 UTF-16 code units otherwise. French
+accents outside the alphabet (``ê``, ``ç``, ``û``...) would switch the whole
+message to UCS-2 and cut its room by more than half, so they are reduced to
+their base letter first.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+GSM7_SEGMENT = 160
+UCS2_SEGMENT = 70
+ELLIPSIS = "..."
+
+_REPLACEMENTS = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "«": '"',
+    "»": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "œ": "oe",
+    "Œ": "OE",
+}
+
+
+def gsm7_length(text: str) -> int | None:
+    """Septets ``text`` takes in GSM-7, or ``None`` if it has a character outside the alphabet."""
+    length = 0
+    for char in text:
+        if char in GSM7_BASIC:
+            length += 1
+        elif char in GSM7_EXTENSION:
+            length += 2
+        else:
+            return None
+    return length
+
+
+def ucs2_length(text: str) -> int:
+    """UTF-16 code units ``text`` takes in UCS-2 (an emoji takes two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fits_one_segment(text: str) -> bool:
+    """Whether ``text`` goes out as a single SMS."""
+    septets = gsm7_length(text)
+    if septets is not None:
+        return septets <= GSM7_SEGMENT
+    return ucs2_length(text) <= UCS2_SEGMENT
+
+
+def to_gsm7(text: str) -> str:
+    """``text`` with typographic signs and foreign accents reduced to the GSM-7 alphabet where
+    a close equivalent exists; characters without one (Arabic script...) are kept."""
+    out: list[str] = []
+    for char in text:
+        if char in GSM7_BASIC or char in GSM7_EXTENSION:
+            out.append(char)
+        elif char in _REPLACEMENTS:
+            out.append(_REPLACEMENTS[char])
+        elif unicodedata.category(char) == "Zs" or char == "\t":
+            out.append(" ")
+        else:
+            base = unicodedata.normalize("NFD", char)[0]
+            out.append(base if base in GSM7_BASIC else char)
+    return "".join(out)
+
+
+def fit_sms(text: str) -> tuple[str, bool]:
+    """One segment of ``text`` (collapsed whitespace, GSM-7 when possible) and whether it was cut.
+
+    Templates are written to fit (a test renders each with long values); the
+    cut is the last guard, so a long address never costs a second segment.
+    """
+    text = " ".join(to_gsm7(text).split())
+    if fits_one_segment(text):
+        return text, False
+    if gsm7_length(text) is not None:
+        while gsm7_length(text + ELLIPSIS) > GSM7_SEGMENT:  # type: ignore[operator]
+            text = text[:-1]
+    else:
+        while ucs2_length(text + ELLIPSIS) > UCS2_SEGMENT:
+            text = text[:-1]
+    return text.rstrip() + ELLIPSIS, True

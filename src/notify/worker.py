@@ -1,0 +1,148 @@
+"""The worker process: APScheduler 3 ticks, the database rows are the schedule.
+
+Run it with ``truchement worker`` in its own process (one or several, on
+PostgreSQL), never inside the web workers: each tick claims due rows, so any
+number of workers share the load without sending anything twice. The
+scheduler keeps its jobs in memory; nothing about messages lives in it.
+
+Jobs: deliver what is due (every ``TRUCHEMENT_WORKER_INTERVAL_SECONDS``, 30 s),
+expire unanswered offers (every minute, when the dispatch module provides
+``booking.assignments.offers.expire_offers``), and the dispatchers' digest
+(cron, daily at ``TRUCHEMENT_DIGEST_HOUR`` in ``TRUCHEMENT_TIMEZONE``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from booking.db import session_scope
+from booking.outbox.events import dispatcher_digest
+from booking.types import utc_now
+from notify.channels import Channels
+from notify.delivery import DeliveryReport, deliver_due
+from notify.settings import NotifySettings
+
+log = logging.getLogger("truchement.notify")
+
+
+def find_expire_offers() -> Callable[..., Any] | None:
+    """``booking.assignments.offers.expire_offers`` if that module exists yet."""
+    try:
+        module = importlib.import_module("booking.assignments.offers")
+    except ImportError:
+        return None
+    function = getattr(module, "expire_offers", None)
+    return function if callable(function) else None
+
+
+def expire_offers_job(session_factory: sessionmaker[Session], *, now: dt.datetime) -> bool:
+    """Expire unanswered offers in one transaction; ``False`` if there is nothing to call."""
+    expire_offers = find_expire_offers()
+    if expire_offers is None:
+        return False
+    with session_scope(session_factory) as session:
+        expire_offers(session, now=now)
+    return True
+
+
+def digest_job(
+    session_factory: sessionmaker[Session], *, now: dt.datetime, settings: NotifySettings
+) -> int:
+    """Enqueue today's digests (once a day per dispatcher, whatever runs it twice)."""
+    with session_scope(session_factory) as session:
+        return dispatcher_digest(session, now=now, horizon_hours=settings.digest_horizon_hours)
+
+
+@dataclass(slots=True)
+class OnceResult:
+    offers_expired: bool = False
+    digests: int = 0
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def run_once(
+    session_factory: sessionmaker[Session],
+    *,
+    channels: Channels,
+    settings: NotifySettings,
+    now: dt.datetime | None = None,
+    digest: bool = False,
+) -> OnceResult:
+    """``truchement worker --once``: expire offers, optionally the digest, then deliver all due."""
+    result = OnceResult()
+    instant = now or utc_now()
+    result.offers_expired = expire_offers_job(session_factory, now=instant)
+    if digest:
+        result.digests = digest_job(session_factory, now=instant, settings=settings)
+    while True:
+        report = deliver_due(session_factory, channels=channels, now=now, settings=settings)
+        result.report.merge(report)
+        if report.claimed < settings.outbox_batch_size:
+            return result
+
+
+def _safely(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+    """A failing tick (database restarting) is logged; the next tick tries again."""
+
+    def run() -> None:
+        try:
+            outcome = job()
+        except Exception:
+            log.exception("worker job %s failed", name)
+            return
+        if isinstance(outcome, DeliveryReport) and outcome.claimed:
+            log.info("worker delivered: %s", outcome)
+
+    return run
+
+
+def build_scheduler(
+    session_factory: sessionmaker[Session],
+    *,
+    channels: Channels,
+    settings: NotifySettings,
+    timezone: str,
+) -> Any:
+    """The blocking scheduler with the worker's three jobs (not started)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    scheduler = BlockingScheduler(
+        timezone=dt.UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    scheduler.add_job(
+        _safely(
+            "deliver",
+            lambda: deliver_due(session_factory, channels=channels, settings=settings),
+        ),
+        IntervalTrigger(seconds=settings.worker_interval_seconds),
+        id="deliver",
+        name="deliver due notifications",
+        next_run_time=dt.datetime.now(dt.UTC),
+    )
+    if find_expire_offers() is not None:
+        scheduler.add_job(
+            _safely("expire_offers", lambda: expire_offers_job(session_factory, now=utc_now())),
+            IntervalTrigger(minutes=1),
+            id="expire_offers",
+            name="expire unanswered offers",
+        )
+    scheduler.add_job(
+        _safely(
+            "digest",
+            lambda: digest_job(session_factory, now=utc_now(), settings=settings),
+        ),
+        CronTrigger(hour=settings.digest_hour, minute=0, timezone=timezone),
+        id="digest",
+        name="dispatcher digest",
+    )
+    return scheduler

@@ -1,0 +1,28 @@
+"""Phone numbers to E.164."""
+
+from __future__ import annotations
+
+import pytest
+
+from notify.phones import normalise_phone
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("0470 12 34 56", "BE", "+32470123456"),
+        ("+32 470 12 34 56", "FR", "+32470123456"),
+        ("06 12 34 56 78", "FR", "+33612345678"),
+        ("0033 6 12 34 56 78", "BE", "+33612345678"),
+        ("+32470123456", "BE", "+32470123456"),
+    ],
+)
+def test_mobile_numbers_in_any_common_notation_become_e164(
+    raw: str, region: str, expected: str
+) -> None:
+    assert normalise_phone(raw, default_region=region) == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", "not a number", "12", "+32 69 22 11 11"])
+def test_no_number_invalid_numbers_and_landlines_get_no_sms(raw: str | None) -> None:
+    assert normalise_phone(raw, default_region="BE") is None
