@@ -58,6 +58,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     reason = _missing()
     if reason is None:
         return
+    if os.environ.get("TRUCHEMENT_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"browser tests required but {reason}")
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))
