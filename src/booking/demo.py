@@ -395,14 +395,19 @@ def _providers(
         "hdf": ("Lille", "Roubaix", "Arras", "Calais", "Boulogne-sur-Mer", "Lens", "Douai"),
         "wvl": ("Kortrijk", "Brugge", "Roeselare", "Ieper", "Oostende"),
     }
-    speakers = [lang.code for lang in LANGUAGES for _ in range(lang.speakers)]
-    rng.shuffle(speakers)
-    # The demo provider speaks Tigrinya (certified) so their schedule has work in it.
-    first_languages = ["tir", *(c for c in speakers if c != "tir")]
+    # One speaker of every language first, all at SéTIS (the demo dispatcher's
+    # service, which covers about 23 languages); then the others, spread over
+    # the three services. The demo provider speaks Tigrinya (certified) so
+    # their schedule has work in it.
+    distinct = [lang.code for lang in LANGUAGES if lang.speakers and lang.code != "tir"]
+    rng.shuffle(distinct)
+    others = [lang.code for lang in LANGUAGES for _ in range(lang.speakers - 1)]
+    rng.shuffle(others)
+    first_languages = ["tir", *distinct, *others]
     count = max(45, len(first_languages) * 2 // 3)
     providers: list[Provider] = []
     for index in range(count):
-        service = ("setis", "hdf", "wvl")[index % 3] if index else "setis"
+        service = "setis" if index <= len(distinct) else ("setis", "hdf", "wvl")[index % 3]
         org = orgs[service]
         town = towns[rng.choice(service_towns[service])]
         kind = "ambassador" if rng.random() < 0.25 else "interpreter"

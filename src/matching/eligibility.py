@@ -8,6 +8,7 @@ unassigned reasons are built from these.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -138,17 +139,50 @@ def home_minutes(session: Session, provider: Provider, travel: Travel) -> int:
     return travel.minutes(provider.home, session.location)
 
 
-def start_ranges(session: Session, provider: Provider, timeline: Timeline) -> list[StartRange]:
+@dataclass(frozen=True)
+class Availability:
+    """A provider's availability in minutes, converted once: eligibility reads it per session."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    """Sorted by end, with `starts` in the same order."""
+    longest: int
+    """Length of the longest interval: bounds which intervals can start before a given minute."""
+
+
+def availability_minutes(provider: Provider, timeline: Timeline) -> Availability:
+    pairs = sorted(
+        (timeline.minute(a.end), timeline.minute(a.start)) for a in provider.availability
+    )
+    return Availability(
+        starts=tuple(start for _, start in pairs),
+        ends=tuple(end for end, _ in pairs),
+        longest=max((end - start for end, start in pairs), default=0),
+    )
+
+
+def start_ranges(
+    session: Session,
+    provider: Provider,
+    timeline: Timeline,
+    availability: Availability | None = None,
+) -> list[StartRange]:
     """Rules 7 and 11: starts in the window that fit wholly inside one availability interval."""
     if session.window is not None:
         earliest = timeline.minute(session.window.earliest)
         latest = timeline.minute(session.window.latest)
     else:
         earliest = latest = timeline.minute(session.start)
+    free = availability or availability_minutes(provider, timeline)
+    duration = session.duration_minutes
+    # Only intervals that end late enough to hold the session at its earliest start,
+    # and early enough to have begun by its latest start, can hold it.
+    first = bisect.bisect_left(free.ends, earliest + duration)
+    last = bisect.bisect_right(free.ends, latest + free.longest)
     ranges: list[StartRange] = []
-    for interval in provider.availability:
-        lo = max(earliest, timeline.minute(interval.start))
-        hi = min(latest, timeline.minute(interval.end) - session.duration_minutes)
+    for i in range(first, last):
+        lo = max(earliest, free.starts[i])
+        hi = min(latest, free.ends[i] - duration)
         ranges.extend(_split_by_day(lo, hi, timeline))
     return sorted(set(ranges), key=lambda r: (r.lo, r.hi))
 
@@ -162,7 +196,11 @@ def _split_by_day(lo: int, hi: int, timeline: Timeline) -> Iterable[StartRange]:
 
 
 def check_pair(
-    session: Session, provider: Provider, timeline: Timeline, travel: Travel
+    session: Session,
+    provider: Provider,
+    timeline: Timeline,
+    travel: Travel,
+    availability: Availability | None = None,
 ) -> tuple[Option | None, Rejection | None]:
     """All static rules for one pair: an option, or the first rule that refuses it."""
     rejection = check_profile(session, provider)
@@ -176,7 +214,7 @@ def check_pair(
             f"lives {drive} min away, beyond their {provider.max_travel_minutes} min limit",
             STAGE_TRAVEL,
         )
-    ranges = start_ranges(session, provider, timeline)
+    ranges = start_ranges(session, provider, timeline, availability)
     if not ranges:
         return None, Rejection(
             7, "availability", "is not available at that time", STAGE_AVAILABILITY
@@ -203,13 +241,16 @@ def compute_eligibility(
         for skill in provider.languages:
             speakers[skill.code].append(p_idx)
 
+    availability = [availability_minutes(p, timeline) for p in problem.providers]
     options: dict[int, tuple[Option, ...]] = {}
     unplaceable: dict[int, Unplaceable] = {}
     for s_idx, session in enumerate(problem.sessions):
         found: list[Option] = []
         furthest: Rejection | None = None
         for p_idx in speakers.get(session.language, ()):
-            option, rejection = check_pair(session, problem.providers[p_idx], timeline, travel)
+            option, rejection = check_pair(
+                session, problem.providers[p_idx], timeline, travel, availability[p_idx]
+            )
             if option is not None:
                 found.append(Option(s_idx, p_idx, option.ranges, option.home_minutes))
             elif rejection is not None and (furthest is None or rejection.stage > furthest.stage):
