@@ -49,3 +49,26 @@ def test_a_placeholder_secret_outside_development_is_refused(
     assert result.exit_code != 0
     assert "TRUCHEMENT_SECRET_KEY" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_worker_runs_in_a_fresh_process(tmp_path: Path) -> None:
+    """A process that imports only what the worker imports still maps every model."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "TRUCHEMENT_DATABASE_URL": f"sqlite:///{tmp_path / 'worker.sqlite3'}",
+        "TRUCHEMENT_ENVIRONMENT": "development",
+    }
+    for args in (["db", "upgrade"], ["seed", "demo"], ["worker", "--once"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "truchement.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("sent ")

@@ -111,7 +111,14 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions bound to ``engine``; objects stay readable after commit."""
+    """Sessions bound to ``engine``; objects stay readable after commit.
+
+    Every mapped class is imported first: a relationship names its target by
+    string, and a process that imported only some aggregates (the worker)
+    would fail at its first query.
+    """
+    import booking.models  # noqa: F401
+
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
