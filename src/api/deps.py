@@ -29,5 +29,6 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+"""The request's transaction, committed before the response leaves: a client reads its own write."""
 AppSettings = Annotated[Settings, Depends(get_app_settings)]

@@ -85,6 +85,9 @@ def test_the_feed_lists_confirmed_and_accepted_work_without_beneficiary_data(
     assert "Tigrinya" in str(confirmed["summary"]) or "tigrigna" in str(confirmed["summary"])
     assert "psychological" in str(confirmed["summary"])
     assert "Tournai" in str(confirmed["location"]) and "Citadelle" in str(confirmed["location"])
+    assert str(confirmed["description"]).endswith(f"/schedule#work-{held['confirmed'].id}"), (
+        "the event links to the provider's own schedule, not the requester's booking page"
+    )
     accepted = events[f"assignment-{held['accepted'].id}@truchement"]
     assert str(accepted["status"]) == "TENTATIVE"
     assert "location" not in events[f"assignment-{held['phone'].id}@truchement"]

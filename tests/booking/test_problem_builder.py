@@ -9,7 +9,10 @@ from sqlalchemy.orm import Session
 from booking.models import Organisation, ProviderLanguage, User
 from booking.plans.problem_builder import build_problem, provider_key, session_key
 from booking.providers.availability import RuleData, availability_spans, merge, subtract
+from matching.problem import Assignment as MatchAssignment
 from matching.problem import Interval
+from matching.solve import solve
+from matching.validate import check
 from tests.factories import (
     BRUSSELS,
     make_assignment,
@@ -340,3 +343,33 @@ def test_held_work_counts_as_available_time_even_after_a_later_absence(db: Sessi
     )
     problem, _ = build(db, day, 1, provider_ids=[provider.id])
     assert spans_of(only(problem, provider)) == [(utc(at(day, 18)), utc(at(day, 19)))]
+
+
+def test_held_work_across_the_horizons_first_or_last_midnight_is_available_whole(
+    db: Session,
+) -> None:
+    # Confirmed overnight work, 23:00-01:00, on both edges of a one-day horizon.
+    # Cut at the horizon's midnight it broke rule 7, so the solve refused its own pin.
+    day = dt.date(2026, 12, 7)
+    provider = make_provider(db)
+    make_availability_rule(db, provider=provider, weekday=MONDAY)  # 08:30-17:00
+    before = make_booking(
+        db, starts_at=at(day, 0) - dt.timedelta(hours=1), duration_minutes=120, status="confirmed"
+    )
+    after = make_booking(db, starts_at=at(day, 23), duration_minutes=120, status="confirmed")
+    for booking in (before, after):
+        make_assignment(db, booking=booking, provider=provider, status="confirmed")
+    problem, _ = build(db, day, 1, provider_ids=[provider.id])
+    assert {f.session for f in problem.fixed} == {session_key(before.id), session_key(after.id)}
+    assert spans_of(only(problem, provider)) == [
+        (utc(at(day, 0) - dt.timedelta(hours=1)), utc(at(day, 1))),
+        (utc(at(day, 8, 30)), utc(at(day, 17))),
+        (utc(at(day, 23)), utc(at(day + dt.timedelta(days=1), 1))),
+    ]
+    starts = {s.id: s.start for s in problem.sessions}
+    kept = [MatchAssignment(f.session, f.provider, starts[f.session]) for f in problem.fixed]
+    assert check(problem, kept).ok
+    plan = solve(problem, time_limit=2.0, workers=1)
+    assert {(a.session, a.provider) for a in plan.assignments} == {
+        (f.session, f.provider) for f in problem.fixed
+    }

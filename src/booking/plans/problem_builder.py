@@ -531,17 +531,21 @@ def _match_providers(
             zone=local,
             closed_days=closed,
         )
-        # Work they hold was agreed with them: it counts as available, whatever
-        # the rules or a later absence say, so keeping it never breaks rule 7.
-        spans = merge([*spans, *held_time.get(provider.id, [])])
         window_start = dt.datetime.combine(first_day, dt.time(0), tzinfo=zone)
         window_end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-        availability = tuple(
-            Interval(
-                start=max(s, window_start).astimezone(zone), end=min(e, window_end).astimezone(zone)
-            )
+        spans = [
+            (max(s, window_start), min(e, window_end))
             for s, e in spans
             if s < window_end and e > window_start
+        ]
+        # Work they hold was agreed with them: it counts as available, whatever
+        # the rules or a later absence say, so keeping it never breaks rule 7.
+        # It is added whole, after the cut to the horizon's days: held work that
+        # runs past the first or last midnight is pinned whole (PROBLEM.md's
+        # rule 7 applies to pinned pairs too).
+        spans = merge([*spans, *held_time.get(provider.id, [])])
+        availability = tuple(
+            Interval(start=s.astimezone(zone), end=e.astimezone(zone)) for s, e in spans
         )
         # A certification counts only if it holds on every day of the horizon.
         skills = tuple(

@@ -144,7 +144,8 @@ def calendar_feed(
                 event.add("location", place)
         event.add(
             "description",
-            f"Truchement {booking.reference}: {base_url.rstrip('/')}/bookings/{booking.id}",
+            # The provider's own page: the booking page is the requester's.
+            f"Truchement {booking.reference}: {base_url.rstrip('/')}/schedule#work-{assignment.id}",
         )
         event.add("transp", "OPAQUE")
         calendar.add_component(event)
