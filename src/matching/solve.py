@@ -182,7 +182,7 @@ def solve(
 
 def _minimum_time(size: int) -> float:
     """Seconds a model of `size` start ranges needs to be built and proven when it is easy."""
-    return 0.2 + size / 2000
+    return 0.5 + size / 1000
 
 
 def _set_fallback_and_hint(run: _Run, greedy: Plan, hint: Plan | None) -> None:
@@ -250,7 +250,7 @@ def _solve_group(run: _Run, group: Sequence[Part], budget: float) -> _Outcome:
         left = budget - (time.monotonic() - began)
         start = _improve(run, sessions, start, SEARCH_SHARE * left, cap)
     # Building the model and CP-SAT's own wind-down come on top of its time limit.
-    margin = 0.2 + size / 10_000
+    margin = 0.3 + size / 5_000
     left = budget - (time.monotonic() - began) - margin
     outcome = _solve_whole(run, sessions, left, start, cap)
     if outcome.source == "none" or _better(run, start, outcome.placement):
