@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from matching.eligibility import Eligibility, Option, StartRange, compute_eligibility
+from matching.eligibility import Eligibility, Option, check_pair, compute_eligibility
 from matching.problem import PREFERRED_BONUS, FixedAssignment, HaversineTravel, Problem
 from matching.timeline import Timeline
 from matching.travel import Travel
@@ -121,17 +121,22 @@ def _pinned_option(
     s_idx: int,
     p_idx: int,
 ) -> Option:
-    # Confirmed work is kept even when the provider's availability no longer
-    # shows it (the service removes confirmed work from availability).
+    """The pinned provider's option; a pin that breaks a rule of its own (2-8, 10, 11) raises.
+
+    Checked here, before any search, so that a caller who drops a broken pin
+    and solves again does not wait for a whole time limit first.
+    """
     for option in eligibility.options.get(s_idx, ()):
         if option.provider == p_idx:
             return option
     session, provider = problem.sessions[s_idx], problem.providers[p_idx]
-    start = timeline.minute(session.start)
-    drive = 0
-    if session.is_onsite and session.location is not None:
-        drive = travel.minutes(provider.home, session.location)
-    return Option(s_idx, p_idx, (StartRange(timeline.day(start), start, start),), drive)
+    _, rejection = check_pair(session, provider, timeline, travel)
+    why = (
+        "it breaks a hard rule"
+        if rejection is None
+        else (f"rule {rejection.rule}: the provider {rejection.detail}")
+    )
+    raise InfeasibleFixedError([FixedAssignment(session.id, provider.id)], why)
 
 
 def make_scope(

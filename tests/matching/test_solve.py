@@ -21,7 +21,7 @@ import matching.solve as solve_module
 from matching.decompose import Part, decompose
 from matching.eligibility import Option, compute_eligibility
 from matching.greedy import solve_greedy
-from matching.model import InfeasibleFixedError
+from matching.model import InfeasibleFixedError, prepare
 from matching.problem import (
     UNASSIGNED_REASONS,
     Assignment,
@@ -497,6 +497,9 @@ def test_confirmed_work_outside_the_providers_availability_is_refused_by_rule_7(
     with pytest.raises(InfeasibleFixedError, match="rule 7") as caught:
         solve(removed, time_limit=2.0, workers=1)
     assert [(p.session, p.provider) for p in caught.value.pairs] == [("s-1", "p-1")]
+    # Refused while preparing, before any search spends the time limit.
+    with pytest.raises(InfeasibleFixedError, match="rule 7"):
+        prepare(removed)
     kept = problem(
         [provider("p-1", available=(("2026-12-01 08:00", "2026-12-01 18:00"),))],
         [session("s-1", place=None)],
