@@ -12,14 +12,19 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install .
 
 FROM python:3.11-slim AS runtime
+# Everything the service writes lives in /data, a volume owned by its non-root user: the
+# default SQLite database and the `file` email/SMS backends' folder (the working directory
+# /app is not writable). In production no demo data is seeded: create the first admin
+# with `truchement user create ... --role admin` (see README, "Docker").
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     TRUCHEMENT_MIGRATIONS_DIR=/app/migrations \
     TRUCHEMENT_ENVIRONMENT=production \
-    TRUCHEMENT_DATABASE_URL=sqlite:////data/truchement.sqlite3
+    TRUCHEMENT_DATABASE_URL=sqlite:////data/truchement.sqlite3 \
+    TRUCHEMENT_OUTBOX_DIR=/data/outbox
 RUN groupadd --system truchement \
  && useradd --system --gid truchement --home-dir /app --shell /usr/sbin/nologin truchement \
- && mkdir -p /app /data && chown truchement:truchement /data
+ && mkdir -p /app /data/outbox && chown -R truchement:truchement /data
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=truchement:truchement migrations /app/migrations
 COPY --chown=truchement:truchement alembic.ini /app/alembic.ini

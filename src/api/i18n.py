@@ -57,6 +57,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "A value cannot be stored (a NUL character, a number out of range...)."
         ),
         "detail.constraint": "The change breaks a rule of the database ({constraint}).",
+        "detail.stale_proposals": (
+            "{refused} proposal(s) refused as stale, {applied} applied; read the plan again."
+        ),
         "validation.missing": "Field required.",
         "validation.extra_forbidden": "Unknown field.",
         "validation.json_invalid": "Invalid JSON.",
@@ -139,6 +142,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Une valeur ne peut pas être enregistrée (caractère NUL, nombre hors limites...)."
         ),
         "detail.constraint": "La modification enfreint une règle de la base ({constraint}).",
+        "detail.stale_proposals": (
+            "{refused} proposition(s) refusée(s) car périmée(s), {applied} appliquée(s) ; "
+            "relisez le plan."
+        ),
         "validation.missing": "Champ obligatoire.",
         "validation.extra_forbidden": "Champ inconnu.",
         "validation.json_invalid": "JSON non valide.",
@@ -221,6 +228,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Een waarde kan niet worden opgeslagen (NUL-teken, getal buiten bereik...)."
         ),
         "detail.constraint": "De wijziging schendt een regel van de database ({constraint}).",
+        "detail.stale_proposals": (
+            "{refused} voorstel(len) geweigerd als verouderd, {applied} toegepast; "
+            "lees het plan opnieuw."
+        ),
         "validation.missing": "Verplicht veld.",
         "validation.extra_forbidden": "Onbekend veld.",
         "validation.json_invalid": "Ongeldige JSON.",

@@ -42,13 +42,26 @@ def find_expire_offers() -> Callable[..., Any] | None:
     return function if callable(function) else None
 
 
-def expire_offers_job(session_factory: sessionmaker[Session], *, now: dt.datetime) -> bool:
-    """Expire unanswered offers in one transaction; ``False`` if there is nothing to call."""
+def expire_offers_job(
+    session_factory: sessionmaker[Session],
+    *,
+    now: dt.datetime,
+    timezone: str | None = None,
+    offer_timeout_minutes: int | None = None,
+) -> bool:
+    """Expire unanswered offers in one transaction; ``False`` if there is nothing to call.
+
+    ``timezone`` and ``offer_timeout_minutes`` are the service's settings
+    (``TRUCHEMENT_TIMEZONE``, ``TRUCHEMENT_OFFER_TIMEOUT_MINUTES``); left out,
+    the offers module reads them itself.
+    """
     expire_offers = find_expire_offers()
     if expire_offers is None:
         return False
     with session_scope(session_factory) as session:
-        expire_offers(session, now=now)
+        expire_offers(
+            session, now=now, timezone=timezone, offer_timeout_minutes=offer_timeout_minutes
+        )
     return True
 
 
@@ -74,11 +87,18 @@ def run_once(
     settings: NotifySettings,
     now: dt.datetime | None = None,
     digest: bool = False,
+    timezone: str | None = None,
+    offer_timeout_minutes: int | None = None,
 ) -> OnceResult:
     """``truchement worker --once``: expire offers, optionally the digest, then deliver all due."""
     result = OnceResult()
     instant = now or utc_now()
-    result.offers_expired = expire_offers_job(session_factory, now=instant)
+    result.offers_expired = expire_offers_job(
+        session_factory,
+        now=instant,
+        timezone=timezone,
+        offer_timeout_minutes=offer_timeout_minutes,
+    )
     if digest:
         result.digests = digest_job(session_factory, now=instant, settings=settings)
     while True:
@@ -109,8 +129,14 @@ def build_scheduler(
     channels: Channels,
     settings: NotifySettings,
     timezone: str,
+    offer_timeout_minutes: int | None = None,
 ) -> Any:
-    """The blocking scheduler with the worker's three jobs (not started)."""
+    """The blocking scheduler with the worker's three jobs (not started).
+
+    ``timezone`` is ``TRUCHEMENT_TIMEZONE``: the digest's clock and the local
+    days of the offers' expiry; ``offer_timeout_minutes`` the lifetime of a
+    widened offer whose predecessor did not store its own.
+    """
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
@@ -131,7 +157,15 @@ def build_scheduler(
     )
     if find_expire_offers() is not None:
         scheduler.add_job(
-            _safely("expire_offers", lambda: expire_offers_job(session_factory, now=utc_now())),
+            _safely(
+                "expire_offers",
+                lambda: expire_offers_job(
+                    session_factory,
+                    now=utc_now(),
+                    timezone=timezone,
+                    offer_timeout_minutes=offer_timeout_minutes,
+                ),
+            ),
             IntervalTrigger(minutes=1),
             id="expire_offers",
             name="expire unanswered offers",

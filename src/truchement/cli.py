@@ -1,4 +1,4 @@
-"""The `truchement` command: serve, db, seed, solve, bench, token, worker."""
+"""The `truchement` command: serve, db, seed, solve, bench, token, user, worker."""
 
 from __future__ import annotations
 
@@ -66,39 +66,64 @@ def seed_demo(
     typer.echo(summary)
 
 
+FIRST_ADMIN_HINT = (
+    "empty database: create the first admin with `truchement user create --email EMAIL "
+    '--role admin --organisation "NAME" --create-organisation`'
+)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
     workers: int = typer.Option(1, help="Uvicorn worker processes (PostgreSQL only)."),
 ) -> None:
-    """Run the web service; on the embedded SQLite default, migrate and seed on first start."""
+    """Run the web service; on the embedded SQLite default, migrate on start, and in
+    development seed the demo into an empty database."""
     import uvicorn
+
+    from booking.migrate import is_up_to_date
 
     settings = _settings()
     if settings.is_sqlite:
-        _prepare_embedded_database(settings.database_url)
+        _prepare_embedded_database(
+            settings.database_url, seed_demo=settings.environment == "development"
+        )
         workers = 1
-    else:
-        from booking.migrate import is_up_to_date
-
-        if not is_up_to_date(settings.database_url):
-            raise fail("the database schema is not up to date: run `truchement db upgrade`")
+    elif not is_up_to_date(settings.database_url):
+        raise fail("the database schema is not up to date: run `truchement db upgrade`")
+    if _database_is_empty(settings.database_url):
+        typer.echo(FIRST_ADMIN_HINT)
     typer.echo(f"Truchement on http://{host}:{port}/  (API docs: /api/v1/docs)")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
-def _prepare_embedded_database(url: str) -> None:
+def _prepare_embedded_database(url: str, *, seed_demo: bool) -> None:
+    """Migrate; in development only, fill an empty database with the demo (password `demo`)."""
     from booking.db import make_engine, make_session_factory, session_scope
     from booking.demo import database_is_empty, seed_demo_data
     from booking.migrate import upgrade
 
     upgrade(url)
+    if not seed_demo:
+        return
     engine = make_engine(url)
     with session_scope(make_session_factory(engine)) as session:
         if database_is_empty(session):
             typer.echo(seed_demo_data(session, seed=7))
     engine.dispose()
+
+
+def _database_is_empty(url: str) -> bool:
+    from booking.db import make_engine, make_session_factory, session_scope
+    from booking.demo import database_is_empty
+
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            return database_is_empty(session)
+    finally:
+        engine.dispose()
 
 
 def _redacted(url: str) -> str:
@@ -117,6 +142,9 @@ def _register() -> None:
     from truchement import token_cli
 
     token_cli.register(app)
+    from truchement import user_cli
+
+    user_cli.register(app)
 
 
 _register()

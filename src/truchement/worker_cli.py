@@ -83,6 +83,8 @@ def worker_command(
                 settings=notify_settings,
                 now=instant,
                 digest=digest,
+                timezone=settings.timezone,
+                offer_timeout_minutes=settings.offer_timeout_minutes,
             )
             typer.echo(f"{result.report}; digests enqueued {result.digests}")
             return
@@ -93,6 +95,7 @@ def worker_command(
             channels=channels,
             settings=notify_settings,
             timezone=settings.timezone,
+            offer_timeout_minutes=settings.offer_timeout_minutes,
         )
 
         def _stop(_signum: int, _frame: Any) -> None:

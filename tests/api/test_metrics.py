@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 
@@ -10,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from booking.models import Organisation, User
+from booking.types import utc_now
+from notify.metrics import outbox_metrics
 from tests.factories import (
     make_booking,
     make_organisation,
@@ -131,6 +134,36 @@ def test_bookings_outbox_and_plans_are_counted_by_status_at_scrape_time(
     assert grew('truchement_bookings{status="confirmed"}') == 0
     assert grew('truchement_outbox_messages{status="dead"}') == 1
     assert grew('truchement_plan_runs{status="done"}') == 1
+
+
+def test_the_outbox_is_shown_by_channel_with_its_backlog_age_and_attempts(
+    client: TestClient, db: Session, dispatcher_headers: Headers
+) -> None:
+    before = _samples(client.get("/metrics", headers=dispatcher_headers).text)
+    make_outbox_message(db, status="pending", due_at=utc_now() - dt.timedelta(minutes=20))
+    make_outbox_message(db, status="dead", channel="sms", recipient="+32470123456", attempts=6)
+    make_outbox_message(db, status="sent", attempts=2)
+    db.commit()
+    after = _samples(client.get("/metrics", headers=dispatcher_headers).text)
+
+    def grew(key: str) -> float:
+        return after[key] - before[key]
+
+    assert grew('truchement_outbox_messages{status="pending"}') == 1
+    assert grew('truchement_outbox_messages_by_channel{channel="sms",status="dead"}') == 1
+    assert grew('truchement_outbox_messages_by_channel{channel="email",status="sent"}') == 1
+    assert grew('truchement_outbox_messages_by_channel{channel="email",status="dead"}') == 0
+    assert grew("truchement_outbox_attempts_total") == 8
+    assert after["truchement_outbox_oldest_due_seconds"] >= 20 * 60
+
+
+def test_every_outbox_figure_is_exposed(
+    client: TestClient, db: Session, dispatcher_headers: Headers
+) -> None:
+    text = client.get("/metrics", headers=dispatcher_headers).text
+    assert set(outbox_metrics(db)) <= set(_samples(text))
+    assert "# TYPE truchement_outbox_attempts_total counter" in text
+    assert "# TYPE truchement_outbox_oldest_due_seconds gauge" in text
 
 
 def test_label_values_are_escaped() -> None:

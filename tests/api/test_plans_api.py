@@ -98,11 +98,18 @@ def test_a_stale_proposal_is_a_409_listing_it_and_the_rest_is_applied(
     plan = create_plan(client, headers, **horizon(world))
     edited.notes = "The appointment moved to room 4."
     db.commit()
-    answer = client.post(f"/api/v1/plans/{plan['id']}/apply", headers=headers)
+    answer = client.post(
+        f"/api/v1/plans/{plan['id']}/apply", headers={**headers, "Accept-Language": "fr"}
+    )
     assert answer.status_code == 409
     assert answer.headers["content-type"].startswith("application/problem+json")
     problem = answer.json()
-    assert problem["status"] == 409 and problem["type"].endswith("stale-proposals")
+    assert problem["status"] == 409
+    # The same shape as every other problem: an underscore code, a title in the caller's language.
+    assert problem["type"] == "https://truchement.eu/problems/stale_proposals"
+    assert problem["title"] == "Conflit avec l'état actuel"
+    assert problem["detail"].startswith("1 proposition(s) refusée(s)")
+    assert problem["plan_id"] == plan["id"] and problem["mode"] == "confirm"
     assert [(r["booking_id"], r["code"]) for r in problem["refused"]] == [
         (edited.id, "booking_changed")
     ]

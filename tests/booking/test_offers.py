@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from booking.assignments import offers, service
 from booking.errors import Conflict
 from booking.models import Assignment, OutboxMessage
+from booking.settings import get_settings
 from booking.vocabulary import AssignmentStatus, BookingStatus
 from tests.booking.dispatch_world import World, at, make_world
 from tests.factories import CALAIS
@@ -148,3 +149,37 @@ def test_an_accepted_booking_is_not_widened_when_the_other_offers_expire(
     report = offers.expire_offers(db, now=now + dt.timedelta(hours=1))
     assert report == offers.ExpiryReport(0, 0, 0)
     assert sorted(offered_to(db, booking.id).values()) == ["accepted", "cancelled"]
+
+
+def test_a_hand_made_offer_widens_with_the_configured_offer_lifetime(
+    db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An offer sent by hand (or from a plan) stores no lifetime of its own: the next round
+    lasts TRUCHEMENT_OFFER_TIMEOUT_MINUTES."""
+    monkeypatch.setenv("TRUCHEMENT_OFFER_TIMEOUT_MINUTES", "45")
+    get_settings.cache_clear()
+    first = world.provider(db, name="First")
+    world.provider(db, name="Second", home_lat=50.62, home_lon=3.40)
+    booking = world.booking(db)
+    now = now_for(world)
+    service.assign_manually(
+        db,
+        actor=world.dispatcher,
+        booking=booking,
+        provider=first,
+        status=AssignmentStatus.OFFERED,
+        offer_minutes=30,
+        now=now,
+    )
+    try:
+        report = offers.expire_offers(db, now=now + dt.timedelta(minutes=30))
+    finally:
+        get_settings.cache_clear()
+    assert report == offers.ExpiryReport(expired=1, widened=1, flagged=0)
+    [widened] = db.scalars(
+        select(Assignment).where(
+            Assignment.booking_id == booking.id, Assignment.status == AssignmentStatus.OFFERED
+        )
+    )
+    assert widened.offer_expires_at == now + dt.timedelta(minutes=30 + 45)
+    assert widened.explanation["expires_in_minutes"] == 45

@@ -304,9 +304,10 @@ def test_an_offer_links_to_accept_and_decline_on_the_providers_schedule(db: Sess
     events.offer_sent(db, assignment=assignment, now=NOW)
     (email,) = messages(db, channel="email")
     root = "https://truchement.example.org/schedule"
-    accept = f"{root}?answer=accept#offer-{assignment.id}"
+    offer = assignment.id
+    accept = f"{root}?offer={offer}&answer=accept#offer-{offer}"
     assert email.context["accept_url"] == accept
-    assert email.context["decline_url"] == f"{root}?answer=decline#offer-{assignment.id}"
+    assert email.context["decline_url"] == f"{root}?offer={offer}&answer=decline#offer-{offer}"
     assert email.context["booking_url"] == f"{root}#work-{assignment.id}"
     text = render_email(
         template="offer_sent",

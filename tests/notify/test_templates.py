@@ -57,8 +57,8 @@ def full_context(**overrides: Any) -> dict[str, Any]:
     context = session()
     context.update(
         offer_url="https://truchement.example.org/schedule#offer-987654",
-        accept_url="https://truchement.example.org/schedule?answer=accept#offer-987654",
-        decline_url="https://truchement.example.org/schedule?answer=decline#offer-987654",
+        accept_url="https://truchement.example.org/schedule?offer=987654&answer=accept#offer-987654",
+        decline_url="https://truchement.example.org/schedule?offer=987654&answer=decline#offer-987654",
         offer_expires_at=(START - dt.timedelta(days=2)).isoformat(),
         offer_expired_at=(START - dt.timedelta(days=1)).isoformat(),
         hours_before=24,

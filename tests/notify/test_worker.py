@@ -159,3 +159,43 @@ def test_the_scheduler_ticks_every_30_seconds_and_sends_the_digest_on_a_cron(
     assert str(digest.timezone) == "Europe/Brussels"
     fields = {f.name: str(f) for f in digest.fields}
     assert (fields["hour"], fields["minute"]) == ("7", "0")
+
+
+class ExpiryCalls:
+    """Stands in for ``booking.assignments.offers.expire_offers`` and notes its arguments."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def __call__(self, session: Session, **arguments: object) -> None:
+        self.calls.append(arguments)
+
+
+def test_worker_once_expires_offers_in_the_configured_zone_and_offer_lifetime(
+    cli_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reconfigure(monkeypatch, timezone="Europe/Paris", offer_timeout_minutes="45")
+    expiry = ExpiryCalls()
+    monkeypatch.setattr("booking.assignments.offers.expire_offers", expiry)
+    result = runner.invoke(app, ["worker", "--once", "--now", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert expiry.calls == [{"now": NOW, "timezone": "Europe/Paris", "offer_timeout_minutes": 45}]
+
+
+def test_the_scheduled_expiry_uses_the_zone_and_offer_lifetime_it_is_given(
+    committing_session_factory: sessionmaker[Session],
+    notify_env: NotifySettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    expiry = ExpiryCalls()
+    monkeypatch.setattr("booking.assignments.offers.expire_offers", expiry)
+    scheduler = build_scheduler(
+        committing_session_factory,
+        channels=Channels(email=None, sms=None, sender="a@b.org"),
+        settings=notify_env,
+        timezone="Europe/Paris",
+        offer_timeout_minutes=45,
+    )
+    {job.id: job for job in scheduler.get_jobs()}["expire_offers"].func()
+    [call] = expiry.calls
+    assert (call["timezone"], call["offer_timeout_minutes"]) == ("Europe/Paris", 45)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.models import AvailabilityException, AvailabilityRule, Provider
+from booking.outbox.events import offer_links
 from booking.users.tokens import hash_token
 from tests.booking.dispatch_world import World, at
 from tests.factories import make_assignment, make_provider, make_user
@@ -219,3 +220,70 @@ def test_a_dispatcher_s_provider_page_is_not_the_provider_s(
     make_provider(db, organisation=world.service)
     response = browser.sign_in(world.dispatcher).language("en").get("/schedule/availability")
     assert response.status_code == 403
+
+
+def test_an_offer_email_s_accept_link_shows_the_offer_with_its_accept_button_focused(
+    me: Browser, world: World, db: Session, provider: Provider
+) -> None:
+    other = make_assignment(
+        db,
+        booking=world.booking(db, hour=9),
+        provider=provider,
+        status="offered",
+        created_by=world.dispatcher,
+    )
+    offer = make_assignment(
+        db,
+        booking=world.booking(db, hour=14),
+        provider=provider,
+        status="offered",
+        created_by=world.dispatcher,
+    )
+    links = offer_links(me.settings.base_url, offer.id)
+    accept = me.get(links["accept_url"].removeprefix(me.settings.base_url))
+    assert accept.status_code == 200
+    card = _card(accept.text, offer.id)
+    assert "offer-chosen" in card and 'aria-current="true"' in card
+    assert re.search(r'data-answer="accept"\s+autofocus', card)
+    assert "autofocus" not in _card(accept.text, other.id)
+    assert accept.text.count("autofocus") == 1
+    # Opening the link answers nothing: accepting stays a form.
+    db.refresh(offer)
+    assert offer.status == "offered"
+
+    decline = me.get(links["decline_url"].removeprefix(me.settings.base_url)).text
+    assert re.search(r'data-answer="decline"\s+autofocus', _card(decline, offer.id))
+    assert decline.count("autofocus") == 1
+
+
+def test_a_link_to_an_offer_no_longer_open_says_so(
+    me: Browser, world: World, db: Session, provider: Provider
+) -> None:
+    offer = make_assignment(
+        db,
+        booking=world.booking(db, hour=10),
+        provider=provider,
+        status="offered",
+        created_by=world.dispatcher,
+    )
+    me.post(f"/schedule/assignments/{offer.id}/accept", {})
+    html = me.get(f"/schedule?offer={offer.id}&answer=accept").text
+    assert "This offer is no longer open" in html
+    assert "autofocus" not in html and "offer-chosen" not in html
+
+
+def test_someone_else_s_offer_is_neither_shown_nor_focused(
+    me: Browser, world: World, db: Session
+) -> None:
+    other = world.provider(db, name="Someone Else")
+    offer = make_assignment(
+        db, booking=world.booking(db), provider=other, status="offered", created_by=world.dispatcher
+    )
+    html = me.get(f"/schedule?offer={offer.id}&answer=accept").text
+    assert f'id="offer-{offer.id}"' not in html and "autofocus" not in html
+
+
+def _card(html: str, assignment_id: int) -> str:
+    """The ``<li>`` of one offer on the schedule page."""
+    start = html.index(f'id="offer-{assignment_id}"')
+    return html[html.rindex("<li", 0, start) : html.index("</li>", start)]

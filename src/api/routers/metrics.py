@@ -6,7 +6,9 @@ with ``authorization: {credentials: <token>}``). Request counters and
 latencies are those of the answering process since it started: with
 several API workers, each is scraped separately (Prometheus adds them up
 per ``instance``). Bookings, outbox messages and plan runs are counted in
-the database at scrape time, so every worker reports the same totals.
+the database at scrape time, so every worker reports the same totals; the
+outbox figures are those of ``notify.metrics.outbox_metrics`` (by status, by
+channel and status, the age of the oldest due message, attempts made).
 """
 
 from __future__ import annotations
@@ -24,15 +26,40 @@ from api.deps import DbSession
 from api.middleware import LATENCY_BUCKETS, Registry
 from api.schemas.common import problem_responses
 from booking.bookings.models import Booking
-from booking.outbox.models import OutboxMessage
 from booking.plans.models import Plan
 from booking.users.models import User
-from booking.vocabulary import BookingStatus, OutboxStatus, PlanStatus
+from booking.vocabulary import BookingStatus, PlanStatus
+from notify.metrics import outbox_metrics
 
 router = APIRouter(tags=["operations"])
 
 EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MetricsReader = Annotated[User, Depends(require_roles("admin", "dispatcher"))]
+
+OUTBOX_FAMILIES: tuple[tuple[str, str, str], ...] = (
+    (
+        "truchement_outbox_messages",
+        "gauge",
+        "Notifications in the outbox, by status (dead ones need a person).",
+    ),
+    (
+        "truchement_outbox_messages_by_channel",
+        "gauge",
+        "Notifications in the outbox, by channel and status.",
+    ),
+    (
+        "truchement_outbox_oldest_due_seconds",
+        "gauge",
+        "How late the oldest due, unsent notification is (0 when none waits): "
+        "a growing value means no worker is delivering.",
+    ),
+    (
+        "truchement_outbox_attempts_total",
+        "counter",
+        "Delivery attempts made on every notification, retries included.",
+    ),
+)
+"""The families of ``notify.metrics.outbox_metrics``: name, type, help."""
 
 
 def _escape(value: str) -> str:
@@ -45,7 +72,9 @@ def _labels(**labels: str) -> str:
 
 
 def _number(value: float) -> str:
-    return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, float) and not value.is_integer():
+        return repr(value)
+    return str(int(value))
 
 
 def _header(name: str, kind: str, help_text: str) -> Iterator[str]:
@@ -100,15 +129,19 @@ def _database_lines(db: Session) -> Iterator[str]:
         _counts_by_status(db, Booking.status, BookingStatus),
     )
     yield from _gauge(
-        "truchement_outbox_messages",
-        "Notifications in the outbox, by status (dead ones need a person).",
-        _counts_by_status(db, OutboxMessage.status, OutboxStatus),
-    )
-    yield from _gauge(
         "truchement_plan_runs",
         "Matcher runs stored, by status.",
         _counts_by_status(db, Plan.status, PlanStatus),
     )
+    yield from _outbox_lines(db)
+
+
+def _outbox_lines(db: Session) -> Iterator[str]:
+    values = outbox_metrics(db)
+    for family, kind, help_text in OUTBOX_FAMILIES:
+        yield from _header(family, kind, help_text)
+        for sample in sorted(key for key in values if key.partition("{")[0] == family):
+            yield f"{sample} {_number(values[sample])}"
 
 
 @router.get(
@@ -124,7 +157,8 @@ def _database_lines(db: Session) -> Iterator[str]:
     },
 )
 def metrics(request: Request, db: DbSession, _reader: MetricsReader) -> PlainTextResponse:
-    """Request counts and latencies of this process; bookings, outbox and plan runs by status."""
+    """Request counts and latencies of this process; bookings and plan runs by status; the
+    outbox by status and by channel, the age of its oldest due message and the attempts made."""
     registry: Registry = request.app.state.metrics
     lines = [*_request_lines(registry), *_database_lines(db)]
     return PlainTextResponse("\n".join(lines) + "\n", media_type=EXPOSITION_CONTENT_TYPE)

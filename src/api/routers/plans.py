@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from api.auth import require_roles
 from api.deps import AppSettings, DbSession
-from api.problems import PROBLEM_JSON, TYPE_BASE, problem
+from api.problems import PROBLEM_JSON, localised_problem, request_locale
 from api.routers.assignments import assignment_out
 from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
 from api.schemas.plans import (
@@ -150,6 +150,7 @@ def read_plan(db: DbSession, user: DispatcherOrAdmin, plan_id: IdPath) -> PlanOu
     },
 )
 def apply_plan(
+    request: Request,
     db: DbSession,
     settings: AppSettings,
     user: DispatcherOrAdmin,
@@ -182,12 +183,11 @@ def apply_plan(
     ]
     if refused:
         # Not raised: the request must still commit what was applied.
-        return problem(
+        return localised_problem(
+            request_locale(request.headers),
             409,
-            "Some proposals are stale",
-            detail=f"{len(refused)} proposal(s) refused as stale, {len(applied)} applied.",
-            type_=f"{TYPE_BASE}stale-proposals",
-            code="stale_proposals",
+            "stale_proposals",
+            params={"refused": len(refused), "applied": len(applied)},
             plan_id=plan.id,
             mode=body.mode,
             refused=[r.model_dump(mode="json") for r in refused],

@@ -45,6 +45,9 @@ SHOWN_STATUSES = (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED, Assignmen
 BLANK_RULES = 3
 BLANK_EXCEPTIONS = 2
 DONE_MESSAGES = frozenset({"accepted", "declined", "saved"})
+ANSWERS = frozenset({"accept", "decline"})
+"""``?offer=ID&answer=accept|decline``, the links of the offer emails: they show the offer
+and put the focus on its button; answering stays a form (POST with CSRF), never a GET."""
 EXCEPTION_FIELDS = ("start_date", "start_time", "end_date", "end_time", "note")
 
 
@@ -80,7 +83,11 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
         lang.code: language_name(lang, page.locale)
         for lang in page.db.scalars(select(Language).where(Language.code.in_(codes)))
     }
-    done = page.request.query_params.get("done", "")
+    query = page.request.query_params
+    done = query.get("done", "")
+    asked = query.get("offer", "")
+    chosen = next((a.id for a, _ in offers if asked == str(a.id)), None)
+    answer = query.get("answer", "")
     return page.render(
         "schedule.html",
         status=status,
@@ -91,6 +98,9 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
         lock_hours=lock_hours,
         languages=languages,
         done=done if done in DONE_MESSAGES else "",
+        chosen=chosen,
+        answer=answer if chosen is not None and answer in ANSWERS else "",
+        offer_gone=bool(asked) and chosen is None,
         problem=extra.get("problem"),
         feed=extra.get("feed"),
         has_feed=provider.calendar_token_hash is not None,
@@ -99,7 +109,12 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
 
 @router.get("/schedule")
 def schedule(page: ProviderPage) -> HTMLResponse:
-    """Offers to answer, upcoming work, and the calendar feed."""
+    """Offers to answer, upcoming work, and the calendar feed.
+
+    ``?offer=ID`` (the Accept and Decline links of an offer email) marks that
+    offer; with ``&answer=accept`` or ``decline`` its button has the focus,
+    one press away. Nothing is answered by opening the page.
+    """
     return _schedule(page)
 
 

@@ -32,6 +32,7 @@ from booking.bookings.models import Booking
 from booking.errors import Conflict
 from booking.outbox import events
 from booking.plans.problem_builder import DEFAULT_TIMEZONE
+from booking.settings import get_settings
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
 from booking.vocabulary import AssignmentStatus, BookingStatus
@@ -189,14 +190,27 @@ def offer_booking(
 
 
 def expire_offers(
-    db: Session, *, now: dt.datetime, timezone: str = DEFAULT_TIMEZONE
+    db: Session,
+    *,
+    now: dt.datetime,
+    timezone: str | None = None,
+    offer_timeout_minutes: int | None = None,
 ) -> ExpiryReport:
     """Expire the offers past their time; widen each booking left without one, or flag it.
+
+    ``timezone`` (the local days of the candidates' rules) and
+    ``offer_timeout_minutes`` (the lifetime of a widened offer when the expired
+    one does not say its own, as offers sent from a plan or by hand do not)
+    default to ``TRUCHEMENT_TIMEZONE`` and ``TRUCHEMENT_OFFER_TIMEOUT_MINUTES``.
 
     Safe to run concurrently with accepts: each booking is locked, and an
     offer expires only if it is still ``offered`` at that moment.
     """
     now = ensure_aware(now)
+    if timezone is None or offer_timeout_minutes is None:
+        settings = get_settings()
+        timezone = timezone or settings.timezone
+        offer_timeout_minutes = offer_timeout_minutes or settings.offer_timeout_minutes
     due = db.execute(
         select(Assignment.booking_id, Assignment.id).where(
             Assignment.status == AssignmentStatus.OFFERED,
@@ -241,7 +255,14 @@ def expire_offers(
                     "offer_expires_at": offer.offer_expires_at,
                 },
             )
-        outcome = _widen_or_flag(db, booking=booking, expired=rows, now=now, timezone=timezone)
+        outcome = _widen_or_flag(
+            db,
+            booking=booking,
+            expired=rows,
+            now=now,
+            timezone=timezone,
+            default_minutes=offer_timeout_minutes,
+        )
         widened += outcome == "widened"
         flagged += outcome == "flagged"
     db.flush()
@@ -249,7 +270,13 @@ def expire_offers(
 
 
 def _widen_or_flag(
-    db: Session, *, booking: Booking, expired: list[Assignment], now: dt.datetime, timezone: str
+    db: Session,
+    *,
+    booking: Booking,
+    expired: list[Assignment],
+    now: dt.datetime,
+    timezone: str,
+    default_minutes: int,
 ) -> str | None:
     if not expired or booking.status not in (BookingStatus.REQUESTED, BookingStatus.PROPOSED):
         return None
@@ -270,7 +297,7 @@ def _widen_or_flag(
     last = max(expired, key=lambda a: (a.created_at, a.id))
     details = last.explanation if isinstance(last.explanation, dict) else {}
     count = int(details.get("count", 1))
-    minutes = int(details.get("expires_in_minutes", 120))
+    minutes = int(details.get("expires_in_minutes", default_minutes))
     round_number = int(details.get("round", 1)) + 1
     sender = db.get_one(User, last.created_by_id)
     chosen: list[CandidateView] = []

@@ -85,12 +85,16 @@ def booking_invitation_uid(booking_id: int) -> str:
 
 def offer_links(base_url: str, assignment_id: int) -> dict[str, str]:
     """Where a provider answers an offer: the offer on their schedule page (it asks to sign
-    in; accepting is a form there, never a bare GET link that a mail scanner could follow)."""
-    root = base_url.rstrip("/")
+    in; accepting is a form there, never a bare GET link that a mail scanner could follow).
+    ``?offer=`` marks the offer (it survives the sign-in, the ``#`` fragment does not) and
+    ``&answer=`` puts the focus on its Accept or Decline button. The plain link, which the
+    SMS carries too, stays short."""
+    page = f"{base_url.rstrip('/')}/schedule"
+    anchor = f"#offer-{assignment_id}"
     return {
-        "offer_url": f"{root}/schedule#offer-{assignment_id}",
-        "accept_url": f"{root}/schedule?answer=accept#offer-{assignment_id}",
-        "decline_url": f"{root}/schedule?answer=decline#offer-{assignment_id}",
+        "offer_url": f"{page}{anchor}",
+        "accept_url": f"{page}?offer={assignment_id}&answer=accept{anchor}",
+        "decline_url": f"{page}?offer={assignment_id}&answer=decline{anchor}",
     }
 
 

@@ -110,6 +110,22 @@
     });
   }
 
+  /* Older offer links (?answer=accept#offer-ID) name the offer only in the fragment, which
+     the server never sees: focus the button here. Newer ones say ?offer=ID and need no script. */
+  function focusAnswer() {
+    var answer = new URLSearchParams(window.location.search).get("answer");
+    var match = /^#offer-(\d+)$/.exec(window.location.hash);
+    var known = answer === "accept" || answer === "decline";
+    if (!known || !match || document.querySelector("[autofocus]")) {
+      return;
+    }
+    var card = document.getElementById("offer-" + match[1]);
+    var button = card && card.querySelector("button[data-answer='" + answer + "']");
+    if (button) {
+      button.focus();
+    }
+  }
+
   onReady(function () {
     setUpToggles();
     setUpModality();
@@ -117,5 +133,6 @@
     setUpProgress();
     setUpSelectAll();
     focusErrors();
+    focusAnswer();
   });
 })();
