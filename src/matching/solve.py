@@ -11,7 +11,7 @@
 4. For each group, a 0-1 relaxation caps medium. Large groups (L, XL) are
    improved by a large-neighbourhood search: one day of a few providers is
    re-planned exactly at a time while the rest of the plan stays put. Groups
-   small enough to prove get a short search, then the full model: phase 1
+   small enough to prove go to the full model at once: phase 1
    maximises medium up to the cap, phase 2 maximises soft with medium kept.
 5. Each group keeps the better of the solver's plan and the fallback; every
    session appears once; the plan is validated before it leaves, and a plan
@@ -71,10 +71,6 @@ BUNDLE_UP_TO = 600
 """Parts smaller than this many start ranges are bundled into models of about this size."""
 FULL_MODEL_UP_TO = 6_000
 """Groups up to this many start ranges are also solved as one model, to prove both levels."""
-SEARCH_FROM = 1_500
-"""Groups from this size get a neighbourhood search before the full model."""
-SEARCH_SHARE = 0.3
-"""Share of a provable group's time given to the search before the full model."""
 BOUND_SHARE = 0.15
 """Share of a group's time the medium relaxation may use (it usually needs far less)."""
 PIECE_PROVIDERS = 8
@@ -224,8 +220,9 @@ def _solve_group(run: _Run, group: Sequence[Part], budget: float) -> _Outcome:
 
     The 0-1 relaxation caps medium first. Large groups are then improved by
     neighbourhood search from the fallback plan for all their time; groups of
-    a provable size get a short search, then the full model with the search's
-    plan as hint and the cap as a bound, for both levels.
+    a provable size go to the full model at once, with the fallback plan as
+    hint and the cap as a bound: medium alone is proven there faster than a
+    search improves it.
     """
     began = time.monotonic()
     sessions = [s for part in group for s in part.sessions]
@@ -246,9 +243,6 @@ def _solve_group(run: _Run, group: Sequence[Part], budget: float) -> _Outcome:
         placement = _improve(run, sessions, start, left, cap)
         run.stats["parts_searched"] += len(group)
         return _Outcome(placement, cap, fallback.soft_bound, False, "search")
-    if size > SEARCH_FROM:
-        left = budget - (time.monotonic() - began)
-        start = _improve(run, sessions, start, SEARCH_SHARE * left, cap)
     # Building the model and CP-SAT's own wind-down come on top of its time limit.
     margin = 0.3 + size / 5_000
     left = budget - (time.monotonic() - began) - margin
