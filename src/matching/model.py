@@ -420,15 +420,24 @@ def _leg_minutes(mm: MatchModel, a: Node, b: Node) -> int | None:
 def _drive_span(
     mm: MatchModel, route: Route, first_starts: Sequence[tuple[int, int]]
 ) -> tuple[int, int]:
-    """When the day's drives may happen: from its midnight to the next day's first possible start.
+    """When the day's drives may happen: after anything of earlier days, before anything later.
 
     The validator reads "home, any time" as: the drive out starts after every
     session of earlier days, the drive back ends before every session of later
-    days. Keeping drives after the day's midnight and before anything the
-    provider could do on a later day makes every plan of the model obey that.
+    days. Keeping drives after the last possible end of the provider's earlier
+    work (at most a day back) and before anything the provider could do on a
+    later day makes every plan of the model obey that.
     """
     day_starts = mm.prepared.timeline.day_starts
-    earliest = day_starts[route.day]
+    # The drive out may leave the evening before, once nothing of an earlier
+    # day can still be going on (a session just after midnight needs it).
+    earliest = day_starts[max(route.day - 1, 0)]
+    for node in mm.scope.nodes:
+        if node.provider == route.provider and node.day < route.day:
+            earliest = max(earliest, node.hi + node.duration)
+    for _lo, hi in mm.scope.busy.get(route.provider, ()):
+        if hi <= day_starts[route.day]:
+            earliest = max(earliest, hi)
     latest = day_starts[min(route.day + 2, len(day_starts) - 1)]
     tomorrow = day_starts[route.day + 1]
     for day, first in first_starts:

@@ -714,10 +714,10 @@ def test_a_preferred_provider_is_worth_sixty_minutes_of_driving(
 # ---------------------------------------------------------------------------
 
 MIDNIGHT_BUG = (
-    "model._drive_span keeps a day's drives between its own midnight and the earliest "
-    "start any node of the provider could take on a later day, taken or not; PROBLEM.md "
-    "rule 9 lets the drive from and to home happen at any time, so the model loses valid "
-    "plans, claims a false optimum and bound, and calls valid pins infeasible"
+    "model._drive_span makes a day's drive home end before the earliest start any node "
+    "of the provider could take on a later day, taken or not; PROBLEM.md rule 9 lets the "
+    "drive home happen at any time, so around midnight the model loses valid plans, "
+    "claims a false optimum and bound, and calls valid pins infeasible"
 )
 
 
@@ -764,7 +764,6 @@ def test_a_pinned_late_session_is_kept_although_the_provider_could_take_a_call_a
     assert staffing(plan)["s-late"] == "p-1"
 
 
-@pytest.mark.xfail(strict=True, raises=InfeasibleFixedError, reason=MIDNIGHT_BUG)
 def test_a_pinned_session_just_after_midnight_may_be_reached_by_driving_out_the_night_before() -> (
     None
 ):
