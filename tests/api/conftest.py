@@ -25,8 +25,7 @@ def settings(database_url: str) -> Settings:
     )
 
 
-@pytest.fixture
-def app(settings: Settings, db: Session) -> Iterator[FastAPI]:
+def app_on_session(settings: Settings, db: Session) -> Iterator[FastAPI]:
     """The app with its request session replaced by the test's session.
 
     The request dependency still commits, which only releases a SAVEPOINT
@@ -45,6 +44,11 @@ def app(settings: Settings, db: Session) -> Iterator[FastAPI]:
     application.dependency_overrides[get_db] = _test_db
     yield application
     application.state.engine.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, db: Session) -> Iterator[FastAPI]:
+    yield from app_on_session(settings, db)
 
 
 @pytest.fixture

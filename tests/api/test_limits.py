@@ -12,11 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from starlette.types import Message, Receive, Scope, Send
 
-from api.app import create_app
-from api.deps import get_db
 from api.middleware import BodyLimitMiddleware, SlidingWindowLimiter
 from booking.models import User
 from booking.settings import Settings
+from tests.api.conftest import app_on_session
 from tests.factories import make_organisation, make_user
 
 Headers = dict[str, str]
@@ -27,23 +26,12 @@ WRITES_PER_MINUTE = 3
 @pytest.fixture
 def limited_app(settings: Settings, db: Session) -> Iterator[FastAPI]:
     """The app with a small body limit and a small write rate, on the test's session."""
-    application = create_app(
+    yield from app_on_session(
         settings.model_copy(
             update={"max_body_bytes": LIMIT, "write_rate_per_minute": WRITES_PER_MINUTE}
-        )
+        ),
+        db,
     )
-
-    def _test_db() -> Iterator[Session]:
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-
-    application.dependency_overrides[get_db] = _test_db
-    yield application
-    application.state.engine.dispose()
 
 
 @pytest.fixture

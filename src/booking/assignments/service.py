@@ -308,6 +308,25 @@ def audit_assignment(
     )
 
 
+def _audit_status_change(
+    db: Session,
+    *,
+    actor: User,
+    action: str,
+    assignment: Assignment,
+    booking: Booking,
+    before: str,
+    reason: str | None,
+) -> None:
+    """Audit a status change that a person gave a reason for (decline, cancel)."""
+    changes: dict[str, object] = {"status": [before, assignment.status]}
+    if reason:
+        changes["reason"] = reason
+    audit_assignment(
+        db, actor=actor, action=action, assignment=assignment, booking=booking, changes=changes
+    )
+
+
 def set_booking_status(
     db: Session,
     *,
@@ -804,16 +823,14 @@ def decline(
     assignment.responded_at = now
     assignment.decided_by_id = actor.id
     db.flush()
-    changes: dict[str, object] = {"status": [before, assignment.status]}
-    if reason:
-        changes["reason"] = reason
-    audit_assignment(
+    _audit_status_change(
         db,
         actor=actor,
         action="assignment.declined",
         assignment=assignment,
         booking=booking,
-        changes=changes,
+        before=before,
+        reason=reason,
     )
     if before == AssignmentStatus.CONFIRMED:
         events.assignment_cancelled(db, assignment=assignment, now=now)
@@ -907,16 +924,14 @@ def cancel_assignment(
     assignment.status = AssignmentStatus.CANCELLED
     assignment.decided_by_id = actor.id
     db.flush()
-    changes: dict[str, object] = {"status": [before, assignment.status]}
-    if reason:
-        changes["reason"] = reason
-    audit_assignment(
+    _audit_status_change(
         db,
         actor=actor,
         action="assignment.cancelled",
         assignment=assignment,
         booking=booking,
-        changes=changes,
+        before=before,
+        reason=reason,
     )
     if before == AssignmentStatus.CONFIRMED:
         events.assignment_cancelled(db, assignment=assignment, now=now)
