@@ -522,7 +522,7 @@ def _provider(
 
     trauma, minors = {"interpreter": (0.45, 0.3), "ambassador": (0.3, 0.5)}.get(kind, (0.25, 0.4))
     skills = {s for s, p in (("trauma", trauma), ("minors", minors)) if rng.random() < p}
-    skills |= {s for s in anchor.requires.skills if rng.random() < 0.75}
+    skills |= {s for s in sorted(anchor.requires.skills) if rng.random() < 0.75}
 
     modalities: frozenset[Modality]
     if kind == "interpreter":

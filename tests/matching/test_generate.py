@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import time
 
@@ -31,6 +34,26 @@ def medium() -> Problem:
 def test_same_seed_gives_the_same_problem() -> None:
     assert problem_to_dict(generate_problem("S", 7)) == problem_to_dict(generate_problem("S", 7))
     assert problem_to_dict(generate_problem("M", 3)) == problem_to_dict(generate_problem("M", 3))
+
+
+def test_same_seed_gives_the_same_problem_in_another_process() -> None:
+    """String hashing is salted per process: no draw may depend on the order of a set."""
+    script = (
+        "import json, sys; from matching.generate import generate_problem; "
+        "from matching.io import problem_to_dict; "
+        "json.dump(problem_to_dict(generate_problem('L', 3)), sys.stdout, sort_keys=True)"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": salt},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for salt in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
 
 
 def test_different_seeds_give_different_problems() -> None:
