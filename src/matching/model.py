@@ -227,9 +227,13 @@ class Route:
     nodes: list[Node]
     stay_home: cp_model.IntVar
     earliest: int = 0
-    """The drive out starts at or after this minute (the day's midnight)."""
+    """The drive out starts at or after this minute (the previous day's midnight)."""
     latest: int = 0
-    """The drive home ends by this minute (the provider's next possible start)."""
+    """The drive home ends by this minute (the end of the next day)."""
+    quiet_from: int = 0
+    """No work of an earlier day can still be going on from this minute."""
+    quiet_until: int = 0
+    """No work of a later day can have begun before this minute."""
     arcs: list[Arc] = field(default_factory=list)
     incoming: dict[int, list[Arc]] = field(default_factory=lambda: defaultdict(list))
     """Per node: the legs that can arrive at it (from home or another node)."""
@@ -384,7 +388,7 @@ def add_route_variables(mm: MatchModel) -> None:
     for (p_idx, day), nodes in sorted(grouped.items()):
         nodes.sort(key=lambda n: (n.lo, n.index))
         route = Route(p_idx, day, nodes, mm.model.new_bool_var(f"home_p{p_idx}_d{day}"))
-        route.earliest, route.latest = _drive_span(mm, route, first_starts.get(p_idx, []))
+        _set_drive_span(mm, route, first_starts.get(p_idx, []))
         new_bool = mm.model.new_bool_var
         for node in nodes:
             tag = f"p{p_idx}_n{node.index}"
@@ -417,37 +421,36 @@ def _leg_minutes(mm: MatchModel, a: Node, b: Node) -> int | None:
     return minutes
 
 
-def _drive_span(
-    mm: MatchModel, route: Route, first_starts: Sequence[tuple[int, int]]
-) -> tuple[int, int]:
-    """When the day's drives may happen: after anything of earlier days, before anything later.
+def _set_drive_span(mm: MatchModel, route: Route, first_starts: Sequence[tuple[int, int]]) -> None:
+    """When the day's drives from and to home may happen, and when they surely fit.
 
-    The validator reads "home, any time" as: the drive out starts after every
-    session of earlier days, the drive back ends before every session of later
-    days. Keeping drives after the last possible end of the provider's earlier
-    work (at most a day back) and before anything the provider could do on a
-    later day makes every plan of the model obey that.
+    Rule 9 lets them happen "any time"; like the validator, the model reads
+    that as from the previous day's midnight to the end of the next day, and
+    the provider's no-overlap keeps them off every session actually taken. Most
+    days need none of that: once nothing of an earlier day can still run
+    (`quiet_from`) and before anything of a later day can start
+    (`quiet_until`), a drive that always fits needs no constraint at all.
     """
     day_starts = mm.prepared.timeline.day_starts
-    # The drive out may leave the evening before, once nothing of an earlier
-    # day can still be going on (a session just after midnight needs it).
-    earliest = day_starts[max(route.day - 1, 0)]
+    route.earliest = day_starts[max(route.day - 1, 0)]
+    route.latest = day_starts[min(route.day + 2, len(day_starts) - 1)]
+    quiet_from = route.earliest
     for node in mm.scope.nodes:
         if node.provider == route.provider and node.day < route.day:
-            earliest = max(earliest, node.hi + node.duration)
+            quiet_from = max(quiet_from, node.hi + node.duration)
     for _lo, hi in mm.scope.busy.get(route.provider, ()):
         if hi <= day_starts[route.day]:
-            earliest = max(earliest, hi)
-    latest = day_starts[min(route.day + 2, len(day_starts) - 1)]
+            quiet_from = max(quiet_from, hi)
+    quiet_until = route.latest
     tomorrow = day_starts[route.day + 1]
     for day, first in first_starts:
         if day > route.day:
-            latest = min(latest, first)
+            quiet_until = min(quiet_until, first)
             break
     for lo, _hi in mm.scope.busy.get(route.provider, ()):
         if lo >= tomorrow:
-            latest = min(latest, lo)
-    return earliest, latest
+            quiet_until = min(quiet_until, lo)
+    route.quiet_from, route.quiet_until = quiet_from, quiet_until
 
 
 def _first_starts(nodes: Iterable[Node]) -> dict[int, list[tuple[int, int]]]:
@@ -481,19 +484,21 @@ def _obstacles(mm: MatchModel, route: Route, arc: Arc) -> list[Obstacle]:
             if node.onsite and node.day == route.day:
                 continue
         found.append(item)
-    if _fits_at_home_end(arc, begin, end, found):
+    if _fits_at_home_end(route, arc, found):
         return []
     return found
 
 
-def _fits_at_home_end(arc: Arc, begin: int, end: int, found: Sequence[Obstacle]) -> bool:
-    """Whether a leg from or to home always fits before or after all the day's other work."""
+def _fits_at_home_end(route: Route, arc: Arc, found: Sequence[Obstacle]) -> bool:
+    """Whether a leg from or to home always fits in the quiet time before or after the day."""
     if arc.tail is None and arc.head is not None:
+        begin = route.quiet_from
         fits_before = arc.head.lo - arc.minutes >= begin
-        return fits_before and all(o.lo >= begin + arc.minutes for o in found)
+        return fits_before and all(o.hi <= begin or o.lo >= begin + arc.minutes for o in found)
     if arc.head is None and arc.tail is not None:
+        end = route.quiet_until
         fits_after = arc.tail.hi + arc.tail.duration + arc.minutes <= end
-        return fits_after and all(o.hi <= end - arc.minutes for o in found)
+        return fits_after and all(o.lo >= end or o.hi <= end - arc.minutes for o in found)
     return False
 
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from matching.model import InfeasibleFixedError
 from matching.problem import Plan, Problem, Requirements
 from matching.solve import solve
 from matching.validate import validate
@@ -710,18 +709,10 @@ def test_a_preferred_provider_is_worth_sixty_minutes_of_driving(
 
 
 # ---------------------------------------------------------------------------
-# Rule 9 around midnight: "for home, any time" (known model bugs, see reasons)
+# Rule 9 around midnight: "for home, any time"
 # ---------------------------------------------------------------------------
 
-MIDNIGHT_BUG = (
-    "model._drive_span makes a day's drive home end before the earliest start any node "
-    "of the provider could take on a later day, taken or not; PROBLEM.md rule 9 lets the "
-    "drive home happen at any time, so around midnight the model loses valid plans, "
-    "claims a false optimum and bound, and calls valid pins infeasible"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=MIDNIGHT_BUG)
 def test_the_drive_home_after_a_late_session_may_wait_until_a_night_call_is_over() -> None:
     # Valid best plan: call 22:00-23:00 (taken in Tournai after driving out at 21:23),
     # Tournai 23:00-23:30, the night call 00:00-00:15 there, then the drive home.
@@ -742,12 +733,10 @@ def test_the_drive_home_after_a_late_session_may_wait_until_a_night_call_is_over
     plan = solve(prob, time_limit=3.0, workers=1)
     assert validate(prob, plan).ok
     assert plan.stats.bound is not None
-    # Today: all three sessions are not staffed, yet the plan says OPTIMAL with bound (-1, 0).
     assert (plan.stats.bound.medium, plan.stats.bound.soft) >= (0, -74)
     assert (plan.score.medium, plan.score.soft) == (0, -74)
 
 
-@pytest.mark.xfail(strict=True, raises=InfeasibleFixedError, reason=MIDNIGHT_BUG)
 def test_a_pinned_late_session_is_kept_although_the_provider_could_take_a_call_after_midnight() -> (
     None
 ):
@@ -786,3 +775,18 @@ def test_a_session_just_after_midnight_is_staffed_with_the_drive_out_the_evening
     assert staffing(plan) == {"s-1": "p-1"}
     assert plan.stats.bound is not None
     assert (plan.stats.bound.medium, plan.stats.bound.soft) >= (0, -74)
+
+
+def test_the_drive_out_may_leave_before_a_call_of_the_evening_before() -> None:
+    # Drive to Tournai at 22:00, take the call there at 23:00, the session at 00:10.
+    prob = problem(
+        [provider(available=(("2026-12-01 18:00", "2026-12-02 06:00"),))],
+        [
+            session("s-call", start="2026-12-01 23:00", minutes=45, place=PHONE),
+            session("s-night", start="2026-12-02 00:10", minutes=30, place=TOURNAI),
+        ],
+    )
+    plan = solve(prob, time_limit=3.0, workers=1)
+    assert validate(prob, plan).ok
+    assert staffing(plan) == {"s-call": "p-1", "s-night": "p-1"}
+    assert plan.stats.status == "OPTIMAL"
