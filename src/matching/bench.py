@@ -337,14 +337,15 @@ def judge(row: BenchRow) -> list[Verdict]:
         )
     elif row.scale == "L":
         halfway = g.score.medium + (elig.medium - g.score.medium) / 2
-        verdicts.append(
-            Verdict(
-                "halfway",
-                m.score.medium >= halfway,
-                f"medium {m.score.medium}, greedy {g.score.medium}, "
-                f"eligibility bound {elig.medium}, halfway {halfway:g}",
-            )
+        detail = (
+            f"medium {m.score.medium}, greedy {g.score.medium}, "
+            f"eligibility bound {elig.medium}, halfway {halfway:g}"
         )
+        if bound is not None and bound.medium == m.score.medium:
+            detail += ", medium proven optimal"
+        if bound is not None and bound.medium < halfway:
+            detail += f"; out of reach: no plan can beat the proven bound {bound.medium}"
+        verdicts.append(Verdict("halfway", m.score.medium >= halfway, detail))
     elif row.scale == "XL":
         peak = row.peak_mb or 0.0
         verdicts.append(

@@ -1,9 +1,10 @@
-"""Independent parts of a problem, and the days of a part.
+"""Independent parts of a problem, and its scarce sessions.
 
 Two sessions interact only through a provider who could take both. The
 connected components of the session-provider eligibility graph (pinned pairs
 included) can therefore be solved one at a time, and their plans, scores and
-bounds simply add up. A part too large for one model is solved day by day.
+bounds simply add up. A part too large to prove as one model still has a
+provable core: the sessions that few providers may take.
 """
 
 from __future__ import annotations
@@ -100,26 +101,26 @@ def bundle(parts: Sequence[Part], *, up_to: int) -> list[list[Part]]:
     return groups
 
 
-def day_of_sessions(
-    options: Mapping[int, Iterable[Option]], sessions: Iterable[int], preferred: Mapping[int, int]
-) -> dict[int, int]:
-    """One local day per session for rolling: its own start's day if possible, else its first.
+def scarce_sessions(
+    options: Mapping[int, Sequence[Option]], sessions: Iterable[int], *, up_to: int
+) -> list[int]:
+    """The sessions that the fewest providers may take, up to about `up_to` start ranges.
 
-    `preferred` gives the day each session's own start falls on.
+    Whole levels at a time (every session with one option, then two, ...), so
+    the choice does not depend on the order of sessions within a level. These
+    are where capacity is lost: a session with many options finds room
+    elsewhere. At least the first level is taken, however large.
     """
-    chosen: dict[int, int] = {}
+    levels: dict[int, list[int]] = defaultdict(list)
     for s_idx in sessions:
-        days = {r.day for option in options.get(s_idx, ()) for r in option.ranges}
-        if not days:
-            continue
-        own = preferred.get(s_idx)
-        chosen[s_idx] = own if own in days else min(days)
-    return chosen
-
-
-def by_day(day_of: Mapping[int, int]) -> list[tuple[int, list[int]]]:
-    """Sessions grouped by their day, in day order."""
-    grouped: dict[int, list[int]] = defaultdict(list)
-    for s_idx, day in day_of.items():
-        grouped[day].append(s_idx)
-    return [(day, sorted(grouped[day])) for day in sorted(grouped)]
+        if options.get(s_idx):
+            levels[len(options[s_idx])].append(s_idx)
+    chosen: list[int] = []
+    filled = 0
+    for count in sorted(levels):
+        size = sum(len(o.ranges) for s in levels[count] for o in options[s])
+        if chosen and filled + size > up_to:
+            break
+        chosen.extend(levels[count])
+        filled += size
+    return sorted(chosen)

@@ -1019,7 +1019,7 @@ def _bound(solver: cp_model.CpSolver, fallback: int) -> int:
 
 
 def solve_bound(mm: MatchModel, *, time_limit: float, workers: int) -> tuple[int, bool]:
-    """The medium bound of a relaxation built by `build_bound_model`, and whether it is exact."""
+    """The proven medium bound of a model (often `build_bound_model`'s), and whether it is exact."""
     mm.model.maximize(mm.medium)
     solver = _solver(time_limit, workers)
     status = solver.solve(mm.model)

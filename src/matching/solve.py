@@ -9,10 +9,12 @@
    proportion to its size (later parts keep a minimum), so time a part does
    not use carries forward. Tiny parts are bundled into one model.
 4. For each group, a 0-1 relaxation caps medium. Large groups (L, XL) are
-   improved by a large-neighbourhood search: one day of a few providers is
-   re-planned exactly at a time while the rest of the plan stays put. Groups
-   small enough to prove go to the full model at once: phase 1
-   maximises medium up to the cap, phase 2 maximises soft with medium kept.
+   capped tighter by the exact model of their scarce sessions (those few
+   providers may take), then improved by a large-neighbourhood search: one
+   day of a few providers is re-planned exactly at a time while the rest of
+   the plan stays put. Groups small enough to prove go to the full model at
+   once: phase 1 maximises medium up to the cap, phase 2 maximises soft with
+   medium kept.
 5. Each group keeps the better of the solver's plan and the fallback; every
    session appears once; the plan is validated before it leaves, and a plan
    that breaks a hard rule raises instead of being returned.
@@ -24,8 +26,9 @@ score reported is PROBLEM.md's, without it.
 
 `stats.bound` is a lexicographic bound: no valid plan scores better than
 (bound.medium, bound.soft). Medium is summed over the groups from proven
-bounds (the relaxation, or phase 1); each group's soft bound holds for all its
-plans with a medium at least as good as the one found, or is the optimistic
+bounds (the relaxation, the scarce sessions' model, or phase 1); each group's
+soft bound holds for all its plans with a medium at least as good as the one
+found, or is the optimistic
 60 per session that has a preferred provider.
 """
 
@@ -38,12 +41,13 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from matching.decompose import Part, bundle, decompose
+from matching.decompose import Part, bundle, decompose, scarce_sessions
 from matching.greedy import solve_greedy
 from matching.model import (
     InfeasibleFixedError,
     Prepared,
     Progress,
+    add_plan_hint,
     build_bound_model,
     build_model,
     check_pins,
@@ -73,6 +77,9 @@ FULL_MODEL_UP_TO = 6_000
 """Groups up to this many start ranges are also solved as one model, to prove both levels."""
 BOUND_SHARE = 0.15
 """Share of a group's time the medium relaxation may use (it usually needs far less)."""
+SCARCE_UP_TO = 5_000
+SCARCE_SHARE = 0.1
+"""Start ranges and share of a large group's time for the exact model of its scarce sessions."""
 PIECE_PROVIDERS = 8
 PIECE_SESSIONS = 40
 PIECE_SECONDS = 2.0
@@ -236,13 +243,14 @@ def _solve_group(run: _Run, group: Sequence[Part], budget: float) -> _Outcome:
         time_limit=BOUND_SHARE * budget,
         workers=run.workers,
     )
-    fallback.medium_bound = cap
     start = dict(fallback.placement)
     if size > FULL_MODEL_UP_TO:
+        cap = min(cap, _scarce_bound(run, sessions, SCARCE_SHARE * budget))
         left = budget - (time.monotonic() - began)
         placement = _improve(run, sessions, start, left, cap)
         run.stats["parts_searched"] += len(group)
         return _Outcome(placement, cap, fallback.soft_bound, False, "search")
+    fallback.medium_bound = cap
     # Building the model and CP-SAT's own wind-down come on top of its time limit.
     margin = 0.3 + size / 5_000
     left = budget - (time.monotonic() - began) - margin
@@ -251,6 +259,40 @@ def _solve_group(run: _Run, group: Sequence[Part], budget: float) -> _Outcome:
         # The solver did not beat its own hint in time: keep the searched plan.
         return _Outcome(start, outcome.medium_bound, outcome.soft_bound, False, "search")
     return outcome
+
+
+def _scarce_bound(run: _Run, sessions: Sequence[int], budget: float) -> int:
+    """A medium bound from the group's scarce sessions alone, each bundle solved exactly.
+
+    Where a direct drive is never longer than a detour, taking sessions out of
+    a valid plan leaves a valid plan. So no plan of the group staffs more of
+    its scarce sessions than their own model can, and what that model proves
+    lost is lost for the group too. It is small enough to prove, and unlike
+    the relaxation it knows the drives; the sessions with many options that
+    it leaves out rarely cost anything.
+    """
+    if not run.prepared.travel_is_metric or budget < 0.5:
+        return 0
+    options = run.prepared.options
+    chosen = scarce_sessions(options, sessions, up_to=SCARCE_UP_TO)
+    groups = bundle(decompose({s: options[s] for s in chosen}), up_to=BUNDLE_UP_TO)
+    run.stats["scarce_sessions"] += len(chosen)
+    deadline = time.monotonic() + budget
+    left_size = sum(p.size for group in groups for p in group)
+    bound = 0
+    for group in groups:
+        size = sum(p.size for p in group)
+        seconds = (deadline - time.monotonic()) * size / max(left_size, 1)
+        left_size -= size
+        if seconds < 0.05:
+            break  # the rest counts as staffed: still a bound
+        mm = build_model(
+            run.prepared, make_scope(run.prepared, [s for p in group for s in p.sessions])
+        )
+        add_plan_hint(mm, {s: run.fallback[s] for s in mm.scope.sessions if s in run.fallback})
+        lost, _ = solve_bound(mm, time_limit=seconds, workers=run.workers)
+        bound += lost
+    return bound
 
 
 def _solve_whole(

@@ -105,6 +105,16 @@ def test_l_must_close_half_the_medium_gap() -> None:
     assert "halfway" not in failed(judge(row("L", greedy, plan_summary(-30, -5000), None, elig)))
 
 
+def test_an_l_miss_says_when_the_proven_bound_puts_halfway_out_of_reach() -> None:
+    greedy = plan_summary(-40, -5000)
+    elig = Score(0, -20, 0)
+    r = row("L", greedy, plan_summary(-32, -5000), Bound(-32, 0), elig)
+    (verdict,) = [v for v in judge(r) if v.target == "halfway"]
+    assert not verdict.passed
+    assert "medium proven optimal" in verdict.detail
+    assert "out of reach" in verdict.detail
+
+
 def test_xl_must_fit_in_four_gigabytes() -> None:
     r = row("XL", plan_summary(-40, -5000), plan_summary(-30, -4000), None, peak_mb=5000.0)
     assert failed(judge(r)) == {"memory"}

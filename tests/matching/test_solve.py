@@ -18,13 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import matching.solve as solve_module
-from matching.decompose import Part, decompose
+from matching.decompose import Part, decompose, scarce_sessions
 from matching.eligibility import Option, compute_eligibility
 from matching.greedy import solve_greedy
 from matching.model import InfeasibleFixedError, prepare
 from matching.problem import (
     UNASSIGNED_REASONS,
     Assignment,
+    MatrixTravel,
     Plan,
     Problem,
     Score,
@@ -299,6 +300,76 @@ def test_decomposition_gives_the_same_score_as_one_model_of_the_whole(prob: Prob
         one = solved(prob)
     if parts.stats.status == one.stats.status == "OPTIMAL":
         assert levels(parts.score) == levels(one.score)
+
+
+# ---------------------------------------------------------------------------
+# Large groups: neighbourhood search, medium bounded by the scarce sessions
+# ---------------------------------------------------------------------------
+
+
+@contextmanager
+def searched() -> Iterator[None]:
+    """Solve every group as a large one: neighbourhood search and the scarce-session bound."""
+    with mock.patch.multiple(solve_module, FULL_MODEL_UP_TO=0, SCARCE_SHARE=1.0, QUIET_LIMIT=20):
+        yield
+
+
+def three_calls_for_two_hours() -> Problem:
+    """Any two of the calls fit between 9:00 and 11:00; all three never do."""
+    window = ("2026-12-01 09:00", "2026-12-01 10:00")
+    return problem(
+        [provider()],
+        [session(f"s-{k}", start="2026-12-01 09:00", place=None, window=window) for k in (1, 2, 3)],
+    )
+
+
+def test_scarce_sessions_are_taken_a_whole_level_of_options_at_a_time() -> None:
+    prob = problem(
+        [provider("p-1"), provider("p-2", languages=("ara", "tir"))],
+        [
+            session("s-both"),
+            session("s-tir", language="tir"),
+            session("s-ara", excluded_providers=frozenset({"p-2"})),
+        ],
+    )
+    options = compute_eligibility(prob).options
+    one_option = [i for i, s in enumerate(prob.sessions) if s.id in ("s-tir", "s-ara")]
+    assert len(options) == 3
+    assert scarce_sessions(options, options, up_to=1) == one_option
+    assert scarce_sessions(options, options, up_to=1_000) == [0, 1, 2]
+
+
+def test_the_scarce_sessions_prove_what_the_relaxation_cannot() -> None:
+    # The relaxation only knows pairs: any two calls fit, so it promises all three.
+    prob = three_calls_for_two_hours()
+    with searched():
+        plan = solved(prob)
+    assert plan.score.medium == -1
+    assert plan.stats.bound is not None
+    assert plan.stats.bound.medium == -1
+    assert plan.stats.extra["scarce_sessions"] == 3
+
+
+def test_with_a_travel_matrix_the_scarce_sessions_give_no_bound() -> None:
+    # Dropping a session from a route may lengthen it when travel is not a metric.
+    prob = replace(three_calls_for_two_hours(), travel=MatrixTravel(points=(), minutes=()))
+    with searched():
+        plan = solved(prob)
+    assert plan.score.medium == -1
+    assert plan.stats.bound is not None
+    assert plan.stats.bound.medium == 0
+    assert "scarce_sessions" not in plan.stats.extra
+
+
+@FEW
+@given(problems(max_providers=3, max_sessions=5).map(without_windows))
+def test_the_search_never_reports_a_bound_that_a_plan_beats(prob: Problem) -> None:
+    with searched():
+        plan = solved(prob)
+    best = max(every_valid_plan_score(prob))
+    assert plan.stats.bound is not None
+    assert best <= (plan.stats.bound.medium, plan.stats.bound.soft)
+    assert plan.stats.bound.medium >= plan.score.medium
 
 
 # ---------------------------------------------------------------------------
