@@ -28,8 +28,7 @@ score reported is PROBLEM.md's, without it.
 (bound.medium, bound.soft). Medium is summed over the groups from proven
 bounds (the relaxation, the scarce sessions' model, or phase 1); each group's
 soft bound holds for all its plans with a medium at least as good as the one
-found, or is the optimistic
-60 per session that has a preferred provider.
+found, or is the optimistic 60 per session that has a preferred provider.
 """
 
 from __future__ import annotations
