@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from matching.decompose import Part, bundle, decompose, scarce_sessions
@@ -46,6 +48,7 @@ from matching.model import (
     InfeasibleFixedError,
     Prepared,
     Progress,
+    Scope,
     add_plan_hint,
     build_bound_model,
     build_model,
@@ -328,7 +331,11 @@ def _solve_whole(
 
 @dataclass
 class _Search:
-    """The plan a neighbourhood search improves, indexed by provider and day."""
+    """The plan a neighbourhood search improves, indexed by provider and day.
+
+    Pieces being re-planned reserve their providers and sessions, so pieces
+    solved at the same time never touch the same part of the plan.
+    """
 
     run: _Run
     placement: dict[int, tuple[int, int]]
@@ -340,6 +347,13 @@ class _Search:
     """Per (provider, day): the sessions it holds."""
     waiting: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     """Per day: sessions of the group that are not staffed and may be held that day."""
+    reserved_providers: set[int] = field(default_factory=set)
+    reserved_sessions: set[int] = field(default_factory=set)
+    quiet: int = 0
+    """Pieces in a row without a gain."""
+    failures: Counter[int] = field(default_factory=Counter)
+    """Per unstaffed session: pieces around it that gained nothing."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def place(self, s_idx: int, where: tuple[int, int] | None) -> None:
         old = self.placement.pop(s_idx, None)
@@ -355,8 +369,25 @@ class _Search:
         self.placement[s_idx] = where
         self.booked[(where[0], self._day(where[1]))].add(s_idx)
 
+    def free_to_plan(self, s_idx: int) -> bool:
+        """Neither the session nor its provider is in a piece being re-planned."""
+        if s_idx in self.reserved_sessions:
+            return False
+        where = self.placement.get(s_idx)
+        return where is None or where[0] not in self.reserved_providers
+
     def _day(self, minute: int) -> int:
         return self.run.prepared.timeline.day(minute)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One day of a few providers, cut out of the plan to be re-planned exactly."""
+
+    providers: frozenset[int]
+    sessions: frozenset[int]
+    scope: Scope
+    before: dict[int, tuple[int, int]]
 
 
 def _improve(
@@ -372,29 +403,71 @@ def _improve(
     plus the unstaffed sessions they could take, re-planned from scratch with
     both levels at once while the rest of the plan stays as it is. Unstaffed
     sessions are tried first, most urgent first; then pieces around staffed
-    sessions, to save travel. The search stops early once medium reaches the
-    relaxation's cap and no piece has improved for a while.
+    sessions, to save travel. One search thread per worker: CP-SAT lets go
+    of the interpreter while it solves, so pieces are solved side by side.
+    The search stops early once medium reaches the cap and no piece has
+    improved for a while.
     """
     deadline = time.monotonic() + budget
     search = _new_search(run, sessions, start)
-    rng = random.Random(len(sessions))
     total = sum(run.problem.sessions[s].priority for s in sessions)
-    quiet = 0
-    while time.monotonic() < deadline - 0.05:
-        staffed = sum(run.problem.sessions[s].priority for s in search.placement)
-        at_cap = staffed - total >= cap
-        if at_cap and quiet >= QUIET_LIMIT:
-            break
-        target = _pick_target(search, rng, reach_cap=at_cap)
-        if target is None:
-            break
-        # Pieces grow while nothing improves, and shrink back after a success.
-        scale = 1 + min(3, quiet // WIDEN_AFTER)
-        improved = _repair(run, search, *target, rng, deadline, scale)
-        quiet = 0 if improved else quiet + 1
-        run.stats["pieces"] += 1
-        run.stats["pieces_improved"] += int(improved)
+    threads = max(1, min(run.workers, os.cpu_count() or 1))
+    if threads == 1:
+        _search_loop(run, search, random.Random(len(sessions)), deadline, total + cap)
+        return dict(search.placement)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        loops = [
+            pool.submit(
+                _search_loop, run, search, random.Random(len(sessions) + k), deadline, total + cap
+            )
+            for k in range(threads)
+        ]
+        for loop in loops:
+            loop.result()
     return dict(search.placement)
+
+
+def _search_loop(
+    run: _Run, search: _Search, rng: random.Random, deadline: float, enough: int
+) -> None:
+    """Cut a piece, solve it, keep it if better; until the deadline or nothing is left to gain."""
+    while time.monotonic() < deadline - 0.05:
+        with search.lock:
+            staffed = sum(run.problem.sessions[s].priority for s in search.placement)
+            at_cap = staffed >= enough
+            if at_cap and search.quiet >= QUIET_LIMIT:
+                return
+            # Pieces grow while nothing improves, and shrink back after a success.
+            scale = 1 + min(3, search.quiet // WIDEN_AFTER)
+            target = _pick_target(search, rng, reach_cap=at_cap)
+            piece = _cut_piece(run, search, *target, rng, scale) if target else None
+            aim = target[0] if target and target[0] not in search.placement else None
+            if piece is None:
+                if not search.reserved_sessions:
+                    return
+                wait = True
+            else:
+                wait = False
+                search.reserved_providers |= piece.providers
+                search.reserved_sessions |= piece.sessions
+        if wait:
+            time.sleep(0.005)
+            continue
+        assert piece is not None
+        after = _solve_piece(run, piece, deadline)
+        with search.lock:
+            improved = after is not None and _better(run, after, piece.before)
+            if improved:
+                assert after is not None
+                for s_idx in piece.sessions:
+                    search.place(s_idx, after.get(s_idx))
+            search.reserved_providers -= piece.providers
+            search.reserved_sessions -= piece.sessions
+            search.quiet = 0 if improved else search.quiet + 1
+            if aim is not None and not improved:
+                search.failures[aim] += 1
+            run.stats["pieces"] += 1
+            run.stats["pieces_improved"] += int(improved)
 
 
 def _new_search(
@@ -420,23 +493,33 @@ def _new_search(
 def _pick_target(search: _Search, rng: random.Random, *, reach_cap: bool) -> tuple[int, int] | None:
     """An unstaffed session and a day to try it on; at the cap, or now and then, a staffed one."""
     problem = search.run.problem
-    waiting = [(s, d) for d, group in search.waiting.items() for s in group]
+    waiting = [
+        (s, d)
+        for d, group in search.waiting.items()
+        for s in group
+        if s not in search.reserved_sessions
+    ]
     if waiting and not reach_cap and rng.random() < 0.7:
-        top = max(problem.sessions[s].priority for s, _ in waiting)
-        return rng.choice([(s, d) for s, d in waiting if problem.sessions[s].priority == top])
-    if search.placement:
+        # The most urgent first, but one that keeps failing gives way to the others.
+        weights = [problem.sessions[s].priority / (1 + search.failures[s]) for s, _ in waiting]
+        return rng.choices(waiting, weights)[0]
+    for _ in range(20):
+        if not search.placement:
+            break
         s_idx = rng.choice(list(search.placement))
-        return s_idx, search.run.prepared.timeline.day(search.placement[s_idx][1])
+        if search.free_to_plan(s_idx):
+            return s_idx, search.run.prepared.timeline.day(search.placement[s_idx][1])
     return rng.choice(waiting) if waiting else None
 
 
 def _piece_providers(
     search: _Search, target: int, day: int, rng: random.Random, most: int
 ) -> set[int]:
-    """Up to `most` providers around a session: who may take it, then who may take theirs."""
+    """Up to `most` free providers around a session: who may take it, then who may take theirs."""
     chosen: dict[int, None] = {}
     if target in search.placement:
         chosen[search.placement[target][0]] = None
+    lo, hi = _time_span(search, target, day)
     sessions = [target]
     while sessions and len(chosen) < most:
         following: list[int] = []
@@ -444,7 +527,7 @@ def _piece_providers(
             options = list(dict.fromkeys(search.providers_on[(s_idx, day)]))
             rng.shuffle(options)
             for p_idx in options:
-                if p_idx in chosen:
+                if p_idx in chosen or p_idx in search.reserved_providers:
                     continue
                 chosen[p_idx] = None
                 following.extend(search.booked[(p_idx, day)])
@@ -452,43 +535,60 @@ def _piece_providers(
                     break
             if len(chosen) >= most:
                 break
+        # Whoever holds the target's time must move first: follow those sessions first.
+        following.sort(
+            key=lambda s: _time_span(search, s, day)[0] >= hi or _time_span(search, s, day)[1] <= lo
+        )
         sessions = following
     return set(chosen)
 
 
-def _repair(
+def _time_span(search: _Search, s_idx: int, day: int) -> tuple[int, int]:
+    """When a session may run on a day: where it is placed, else its widest start range."""
+    duration = search.run.problem.sessions[s_idx].duration_minutes
+    where = search.placement.get(s_idx)
+    if where is not None:
+        return where[1], where[1] + duration
+    ranges = [r for o in search.run.prepared.options[s_idx] for r in o.ranges if r.day == day]
+    return min(r.lo for r in ranges), max(r.hi for r in ranges) + duration
+
+
+def _cut_piece(
     run: _Run,
     search: _Search,
     target: int,
     day: int,
     rng: random.Random,
-    deadline: float,
     scale: int = 1,
-) -> bool:
-    """Re-plan one piece around `target` on `day`; True if the plan got better.
+) -> _Piece | None:
+    """The piece around `target` on `day`, or None when it has no free provider.
 
     The piece's providers are found breadth first: those who may take the
     target, then those who may take what the first ones hold that day, so a
     session pushed out has somewhere to go. `scale` widens the piece.
     """
     providers = _piece_providers(search, target, day, rng, PIECE_PROVIDERS * scale)
+    if not providers:
+        return None
     free: set[int] = {target}
     for p_idx in providers:
         free |= search.booked[(p_idx, day)]
     extra = [
         s
         for s in search.waiting.get(day, ())
-        if s not in free and any(p in providers for p in search.providers_on[(s, day)])
+        if s not in free
+        and s not in search.reserved_sessions
+        and any(p in providers for p in search.providers_on[(s, day)])
     ]
     rng.shuffle(extra)
     free.update(extra[: max(0, PIECE_SESSIONS * scale - len(free))])
 
     others = {
-        s: where
-        for (p_idx, d), held in search.booked.items()
-        if p_idx in providers and d != day
+        s: search.placement[s]
+        for p_idx in providers
+        for (d, held) in _days_held(search, p_idx)
+        if d != day
         for s in held
-        for where in (search.placement[s],)
     }
     busy, week_used = _committed_work(run, others)
     scope = make_scope(
@@ -500,19 +600,27 @@ def _repair(
         providers=providers,
     )
     before = {s: search.placement[s] for s in free if s in search.placement}
-    mm = build_model(run.prepared, scope, previous=run.previous)
+    return _Piece(frozenset(providers), frozenset(free), scope, before)
+
+
+def _days_held(search: _Search, p_idx: int) -> Iterator[tuple[int, set[int]]]:
+    for day in range(len(search.run.prepared.timeline.day_starts) - 1):
+        held = search.booked.get((p_idx, day))
+        if held:
+            yield day, held
+
+
+def _solve_piece(run: _Run, piece: _Piece, deadline: float) -> dict[int, tuple[int, int]] | None:
+    """The piece re-planned on both levels at once, or None if the solver found nothing."""
+    mm = build_model(run.prepared, piece.scope, previous=run.previous)
     after, _ = solve_lexicographic(
         mm,
         time_limit=min(PIECE_SECONDS, max(0.05, deadline - time.monotonic())),
         workers=1,
-        hint=before,
+        hint=piece.before,
         disruption_weight=run.disruption_weight,
     )
-    if after is None or not _better(run, after, before):
-        return False
-    for s_idx in free:
-        search.place(s_idx, after.get(s_idx))
-    return True
+    return after
 
 
 def _committed_work(
