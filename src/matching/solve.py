@@ -501,7 +501,9 @@ def _pick_target(search: _Search, rng: random.Random, *, reach_cap: bool) -> tup
     ]
     if waiting and not reach_cap and rng.random() < 0.7:
         # The most urgent first, but one that keeps failing gives way to the others.
-        weights = [problem.sessions[s].priority / (1 + search.failures[s]) for s, _ in waiting]
+        weights = [
+            max(problem.sessions[s].priority, 0.1) / (1 + search.failures[s]) for s, _ in waiting
+        ]
         return rng.choices(waiting, weights)[0]
     for _ in range(20):
         if not search.placement:

@@ -361,6 +361,16 @@ def test_with_a_travel_matrix_the_scarce_sessions_give_no_bound() -> None:
     assert "scarce_sessions" not in plan.stats.extra
 
 
+def test_two_search_threads_share_the_plan_without_breaking_a_rule() -> None:
+    arabic, tigrinya = two_parts()
+    prob = union(arabic, tigrinya)
+    best = solved(prob)
+    with whole(), searched():
+        plan = solved(prob, workers=2)
+    assert plan.stats.extra["pieces"] > 0
+    assert plan.score.medium == best.score.medium
+
+
 @FEW
 @given(problems(max_providers=3, max_sessions=5).map(without_windows))
 def test_the_search_never_reports_a_bound_that_a_plan_beats(prob: Problem) -> None:
