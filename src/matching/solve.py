@@ -412,9 +412,6 @@ def _improve(
     search = _new_search(run, sessions, start)
     total = sum(run.problem.sessions[s].priority for s in sessions)
     threads = max(1, min(run.workers, os.cpu_count() or 1))
-    if threads == 1:
-        _search_loop(run, search, random.Random(len(sessions)), deadline, total + cap)
-        return dict(search.placement)
     with ThreadPoolExecutor(max_workers=threads) as pool:
         loops = [
             pool.submit(
@@ -538,11 +535,13 @@ def _piece_providers(
             if len(chosen) >= most:
                 break
         # Whoever holds the target's time must move first: follow those sessions first.
-        following.sort(
-            key=lambda s: _time_span(search, s, day)[0] >= hi or _time_span(search, s, day)[1] <= lo
-        )
+        following.sort(key=lambda s: not _overlaps(_time_span(search, s, day), lo, hi))
         sessions = following
     return set(chosen)
+
+
+def _overlaps(span: tuple[int, int], lo: int, hi: int) -> bool:
+    return span[0] < hi and span[1] > lo
 
 
 def _time_span(search: _Search, s_idx: int, day: int) -> tuple[int, int]:
