@@ -9,13 +9,14 @@ as if it did not exist (``NotFound``), so its existence is never confirmed.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from booking.assignments.models import Assignment
 from booking.bookings.models import Booking
 from booking.errors import NotFound
 from booking.organisations.models import ServiceAgreement
+from booking.outbox.models import OutboxMessage
 from booking.providers.models import Provider
 from booking.users.models import User
 from booking.vocabulary import AssignmentStatus, UserRole
@@ -76,6 +77,23 @@ def booking_query_for(db: Session, user: User) -> Select[Booking]:
             return query.where(Booking.id.in_(held))
     # An unknown role sees nothing rather than everything.
     return query.where(false())
+
+
+def outbox_condition_for(db: Session, user: User) -> ColumnElement[bool] | None:
+    """Which notifications ``user`` may count: ``None`` for all (admin).
+
+    Others see the messages about bookings they may see and those sent to
+    people of their own organisation; nothing tells them how busy another
+    organisation is.
+    """
+    if user.role == UserRole.ADMIN:
+        return None
+    bookings = booking_query_for(db, user).with_only_columns(Booking.id)
+    colleagues = select(User.id).where(User.organisation_id == user.organisation_id)
+    return or_(
+        OutboxMessage.booking_id.in_(bookings),
+        OutboxMessage.recipient_user_id.in_(colleagues),
+    )
 
 
 def get_visible_booking(db: Session, user: User, booking_id: int) -> Booking:

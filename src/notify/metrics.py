@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from booking.outbox.models import OutboxMessage
@@ -21,9 +21,19 @@ from booking.types import utc_now
 from booking.vocabulary import Channel, OutboxStatus
 
 
-def outbox_metrics(db: Session, *, now: dt.datetime | None = None) -> dict[str, float]:
-    """Name -> value of the outbox gauges and counters (see the module docstring)."""
+def outbox_metrics(
+    db: Session,
+    *,
+    now: dt.datetime | None = None,
+    visible: ColumnElement[bool] | None = None,
+) -> dict[str, float]:
+    """Name -> value of the outbox gauges and counters (see the module docstring).
+
+    ``visible`` keeps the messages a caller may count (``booking.access.
+    outbox_condition_for``); ``None`` counts them all.
+    """
     now = now or utc_now()
+    scope = visible if visible is not None else true()
     values: dict[str, float] = {}
     for status in OutboxStatus:
         values[f'truchement_outbox_messages{{status="{status.value}"}}'] = 0.0
@@ -35,9 +45,9 @@ def outbox_metrics(db: Session, *, now: dt.datetime | None = None) -> dict[str, 
             )
             values[name] = 0.0
     rows = db.execute(
-        select(OutboxMessage.channel, OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
-            OutboxMessage.channel, OutboxMessage.status
-        )
+        select(OutboxMessage.channel, OutboxMessage.status, func.count(OutboxMessage.id))
+        .where(scope)
+        .group_by(OutboxMessage.channel, OutboxMessage.status)
     )
     for channel_name, status_name, count in rows:
         values[f'truchement_outbox_messages{{status="{status_name}"}}'] += float(count)
@@ -50,12 +60,13 @@ def outbox_metrics(db: Session, *, now: dt.datetime | None = None) -> dict[str, 
         select(func.min(OutboxMessage.due_at)).where(
             OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
             OutboxMessage.due_at <= now,
+            scope,
         )
     )
     values["truchement_outbox_oldest_due_seconds"] = (
         max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     )
     values["truchement_outbox_attempts_total"] = float(
-        db.scalar(select(func.coalesce(func.sum(OutboxMessage.attempts), 0))) or 0
+        db.scalar(select(func.coalesce(func.sum(OutboxMessage.attempts), 0)).where(scope)) or 0
     )
     return values

@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.models import Organisation, User
+from booking.models import Organisation, ServiceAgreement, User
 from booking.types import utc_now
 from notify.metrics import outbox_metrics
 from tests.factories import (
@@ -56,8 +57,26 @@ def _samples(text: str) -> dict[str, float]:
 
 
 @pytest.fixture
-def dispatcher_headers(db: Session, auth_headers: Callable[[User], Headers]) -> Headers:
-    headers = auth_headers(make_user(db, role="dispatcher"))
+def served(db: Session) -> Organisation:
+    """A requesting organisation with a service agreement: its dispatcher counts its work."""
+    return db.get_one(Organisation, make_service_agreement(db).requesting_org_id)
+
+
+@pytest.fixture
+def dispatcher(db: Session, served: Organisation) -> User:
+    agreement = db.scalars(
+        select(ServiceAgreement).where(ServiceAgreement.requesting_org_id == served.id)
+    ).one()
+    return make_user(
+        db, role="dispatcher", organisation=db.get_one(Organisation, agreement.providing_org_id)
+    )
+
+
+@pytest.fixture
+def dispatcher_headers(
+    db: Session, dispatcher: User, auth_headers: Callable[[User], Headers]
+) -> Headers:
+    headers = auth_headers(dispatcher)
     db.commit()
     return headers
 
@@ -115,14 +134,18 @@ def test_the_latency_histogram_is_cumulative_and_ends_with_inf(
 
 
 def test_bookings_outbox_and_plans_are_counted_by_status_at_scrape_time(
-    client: TestClient, db: Session, dispatcher_headers: Headers
+    client: TestClient,
+    db: Session,
+    served: Organisation,
+    dispatcher: User,
+    dispatcher_headers: Headers,
 ) -> None:
     before = _samples(client.get("/metrics", headers=dispatcher_headers).text)
-    make_booking(db, status="requested")
-    make_booking(db, status="requested")
-    make_booking(db, status="cancelled")
-    make_outbox_message(db, status="dead")
-    make_plan(db, status="done")
+    make_booking(db, organisation=served, status="requested")
+    booking = make_booking(db, organisation=served, status="requested")
+    make_booking(db, organisation=served, status="cancelled")
+    make_outbox_message(db, status="dead", booking=booking)
+    make_plan(db, status="done", created_by=dispatcher)
     db.commit()
     after = _samples(client.get("/metrics", headers=dispatcher_headers).text)
 
@@ -137,12 +160,17 @@ def test_bookings_outbox_and_plans_are_counted_by_status_at_scrape_time(
 
 
 def test_the_outbox_is_shown_by_channel_with_its_backlog_age_and_attempts(
-    client: TestClient, db: Session, dispatcher_headers: Headers
+    client: TestClient, db: Session, dispatcher: User, dispatcher_headers: Headers
 ) -> None:
     before = _samples(client.get("/metrics", headers=dispatcher_headers).text)
-    make_outbox_message(db, status="pending", due_at=utc_now() - dt.timedelta(minutes=20))
-    make_outbox_message(db, status="dead", channel="sms", recipient="+32470123456", attempts=6)
-    make_outbox_message(db, status="sent", attempts=2)
+    to_them = {"recipient_user": dispatcher}
+    make_outbox_message(
+        db, status="pending", due_at=utc_now() - dt.timedelta(minutes=20), **to_them
+    )
+    make_outbox_message(
+        db, status="dead", channel="sms", recipient="+32470123456", attempts=6, **to_them
+    )
+    make_outbox_message(db, status="sent", attempts=2, **to_them)
     db.commit()
     after = _samples(client.get("/metrics", headers=dispatcher_headers).text)
 
@@ -155,6 +183,32 @@ def test_the_outbox_is_shown_by_channel_with_its_backlog_age_and_attempts(
     assert grew('truchement_outbox_messages_by_channel{channel="email",status="dead"}') == 0
     assert grew("truchement_outbox_attempts_total") == 8
     assert after["truchement_outbox_oldest_due_seconds"] >= 20 * 60
+
+
+def test_a_dispatcher_counts_only_the_work_of_the_organisations_they_serve(
+    client: TestClient,
+    db: Session,
+    dispatcher_headers: Headers,
+    auth_headers: Callable[[User], Headers],
+) -> None:
+    admin_headers = auth_headers(make_user(db, role="admin"))
+    db.commit()
+    dispatcher_before = _samples(client.get("/metrics", headers=dispatcher_headers).text)
+    admin_before = _samples(client.get("/metrics", headers=admin_headers).text)
+    elsewhere = make_booking(db, status="requested")
+    make_outbox_message(db, status="dead", booking=elsewhere, recipient_user=make_user(db))
+    make_plan(db, status="done")
+    db.commit()
+    dispatcher_after = _samples(client.get("/metrics", headers=dispatcher_headers).text)
+    admin_after = _samples(client.get("/metrics", headers=admin_headers).text)
+
+    for key in (
+        'truchement_bookings{status="requested"}',
+        'truchement_outbox_messages{status="dead"}',
+        'truchement_plan_runs{status="done"}',
+    ):
+        assert dispatcher_after[key] == dispatcher_before[key], key
+        assert admin_after[key] - admin_before[key] == 1, key
 
 
 def test_every_outbox_figure_is_exposed(

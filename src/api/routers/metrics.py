@@ -9,24 +9,31 @@ per ``instance``). Bookings, outbox messages and plan runs are counted in
 the database at scrape time, so every worker reports the same totals; the
 outbox figures are those of ``notify.metrics.outbox_metrics`` (by status, by
 channel and status, the age of the oldest due message, attempts made).
+
+The database figures follow the tenancy rules of ``booking.access``: an
+admin counts everything, a dispatcher the bookings of the organisations
+their service serves, their service's plan runs and the notifications
+about those bookings or to their colleagues.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import func, select
+from sqlalchemy import Select, func
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from api.auth import require_roles
 from api.deps import DbSession
 from api.middleware import LATENCY_BUCKETS, Registry
 from api.schemas.common import problem_responses
+from booking.access import booking_query_for, outbox_condition_for
 from booking.bookings.models import Booking
 from booking.plans.models import Plan
+from booking.plans.service import plan_query_for
 from booking.users.models import User
 from booking.vocabulary import BookingStatus, PlanStatus
 from notify.metrics import outbox_metrics
@@ -108,10 +115,16 @@ def _request_lines(registry: Registry) -> Iterator[str]:
 
 
 def _counts_by_status(
-    db: Session, column: InstrumentedAttribute[str], statuses: Iterable[str]
+    db: Session,
+    visible: Select[Any],
+    column: InstrumentedAttribute[str],
+    statuses: Iterable[str],
 ) -> dict[str, int]:
+    """Rows of ``visible`` (a tenancy-scoped query) per status, every status listed."""
     counts = dict.fromkeys(statuses, 0)
-    for status, count in db.execute(select(column, func.count()).group_by(column)):
+    for status, count in db.execute(
+        visible.with_only_columns(column, func.count()).group_by(column)
+    ):
         counts[str(status)] = int(count)
     return counts
 
@@ -122,22 +135,22 @@ def _gauge(name: str, help_text: str, counts: dict[str, int]) -> Iterator[str]:
         yield f"{name}{_labels(status=status)} {count}"
 
 
-def _database_lines(db: Session) -> Iterator[str]:
+def _database_lines(db: Session, reader: User) -> Iterator[str]:
     yield from _gauge(
         "truchement_bookings",
-        "Bookings in the database, by status.",
-        _counts_by_status(db, Booking.status, BookingStatus),
+        "Bookings the caller may see, by status.",
+        _counts_by_status(db, booking_query_for(db, reader), Booking.status, BookingStatus),
     )
     yield from _gauge(
         "truchement_plan_runs",
-        "Matcher runs stored, by status.",
-        _counts_by_status(db, Plan.status, PlanStatus),
+        "Matcher runs the caller may see, by status.",
+        _counts_by_status(db, plan_query_for(db, reader), Plan.status, PlanStatus),
     )
-    yield from _outbox_lines(db)
+    yield from _outbox_lines(db, reader)
 
 
-def _outbox_lines(db: Session) -> Iterator[str]:
-    values = outbox_metrics(db)
+def _outbox_lines(db: Session, reader: User) -> Iterator[str]:
+    values = outbox_metrics(db, visible=outbox_condition_for(db, reader))
     for family, kind, help_text in OUTBOX_FAMILIES:
         yield from _header(family, kind, help_text)
         for sample in sorted(key for key in values if key.partition("{")[0] == family):
@@ -156,9 +169,9 @@ def _outbox_lines(db: Session) -> Iterator[str]:
         **problem_responses(401, 403),
     },
 )
-def metrics(request: Request, db: DbSession, _reader: MetricsReader) -> PlainTextResponse:
+def metrics(request: Request, db: DbSession, reader: MetricsReader) -> PlainTextResponse:
     """Request counts and latencies of this process; bookings and plan runs by status; the
     outbox by status and by channel, the age of its oldest due message and the attempts made."""
     registry: Registry = request.app.state.metrics
-    lines = [*_request_lines(registry), *_database_lines(db)]
+    lines = [*_request_lines(registry), *_database_lines(db, reader)]
     return PlainTextResponse("\n".join(lines) + "\n", media_type=EXPOSITION_CONTENT_TYPE)
