@@ -959,6 +959,8 @@ def hint_from_solver(mm: MatchModel, solver: cp_model.CpSolver) -> None:
 
 Progress = Callable[[str, float, float], None]
 """Called with the phase ("medium" or "soft"), a new solution's objective and the best bound."""
+Polish = Callable[[Placement, float], tuple[Placement, int]]
+"""A placement at least as good within so many seconds (a local search), and its soft."""
 
 
 @dataclass(frozen=True)
@@ -1041,6 +1043,10 @@ def lexicographic_weight(mm: MatchModel, disruption_weight: int) -> tuple[int, i
 
 MEDIUM_SHARE = 0.7
 """Most of a scope's time phase 1 may use; it stops as soon as medium is proven."""
+POLISH_AFTER = 1.0
+POLISH_SHARE = 0.3
+"""A phase 1 longer than this many seconds marks a hard scope: this share of the time
+left goes to the caller's `polish` before phase 2."""
 
 
 def solve_scope(
@@ -1049,20 +1055,29 @@ def solve_scope(
     time_limit: float,
     workers: int,
     hint: Placement | None = None,
+    hint_score: tuple[int, int] | None = None,
     disruption_weight: int = 0,
     medium_cap: int | None = None,
     progress: Progress | None = None,
+    polish: Polish | None = None,
 ) -> ScopeResult:
     """PROBLEM.md's order in two phases: medium alone, then soft with medium kept.
 
     Medium alone is a far easier objective than a weighted sum of both levels:
     on the M instances it is proven in seconds where the weighted sum is not
     within the whole limit. `medium_cap` is a proven upper bound on medium
-    (from `solve_bound`). The bounds returned are honest: medium's comes from
-    phase 1; soft's, phase 2's objective bound plus the largest disruption
-    penalty, holds for every plan of the scope with a medium at least the one
-    found. So no plan of the scope beats (medium_bound, soft_bound)
-    lexicographically.
+    (from `solve_bound`); `hint_score`, the (medium, soft) of a `hint` the
+    caller knows to be valid: a hint that reaches the cap has nothing left for
+    phase 1 to prove, so phase 2 gets all the time. Phase 1 ignores travel,
+    so its plan drives far, and on a hard scope phase 2 closes that gap
+    slowly: out of time it would return a plan that drives more than the
+    greedy's. So after a slow phase 1, `polish` (a neighbourhood search)
+    first cuts the travel, and phase 2 starts from its plan.
+
+    The bounds returned are honest: medium's is the cap or phase 1's; soft's,
+    phase 2's objective bound plus the largest disruption penalty, holds for
+    every plan of the scope with a medium at least the one found. So no plan
+    of the scope beats (medium_bound, soft_bound) lexicographically.
     """
     began = time.monotonic()
     if hint:
@@ -1070,25 +1085,37 @@ def solve_scope(
     cap = 0 if medium_cap is None else min(0, medium_cap)
     mm.model.add(mm.medium <= cap)
 
-    mm.model.maximize(mm.medium)
-    solver = _solver(MEDIUM_SHARE * time_limit, workers)
-    reporter = _Reporter("medium", mm.medium, cap, progress) if progress else None
-    status = int(solver.solve(mm.model, reporter) if reporter else solver.solve(mm.model))
-    if status == cp_model.INFEASIBLE:
-        raise InfeasibleFixedError(_pins_of(mm), "the model of their part is infeasible")
-    medium_bound = _bound(solver, cap)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        seconds = time.monotonic() - began
-        return ScopeResult({}, False, 0, 0, medium_bound, mm.soft_optimistic, False, False, seconds)
-    medium = round(solver.value(mm.medium))
-    medium_bound = max(medium_bound, medium)
-    placement = _placement(mm, solver)
-    soft = round(solver.value(mm.soft))
+    if hint and hint_score is not None and hint_score[0] >= cap:
+        placement, (medium, soft), medium_bound = dict(hint), hint_score, cap
+    else:
+        mm.model.maximize(mm.medium)
+        solver = _solver(MEDIUM_SHARE * time_limit, workers)
+        reporter = _Reporter("medium", mm.medium, cap, progress) if progress else None
+        status = int(solver.solve(mm.model, reporter) if reporter else solver.solve(mm.model))
+        if status == cp_model.INFEASIBLE:
+            raise InfeasibleFixedError(_pins_of(mm), "the model of their part is infeasible")
+        medium_bound = _bound(solver, cap)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            seconds = time.monotonic() - began
+            return ScopeResult(
+                {}, False, 0, 0, medium_bound, mm.soft_optimistic, False, False, seconds
+            )
+        medium = round(solver.value(mm.medium))
+        medium_bound = max(medium_bound, medium)
+        placement = _placement(mm, solver)
+        soft = round(solver.value(mm.soft))
+        left = time_limit - (time.monotonic() - began)
+        if polish is not None and left > 0.05 and time.monotonic() - began > POLISH_AFTER:
+            polished, soft = polish(placement, POLISH_SHARE * left)
+            placement = dict(polished)
+            mm.model.proto.clear_solution_hint()
+            add_plan_hint(mm, placement)
+        else:
+            hint_from_solver(mm, solver)
     soft_bound = mm.soft_optimistic
 
     left = time_limit - (time.monotonic() - began)
     if left > 0.05:
-        hint_from_solver(mm, solver)
         mm.model.add(mm.medium >= medium)
         mm.model.maximize(mm.soft - disruption_weight * mm.disruption)
         solver = _solver(left, workers)

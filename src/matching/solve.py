@@ -14,7 +14,8 @@
    day of a few providers is re-planned exactly at a time while the rest of
    the plan stays put. Groups small enough to prove go to the full model at
    once: phase 1 maximises medium up to the cap, phase 2 maximises soft with
-   medium kept.
+   medium kept. Phase 1 ignores travel: when it was slow, the same search
+   first cuts the travel of its plan, and phase 2 starts from that.
 5. Each group keeps the better of the solver's plan and the fallback; every
    session appears once; the plan is validated before it leaves, and a plan
    that breaks a hard rule raises instead of being returned.
@@ -38,7 +39,7 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -46,6 +47,7 @@ from matching.decompose import Part, bundle, decompose, scarce_sessions
 from matching.greedy import solve_greedy
 from matching.model import (
     InfeasibleFixedError,
+    Placement,
     Prepared,
     Progress,
     Scope,
@@ -86,10 +88,17 @@ PIECE_PROVIDERS = 8
 PIECE_SESSIONS = 40
 PIECE_SECONDS = 2.0
 """Size and time limit of one neighbourhood: providers, sessions, seconds."""
+SEARCH_FIRST_FROM = 1_000
+SEARCH_FIRST_SHARE = 0.2
+"""Groups of at least this many start ranges are searched for at most this share of their
+time before the full model (until medium reaches the cap)."""
 QUIET_LIMIT = 400
 """At the medium cap, the search stops after this many pieces in a row without a gain."""
 WIDEN_AFTER = 60
 """Pieces widen by one step after this many pieces in a row without a gain."""
+STALE_LIMIT = 100
+"""A search that is to reach the cap gives up after this many pieces in a row without
+a gain in medium."""
 
 
 class BrokenPlanError(RuntimeError):
@@ -228,10 +237,10 @@ def _solve_group(run: _Run, group: Sequence[Part], budget: float) -> _Outcome:
     """Bound, improve and (when small enough) prove a bundle of parts; keep the better plan.
 
     The 0-1 relaxation caps medium first. Large groups are then improved by
-    neighbourhood search from the fallback plan for all their time; groups of
-    a provable size go to the full model at once, with the fallback plan as
-    hint and the cap as a bound: medium alone is proven there faster than a
-    search improves it.
+    neighbourhood search from the fallback plan for all their time. Groups of
+    a provable size go to the full model, with the cap as a bound; the bigger
+    of them first get a share of their time of the same search, whose plan is
+    the model's hint and, when it reaches the cap, spares it phase 1.
     """
     began = time.monotonic()
     sessions = [s for part in group for s in part.sessions]
@@ -253,6 +262,12 @@ def _solve_group(run: _Run, group: Sequence[Part], budget: float) -> _Outcome:
         run.stats["parts_searched"] += len(group)
         return _Outcome(placement, cap, fallback.soft_bound, False, "search")
     fallback.medium_bound = cap
+    if size >= SEARCH_FIRST_FROM and start:
+        # The search often reaches the cap in a second where phase 1 takes ten,
+        # and with a plan that drives little: phase 1 then has nothing to do.
+        seconds = SEARCH_FIRST_SHARE * (budget - (time.monotonic() - began))
+        start = _improve(run, sessions, start, seconds, cap, stop_at_cap=True)
+        run.stats["searched_first"] += len(group)
     # Building the model and CP-SAT's own wind-down come on top of its time limit.
     margin = 0.3 + size / 5_000
     left = budget - (time.monotonic() - began) - margin
@@ -307,14 +322,25 @@ def _solve_whole(
     """One model for the group: phase 1 for medium under the cap, phase 2 for soft."""
     scope = make_scope(run.prepared, sessions)
     mm = build_model(run.prepared, scope, previous=run.previous)
+
+    def polish(placement: Placement, seconds: float) -> tuple[Placement, int]:
+        run.stats["polished"] += 1
+        better = _improve(run, sessions, placement, seconds, cap)
+        return better, _score_of(run, better)[1]
+
+    total = _staffed(run, sessions)
+    staffed, soft = _score_of(run, hint)
     result = solve_scope(
         mm,
         time_limit=budget,
         workers=run.workers,
         hint=hint or {s: run.hint[s] for s in sessions if s in run.hint},
+        # `hint` is the fallback plan or the search's: valid, so its score is known.
+        hint_score=(staffed - total, soft) if hint else None,
         disruption_weight=run.disruption_weight,
         medium_cap=cap,
         progress=run.progress,
+        polish=polish,
     )
     run.stats["models"] += 1
     if not result.found:
@@ -351,6 +377,8 @@ class _Search:
     reserved_sessions: set[int] = field(default_factory=set)
     quiet: int = 0
     """Pieces in a row without a gain."""
+    stale: int = 0
+    """Pieces in a row without a gain in medium."""
     failures: Counter[int] = field(default_factory=Counter)
     """Per unstaffed session: pieces around it that gained nothing."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -396,6 +424,8 @@ def _improve(
     start: Mapping[int, tuple[int, int]],
     budget: float,
     cap: int,
+    *,
+    stop_at_cap: bool = False,
 ) -> dict[int, tuple[int, int]]:
     """Large-neighbourhood search: re-solve small pieces of the plan exactly, keep what is better.
 
@@ -406,16 +436,23 @@ def _improve(
     sessions, to save travel. One search thread per worker: CP-SAT lets go
     of the interpreter while it solves, so pieces are solved side by side.
     The search stops early once medium reaches the cap and no piece has
-    improved for a while.
+    improved for a while. With `stop_at_cap` it stops as soon as medium
+    reaches the cap or has not risen for STALE_LIMIT pieces in a row.
     """
     deadline = time.monotonic() + budget
     search = _new_search(run, sessions, start)
-    total = sum(run.problem.sessions[s].priority for s in sessions)
+    total = _staffed(run, sessions)
     threads = max(1, min(run.workers, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=threads) as pool:
         loops = [
             pool.submit(
-                _search_loop, run, search, random.Random(len(sessions) + k), deadline, total + cap
+                _search_loop,
+                run,
+                search,
+                random.Random(len(sessions) + k),
+                deadline,
+                total + cap,
+                stop_at_cap,
             )
             for k in range(threads)
         ]
@@ -425,14 +462,20 @@ def _improve(
 
 
 def _search_loop(
-    run: _Run, search: _Search, rng: random.Random, deadline: float, enough: int
+    run: _Run,
+    search: _Search,
+    rng: random.Random,
+    deadline: float,
+    enough: int,
+    stop_at_cap: bool,
 ) -> None:
     """Cut a piece, solve it, keep it if better; until the deadline or nothing is left to gain."""
     while time.monotonic() < deadline - 0.05:
         with search.lock:
-            staffed = sum(run.problem.sessions[s].priority for s in search.placement)
-            at_cap = staffed >= enough
-            if at_cap and search.quiet >= QUIET_LIMIT:
+            at_cap = _staffed(run, search.placement) >= enough
+            if at_cap and (stop_at_cap or search.quiet >= QUIET_LIMIT):
+                return
+            if stop_at_cap and search.stale >= STALE_LIMIT:
                 return
             # Pieces grow while nothing improves, and shrink back after a success.
             scale = 1 + min(3, search.quiet // WIDEN_AFTER)
@@ -454,6 +497,8 @@ def _search_loop(
         after = _solve_piece(run, piece, deadline)
         with search.lock:
             improved = after is not None and _better(run, after, piece.before)
+            staffed_more = improved and _staffed(run, after or {}) > _staffed(run, piece.before)
+            search.stale = 0 if staffed_more else search.stale + 1
             if improved:
                 assert after is not None
                 for s_idx in piece.sessions:
@@ -692,10 +737,15 @@ def _disruption(
     )
 
 
+def _staffed(run: _Run, sessions: Iterable[int]) -> int:
+    """The priority summed over these sessions (a placement's keys: the ones it staffs)."""
+    return sum(run.problem.sessions[s].priority for s in sessions)
+
+
 def _score_of(run: _Run, placement: Mapping[int, tuple[int, int]]) -> tuple[int, int]:
     """Medium (priority staffed) and soft of a placement, by PROBLEM.md's rules."""
     problem = run.problem
-    staffed = sum(problem.sessions[s].priority for s in placement)
+    staffed = _staffed(run, placement)
     travel = 0
     days: dict[tuple[int, int], list[Visit]] = defaultdict(list)
     bonus = 0

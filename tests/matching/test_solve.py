@@ -8,6 +8,7 @@ are only a safety net on a busy machine.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -17,11 +18,12 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+import matching.model as model_module
 import matching.solve as solve_module
 from matching.decompose import Part, decompose, scarce_sessions
 from matching.eligibility import Option, compute_eligibility
 from matching.greedy import solve_greedy
-from matching.model import InfeasibleFixedError, prepare
+from matching.model import InfeasibleFixedError, build_model, make_scope, prepare, solve_scope
 from matching.problem import (
     UNASSIGNED_REASONS,
     Assignment,
@@ -380,6 +382,105 @@ def test_the_search_never_reports_a_bound_that_a_plan_beats(prob: Problem) -> No
     assert plan.stats.bound is not None
     assert best <= (plan.stats.bound.medium, plan.stats.bound.soft)
     assert plan.stats.bound.medium >= plan.score.medium
+
+
+# ---------------------------------------------------------------------------
+# Hard scopes: the search cuts phase 1's travel before phase 2
+# ---------------------------------------------------------------------------
+
+
+@contextmanager
+def polished() -> Iterator[None]:
+    """Treat every scope as hard: phase 1's plan is polished by the search before phase 2."""
+    with (
+        mock.patch.object(model_module, "POLISH_AFTER", -1.0),
+        mock.patch.object(solve_module, "QUIET_LIMIT", 20),
+    ):
+        yield
+
+
+def test_an_easy_scope_goes_from_phase_1_straight_to_phase_2() -> None:
+    plan = solved(union(*two_parts()))
+    assert "polished" not in plan.stats.extra
+
+
+def staffing_nobody(prob: Problem, **options: Any) -> Plan:
+    """A greedy that leaves every session out: phase 1 starts from nothing."""
+    return replace(solve_greedy(prob, **options), assignments=())
+
+
+def test_a_hard_scope_is_polished_by_the_search_and_still_solved_to_the_best_plan() -> None:
+    prob = union(*two_parts())
+    best = solved(prob)
+    with whole(), polished(), mock.patch.object(solve_module, "solve_greedy", staffing_nobody):
+        plan = solved(prob, time_limit=5.0)
+    assert plan.stats.extra["polished"] == 1
+    assert plan.stats.extra["pieces"] > 0
+    assert levels(plan.score) == levels(best.score)
+
+
+def staffing_one_less(prob: Problem, **options: Any) -> Plan:
+    """A greedy that leaves its last session out: the search has something to gain."""
+    plan = solve_greedy(prob, **options)
+    return replace(plan, assignments=plan.assignments[:-1])
+
+
+def test_a_big_scope_is_searched_first_and_still_solved_to_the_best_plan() -> None:
+    prob = union(*two_parts())
+    best = solved(prob)
+    with (
+        whole(),
+        mock.patch.object(solve_module, "SEARCH_FIRST_FROM", 0),
+        mock.patch.object(solve_module, "solve_greedy", staffing_one_less),
+    ):
+        plan = solved(prob, time_limit=5.0)
+    assert plan.stats.extra["searched_first"] == 1
+    assert plan.stats.extra["pieces"] > 0
+    assert levels(plan.score) == levels(best.score)
+    assert plan.stats.status == "OPTIMAL"
+
+
+def test_a_hint_that_reaches_the_cap_spares_phase_1() -> None:
+    prob = problem(
+        [provider("p-lille")], [session("s-1"), session("s-2", start="2026-12-01 12:00")]
+    )
+    best = solved(prob)
+    prepared = prepare(prob)
+    mm = build_model(prepared, make_scope(prepared, [0, 1]))
+    placed = {a.session: a for a in best.assignments}
+    hint = {
+        i: (0, prepared.timeline.minute(placed[s.id].start)) for i, s in enumerate(prob.sessions)
+    }
+    with mock.patch.object(model_module, "_solver", wraps=model_module._solver) as solvers:
+        result = solve_scope(
+            mm, time_limit=2.0, workers=1, hint=hint, hint_score=(0, best.score.soft), medium_cap=0
+        )
+    assert solvers.call_count == 1  # phase 2 only
+    assert result.medium_proven and result.soft_proven
+    assert (result.medium, result.soft) == (0, best.score.soft)
+
+
+def test_the_polished_plan_is_what_comes_back_when_phase_2_has_no_time_left() -> None:
+    prob = problem(
+        [provider("p-lille"), provider("p-mons", living=MONS)],
+        [session("s-1", place=TOURNAI)],
+    )
+    prepared = prepare(prob)
+    mm = build_model(prepared, make_scope(prepared, [0]))
+    [by_mons] = [n for n in mm.scope.nodes if prob.providers[n.provider].id == "p-mons"]
+    polished_plan = {0: (by_mons.provider, by_mons.lo)}
+    handed: list[Mapping[int, tuple[int, int]]] = []
+
+    def polish(placement: Mapping[int, tuple[int, int]], seconds: float) -> Any:
+        handed.append(placement)
+        time.sleep(seconds)  # all the time left: phase 2 gets none
+        return polished_plan, -184
+
+    with mock.patch.multiple(model_module, POLISH_AFTER=-1.0, POLISH_SHARE=1.0):
+        result = solve_scope(mm, time_limit=0.5, workers=1, polish=polish)
+    assert [set(p) for p in handed] == [{0}]  # phase 1's plan, staffed
+    assert result.placement == polished_plan
+    assert (result.medium, result.soft) == (0, -184)
 
 
 # ---------------------------------------------------------------------------
