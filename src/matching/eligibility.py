@@ -247,29 +247,37 @@ def compute_eligibility(
     for s_idx, session in enumerate(problem.sessions):
         found: list[Option] = []
         furthest: Rejection | None = None
+        reached = 0
         for p_idx in speakers.get(session.language, ()):
             option, rejection = check_pair(
                 session, problem.providers[p_idx], timeline, travel, availability[p_idx]
             )
             if option is not None:
                 found.append(Option(s_idx, p_idx, option.ranges, option.home_minutes))
-            elif rejection is not None and (furthest is None or rejection.stage > furthest.stage):
-                furthest = rejection
+            elif rejection is None:
+                continue
+            elif furthest is None or rejection.stage > furthest.stage:
+                furthest, reached = rejection, 1
+            elif rejection.stage == furthest.stage:
+                reached += 1
         if found:
             options[s_idx] = tuple(found)
         else:
-            unplaceable[s_idx] = _unplaceable(session, furthest)
+            unplaceable[s_idx] = _unplaceable(session, furthest, reached)
     return Eligibility(options=options, unplaceable=unplaceable)
 
 
-def _unplaceable(session: Session, furthest: Rejection | None) -> Unplaceable:
+def _unplaceable(session: Session, furthest: Rejection | None, reached: int) -> Unplaceable:
+    """The reason, and a detail that says how far the nearest candidates got."""
     if furthest is None or furthest.stage == STAGE_LANGUAGE:
         return Unplaceable("no_provider_speaks_language", f"nobody speaks '{session.language}'")
+    fit = f"{reached} provider(s) fit the request"
     sentences = {
         STAGE_PROFILE: f"someone speaks '{session.language}', but none fits the request "
         f"(e.g. {furthest.code}: {furthest.detail})",
-        STAGE_TRAVEL: "every provider who fits lives too far from the place",
-        STAGE_AVAILABILITY: "nobody who fits is available at that time",
-        STAGE_CAPACITY: "nobody who fits has enough daily or weekly minutes for it",
+        STAGE_TRAVEL: f"{fit}, but each lives too far from the place (e.g. one {furthest.detail})",
+        STAGE_AVAILABILITY: f"{fit} and could get there, but none is available at that time",
+        STAGE_CAPACITY: f"{fit}, but none has the daily or weekly minutes for it "
+        f"(e.g. one {furthest.detail})",
     }
     return Unplaceable(REASON_BY_STAGE[furthest.stage], sentences[furthest.stage])

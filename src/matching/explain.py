@@ -32,6 +32,8 @@ REASON_SENTENCES: dict[str, str] = {
     ),
     "not_solved": "The solver ran out of time before it considered this session.",
 }
+STOCK_DETAILS: dict[str, str] = {"no_provider_speaks_language": "nobody speaks {language}"}
+"""Details that only repeat the sentence; it leaves them out."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,8 @@ class Explainer:
         sentence = REASON_SENTENCES.get(entry.reason, "It was left unassigned.").format(
             language=f"'{session.language}'"
         )
-        if entry.detail:
+        stock = STOCK_DETAILS.get(entry.reason, "").format(language=f"'{session.language}'")
+        if entry.detail and entry.detail != stock:
             sentence = f"{sentence} ({entry.detail})"
         facts = UnassignedFacts(session_id, entry.reason, entry.detail, session.language, eligible)
         return Explanation(session_id, entry.reason, sentence, facts)

@@ -108,6 +108,12 @@ def test_each_unassigned_reason_has_a_sentence(reason: str, words: str) -> None:
     assert explanation.facts.eligible == 1
 
 
+def test_a_detail_that_only_repeats_the_sentence_is_left_out() -> None:
+    prob = problem([provider()], [session(language="tir")])
+    p = plan([], [Unassigned("s-1", "no_provider_speaks_language", "nobody speaks 'tir'")])
+    assert explain_session(prob, p, "s-1").sentence == "Nobody in the pool speaks 'tir'."
+
+
 def test_a_session_the_plan_forgot_is_called_missing() -> None:
     prob = problem([provider()], [session()])
     assert explain_session(prob, plan([]), "s-1").code == "missing"
