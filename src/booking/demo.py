@@ -270,6 +270,8 @@ def seed_demo_data(db: Session, *, seed: int = 7, first_day: dt.date | None = No
     providers = _providers(db, rng, orgs, towns, users["provider"])
     bookings = _bookings(db, rng, first_day, orgs, sites, users)
     confirmed = _confirmed_work_for_demo_provider(db, providers[0], bookings, users["dispatcher"])
+    served = {orgs[spec.key].id for spec in ORGANISATIONS if "setis" in spec.served_by}
+    _follow_ups_with_the_demo_provider(db, providers[0], bookings, first_day, served)
     db.flush()
     return _summary(len(providers), len(bookings), confirmed, first_day)
 
@@ -389,9 +391,11 @@ def _providers(
     towns: dict[str, Town],
     demo_user: User,
 ) -> list[Provider]:
-    """About 45 providers; speakers of the rarest languages are few, Georgian has none."""
+    """About 85 providers; speakers of the rarest languages are few, Georgian has none."""
     service_towns = {
-        "setis": ("Tournai", "Mons", "Charleroi", "Namur", "Mouscron", "La Louvière", "Ath"),
+        # SéTIS is Walloon-wide, but the demo's requests come from Wallonie picarde
+        # and across the border: its interpreters live where that work is.
+        "setis": ("Tournai", "Tournai", "Mouscron", "Mouscron", "Ath", "Péruwelz", "Mons"),
         "hdf": ("Lille", "Roubaix", "Arras", "Calais", "Boulogne-sur-Mer", "Lens", "Douai"),
         "wvl": ("Kortrijk", "Brugge", "Roeselare", "Ieper", "Oostende"),
     }
@@ -404,10 +408,13 @@ def _providers(
     others = [lang.code for lang in LANGUAGES for _ in range(lang.speakers - 1)]
     rng.shuffle(others)
     first_languages = ["tir", *distinct, *others]
-    count = max(45, len(first_languages) * 2 // 3)
+    rare = {lang.code for lang in LANGUAGES if lang.speakers <= 2}
+    second_languages = [code for code in first_languages if code not in rare]
+    count = len(first_languages)  # every language gets the speakers its row says
     providers: list[Provider] = []
     for index in range(count):
-        service = "setis" if index <= len(distinct) else ("setis", "hdf", "wvl")[index % 3]
+        # Half of the rest at SéTIS too: the demo dispatcher's board should be mostly staffed.
+        service = "setis" if index <= len(distinct) else ("setis", "hdf", "setis", "wvl")[index % 4]
         org = orgs[service]
         town = towns[rng.choice(service_towns[service])]
         kind = "ambassador" if rng.random() < 0.25 else "interpreter"
@@ -415,10 +422,10 @@ def _providers(
             kind = "mediator"
         primary = first_languages[index % len(first_languages)]
         codes = {primary}
-        if rng.random() < 0.45:
-            codes.add(rng.choice(first_languages))
+        if rng.random() < 0.45:  # a second language, never a rare one: those stay rare
+            codes.add(rng.choice(second_languages))
         gender = rng.choice(("f", "f", "m", "m", "x")) if index else "m"
-        cross_border = rng.random() < 0.25
+        cross_border = rng.random() < (0.5 if service == "setis" else 0.25)
         provider = Provider(
             organisation_id=org.id,
             user_id=demo_user.id if index == 0 else None,
@@ -430,7 +437,7 @@ def _providers(
             kind=kind,
             gender=gender,
             skills=sorted(rng.sample(["trauma", "minors", "medical", "legal"], rng.randint(0, 2))),
-            modalities=["onsite", "phone", "video"] if rng.random() < 0.8 else ["phone", "video"],
+            modalities=["onsite", "phone", "video"] if rng.random() < 0.9 else ["phone", "video"],
             home_lat=round(town.lat + rng.uniform(-0.04, 0.04), 5),
             home_lon=round(town.lon + rng.uniform(-0.06, 0.06), 5),
             home_town=town.name,
@@ -446,19 +453,25 @@ def _providers(
             db.add(
                 ProviderLanguage(provider_id=provider.id, language_code=code, certified=certified)
             )
-        _availability(db, rng, provider)
+        _availability(db, rng, provider, full_time=index == 0)
         providers.append(provider)
     return providers
 
 
-def _availability(db: Session, rng: random.Random, provider: Provider) -> None:
-    """Mostly full weekdays; part-timers keep half days or a day off."""
-    days_off = set(rng.sample(range(5), rng.choice((0, 0, 1, 2))))
+def _availability(
+    db: Session, rng: random.Random, provider: Provider, *, full_time: bool = False
+) -> None:
+    """Mostly full weekdays; part-timers keep half days or a day off.
+
+    The demo provider works full time, so the week's plan has room to offer
+    them the follow-ups that ask for them.
+    """
+    days_off = set() if full_time else set(rng.sample(range(5), rng.choice((0, 0, 1, 2))))
     for weekday in range(5):
         if weekday in days_off:
             continue
-        start = dt.time(rng.choice((8, 8, 9)), rng.choice((0, 30)))
-        end = dt.time(rng.choice((12, 16, 17, 17, 18)), 0)
+        start = dt.time(8, 0) if full_time else dt.time(rng.choice((8, 8, 9)), rng.choice((0, 30)))
+        end = dt.time(18, 0) if full_time else dt.time(rng.choice((12, 16, 17, 17, 18)), 0)
         db.add(
             AvailabilityRule(
                 provider_id=provider.id, weekday=weekday, start_time=start, end_time=end
@@ -577,6 +590,51 @@ def _confirmed_work_for_demo_provider(
             )
         )
     return count
+
+
+def _follow_ups_with_the_demo_provider(
+    db: Session,
+    provider: Provider,
+    bookings: list[Booking],
+    first_day: dt.date,
+    served_by_setis: set[int],
+) -> None:
+    """Continuity: a few Tigrinya requests of the first week ask for the demo interpreter.
+
+    A follow-up session asks for the interpreter the person already knows; the
+    matcher weighs that wish, so the demo provider's schedule gets offers when
+    the SéTIS dispatcher plans the week.
+    """
+    taken = [
+        (b.starts_at, b.starts_at + dt.timedelta(minutes=b.duration_minutes))
+        for b in bookings
+        if b.status == "confirmed"
+    ]
+    week_end = first_day + dt.timedelta(days=5)
+    count = 0
+    for booking in bookings:
+        if count == 3:
+            break
+        if (
+            booking.language_code != "tir"
+            or booking.status != "requested"
+            or booking.organisation_id not in served_by_setis
+            or booking.starts_at.date() >= week_end
+        ):
+            continue
+        ends = booking.starts_at + dt.timedelta(minutes=booking.duration_minutes)
+        if any(booking.starts_at < e and s < ends for s, e in taken):
+            continue
+        booking.requires_certified = False
+        booking.required_gender = None
+        booking.provider_kind = "any"
+        db.add(
+            BookingProviderPreference(
+                booking_id=booking.id, provider_id=provider.id, kind="preferred"
+            )
+        )
+        taken.append((booking.starts_at, ends))
+        count += 1
 
 
 def _reference(rng: random.Random) -> str:

@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from booking.demo import LANGUAGES, DemoRefused, database_is_empty, seed_demo_data
-from booking.models import Assignment, Booking, Language, Provider, ProviderLanguage, User
+from booking.models import (
+    Assignment,
+    Booking,
+    BookingProviderPreference,
+    Language,
+    Provider,
+    ProviderLanguage,
+    User,
+)
 from booking.users.service import verify_password
 from tests.factories import make_organisation
 
@@ -69,3 +77,20 @@ def test_demo_refuses_a_database_that_holds_data(db: Session) -> None:
     make_organisation(db)
     with pytest.raises(DemoRefused):
         seed_demo_data(db, seed=7, first_day=MONDAY)
+
+
+def test_open_follow_ups_of_the_first_week_ask_for_the_demo_provider(db: Session) -> None:
+    seed_demo_data(db, seed=7, first_day=MONDAY)
+    demo_provider = db.scalars(select(Provider).where(Provider.user_id.is_not(None))).one()
+    wished = db.scalars(
+        select(Booking)
+        .join(BookingProviderPreference, BookingProviderPreference.booking_id == Booking.id)
+        .where(
+            BookingProviderPreference.provider_id == demo_provider.id,
+            BookingProviderPreference.kind == "preferred",
+            Booking.status == "requested",
+        )
+    ).all()
+    assert 1 <= len(wished) <= 3
+    assert all(b.language_code == "tir" for b in wished)
+    assert all(b.starts_at.date() < MONDAY + dt.timedelta(days=5) for b in wished)
