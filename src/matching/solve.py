@@ -14,8 +14,10 @@
    day of a few providers is re-planned exactly at a time while the rest of
    the plan stays put. Groups small enough to prove go to the full model at
    once: phase 1 maximises medium up to the cap, phase 2 maximises soft with
-   medium kept. Phase 1 ignores travel: when it was slow, the same search
-   first cuts the travel of its plan, and phase 2 starts from that.
+   medium kept. The bigger of these are searched first for a while: when
+   the search brings medium up to the cap, phase 1 is skipped. Phase 1
+   ignores travel, so when it was slow the search cuts the travel of its
+   plan before phase 2 starts from it.
 5. Each group keeps the better of the solver's plan and the fallback; every
    session appears once; the plan is validated before it leaves, and a plan
    that breaks a hard rule raises instead of being returned.
