@@ -275,9 +275,8 @@ def _unplaceable(session: Session, furthest: Rejection | None, reached: int) -> 
     sentences = {
         STAGE_PROFILE: f"someone speaks '{session.language}', but none fits the request "
         f"(e.g. {furthest.code}: {furthest.detail})",
-        STAGE_TRAVEL: f"{fit}, but each lives too far from the place (e.g. one {furthest.detail})",
-        STAGE_AVAILABILITY: f"{fit} and could get there, but none is available at that time",
-        STAGE_CAPACITY: f"{fit}, but none has the daily or weekly minutes for it "
-        f"(e.g. one {furthest.detail})",
+        STAGE_TRAVEL: f"{fit}; all live too far, e.g. one {furthest.detail}",
+        STAGE_AVAILABILITY: f"{fit} and could get there, none at that time",
+        STAGE_CAPACITY: f"{fit}; none has the minutes, e.g. one {furthest.detail}",
     }
     return Unplaceable(REASON_BY_STAGE[furthest.stage], sentences[furthest.stage])
