@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -547,39 +548,24 @@ def _confirmed_work_for_demo_provider(
     db: Session, provider: Provider, bookings: list[Booking], dispatcher: User
 ) -> int:
     """A few confirmed sessions so the provider's schedule and feed are not empty."""
-    taken: list[tuple[dt.datetime, dt.datetime]] = []
-    count = 0
-    for booking in bookings:
-        if count == 3:
-            break
-        if booking.language_code != "tir" or booking.window_earliest is not None:
-            continue
-        ends = booking.starts_at + dt.timedelta(minutes=booking.duration_minutes)
-        if any(booking.starts_at < e and s < ends for s, e in taken):
-            continue
+    confirmed = _ask_for_the_demo_provider(
+        db, provider, bookings, taken=[], admits=lambda b: b.window_earliest is None
+    )
+    for booking in confirmed:
         booking.status = "confirmed"
-        booking.requires_certified = False
-        booking.required_gender = None
         db.add(
             Assignment(
                 booking_id=booking.id,
                 provider_id=provider.id,
                 status="confirmed",
                 starts_at=booking.starts_at,
-                ends_at=ends,
+                ends_at=_ends(booking),
                 created_by_id=dispatcher.id,
                 booking_version=booking.version_id,
                 explanation={"summary": "Confirmed by the dispatcher (demo data)."},
             )
         )
-        db.add(
-            BookingProviderPreference(
-                booking_id=booking.id, provider_id=provider.id, kind="preferred"
-            )
-        )
-        taken.append((booking.starts_at, ends))
-        count += 1
-    if count < 3:
+    if len(confirmed) < 3:
         db.add(
             AvailabilityException(
                 provider_id=provider.id,
@@ -589,7 +575,7 @@ def _confirmed_work_for_demo_provider(
                 ends_at=dt.datetime.combine(bookings[-1].starts_at.date(), dt.time(18), ZONE),
             )
         )
-    return count
+    return len(confirmed)
 
 
 def _follow_ups_with_the_demo_provider(
@@ -605,24 +591,37 @@ def _follow_ups_with_the_demo_provider(
     matcher weighs that wish, so the demo provider's schedule gets offers when
     the SéTIS dispatcher plans the week.
     """
-    taken = [
-        (b.starts_at, b.starts_at + dt.timedelta(minutes=b.duration_minutes))
-        for b in bookings
-        if b.status == "confirmed"
-    ]
     week_end = first_day + dt.timedelta(days=5)
-    count = 0
+    _ask_for_the_demo_provider(
+        db,
+        provider,
+        bookings,
+        taken=[(b.starts_at, _ends(b)) for b in bookings if b.status == "confirmed"],
+        admits=lambda b: (
+            b.status == "requested"
+            and b.organisation_id in served_by_setis
+            and b.starts_at.date() < week_end
+        ),
+    )
+
+
+def _ask_for_the_demo_provider(
+    db: Session,
+    provider: Provider,
+    bookings: list[Booking],
+    *,
+    taken: list[tuple[dt.datetime, dt.datetime]],
+    admits: Callable[[Booking], bool],
+) -> list[Booking]:
+    """Up to three Tigrinya bookings that `admits` lets through and that overlap nothing
+    `taken` holds, opened to the demo provider and asking for them by name."""
+    picked: list[Booking] = []
     for booking in bookings:
-        if count == 3:
+        if len(picked) == 3:
             break
-        if (
-            booking.language_code != "tir"
-            or booking.status != "requested"
-            or booking.organisation_id not in served_by_setis
-            or booking.starts_at.date() >= week_end
-        ):
+        if booking.language_code != "tir" or not admits(booking):
             continue
-        ends = booking.starts_at + dt.timedelta(minutes=booking.duration_minutes)
+        ends = _ends(booking)
         if any(booking.starts_at < e and s < ends for s, e in taken):
             continue
         booking.requires_certified = False
@@ -634,7 +633,12 @@ def _follow_ups_with_the_demo_provider(
             )
         )
         taken.append((booking.starts_at, ends))
-        count += 1
+        picked.append(booking)
+    return picked
+
+
+def _ends(booking: Booking) -> dt.datetime:
+    return booking.starts_at + dt.timedelta(minutes=booking.duration_minutes)
 
 
 def _reference(rng: random.Random) -> str:
