@@ -12,7 +12,7 @@ PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-ins
 
 
 class Settings(BaseSettings):
-    """Everything the service reads from its environment; see the README's table."""
+    """Everything the service reads from its environment; see docs/operations.md."""
 
     model_config = SettingsConfigDict(env_prefix="TRUCHEMENT_", env_file=".env", extra="ignore")
 
