@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The lease must last this many send deadlines; a single one would leave no time to
-# record the outcome before another worker may take the message.
+# The lease lasts at least this many send deadlines: what is left after the send covers
+# writing its outcome and the clocks of several worker machines disagreeing.
 LEASE_PER_DEADLINE = 2
 
 
@@ -53,8 +53,7 @@ class NotifySettings(BaseSettings):
     outbox_max_attempts: int = Field(default=6, ge=1, le=100)
     outbox_backoff_base_seconds: float = Field(default=60.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
-    # At least twice the longer deadline (checked when the worker starts): the rest covers
-    # writing the outcome and the clocks of several worker machines disagreeing.
+    # Checked against the deadlines when the worker starts (LEASE_PER_DEADLINE).
     outbox_lease_seconds: int = Field(default=300, ge=1)
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
 
