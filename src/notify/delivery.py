@@ -366,7 +366,7 @@ def _deliver_one(
         _record_failure(session_factory, message, exc, settings, report, rng, clock())
         return
     if deadline.passed():
-        # Only a gateway of one's own can return late: ours stop at the deadline.
+        # A transport that ignores the deadline (a gateway of one's own) says so here.
         log.warning(
             "outbox %s: the %s transport returned %.1f s after the deadline",
             message.id,
