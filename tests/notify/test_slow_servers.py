@@ -44,7 +44,12 @@ from notify.deadline import Deadline, DeadlineTransport, within
 from notify.delivery import DeliveryReport, deliver_due
 from notify.settings import NotifySettings
 from tests.factories import make_outbox_message
-from tests.notify.slow_servers import SlowSmsGateway, SlowSmtpServer, TricklingSmtpServer
+from tests.notify.slow_servers import (
+    Pace,
+    SlowSmsGateway,
+    SlowSmtpServer,
+    TricklingSmtpServer,
+)
 from tests.notify.test_channels import email
 from tests.notify.test_templates import full_context
 
@@ -253,75 +258,88 @@ def sms_channels(gateway: SlowSmsGateway) -> Callable[[], Channels]:
     return lambda: Channels(email=None, sms=twilio(gateway), sender=SENDER)
 
 
-def test_a_mail_server_slower_than_the_lease_gets_one_attempt_at_a_time_then_one_message(
-    committing_session_factory: sessionmaker[Session], smtp_server: SlowSmtpServer
+@dataclass
+class Scenario:
+    """One channel against its slow server."""
+
+    make_row: Callable[[sessionmaker[Session]], int]
+    channels: Callable[[], Channels]
+    pace: Pace
+    # Connections the server saw (SMTP sessions, gateway requests)...
+    connections: Callable[[], int]
+    # ... the identity each copy it got carried (Message-IDs, idempotency keys)...
+    identities: Callable[[], list[str | None]]
+    identity: Callable[[OutboxMessage], str]
+    # ... what reached the recipient: emails stored, SMS texted once per key.
+    delivered: Callable[[], int]
+    # While the server is too slow: nothing by email (no attempt gets as far as the
+    # message), the SMS once (the gateway has the request, only its answer is slow).
+    delivered_while_too_slow: int
+
+
+@pytest.fixture(params=["email", "sms"])
+def scenario(request: pytest.FixtureRequest) -> Scenario:
+    if request.param == "email":
+        server: SlowSmtpServer = request.getfixturevalue("smtp_server")
+        return Scenario(
+            make_row=email_row,
+            channels=smtp_channels(server),
+            pace=server.pace,
+            connections=lambda: len(server.sessions),
+            identities=lambda: list(server.message_ids()),
+            identity=lambda sent: message_id_for(sent.dedup_key, SENDER),
+            delivered=lambda: len(server.received),
+            delivered_while_too_slow=0,
+        )
+    gateway: SlowSmsGateway = request.getfixturevalue("gateway")
+    return Scenario(
+        make_row=sms_row,
+        channels=sms_channels(gateway),
+        pace=gateway.pace,
+        connections=lambda: len(gateway.requests),
+        identities=lambda: [r.key for r in gateway.requests],
+        identity=lambda sent: sms_reference(sent.id, sent.dedup_key),
+        delivered=lambda: sum(gateway.texted.values()),
+        delivered_while_too_slow=1,
+    )
+
+
+def test_a_server_slower_than_the_lease_gets_one_attempt_at_a_time_and_the_message_once(
+    committing_session_factory: sessionmaker[Session], scenario: Scenario
 ) -> None:
     factory = committing_session_factory
-    row_id = email_row(factory)
-    smtp_server.pace.step = TOO_SLOW
-    with Workers(factory, slow_settings(), smtp_channels(smtp_server)) as workers:
+    row_id = scenario.make_row(factory)
+    scenario.pace.step = TOO_SLOW
+    with Workers(factory, slow_settings(), scenario.channels) as workers:
         workers.wait_until(lambda: len(workers.finished()) >= 2)
-        # Each attempt was given up at its deadline, before the server had the message.
-        assert smtp_server.received == []
-        smtp_server.pace.step = 0
+        assert scenario.delivered() == scenario.delivered_while_too_slow
+        scenario.pace.step = 0
         workers.wait_until(lambda: row(factory, row_id).status == OutboxStatus.SENT)
     attempts = workers.check()
     sent = row(factory, row_id)
-    assert sent.attempts == len(attempts) == len(smtp_server.sessions)
+    # Each attempt but the last was given up at its deadline, one connection each.
+    assert sent.attempts == len(attempts) == scenario.connections()
     assert all("deadline" in (attempt.error or "") for attempt in attempts[:-1])
     assert attempts[-1].error is None
     assert "deadline of this delivery passed" in (sent.last_error or "")
-    assert smtp_server.message_ids() == [message_id_for(sent.dedup_key, SENDER)]
+    # Every copy carried the same identity; the recipient got the message once.
+    assert set(scenario.identities()) == {scenario.identity(sent)}
+    assert scenario.delivered() == 1
 
 
-def test_a_mail_server_slow_at_each_step_but_in_time_gets_the_message_once(
-    committing_session_factory: sessionmaker[Session], smtp_server: SlowSmtpServer
+def test_a_server_slow_at_each_step_but_in_time_gets_the_message_once(
+    committing_session_factory: sessionmaker[Session], scenario: Scenario
 ) -> None:
     factory = committing_session_factory
-    row_id = email_row(factory)
-    smtp_server.pace.step = SLOW_BUT_IN_TIME
-    with Workers(factory, slow_settings(), smtp_channels(smtp_server)) as workers:
+    row_id = scenario.make_row(factory)
+    scenario.pace.step = SLOW_BUT_IN_TIME
+    with Workers(factory, slow_settings(), scenario.channels) as workers:
         workers.wait_until(lambda: row(factory, row_id).status == OutboxStatus.SENT)
         time.sleep(1)  # the other worker keeps looking: nothing more is sent
     (attempt,) = workers.check()
     assert attempt.error is None
-    assert row(factory, row_id).attempts == 1
-    assert len(smtp_server.received) == 1
-
-
-def test_an_sms_gateway_slower_than_the_lease_is_asked_once_per_attempt_with_one_key(
-    committing_session_factory: sessionmaker[Session], gateway: SlowSmsGateway
-) -> None:
-    factory = committing_session_factory
-    row_id = sms_row(factory)
-    gateway.pace.step = TOO_SLOW
-    with Workers(factory, slow_settings(), sms_channels(gateway)) as workers:
-        workers.wait_until(lambda: len(workers.finished()) >= 2)
-        gateway.pace.step = 0
-        workers.wait_until(lambda: row(factory, row_id).status == OutboxStatus.SENT)
-    attempts = workers.check()
-    sent = row(factory, row_id)
-    assert sent.attempts == len(attempts) == len(gateway.requests)
-    assert all("deadline" in (attempt.error or "") for attempt in attempts[:-1])
-    # The gateway had the SMS at the first request (only its answer was slow); every
-    # retry carried the same key, so a gateway that honours it texted the phone once.
-    reference = sms_reference(sent.id, sent.dedup_key)
-    assert [request.key for request in gateway.requests] == [reference] * len(attempts)
-    assert gateway.texted == {reference: 1}
-
-
-def test_an_sms_gateway_slow_at_each_step_but_in_time_is_asked_once(
-    committing_session_factory: sessionmaker[Session], gateway: SlowSmsGateway
-) -> None:
-    factory = committing_session_factory
-    row_id = sms_row(factory)
-    gateway.pace.step = SLOW_BUT_IN_TIME
-    with Workers(factory, slow_settings(), sms_channels(gateway)) as workers:
-        workers.wait_until(lambda: row(factory, row_id).status == OutboxStatus.SENT)
-        time.sleep(1)
-    (attempt,) = workers.check()
-    assert attempt.error is None
-    assert len(gateway.requests) == 1
+    assert row(factory, row_id).attempts == scenario.connections() == 1
+    assert scenario.delivered() == 1
 
 
 def test_a_reply_lost_after_the_server_stored_the_email_resends_the_same_message_id(
