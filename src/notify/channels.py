@@ -2,15 +2,20 @@
 
 Two small interfaces, ``EmailTransport`` and ``SmsGateway``, so a deployment
 can plug its own SMS provider (see ``TRUCHEMENT_SMS_BACKEND=custom``). A
-transport raises ``DeliveryError`` when the message did not go out;
-``PermanentDeliveryError`` when retrying cannot help (a number the gateway
-refuses), which sends the message straight to ``dead``.
+transport raises ``DeliveryError`` when the message did not go out (or may
+not have: no answer in time); ``PermanentDeliveryError`` when retrying cannot
+help (a number the gateway refuses), which sends the message straight to
+``dead``. The SMTP transport and the Twilio-compatible gateway end each send
+by the delivery's deadline (``notify.deadline``), not only each network step
+by its timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import io
 import json
 import os
 import smtplib
@@ -24,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from notify.deadline import deadline_note, http_client, step_timeout
 from notify.render import Attachment
 from notify.settings import NotifySettings
 
@@ -62,7 +68,10 @@ class EmailTransport(Protocol):
 class SmsGateway(Protocol):
     def send_sms(self, *, to: str, body: str, reference: str) -> str | None:
         """Send ``body`` to the E.164 number ``to``; return the gateway's id, or raise
-        ``DeliveryError``. ``reference`` is our stable id for the message."""
+        ``DeliveryError``. ``reference`` is the same on every attempt at one message
+        (``outbox-<id>-<digest>``): give it to the gateway as its idempotency key, so a
+        retry after an unanswered attempt is not sent twice. Return or raise by the
+        delivery's deadline: ``notify.deadline.http_client`` keeps to it by itself."""
 
 
 def message_id_for(dedup_key: str, sender: str) -> str:
@@ -71,6 +80,15 @@ def message_id_for(dedup_key: str, sender: str) -> str:
     digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:32]
     domain = parseaddr(sender)[1].rpartition("@")[2] or "truchement.invalid"
     return f"<{digest}@{domain}>"
+
+
+def sms_reference(outbox_id: int, dedup_key: str) -> str:
+    """The SMS gateway's idempotency key: the outbox id (to find the row from the gateway's
+    logs) and a digest of the deduplication key (so two databases whose ids overlap, a
+    staging copy or a second deployment on the same account, never share a key). Letters,
+    digits and hyphens only, as strict gateways require."""
+    digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:16]
+    return f"outbox-{outbox_id}-{digest}"
 
 
 def build_email_message(email: OutgoingEmail, *, sender: str) -> EmailMessage:
@@ -96,8 +114,62 @@ def build_email_message(email: OutgoingEmail, *, sender: str) -> EmailMessage:
     return message
 
 
+class _SocketReader(io.RawIOBase):
+    """The server's replies, each ``recv`` cut to the time left: a reply trickled byte by
+    byte cannot stretch one step beyond the deadline."""
+
+    def __init__(self, sock: Any, timeout: float | None) -> None:
+        super().__init__()
+        self._sock = sock
+        self._timeout = timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._sock.settimeout(step_timeout(self._timeout))
+        return int(self._sock.recv_into(buffer))
+
+
+class _BoundedSmtpMixin:
+    """smtplib with every step (connect, each command, each read of a reply, the TLS
+    handshake) ending by the delivery's deadline (``notify.deadline.step_timeout``)."""
+
+    sock: Any
+    file: Any
+    timeout: float
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+        return super()._get_socket(host, port, step_timeout(timeout))  # type: ignore[misc]
+
+    def send(self, s: str | bytes) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(step_timeout(self.timeout))
+        super().send(s)  # type: ignore[misc]
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.file is None and self.sock is not None:
+            self.file = io.BufferedReader(_SocketReader(self.sock, self.timeout))
+        return super().getreply()  # type: ignore[misc, no-any-return]
+
+
+class _BoundedSMTP(_BoundedSmtpMixin, smtplib.SMTP):
+    pass
+
+
+class _BoundedSMTP_SSL(_BoundedSmtpMixin, smtplib.SMTP_SSL):
+    def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+        sock = smtplib.SMTP._get_socket(self, host, port, step_timeout(timeout))
+        sock.settimeout(step_timeout(timeout))  # the handshake gets what the connect left
+        return self.context.wrap_socket(sock, server_hostname=self._host)  # type: ignore[attr-defined]
+
+
 class SmtpEmailTransport:
-    """Email over SMTP: plain, STARTTLS (port 587) or implicit TLS (port 465), with login."""
+    """Email over SMTP: plain, STARTTLS (port 587) or implicit TLS (port 465), with login.
+
+    ``timeout`` bounds each network step; inside ``notify.deadline.within`` the
+    whole send ends by the deadline too.
+    """
 
     def __init__(
         self,
@@ -125,19 +197,7 @@ class SmtpEmailTransport:
     def send_email(self, email: OutgoingEmail) -> None:
         message = build_email_message(email, sender=self.sender)
         try:
-            client: smtplib.SMTP
-            if self.security == "tls":
-                client = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=self.ssl_context
-                )
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                if self.security == "starttls":
-                    client.starttls(context=self.ssl_context)
-                if self.username:
-                    client.login(self.username, self.password or "")
-                refused = client.send_message(message)
+            client, refused = self._hand_over(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentDeliveryError(f"SMTP refused the recipient: {exc.recipients}") from exc
         except smtplib.SMTPResponseException as exc:
@@ -148,9 +208,33 @@ class SmtpEmailTransport:
                 raise PermanentDeliveryError(error) from exc
             raise DeliveryError(error) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP {type(exc).__name__}: {exc}") from exc
+            raise DeliveryError(f"SMTP {type(exc).__name__}: {exc}{deadline_note()}") from exc
+        # The server has accepted the message: a slow or failing QUIT cannot undo that,
+        # and reporting a failure now would only send it a second time.
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            client.quit()
+        client.close()
         if refused:
             raise PermanentDeliveryError(f"SMTP refused: {refused}")
+
+    def _hand_over(self, message: EmailMessage) -> tuple[smtplib.SMTP, dict[str, Any]]:
+        """Connect, secure, log in and send; the connection is closed if any step fails."""
+        client: smtplib.SMTP
+        if self.security == "tls":
+            client = _BoundedSMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self.ssl_context
+            )
+        else:
+            client = _BoundedSMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.security == "starttls":
+                client.starttls(context=self.ssl_context)
+            if self.username:
+                client.login(self.username, self.password or "")
+            return client, client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
 
 
 class TwilioSmsGateway:
@@ -173,7 +257,7 @@ class TwilioSmsGateway:
         self.url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.auth = (account_sid, auth_token)
         self.from_number = from_number
-        self.client = client or httpx.Client(timeout=timeout)
+        self.client = client or http_client(timeout=timeout)
 
     def send_sms(self, *, to: str, body: str, reference: str) -> str | None:
         try:
@@ -184,7 +268,9 @@ class TwilioSmsGateway:
                 headers={"Idempotency-Key": reference},
             )
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"SMS gateway unreachable: {type(exc).__name__}: {exc}") from exc
+            raise DeliveryError(
+                f"SMS gateway unreachable: {type(exc).__name__}: {exc}{deadline_note()}"
+            ) from exc
         if response.status_code in (200, 201):
             try:
                 sid = response.json().get("sid")

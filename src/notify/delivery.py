@@ -9,9 +9,20 @@ second short transaction. So:
   SKIP LOCKED``, SQLite with one conditional ``UPDATE`` (a single writer);
 - a worker killed mid-send leaves the row ``sending`` until its lease
   expires, then another worker takes it again: late, never lost;
-- a worker that outlived its lease cannot overwrite the row another worker
-  took over: the outcome is written only if ``attempts`` is still the one
-  it claimed (a fencing token).
+- a send ends (delivered or failed) by a deadline counted from the claim
+  (``TRUCHEMENT_SMTP_DEADLINE_SECONDS``, ``TRUCHEMENT_SMS_DEADLINE_SECONDS``),
+  at most half the lease, however slowly the server answers each step: so
+  no other worker takes the row while this one may still be sending;
+- a worker that outlived its lease all the same (a process paused, a database
+  too slow to take the outcome) cannot overwrite the row another worker took
+  over: the outcome is written only if ``attempts`` is still the one it
+  claimed (a fencing token), and the send is counted as ``lost``, not ``sent``.
+
+A deadline that passes after the server stored the message (or a reply lost
+on the way back) makes a second copy on the next attempt: the same
+``Message-ID``, the same SMS idempotency key, so it can be recognised
+downstream. The other choice, never resending an attempt whose outcome is
+unknown, would lose every message whose connection dropped before it arrived.
 
 A failure waits (exponential backoff with jitter) in ``failed`` and is tried
 again, up to ``max_attempts``; then the row is ``dead`` with its last error,
@@ -23,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -41,7 +53,9 @@ from notify.channels import (
     OutgoingEmail,
     PermanentDeliveryError,
     message_id_for,
+    sms_reference,
 )
+from notify.deadline import Deadline, DeadlinePassed, ensure_time_left, within
 from notify.render import render_email, render_sms
 from notify.settings import NotifySettings, get_notify_settings
 from notify.timing import backoff_delay, sms_not_before
@@ -223,7 +237,8 @@ def _sms_wait_until(
 
 
 def send_message(message: ClaimedMessage, channels: Channels) -> None:
-    """Render and hand over one message; raises ``DeliveryError`` or ``ChannelDisabled``."""
+    """Render and hand over one message; raises ``DeliveryError`` or ``ChannelDisabled``
+    (or ``DeadlinePassed`` when rendering left no time to send within the deadline)."""
     try:
         if message.channel == Channel.EMAIL:
             if channels.email is None:
@@ -256,12 +271,17 @@ def send_message(message: ClaimedMessage, channels: Channels) -> None:
     except (TemplateError, KeyError, TypeError, ValueError) as exc:
         # A template or context that cannot render will not render next time either.
         raise PermanentDeliveryError(f"cannot render: {type(exc).__name__}: {exc}") from exc
+    ensure_time_left()
     if message.channel == Channel.EMAIL:
         assert channels.email is not None
         channels.email.send_email(email)
     else:
         assert channels.sms is not None
-        channels.sms.send_sms(to=message.recipient, body=sms.body, reference=message.dedup_key)
+        channels.sms.send_sms(
+            to=message.recipient,
+            body=sms.body,
+            reference=sms_reference(message.id, message.dedup_key),
+        )
 
 
 def deliver_due(
@@ -288,12 +308,15 @@ def deliver_due(
     bury_abandoned(session_factory, now=clock())
     for _ in range(limit):
         instant = clock()
+        # The deadline starts with the lease, before the claim's own transaction.
+        claimed_at = time.monotonic()
         message = claim_next(
             session_factory, now=instant, lease_seconds=settings.outbox_lease_seconds
         )
         if message is None:
             break
-        _deliver_one(session_factory, message, channels, settings, report, rng, clock)
+        deadline = Deadline.starting(settings.deadline_seconds(message.channel), at=claimed_at)
+        _deliver_one(session_factory, message, channels, settings, report, rng, clock, deadline)
     return report
 
 
@@ -305,6 +328,7 @@ def _deliver_one(
     report: DeliveryReport,
     rng: random.Random | None,
     clock: Any,
+    deadline: Deadline,
 ) -> None:
     instant: dt.datetime = clock()
     if message.channel == Channel.SMS:
@@ -322,7 +346,8 @@ def _deliver_one(
             (report.deferred if kept else report.lost).append(message.id)
             return
     try:
-        send_message(message, channels)
+        with within(deadline):
+            send_message(message, channels)
     except ChannelDisabled as exc:
         kept = finish(
             session_factory,
@@ -333,13 +358,21 @@ def _deliver_one(
         )
         (report.voided if kept else report.lost).append(message.id)
         return
-    except DeliveryError as exc:
+    except (DeliveryError, DeadlinePassed) as exc:
         _record_failure(session_factory, message, exc, settings, report, rng, clock())
         return
     except Exception as exc:  # a bug in a transport must not stop the other messages
         log.exception("outbox %s: unexpected error while sending", message.id)
         _record_failure(session_factory, message, exc, settings, report, rng, clock())
         return
+    if deadline.passed():
+        # A transport that ignores the deadline (a gateway of one's own) says so here.
+        log.warning(
+            "outbox %s: the %s transport returned %.1f s after the deadline",
+            message.id,
+            message.channel,
+            -deadline.remaining(),
+        )
     kept = finish(
         session_factory,
         message,

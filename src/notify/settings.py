@@ -14,6 +14,10 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The lease lasts at least this many send deadlines: what is left after the send covers
+# writing its outcome and the clocks of several worker machines disagreeing.
+LEASE_PER_DEADLINE = 2
+
 
 class NotifySettings(BaseSettings):
     """How messages leave the service: SMTP, the SMS gateway, the worker's pace."""
@@ -27,7 +31,10 @@ class NotifySettings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "Truchement <noreply@truchement.invalid>"
+    # Each network step (connect, one command, one reply) of an SMTP send...
     smtp_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # ... and the whole send, from the claim of the message (see notify.deadline).
+    smtp_deadline_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     sms_backend: Literal["none", "file", "twilio", "custom"] = "none"
     # For ``custom``: "package.module:factory", called with these settings, returning an
@@ -38,6 +45,7 @@ class NotifySettings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_from_number: str | None = None
     sms_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    sms_deadline_seconds: float = Field(default=30.0, gt=0, le=3600)
     sms_default_region: str = "BE"
 
     outbox_dir: Path = Path("./outbox")
@@ -45,7 +53,8 @@ class NotifySettings(BaseSettings):
     outbox_max_attempts: int = Field(default=6, ge=1, le=100)
     outbox_backoff_base_seconds: float = Field(default=60.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
-    outbox_lease_seconds: int = Field(default=300, ge=30)
+    # Checked against the deadlines when the worker starts (LEASE_PER_DEADLINE).
+    outbox_lease_seconds: int = Field(default=300, ge=1)
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
 
     sms_quiet_start: dt.time = dt.time(21, 0)
@@ -78,9 +87,21 @@ class NotifySettings(BaseSettings):
                 problems.append(f"TRUCHEMENT_SMS_BACKEND=twilio needs {', '.join(missing)}")
         if self.sms_backend == "custom" and not self.sms_gateway_factory:
             problems.append("TRUCHEMENT_SMS_BACKEND=custom needs TRUCHEMENT_SMS_GATEWAY_FACTORY")
-        if self.outbox_lease_seconds <= max(self.smtp_timeout_seconds, self.sms_timeout_seconds):
-            problems.append("TRUCHEMENT_OUTBOX_LEASE_SECONDS must exceed the send timeouts")
+        deadline, name = max(
+            (self.smtp_deadline_seconds, "TRUCHEMENT_SMTP_DEADLINE_SECONDS"),
+            (self.sms_deadline_seconds, "TRUCHEMENT_SMS_DEADLINE_SECONDS"),
+        )
+        if self.outbox_lease_seconds < LEASE_PER_DEADLINE * deadline:
+            problems.append(
+                f"TRUCHEMENT_OUTBOX_LEASE_SECONDS ({self.outbox_lease_seconds}) must be at least "
+                f"{LEASE_PER_DEADLINE} times the longest send deadline ({name}={deadline:g}): "
+                "a worker still sending when its lease runs out lets another send it again"
+            )
         return problems
+
+    def deadline_seconds(self, channel: str) -> float:
+        """The time one delivery on ``channel`` may take, from its claim to its outcome."""
+        return self.sms_deadline_seconds if channel == "sms" else self.smtp_deadline_seconds
 
 
 @lru_cache

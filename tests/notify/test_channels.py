@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import subprocess
 from email import message_from_bytes, policy
@@ -23,6 +24,7 @@ from notify.channels import (
     TwilioSmsGateway,
     build_channels,
     message_id_for,
+    sms_reference,
 )
 from notify.render import Attachment
 from notify.settings import NotifySettings
@@ -222,6 +224,7 @@ def test_twilio_compatible_gateway_posts_the_message_with_basic_auth() -> None:
     assert request.headers["Authorization"] == httpx.BasicAuth("AC123", "tok")._auth_header
     form = dict(httpx.QueryParams(request.content.decode()))
     assert form == {"To": "+32470123456", "From": "+32460000000", "Body": "Truchement: rappel"}
+    assert request.headers["Idempotency-Key"] == "reminder_2h:a1"
 
 
 @pytest.mark.parametrize(
@@ -307,10 +310,40 @@ def test_a_custom_gateway_is_plugged_by_its_factory_path() -> None:
     [
         {"sms_backend": "twilio", "twilio_account_sid": "AC1"},
         {"sms_backend": "custom"},
-        {"outbox_lease_seconds": 30, "smtp_timeout_seconds": 60},
+        {"outbox_lease_seconds": 100, "smtp_deadline_seconds": 60},
+        {"outbox_lease_seconds": 50, "smtp_deadline_seconds": 10, "sms_deadline_seconds": 30},
     ],
 )
 def test_incomplete_settings_are_refused_when_the_worker_starts(fields: dict[str, Any]) -> None:
     settings = NotifySettings(**fields)  # the web process still loads them: it only enqueues
     with pytest.raises(ValueError, match="TRUCHEMENT_"):
         build_channels(settings)
+
+
+def test_the_lease_is_weighed_against_the_whole_send_not_one_step() -> None:
+    # The incident: a 30 s lease passed the old check against the 20 s step timeout, and
+    # a send of several 11 s steps outlived it.
+    (problem,) = NotifySettings(
+        outbox_lease_seconds=30, smtp_timeout_seconds=20
+    ).delivery_problems()
+    assert "TRUCHEMENT_SMTP_DEADLINE_SECONDS=60" in problem
+    # A step timeout as long as the lease is harmless: the deadline cuts it.
+    assert (
+        NotifySettings(
+            outbox_lease_seconds=30,
+            smtp_timeout_seconds=30,
+            smtp_deadline_seconds=15,
+            sms_deadline_seconds=15,
+        ).delivery_problems()
+        == []
+    )
+    assert NotifySettings().delivery_problems() == []
+
+
+def test_the_sms_reference_is_the_outbox_id_and_a_digest_of_the_deduplication_key() -> None:
+    key = "reminder_2h:a1:u2:sms:2031-03-11T09:00:00+00:00"
+    reference = sms_reference(42, key)
+    assert re.fullmatch(r"outbox-42-[0-9a-f]{16}", reference)
+    assert sms_reference(42, key) == reference  # the same on every attempt
+    # Another database whose row 42 is another message never shares the key.
+    assert sms_reference(42, key.replace("a1", "a7")) != reference

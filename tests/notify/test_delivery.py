@@ -23,7 +23,13 @@ from booking.outbox import events
 from booking.outbox.models import OutboxMessage
 from booking.outbox.service import retry_message
 from booking.vocabulary import OutboxStatus
-from notify.channels import Channels, DeliveryError, OutgoingEmail, PermanentDeliveryError
+from notify.channels import (
+    Channels,
+    DeliveryError,
+    OutgoingEmail,
+    PermanentDeliveryError,
+    sms_reference,
+)
 from notify.delivery import claim_next, deliver_due, finish
 from tests.factories import make_booking, make_outbox_message, make_user
 from tests.notify.conftest import Mailbox, SmsRecorder, SmtpServer, reconfigure
@@ -75,9 +81,11 @@ def test_the_confirmation_arrives_with_its_invitation_and_the_reminders_at_their
     assert str(event["UID"]) == f"assignment-{assignment_id}@truchement"
     assert event.decoded("DTSTART") == START
     assert str(event["LOCATION"]) == "Rue de la Gare 12, 62128 Croisilles"
-    assert [(to, reference.split(":")[0]) for to, _, reference in sms_recorder.sent] == [
-        ("+32470123456", "assignment_confirmed")
+    (sms_row,) = [r for r in rows(factory) if r.channel == "sms" and r.status == "sent"]
+    assert [(to, reference) for to, _, reference in sms_recorder.sent] == [
+        ("+32470123456", sms_reference(sms_row.id, sms_row.dedup_key))
     ]
+    assert sms_row.event == "assignment_confirmed"
 
     day_before = START - dt.timedelta(hours=24)
     assert (
