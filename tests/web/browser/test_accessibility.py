@@ -1,0 +1,180 @@
+"""WCAG 2.1 AA in a real browser: every page of the story, in French and in Dutch.
+
+The story of ``test_story`` (book, plan, apply, accept) is played once on a
+server of its own, in French; each page it reaches (and each refused form) is
+checked in French and in Dutch, at desktop width and at 320 px: axe-core finds
+no WCAG 2.1 A/AA violation, the page does not scroll sideways, and Tab never
+lands on a control nobody can see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from booking.demo import DEMO_DOMAIN, DEMO_PASSWORD, next_monday
+from tests.web.browser.a11y import (
+    NARROW,
+    axe_violations,
+    invisible_focus_stops,
+    sideways_scroll,
+    with_axe,
+)
+from tests.web.browser.conftest import DESKTOP, _missing, serve_demo
+
+pytestmark = pytest.mark.browser
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+LOCALES = ("fr", "nl")
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of this module's own: the story below changes the demo data."""
+    if _missing() is not None:
+        pytest.skip(_missing() or "")
+    with serve_demo(tmp_path_factory.mktemp("a11y")) as base_url:
+        yield base_url
+
+
+class Audit:
+    """Checks pages and keeps every problem, so one run shows them all."""
+
+    def __init__(self, folder: Path) -> None:
+        self.problems: list[str] = []
+        self.checked: list[str] = []
+        self.folder = folder
+
+    def check(self, page: Any, name: str) -> None:
+        """axe-core, sideways scrolling and the focus trail, at desktop width and at 320 px."""
+        name = f"{name} [{page.locator('html').get_attribute('lang')}]"
+        self.checked.append(name)
+        for label, viewport in (("desktop", DESKTOP), ("320 px", NARROW)):
+            page.set_viewport_size(viewport)
+            where = f"{name} at {label}"
+            self.problems += [f"{where}: {v}" for v in axe_violations(page)]
+            self.problems += [f"{where}: {s}" for s in invisible_focus_stops(page)]
+        extra = sideways_scroll(page, NARROW)
+        if extra:
+            page.screenshot(path=str(self.folder / f"a11y-scroll-{len(self.checked)}.png"))
+            self.problems.append(f"{name}: scrolls sideways by {extra} px at 320 px")
+        page.set_viewport_size(DESKTOP)
+
+    def check_in_both(self, page: Any, name: str) -> None:
+        """The same page (a GET) in French, then in Dutch, then back in French."""
+        for locale in LOCALES:
+            switch_language(page, locale)
+            self.check(page, name)
+        switch_language(page, LOCALES[0])
+
+
+def switch_language(page: Any, locale: str) -> None:
+    if page.locator("html").get_attribute("lang") != locale:
+        page.locator(f"form.language-switch button[value={locale}]").click()
+        page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == locale
+
+
+def sign_in(page: Any, base: str, role: str, *, password: str = DEMO_PASSWORD) -> None:
+    page.locator("#email").fill(f"{role}@{DEMO_DOMAIN}")
+    page.locator("#password").fill(password)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def sign_out(page: Any) -> None:
+    page.locator("form.sign-out button").click()
+    page.wait_for_url(re.compile(r"/sign-in$"))
+
+
+def test_every_page_of_the_story_meets_wcag_21_aa_in_french_and_dutch(
+    own_server: str, chromium: Any, screenshot_dir: Path
+) -> None:
+    base = own_server
+    audit = Audit(screenshot_dir)
+    first_day = next_monday(dt.datetime.now(BRUSSELS).date())
+    session_day = first_day + dt.timedelta(days=1)
+    context = with_axe(chromium.new_context(viewport=DESKTOP, locale="fr-BE"))
+    page = context.new_page()
+
+    # Signing in: the page, then a refused password, in each language.
+    for locale in LOCALES:
+        page.goto(f"{base}/sign-in")
+        switch_language(page, locale)
+        audit.check(page, "sign-in")
+        sign_in(page, base, "requester", password="not the password")
+        assert page.locator("#sign-in-error").is_visible()
+        audit.check(page, "sign-in refused")
+    switch_language(page, "fr")
+    sign_in(page, base, "requester")
+
+    # The booking form, empty and refused, in each language; then a booking.
+    for locale in LOCALES:
+        page.goto(f"{base}/book")
+        switch_language(page, locale)
+        audit.check(page, "booking form")
+        page.locator("#f-language").fill("Klingon")
+        page.locator("#f-duration").fill("5")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
+        assert page.locator("#error-summary").is_visible()
+        audit.check(page, "booking form refused")
+    page.goto(f"{base}/book")
+    switch_language(page, "fr")
+    page.locator("#f-language").fill("tir")
+    page.locator("#f-session_kind").select_option("psychological")
+    page.locator("#f-site").select_option(index=1)
+    page.locator("#f-date").fill(session_day.isoformat())
+    page.locator("#f-time").fill("10:00")
+    page.locator("#f-beneficiary_ref").fill("b-a11y-0001")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/bookings/\d+\?created=1$"))
+    audit.check_in_both(page, "booking confirmation")
+    page.goto(f"{base}/bookings")
+    audit.check_in_both(page, "my bookings")
+    sign_out(page)
+
+    # The dispatcher: the board, a plan, the plan applied, the day view, candidates.
+    sign_in(page, base, "dispatcher")
+    page.goto(f"{base}/board?start={first_day.isoformat()}&days=5")
+    audit.check_in_both(page, "board")
+    page.locator("#plan-start").fill(first_day.isoformat())
+    page.locator("#plan-days").fill("5")
+    page.locator("#plan-limit").fill("3")
+    page.locator("#run-plan").click()
+    page.wait_for_url(re.compile(r"/board/plans/\d+$"), timeout=60_000)
+    assert page.locator("#apply-form tbody tr").count() > 0
+    audit.check_in_both(page, "plan")
+    page.locator("#mode-offer").check()
+    page.locator("#apply-all").click()
+    page.wait_for_url(re.compile(r"applied=\d+"))
+    audit.check_in_both(page, "plan applied")
+    page.goto(f"{base}/board/day?date={session_day.isoformat()}")
+    audit.check_in_both(page, "day view")
+    page.goto(f"{base}/board?start={first_day.isoformat()}&days=5&status=unfilled")
+    page.locator("tbody th a").first.click()
+    page.wait_for_load_state()
+    assert page.locator("#candidates-title").is_visible()
+    audit.check_in_both(page, "candidates")
+    sign_out(page)
+
+    # The interpreter: offers, one accepted, availability.
+    sign_in(page, base, "provider")
+    page.goto(f"{base}/schedule")
+    assert page.locator("li.offer").count() > 0, "the plan offered nothing to the demo interpreter"
+    audit.check_in_both(page, "schedule with offers")
+    page.locator("li.offer button[data-answer=accept]").first.click()
+    page.wait_for_url(re.compile(r"done=accepted"))
+    audit.check_in_both(page, "schedule, offer accepted")
+    page.goto(f"{base}/schedule/availability")
+    audit.check_in_both(page, "availability")
+    context.close()
+
+    assert len(audit.checked) == 28, audit.checked
+    assert not audit.problems, "\n".join(audit.problems)
