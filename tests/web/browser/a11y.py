@@ -99,9 +99,16 @@ _FOCUSED = """() => {
   const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
     + (el.getAttribute("name") ? "[name=" + el.getAttribute("name") + "]" : "")
     + (text ? " \\"" + text.slice(0, 40).replace(/\\s+/g, " ") + "\\"" : "");
+  // A part of the field's own (the picker of a date or time field) has the focus.
+  const part = !el.matches(":focus") && el.matches(":focus-within") ? " (its picker button)" : "";
   const problems = [];
   if (!el.checkVisibility({visibilityProperty: true, opacityProperty: true})) {
     problems.push("hidden");
+  }
+  const look = getComputedStyle(el);
+  const outlined = look.outlineStyle !== "none" && parseFloat(look.outlineWidth) >= 2;
+  if (!outlined && look.boxShadow === "none") {
+    problems.push("no focus ring");
   }
   const own = el.getBoundingClientRect();
   if (own.width < 1 || own.height < 1) {
@@ -146,7 +153,7 @@ _FOCUSED = """() => {
   if (page.x <= 0 || page.y <= 0) {
     problems.push("off the page");
   }
-  return {index: seen, again: again, name: name, problems: problems};
+  return {index: seen, again: again, name: name + part, problems: problems};
 }"""
 
 
@@ -154,13 +161,16 @@ def invisible_focus_stops(page: Any, limit: int = 800) -> list[str]:
     """Tab from the top of the page round to the start: every stop a person cannot see.
 
     A stop is invisible when it is hidden, has no size, or is clipped (by a
-    ``clip``, a ``clip-path`` or an ancestor's overflow) to less than 2x2 px.
+    ``clip``, a ``clip-path`` or an ancestor's overflow) to less than 2x2 px;
+    and it must show the pages' focus ring (an outline of 2 px or more, or a
+    shadow), not a browser's thin default.
     """
     page.evaluate(
         "() => { window.__focusSeen = undefined; document.activeElement?.blur(); "
         "window.scrollTo(0, 0); }"
     )
     invisible: list[str] = []
+    seen: set[str] = set()
     stops = 0
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -169,11 +179,14 @@ def invisible_focus_stops(page: Any, limit: int = 800) -> list[str]:
             if stops:
                 break
             continue
-        if focused["again"]:
+        if focused["again"] and focused["index"] == 0:
             break
         stops += 1
-        if focused["problems"]:
-            invisible.append(f"stop {stops}: {focused['name']}: {', '.join(focused['problems'])}")
+        # A date or time field is several stops (its parts, its picker) on one element.
+        problem = f"{focused['name']}: {', '.join(focused['problems'])}"
+        if focused["problems"] and problem not in seen:
+            seen.add(problem)
+            invisible.append(f"stop {stops}: {problem}")
     else:
         raise AssertionError(f"Tab never came back to the start after {limit} stops")
     assert stops > 0, "Tab reached nothing on the page"

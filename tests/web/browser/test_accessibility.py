@@ -10,6 +10,7 @@ lands on a control nobody can see.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from api.web.i18n import catalogue
 from booking.demo import DEMO_DOMAIN, DEMO_PASSWORD, next_monday
 from tests.web.browser.a11y import (
     NARROW,
@@ -110,6 +112,8 @@ def test_every_page_of_the_story_meets_wcag_21_aa_in_french_and_dutch(
         audit.check(page, "sign-in")
         sign_in(page, base, "requester", password="not the password")
         assert page.locator("#sign-in-error").is_visible()
+        # Focus goes to the message, so it is read (it was in the page before the focus was).
+        assert page.evaluate("document.activeElement.id") == "sign-in-error"
         audit.check(page, "sign-in refused")
     switch_language(page, "fr")
     sign_in(page, base, "requester")
@@ -127,6 +131,13 @@ def test_every_page_of_the_story_meets_wcag_21_aa_in_french_and_dutch(
         audit.check(page, "booking form refused")
     page.goto(f"{base}/book")
     switch_language(page, "fr")
+    # Several people to avoid, by keyboard, as the hint says: Ctrl+arrows, Ctrl+Space.
+    page.locator("#f-avoid").focus()
+    for key in ("ArrowDown", "Control+ArrowDown", "Control+ArrowDown", "Control+Space"):
+        page.keyboard.press(key)
+    picked = "[...document.getElementById('f-avoid').selectedOptions].map((o) => o.index)"
+    assert page.evaluate(picked) == [0, 2]
+    assert "Ctrl+Espace" in page.locator("#f-avoid-hint").inner_text()
     page.locator("#f-language").fill("tir")
     page.locator("#f-session_kind").select_option("psychological")
     page.locator("#f-site").select_option(index=1)
@@ -154,6 +165,7 @@ def test_every_page_of_the_story_meets_wcag_21_aa_in_french_and_dutch(
     page.locator("#mode-offer").check()
     page.locator("#apply-all").click()
     page.wait_for_url(re.compile(r"applied=\d+"))
+    assert page.evaluate("document.activeElement.id") == "apply-result"
     audit.check_in_both(page, "plan applied")
     page.goto(f"{base}/board/day?date={session_day.isoformat()}")
     audit.check_in_both(page, "day view")
@@ -178,3 +190,63 @@ def test_every_page_of_the_story_meets_wcag_21_aa_in_french_and_dutch(
 
     assert len(audit.checked) == 28, audit.checked
     assert not audit.problems, "\n".join(audit.problems)
+
+
+def test_plan_progress_is_announced_at_the_start_milestones_and_end_and_keeps_the_focus(
+    own_server: str, chromium: Any
+) -> None:
+    """The live region speaks five times in the time limit, not once a second; the button
+    keeps the focus."""
+    context = chromium.new_context(viewport=DESKTOP, locale="en-GB")
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{own_server}/sign-in")
+    sign_in(page, own_server, "dispatcher")
+    switch_language(page, "en")
+    page.goto(f"{own_server}/board")
+    # The plan never comes back, as if solving took the whole time limit and more: a
+    # listener after the page's own keeps each submit from leaving, and notes whether
+    # the page's script had already stopped it.
+    page.evaluate(
+        """() => {
+          window.submits = [];
+          document.getElementById("plan-form").addEventListener("submit", (event) => {
+            window.submits.push(event.defaultPrevented ? "stopped" : "sent");
+            event.preventDefault();
+          });
+          window.heard = [];
+          const live = document.querySelector("#plan-progress [role=status]");
+          new MutationObserver(() => window.heard.push(live.textContent))
+            .observe(live, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    total = int(page.locator("#plan-limit").get_attribute("max") or 0)
+    assert total >= 8, "the milestones below need a limit of 8 seconds or more"
+    page.locator("#run-plan").focus()
+    page.keyboard.press("Enter")
+    shown: list[str] = []
+    for _ in range(total + 5):
+        page.clock.run_for(1000)
+        shown.append(page.locator("#plan-progress-text").inner_text())
+    page.keyboard.press("Enter")  # impatient: the button says it is unavailable
+    page.clock.run_for(1000)
+
+    assert page.evaluate("document.activeElement.id") == "run-plan"
+    button = page.locator("#run-plan")
+    assert button.get_attribute("aria-disabled") == "true"
+    assert button.get_attribute("aria-describedby") == "plan-progress-text"
+    assert page.evaluate("window.submits") == ["sent", "stopped"]
+    english = catalogue("en")
+    steps = [math.ceil(total * share / 100) for share in (25, 50, 75)]
+    assert page.evaluate("window.heard") == [
+        english["board.progress_started"].format(total=total),
+        *(english["board.progress_step"].format(done=done, total=total) for done in steps),
+        english["board.progress_finished"],
+    ]
+    # What the eye sees follows every second, up to the limit.
+    assert shown[0] == english["board.progress_text"].format(done=1, total=total)
+    assert shown[-1] == english["board.progress_text"].format(done=total, total=total)
+    assert len(set(shown)) == total
+    bar = page.locator("#plan-progress progress")
+    assert bar.evaluate("(bar) => [bar.value, bar.max]") == [total, total]
+    context.close()
