@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from api.web.i18n import catalogue
-from booking.models import User
 from tests.booking.dispatch_world import World
-from tests.factories import make_assignment, make_language, make_plan
+from tests.factories import make_assignment, make_language
 from tests.web.conftest import Browser
 from tests.web.test_requester import _error_of, _form
 
@@ -101,49 +100,33 @@ def test_a_refused_sign_in_puts_the_focus_on_its_message(browser: Browser, world
     assert 'aria-describedby="sign-in-error"' in response.text
 
 
-def _plan_page(browser: Browser, db: Session, world: World, dispatcher: User) -> str:
-    provider = world.provider(db, name="Yonas Tesfaye")
-    booking = world.booking(db, hour=10)
-    plan = make_plan(db, created_by=dispatcher, status="done")
-    offer = make_assignment(
-        db, booking=booking, provider=provider, created_by=dispatcher, plan=plan
-    )
-    plan.result = {
-        "proposals": [
-            {
-                "assignment_id": offer.id,
-                "booking_id": booking.id,
-                "booking_reference": booking.reference,
-                "provider_id": provider.id,
-                "provider_name": provider.display_name,
-                "starts_at": booking.starts_at.isoformat(),
-                "ends_at": booking.ends_at.isoformat(),
-                "explanation": "Yonas Tesfaye takes it.",
-            }
-        ],
-        "unassigned": [],
-    }
-    db.flush()
-    browser.sign_in(dispatcher).language("en")
-    return str(browser.get(f"/board/plans/{plan.id}?applied=1&refused=0").text)
-
-
-def test_the_plan_page_focuses_the_result_and_gives_each_proposal_a_row_header(
+def test_the_plan_page_gives_each_proposal_a_row_header_and_focuses_the_result(
     browser: Browser, db: Session, world: World
 ) -> None:
-    html = _plan_page(browser, db, world, world.dispatcher)
-    assert _focused_on_load(html, "apply-result")
+    world.provider(db, name="Yonas Tesfaye")
+    world.booking(db, hour=10)
+    world.booking(db, hour=14)
+    browser.sign_in(world.dispatcher).language("en")
+    run = browser.post("/board/plans", {"start": world.day.isoformat(), "days": "1"})
+    html = browser.get(run.headers["location"]).text
     body = html[html.index("<tbody>") : html.index("</tbody>")]
     rows = re.findall(r"<tr\b.*?</tr>", body, re.S)
-    assert rows
+    assert len(rows) == 2
     for row in rows:
         assert re.search(r'<th scope="row"[^>]*>\s*<a href="/board/bookings/\d+"', row), row
     # "Select all": a visible, labelled control outside the table head (which 320 px hides),
     # shown by the script that makes it work.
     head = html[html.index("<thead>") : html.index("</thead>")]
     assert "<input" not in head
-    assert re.search(r'<div class="choice select-all" data-needs-script hidden>', html)
+    assert '<div class="choice select-all" data-needs-script hidden>' in html
     assert '<label for="select-all">Select all proposals</label>' in html
+    picked = re.search(r'name="assignment_id" value="(\d+)"', html)
+    assert picked is not None
+    applied = browser.post(
+        f"{run.headers['location']}/apply",
+        {"mode": "offer", "scope": "chosen", "assignment_id": picked.group(1)},
+    )
+    assert _focused_on_load(browser.get(applied.headers["location"]).text, "apply-result")
 
 
 def test_the_availability_table_has_a_name(browser: Browser, db: Session, world: World) -> None:

@@ -136,13 +136,18 @@ def serve_demo(folder: Path) -> Iterator[str]:
             process.kill()
 
 
+def demo_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
+    """For a fixture: a demo server in a folder of its own, or the test skipped with why."""
+    if _missing() is not None:
+        pytest.skip(_missing() or "")
+    with serve_demo(tmp_path_factory.mktemp(name)) as base_url:
+        yield base_url
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The server of the browser story (shared by the tests of the session)."""
-    if _missing() is not None:
-        pytest.skip(_missing() or "")
-    with serve_demo(tmp_path_factory.mktemp("browser")) as base_url:
-        yield base_url
+    yield from demo_server(tmp_path_factory, "browser")
 
 
 @pytest.fixture(scope="session")

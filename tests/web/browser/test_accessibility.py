@@ -28,7 +28,7 @@ from tests.web.browser.a11y import (
     sideways_scroll,
     with_axe,
 )
-from tests.web.browser.conftest import DESKTOP, _missing, serve_demo
+from tests.web.browser.conftest import DESKTOP, demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -39,10 +39,7 @@ LOCALES = ("fr", "nl")
 @pytest.fixture(scope="module")
 def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server of this module's own: the story below changes the demo data."""
-    if _missing() is not None:
-        pytest.skip(_missing() or "")
-    with serve_demo(tmp_path_factory.mktemp("a11y")) as base_url:
-        yield base_url
+    yield from demo_server(tmp_path_factory, "a11y")
 
 
 class Audit:
