@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking.bookings.models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from booking.bookings.validation import BookingData, Place, Window
 from booking.languages.models import Language
 from booking.vocabulary import Gender, Modality, ProviderKindRequirement, SessionKind
@@ -183,11 +184,28 @@ def resolve_town(typed: str) -> Town | None:
     return None
 
 
+def _check_times_too(data: BookingFormInput, errors: FormErrors) -> None:
+    """The service's rules on the length and the window, said now when the form stops it.
+
+    ``booking.bookings.validation`` owns them and reports them with everything else
+    when the form reaches it; a form with errors of its own never does, so without
+    this they would show only on the next submit. Same catalogue keys as the service's.
+    """
+    if data.duration is not None and not (
+        MIN_DURATION_MINUTES <= data.duration <= MAX_DURATION_MINUTES
+    ):
+        errors.add("duration", "duration_range")
+    start, end = data.window_start, data.window_end
+    if start is not None and end is not None and end < start:
+        errors.add("window_end", "end_before_start")
+
+
 def parse_booking_form(
     db: Session, values: dict[str, str | list[str]], *, timezone: str
 ) -> tuple[BookingFormInput | None, BookingData | None, FormErrors]:
     """The form as a ``BookingData`` for the service, or the errors that stop it getting there."""
     errors = FormErrors()
+    broken: dict[str, list[str]] = {}
     raw = {
         k: (v if k in LIST_FIELDS or not isinstance(v, list) else v[0]) for k, v in values.items()
     }
@@ -203,7 +221,13 @@ def parse_booking_form(
                 errors.add("", "unknown_field")
                 continue
             errors.add(name, PYDANTIC_ERROR_KEYS.get(str(error.get("type")), "invalid"))
-        return None, None, errors
+        # Check the rest of the form too, without the fields that do not parse, so that
+        # every error shows at once; those fields keep their one error (not also "required").
+        broken = {name: list(keys) for name, keys in errors.by_field.items()}
+        try:
+            data = BookingFormInput.model_validate({k: raw[k] for k in raw.keys() - broken})
+        except ValidationError:
+            return None, None, errors
 
     language_code = None
     if data.language is None:
@@ -246,6 +270,8 @@ def parse_booking_form(
             site_id = int(data.site)
 
     if errors:
+        _check_times_too(data, errors)
+        errors.by_field.update(broken)
         return data, None, errors
     assert data.date is not None and language_code is not None
     assert data.session_kind is not None and data.modality is not None

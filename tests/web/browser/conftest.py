@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +79,10 @@ def screenshot_dir() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def serve_demo(folder: Path) -> Iterator[str]:
     """The app served by uvicorn on a free port, on a fresh SQLite database with the demo."""
-    if _missing() is not None:
-        pytest.skip(_missing() or "")
-    database = tmp_path_factory.mktemp("browser") / "demo.sqlite3"
+    database = folder / "demo.sqlite3"
     url = f"sqlite:///{database}"
     upgrade(url)
     engine = make_engine(url)
@@ -135,6 +134,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def demo_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
+    """For a fixture: a demo server in a folder of its own, or the test skipped with why."""
+    if _missing() is not None:
+        pytest.skip(_missing() or "")
+    with serve_demo(tmp_path_factory.mktemp(name)) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server of the browser story (shared by the tests of the session)."""
+    yield from demo_server(tmp_path_factory, "browser")
 
 
 @pytest.fixture(scope="session")

@@ -127,20 +127,21 @@ def test_book_plan_apply_accept(server: str, chromium: Any, screenshot_dir: Path
     copy_for_readme(shots.both(page, "06-board"), "board.png")
     page.get_by_label("First day").fill(first_day.isoformat())
     page.get_by_label("Number of days").fill("5")
-    # The page's own script shows the progress and disables the button on
-    # submit; a listener added after it writes what it saw to sessionStorage,
-    # which outlives the navigation to the finished plan.
+    # The page's own script shows the progress and marks the button unavailable
+    # on submit (it keeps the focus); a listener added after it writes what it
+    # saw to sessionStorage, which outlives the navigation to the finished plan.
     page.evaluate(
         """document.getElementById('plan-form').addEventListener('submit', () =>
             setTimeout(() => sessionStorage.setItem('solving', JSON.stringify({
-                shown: !document.getElementById('plan-progress').hidden,
-                disabled: document.getElementById('run-plan').disabled,
+                shown: !document.querySelector('#plan-progress [data-progress-shown]').hidden,
+                unavailable: document.getElementById('run-plan').getAttribute('aria-disabled'),
+                focused: document.activeElement.id,
             })), 0))"""
     )
     page.get_by_role("button", name="Run the plan").click()
     page.wait_for_url(re.compile(r"/board/plans/\d+$"), timeout=60_000)
     solving = page.evaluate("JSON.parse(sessionStorage.getItem('solving'))")
-    assert solving == {"shown": True, "disabled": True}
+    assert solving == {"shown": True, "unavailable": "true", "focused": "run-plan"}
     proposals = page.locator("#apply-form tbody tr")
     assert proposals.count() > 0
     assert page.locator(".proposal-explanation").first.inner_text()

@@ -59,26 +59,114 @@
     }
   }
 
-  /* Long requests (a plan solving for up to a minute): show that work is going on. */
-  function setUpProgress() {
-    document.querySelectorAll("form[data-progress]").forEach(function (form) {
-      form.addEventListener("submit", function () {
-        var box = document.getElementById(form.dataset.progress);
-        if (!box) {
+  /* A progress bar from the "progress" macro of _macros.html. The bar and its text follow
+     every update; the announcer (a polite live region) speaks only at the start, when a
+     milestone is passed and at the end, so that a screen reader does not read out a number
+     every second. Texts are the macro's templates, with {done} and {total}. */
+  function progress(box) {
+    var shown = box.querySelector("[data-progress-shown]");
+    var bar = box.querySelector("progress");
+    var text = box.querySelector("[data-progress-text]");
+    var announcer = box.querySelector("[data-progress-announce]");
+    var milestones = (box.dataset.milestones || "").split(/\s+/).filter(Boolean).map(Number);
+    var passed = 0;
+    var finished = false;
+    var fill = function (template, done, total) {
+      return (template || "")
+        .replace(/\{done\}/g, String(done))
+        .replace(/\{total\}/g, String(total));
+    };
+    var show = function (done, total) {
+      if (bar && total > 0) {
+        bar.max = total;
+        bar.value = Math.min(done, total);
+      }
+      if (text) {
+        text.textContent = fill(box.dataset.text, done, total);
+      }
+    };
+    var announce = function (message) {
+      if (announcer && message) {
+        announcer.textContent = message;
+      }
+    };
+    return {
+      start: function (total) {
+        passed = 0;
+        finished = false;
+        if (shown) {
+          shown.hidden = false;
+        }
+        show(0, total);
+        announce(fill(box.dataset.started, 0, total));
+      },
+      update: function (done, total) {
+        if (finished) {
           return;
         }
-        box.hidden = false;
-        var counter = box.querySelector("[data-elapsed]");
-        var started = Date.now();
-        if (counter) {
-          window.setInterval(function () {
-            counter.textContent = String(Math.round((Date.now() - started) / 1000));
-          }, 1000);
+        show(done, total);
+        var reached = passed;
+        while (reached < milestones.length && total > 0 && done * 100 >= milestones[reached] * total) {
+          reached += 1;
         }
+        if (reached > passed) {
+          passed = reached;
+          announce(fill(box.dataset.step, done, total));
+        }
+      },
+      finish: function (message, done, total) {
+        if (finished) {
+          return;
+        }
+        finished = true;
+        if (done !== undefined) {
+          show(done, total);
+        }
+        announce(message || fill(box.dataset.finished, done, total));
+      },
+    };
+  }
+
+  /* A long request (a plan solving for up to its time limit): on submit, the form's progress
+     box counts the seconds toward the limit. The submit button is not disabled, which would
+     drop its focus to the page: it stays focused, says it is unavailable (aria-disabled),
+     is described by the progress text, and a second submit is ignored. */
+  function setUpProgress() {
+    document.querySelectorAll("form[data-progress]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        var box = document.getElementById(form.dataset.progress);
+        if (event.defaultPrevented || !box) {
+          return;
+        }
+        if (form.dataset.busy) {
+          event.preventDefault();
+          return;
+        }
+        form.dataset.busy = "true";
+        var field = form.querySelector("[data-progress-total]");
+        var total = Number(box.dataset.total) || 60;
+        var asked = field ? parseInt(field.value, 10) : NaN;
+        if (asked >= 1) {
+          total = Math.min(asked, total);
+        }
+        var shown = progress(box);
+        shown.start(total);
+        var started = Date.now();
+        var timer = window.setInterval(function () {
+          var done = Math.min(total, Math.floor((Date.now() - started) / 1000));
+          if (done >= total) {
+            window.clearInterval(timer);
+            shown.finish(null, done, total);
+          } else {
+            shown.update(done, total);
+          }
+        }, 1000);
+        var text = box.querySelector("[data-progress-text]");
         form.querySelectorAll("button[type='submit']").forEach(function (button) {
-          window.setTimeout(function () {
-            button.disabled = true;
-          }, 0);
+          button.setAttribute("aria-disabled", "true");
+          if (text && text.id) {
+            button.setAttribute("aria-describedby", text.id);
+          }
         });
       });
     });
@@ -96,9 +184,13 @@
     });
   }
 
-  /* "Select all" for the proposals of a plan. */
+  /* "Select all" for the proposals of a plan (shown by this script: it needs it). */
   function setUpSelectAll() {
     document.querySelectorAll("input[data-select-all]").forEach(function (master) {
+      var wrapper = master.closest("[data-needs-script]");
+      if (wrapper) {
+        wrapper.hidden = false;
+      }
       var boxes = document.querySelectorAll("input[name='" + master.dataset.selectAll + "']");
       master.addEventListener("change", function () {
         boxes.forEach(function (box) {
@@ -125,6 +217,13 @@
       button.focus();
     }
   }
+
+  /* For other scripts of the pages (a progress bar fed by the server, for one). */
+  window.Truchement = {
+    progress: function (box) {
+      return progress(typeof box === "string" ? document.getElementById(box) : box);
+    },
+  };
 
   onReady(function () {
     setUpToggles();
