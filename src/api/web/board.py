@@ -44,14 +44,16 @@ from booking.plans.models import Plan
 from booking.plans.service import (
     MAX_HORIZON_DAYS,
     apply_plan,
+    batch_plan_ids,
     get_visible_plan,
     plan_assignments,
+    plan_every_service,
     plan_query_for,
     run_plan,
 )
 from booking.providers.models import Provider
 from booking.providers.service import get_visible_provider
-from booking.vocabulary import AssignmentStatus, BookingStatus, Modality
+from booking.vocabulary import AssignmentStatus, BookingStatus, Modality, UserRole
 from matching.problem import HaversineTravel, Location
 from matching.travel import Travel
 
@@ -238,14 +240,25 @@ def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
     horizon_end = _local_midnight(first_day + dt.timedelta(days=count), zone)
     try:
         with page.attempt():
-            plan = run_plan(
-                page.db,
-                actor=page.user,
-                horizon_start=horizon_start,
-                horizon_end=horizon_end,
-                time_limit=time_limit,
-                timezone=page.settings.timezone,
-            )
+            if page.user.role == UserRole.ADMIN:
+                # One plan per service; the first plan's page links to the others.
+                plan = plan_every_service(
+                    page.db,
+                    actor=page.user,
+                    horizon_start=horizon_start,
+                    horizon_end=horizon_end,
+                    time_limit=time_limit,
+                    timezone=page.settings.timezone,
+                )[0]
+            else:
+                plan = run_plan(
+                    page.db,
+                    actor=page.user,
+                    horizon_start=horizon_start,
+                    horizon_end=horizon_end,
+                    time_limit=time_limit,
+                    timezone=page.settings.timezone,
+                )
     except DomainError as refused:
         raise page.error(refused.status, "problem.plan_failed") from None
     return page.redirect(f"/board/plans/{plan.id}")
@@ -287,9 +300,23 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         for item in result.get("unassigned", [])
     ]
     query = page.request.query_params
+    service = (
+        page.db.get(Organisation, plan.providing_org_id)
+        if plan.providing_org_id is not None
+        else None
+    )
+    batch: list[tuple[Plan, str]] = []
+    if page.user is not None and page.user.role == UserRole.ADMIN and batch_plan_ids(plan):
+        for sibling in page.db.scalars(
+            select(Plan).where(Plan.id.in_(batch_plan_ids(plan))).order_by(Plan.id)
+        ):
+            owner = page.db.get(Organisation, sibling.providing_org_id or 0)
+            batch.append((sibling, owner.name if owner is not None else ""))
     return page.render(
         "plan.html",
         plan=plan,
+        service_name=service.name if service is not None else None,
+        batch=batch,
         proposals=proposals,
         unassigned=unassigned,
         language_names=_languages(page),
