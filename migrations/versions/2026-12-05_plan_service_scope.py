@@ -48,9 +48,7 @@ def upgrade() -> None:
     for plan_id, parameters in bind.execute(sa.select(plan.c.id, plan.c.parameters)).all():
         service = (parameters or {}).get("providing_org_id")
         if isinstance(service, int) and service in known:
-            bind.execute(
-                plan.update().where(plan.c.id == plan_id).values(providing_org_id=service)
-            )
+            bind.execute(plan.update().where(plan.c.id == plan_id).values(providing_org_id=service))
 
 
 def downgrade() -> None:

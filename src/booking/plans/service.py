@@ -170,9 +170,7 @@ def planning_service(db: Session, actor: User, providing_org_id: int | None) -> 
         if providing_org_id not in (None, actor.organisation_id):
             raise Unprocessable(
                 "A dispatcher plans for their own service.",
-                errors=[
-                    FieldError("providing_org_id", "Not your service.", "not_your_service")
-                ],
+                errors=[FieldError("providing_org_id", "Not your service.", "not_your_service")],
             )
         return actor.organisation_id
     if actor.role != UserRole.ADMIN:
@@ -186,9 +184,7 @@ def planning_service(db: Session, actor: User, providing_org_id: int | None) -> 
     if organisation is None or organisation.kind != OrganisationKind.PROVIDING:
         raise Unprocessable(
             f"Organisation {providing_org_id} is not a providing service.",
-            errors=[
-                FieldError("providing_org_id", "Not a providing service.", "not_a_service")
-            ],
+            errors=[FieldError("providing_org_id", "Not a providing service.", "not_a_service")],
         )
     return organisation.id
 
@@ -351,11 +347,12 @@ def plan_every_service(
         _check_request_ids(db, wanted, every)
     organisation_of: dict[int, int] = {}
     if wanted is not None:
-        organisation_of = dict(
-            db.execute(
+        organisation_of = {
+            booking_id: organisation_id
+            for booking_id, organisation_id in db.execute(
                 select(Booking.id, Booking.organisation_id).where(Booking.id.in_(wanted))
-            ).tuples()
-        )
+            )
+        }
     plans: list[Plan] = []
     taken: set[int] = set()
     share = max(min(1.0, time_limit), time_limit / len(served))
@@ -363,7 +360,7 @@ def plan_every_service(
         ids = None
         if wanted is not None:
             ids = [b for b in wanted if organisation_of.get(b) in served[service_id]]
-            if not ids:
+            if wanted and not ids:
                 continue
         plan = run_plan(
             db,
