@@ -533,7 +533,14 @@ def make_outbox_message(
             event=event,
             channel=channel,
             recipient=recipient,
-            recipient_user_id=recipient_user.id if recipient_user is not None else None,
+            # Messages about a booking go to someone: its requester unless told otherwise.
+            recipient_user_id=(
+                recipient_user.id
+                if recipient_user is not None
+                else booking.requester_id
+                if booking is not None
+                else None
+            ),
             locale=locale,
             template=template,
             context=context if context is not None else {},
