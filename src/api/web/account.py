@@ -11,7 +11,7 @@ from api.web.context import CheckedForm, WebPage, home_for, safe_next
 from api.web.i18n import LANGUAGE_COOKIE, LOCALES
 from booking.audit import record_audit
 from booking.users.models import User
-from booking.users.service import hash_password, update_user, verify_password
+from booking.users.service import end_web_sessions, hash_password, update_user, verify_password
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,11 +54,13 @@ def sign_in(page: WebPage, form: CheckedForm) -> Response:
 
 @router.post("/sign-out")
 def sign_out(page: WebPage, form: CheckedForm) -> RedirectResponse:
-    """Forget the session on this browser."""
+    """End the session: this browser's cookie, and every copy of it anywhere.
+
+    The user's session generation moves on, so a replayed cookie is refused;
+    that also signs the user out on their other browsers.
+    """
     if page.user is not None:
-        record_audit(
-            page.db, actor=page.user, action="user.signed_out", entity=page.user, changes={}
-        )
+        end_web_sessions(page.db, actor=page.user, user=page.user, action="user.signed_out")
     page.rotate_nonce()
     page.extra_cookies.append(clear_session_cookie)
     return page.redirect("/sign-in")

@@ -42,6 +42,10 @@ class User(Base):
     phone_e164: Mapped[str | None] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every web session cookie carries the generation it was signed in at; raising it
+    # (sign-out, password change, deactivation, an admin's "sign out everywhere")
+    # ends every session of the user at once, on every browser and every worker.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="raise")
