@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     write_rate_per_minute: int = Field(default=120, ge=1)
     session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
+    sign_in_account_attempts: int = Field(default=5, ge=1)
+    sign_in_address_attempts: int = Field(default=20, ge=1)
+    sign_in_max_pause_seconds: int = Field(default=15 * 60, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
