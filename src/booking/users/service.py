@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from booking.audit import pending_changes, record_audit
 from booking.errors import Conflict, FieldError, NotFound, Unprocessable
 from booking.organisations.models import Organisation
+from booking.providers.calendar import revoke_calendar_token
 from booking.providers.models import Provider
 from booking.types import ensure_aware, utc_now
 from booking.users.models import ApiToken, User
@@ -201,6 +202,7 @@ def update_user(
 ) -> User:
     """Apply the given fields (``email``, ``full_name``, ``role``, ``locale``, ``phone``,
     ``password``, ``is_active``); a key absent from ``changes`` stays as it is.
+    Deactivating also revokes the user's API tokens and their calendar feed.
 
     An admin cannot deactivate themselves or give up their own admin role,
     so the last admin cannot lock everyone out by mistake. A new password or
@@ -252,6 +254,9 @@ def update_user(
     record_audit(db, actor=actor, action="user.updated", entity=user, changes=diff)
     if diff.get("is_active") == [True, False]:
         revoke_all_tokens(db, actor=actor, user=user)
+        provider = db.scalars(select(Provider).where(Provider.user_id == user.id)).first()
+        if provider is not None:
+            revoke_calendar_token(db, actor=actor, provider=provider, reason="login_deactivated")
     return user
 
 
