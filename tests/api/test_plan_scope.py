@@ -58,16 +58,6 @@ def two(db: Session) -> TwoServices:
 
 
 @pytest.fixture
-def login(db: Session, auth_headers: Headers) -> Headers:
-    def _login(user: User) -> dict[str, str]:
-        headers = auth_headers(user)
-        db.commit()
-        return headers
-
-    return _login
-
-
-@pytest.fixture
 def browser(client: TestClient, settings: Settings, db: Session) -> Browser:
     return Browser(client, settings, db)
 

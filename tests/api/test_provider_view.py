@@ -41,16 +41,6 @@ class Offered:
 
 
 @pytest.fixture
-def login(db: Session, auth_headers: Headers) -> Headers:
-    def _login(user: User) -> dict[str, str]:
-        headers = auth_headers(user)
-        db.commit()
-        return headers
-
-    return _login
-
-
-@pytest.fixture
 def offered(client: TestClient, db: Session, login: Headers) -> Offered:
     """The requester books through the API (so the history is real); the provider gets an offer."""
     world = make_world(db)

@@ -131,27 +131,21 @@ def test_an_admin_applying_a_legacy_plan_keeps_to_service_agreements(
 
 
 def test_send_offer_checks_the_dispatch_right_and_the_booking(db: Session, legacy: Legacy) -> None:
-    booking = db.get_one(Booking, legacy.foreign_booking.booking_id)
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    def offer(assignment: Assignment) -> None:
+        now = dt.datetime.now(dt.UTC)
+        send_offer(
+            db,
+            actor=legacy.setis.dispatcher,
+            assignment=assignment,
+            booking=db.get_one(Booking, assignment.booking_id),
+            expires_at=now + dt.timedelta(hours=2),
+            now=now,
+        )
+
     with pytest.raises(Forbidden):
-        send_offer(
-            db,
-            actor=legacy.setis.dispatcher,
-            assignment=legacy.foreign_booking,
-            booking=booking,
-            expires_at=expires,
-            now=dt.datetime.now(dt.UTC),
-        )
-    cross = db.get_one(Booking, legacy.cross_service.booking_id)
+        offer(legacy.foreign_booking)  # not SéTIS's provider
     with pytest.raises(NotFound):
-        send_offer(
-            db,
-            actor=legacy.setis.dispatcher,
-            assignment=legacy.cross_service,
-            booking=cross,
-            expires_at=expires,
-            now=dt.datetime.now(dt.UTC),
-        )
+        offer(legacy.cross_service)  # SéTIS's provider, but not a booking SéTIS serves
     assert legacy.foreign_booking.status == legacy.cross_service.status == "proposed"
     assert messages(db) == 0
 

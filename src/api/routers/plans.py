@@ -102,28 +102,16 @@ def create_plan(
     failure (confirmed work that cannot all be kept) is answered as a plan with
     `status: failed` and its `error`."""
     limit = settings.plan_time_limit_seconds
-    time_limit = min(body.time_limit or limit, limit)
-    if user.role == UserRole.ADMIN and body.providing_org_id is None:
-        plan = service.plan_every_service(
-            db,
-            actor=user,
-            horizon_start=body.horizon_start,
-            horizon_end=body.horizon_end,
-            booking_ids=body.booking_ids,
-            time_limit=time_limit,
-            timezone=settings.timezone,
-        )[0]
-    else:
-        plan = service.run_plan(
-            db,
-            actor=user,
-            horizon_start=body.horizon_start,
-            horizon_end=body.horizon_end,
-            booking_ids=body.booking_ids,
-            providing_org_id=body.providing_org_id,
-            time_limit=time_limit,
-            timezone=settings.timezone,
-        )
+    [plan, *_] = service.plan_as_asked(
+        db,
+        actor=user,
+        horizon_start=body.horizon_start,
+        horizon_end=body.horizon_end,
+        booking_ids=body.booking_ids,
+        providing_org_id=body.providing_org_id,
+        time_limit=min(body.time_limit or limit, limit),
+        timezone=settings.timezone,
+    )
     return plan_out(db, plan, user)
 
 

@@ -15,7 +15,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from api.schemas.common import Id, ResponseModel, StrictModel
-from booking.bookings.models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, NOTES_MAX_LENGTH
+from booking.bookings.models import (
+    MAX_DURATION_MINUTES,
+    MIN_DURATION_MINUTES,
+    NOTES_MAX_LENGTH,
+    Booking,
+)
 from booking.bookings.provider_view import ProviderBookingView, work_times
 from booking.bookings.series import (
     MAX_INTERVAL_WEEKS,
@@ -107,6 +112,18 @@ class PlaceOut(ResponseModel):
     lat: float
     lon: float
     country: Country
+
+    @classmethod
+    def of(cls, booking: Booking) -> PlaceOut | None:
+        """The booking's place, if it has one (onsite sessions do)."""
+        if booking.location_lat is None or booking.location_lon is None:
+            return None
+        return cls(
+            address=booking.address,
+            lat=booking.location_lat,
+            lon=booking.location_lon,
+            country=Country(booking.location_country),
+        )
 
 
 class WindowIn(StrictModel):
@@ -357,14 +374,7 @@ class BookingOut(ResponseModel):
     @classmethod
     def from_view(cls, view: BookingView) -> BookingOut:
         booking = view.booking
-        location = None
-        if booking.location_lat is not None and booking.location_lon is not None:
-            location = PlaceOut(
-                address=booking.address,
-                lat=booking.location_lat,
-                lon=booking.location_lon,
-                country=Country(booking.location_country),
-            )
+        location = PlaceOut.of(booking)
         window = None
         if booking.window_earliest is not None and booking.window_latest is not None:
             window = WindowOut(
@@ -462,14 +472,6 @@ class ProviderBookingOut(ResponseModel):
     @classmethod
     def from_view(cls, view: ProviderBookingView) -> ProviderBookingOut:
         booking = view.booking
-        location = None
-        if booking.location_lat is not None and booking.location_lon is not None:
-            location = PlaceOut(
-                address=booking.address,
-                lat=booking.location_lat,
-                lon=booking.location_lon,
-                country=Country(booking.location_country),
-            )
         starts_at, ends_at = work_times(view)
         offer_expires_at = view.assignment.offer_expires_at
         return cls(
@@ -484,7 +486,7 @@ class ProviderBookingOut(ResponseModel):
             language_variety=booking.language_variety,
             session_kind=SessionKind(booking.session_kind),
             modality=Modality(booking.modality),
-            location=location,
+            location=PlaceOut.of(booking),
             starts_at=_utc(starts_at),
             ends_at=_utc(ends_at),
             duration_minutes=int((ends_at - starts_at).total_seconds() // 60),

@@ -46,10 +46,9 @@ from booking.plans.service import (
     apply_plan,
     batch_plan_ids,
     get_visible_plan,
+    plan_as_asked,
     plan_assignments,
-    plan_every_service,
     plan_query_for,
-    run_plan,
 )
 from booking.providers.models import Provider
 from booking.providers.service import get_visible_provider
@@ -240,25 +239,16 @@ def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
     horizon_end = _local_midnight(first_day + dt.timedelta(days=count), zone)
     try:
         with page.attempt():
-            if page.user.role == UserRole.ADMIN:
-                # One plan per service; the first plan's page links to the others.
-                plan = plan_every_service(
-                    page.db,
-                    actor=page.user,
-                    horizon_start=horizon_start,
-                    horizon_end=horizon_end,
-                    time_limit=time_limit,
-                    timezone=page.settings.timezone,
-                )[0]
-            else:
-                plan = run_plan(
-                    page.db,
-                    actor=page.user,
-                    horizon_start=horizon_start,
-                    horizon_end=horizon_end,
-                    time_limit=time_limit,
-                    timezone=page.settings.timezone,
-                )
+            # An admin plans every service, one plan each; the first one's page
+            # links to the others.
+            [plan, *_] = plan_as_asked(
+                page.db,
+                actor=page.user,
+                horizon_start=horizon_start,
+                horizon_end=horizon_end,
+                time_limit=time_limit,
+                timezone=page.settings.timezone,
+            )
     except DomainError as refused:
         raise page.error(refused.status, "problem.plan_failed") from None
     return page.redirect(f"/board/plans/{plan.id}")

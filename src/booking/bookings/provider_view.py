@@ -23,7 +23,12 @@ from sqlalchemy.orm import Session
 from booking.access import PROVIDER_VISIBLE_ASSIGNMENT_STATUSES
 from booking.assignments.models import Assignment
 from booking.bookings.models import Booking
-from booking.bookings.service import HistoryEntry, booking_history
+from booking.bookings.service import (
+    MATCHING_COLUMNS,
+    TIME_COLUMNS,
+    HistoryEntry,
+    booking_history,
+)
 from booking.organisations.models import Organisation
 from booking.providers.models import Provider
 from booking.users.models import User
@@ -34,28 +39,10 @@ HOLDING_STATUSES: frozenset[str] = frozenset(
 )
 """The provider holds the work: the requester's notes are for them now."""
 
-BOOKING_FIELDS_FOR_PROVIDERS: frozenset[str] = frozenset(
-    {
-        "status",
-        "starts_at",
-        "duration_minutes",
-        "window_earliest",
-        "window_latest",
-        "language_code",
-        "language_variety",
-        "session_kind",
-        "modality",
-        "address",
-        "location_lat",
-        "location_lon",
-        "location_country",
-        "provider_kind",
-        "required_gender",
-        "requires_certified",
-        "required_skills",
-        "cancelled_at",
-        "cancel_reason",
-    }
+BOOKING_FIELDS_FOR_PROVIDERS: frozenset[str] = (
+    TIME_COLUMNS
+    | MATCHING_COLUMNS
+    | {"status", "language_code", "session_kind", "address", "cancelled_at", "cancel_reason"}
 )
 """The booking changes a provider's history shows: time, place, language, kind, needs, status."""
 

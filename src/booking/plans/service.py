@@ -384,6 +384,42 @@ def plan_every_service(
     return plans
 
 
+def plan_as_asked(
+    db: Session,
+    *,
+    actor: User,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    booking_ids: Collection[int] | None = None,
+    providing_org_id: int | None = None,
+    time_limit: float,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> list[Plan]:
+    """A plan request from the API or the board: one service's plan, or, for an admin who
+    names no service, one plan per service (``plan_every_service``). Never empty."""
+    if actor.role == UserRole.ADMIN and providing_org_id is None:
+        return plan_every_service(
+            db,
+            actor=actor,
+            horizon_start=horizon_start,
+            horizon_end=horizon_end,
+            booking_ids=booking_ids,
+            time_limit=time_limit,
+            timezone=timezone,
+        )
+    plan = run_plan(
+        db,
+        actor=actor,
+        horizon_start=horizon_start,
+        horizon_end=horizon_end,
+        booking_ids=booking_ids,
+        providing_org_id=providing_org_id,
+        time_limit=time_limit,
+        timezone=timezone,
+    )
+    return [plan]
+
+
 def _check_request_ids(db: Session, wanted: list[int], organisation_ids: set[int]) -> None:
     """Every wanted booking exists and some service serves its organisation."""
     if len(wanted) > MAX_BOOKING_IDS:
