@@ -12,6 +12,7 @@ requester has since cleared does not linger in old entries.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -127,12 +128,8 @@ def provider_history(db: Session, *, user: User, booking: Booking) -> list[Histo
             continue
         own = entry.actor_id == user.id
         entries.append(
-            HistoryEntry(
-                id=entry.id,
-                at=entry.at,
-                action=entry.action,
-                entity_type=entry.entity_type,
-                entity_id=entry.entity_id,
+            dataclasses.replace(
+                entry,
                 actor_id=entry.actor_id if own else None,
                 actor_name=entry.actor_name if own else None,
                 changes=changes,
