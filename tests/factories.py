@@ -453,6 +453,9 @@ def make_plan(
     **fields: Any,
 ) -> Plan:
     created_by = created_by or make_user(db, role="dispatcher")
+    # A dispatcher's plan staffs their service (as run_plan does); an admin's names one.
+    if created_by.role == "dispatcher":
+        fields.setdefault("providing_org_id", created_by.organisation_id)
     horizon_start = horizon_start or default_start(hour=0)
     horizon_end = horizon_end or horizon_start + dt.timedelta(days=7)
     return _save(
@@ -530,7 +533,14 @@ def make_outbox_message(
             event=event,
             channel=channel,
             recipient=recipient,
-            recipient_user_id=recipient_user.id if recipient_user is not None else None,
+            # Messages about a booking go to someone: its requester unless told otherwise.
+            recipient_user_id=(
+                recipient_user.id
+                if recipient_user is not None
+                else booking.requester_id
+                if booking is not None
+                else None
+            ),
             locale=locale,
             template=template,
             context=context if context is not None else {},

@@ -201,3 +201,52 @@ def test_the_worker_runs_in_a_fresh_process(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("sent ")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "truchement.example.org"])
+def test_serve_with_the_placeholder_secret_refuses_a_public_interface(
+    sqlite_env: str, served: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    # Security review, finding 9: the development secret is public, so a forged
+    # cookie would sign in as anyone on a service reachable from elsewhere.
+    monkeypatch.delenv("TRUCHEMENT_SECRET_KEY", raising=False)
+    result = runner.invoke(app, ["serve", "--host", host])
+    assert result.exit_code == 2
+    assert f"refusing to listen on {host}" in result.output
+    assert "TRUCHEMENT_SECRET_KEY" in result.output and "Traceback" not in result.output
+    assert served == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.1.1"])
+def test_serve_with_the_placeholder_secret_may_listen_on_loopback(
+    sqlite_env: str, served: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    monkeypatch.delenv("TRUCHEMENT_SECRET_KEY", raising=False)
+    result = runner.invoke(app, ["serve", "--host", host])
+    assert result.exit_code == 0, result.output
+    assert served and served[0]["host"] == host
+
+
+def test_serve_in_development_with_a_real_secret_may_listen_publicly(
+    sqlite_env: str, served: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRUCHEMENT_SECRET_KEY", "d" * 64)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 0, result.output
+    assert served[0]["host"] == "0.0.0.0"
+
+
+@pytest.mark.parametrize("secret", ["change-me", "short-but-not-a-placeholder", "é" * 15])
+def test_outside_development_the_secret_needs_32_bytes(
+    sqlite_env: str, monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("TRUCHEMENT_ENVIRONMENT", "production")
+    monkeypatch.setenv("TRUCHEMENT_SECRET_KEY", secret)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code != 0
+    assert "at least 32 bytes" in result.output and "Traceback" not in result.output
+    monkeypatch.setenv("TRUCHEMENT_SECRET_KEY", "é" * 16)  # 32 bytes in UTF-8
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api.access_log import install_access_log_filter
 from api.middleware import install_middleware
 from api.problems import install_problem_handlers
 from api.routers import assignments as assignments_router
@@ -24,6 +25,7 @@ from truchement import __version__
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    install_access_log_filter()
     app = FastAPI(
         title="Truchement",
         version=__version__,

@@ -6,8 +6,12 @@
    looked up in ``api_token``; it must be neither revoked nor expired, and
    its user must be active. Any other ``Authorization`` scheme is refused.
 2. Only when no ``Authorization`` header is sent: the signed session cookie
-   the web pages set at sign-in (``issue_session_cookie``). A request signed
-   in by cookie that changes something must not come from another site.
+   the web pages set at sign-in (``issue_session_cookie``). It names the user
+   and their session generation (``user.session_generation``); raising the
+   generation (sign-out, a password change, deactivation, an admin's "sign
+   out everywhere") ends every session of the user at once, whichever worker
+   serves the next request. A request signed in by cookie that changes
+   something must not come from another site.
 
 Anything else is a 401 problem with ``WWW-Authenticate: Bearer``. Roles are
 checked by ``require_roles`` (403); ``admin`` is not implicitly every role,
@@ -25,6 +29,7 @@ from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import AppSettings, DbSession
 from api.problems import ApiProblem
@@ -74,20 +79,42 @@ def _session_serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 
 def session_cookie_value(settings: Settings, user: User) -> str:
-    """The signed value of a session cookie for ``user`` (it names the user, nothing else)."""
-    return str(_session_serializer(settings).dumps({"uid": user.id}))
+    """The signed value of a session cookie for ``user``: their id and session generation."""
+    claims = {"uid": user.id, "gen": user.session_generation}
+    return str(_session_serializer(settings).dumps(claims))
 
 
-def user_id_from_session_cookie(settings: Settings, value: str) -> int | None:
-    """The user id a session cookie was signed for, or ``None`` if forged, damaged or too old."""
+def session_claims(settings: Settings, value: str) -> tuple[int, int] | None:
+    """The user id and generation a cookie was signed for; ``None`` if forged, damaged,
+    too old, or signed before sessions had a generation."""
     try:
         data: Any = _session_serializer(settings).loads(
             value, max_age=settings.session_max_age_seconds
         )
     except (BadSignature, ValueError, TypeError):
         return None
-    uid = data.get("uid") if isinstance(data, dict) else None
-    return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
+    if not isinstance(data, dict):
+        return None
+    uid, generation = data.get("uid"), data.get("gen")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (uid, generation)):
+        return None
+    return uid, generation
+
+
+def user_from_session_cookie(db: Session, settings: Settings, value: str) -> User | None:
+    """The active user a session cookie signs in, or ``None`` if it is not (or no longer) valid.
+
+    A cookie of an earlier generation was ended (sign-out, new password,
+    "sign out everywhere") even though its signature and age are fine.
+    """
+    claims = session_claims(settings, value)
+    if claims is None:
+        return None
+    user_id, generation = claims
+    user = db.get(User, user_id)
+    if user is None or not user.is_active or user.session_generation != generation:
+        return None
+    return user
 
 
 def issue_session_cookie(response: Response, settings: Settings, user: User) -> None:
@@ -156,9 +183,8 @@ def current_user(
             raise _invalid_token()
         user = _user_from_token(db, credentials.credentials.strip())
     elif session_cookie:
-        user_id = user_id_from_session_cookie(settings, session_cookie)
-        signed_in = db.get(User, user_id) if user_id is not None else None
-        if signed_in is None or not signed_in.is_active:
+        signed_in = user_from_session_cookie(db, settings, session_cookie)
+        if signed_in is None:
             raise _unauthenticated()
         user = signed_in
         if request.method not in SAFE_METHODS and not _same_origin(request, settings):

@@ -17,6 +17,11 @@ exceptions behave as without it.
   abuse-proof quota (put one in the reverse proxy for that).
 - ``MetricsMiddleware``: counts requests by method, route template and
   status, and their latency, for ``GET /metrics``. Per process too.
+- ``SecurityHeadersMiddleware``: every answer says ``X-Content-Type-Options:
+  nosniff`` and, unless it chose its own caching, ``Cache-Control:
+  no-store`` (the API carries personal data; static files are the
+  exception); ``Strict-Transport-Security`` when the service is served over
+  HTTPS.
 """
 
 from __future__ import annotations
@@ -320,8 +325,44 @@ class MetricsMiddleware:
             )
 
 
+HSTS_VALUE = "max-age=31536000; includeSubDomains"
+"""A year: once a browser has seen the service over HTTPS, it never tries plain HTTP."""
+CACHEABLE_PREFIXES: tuple[str, ...] = ("/static/",)
+"""Paths whose answers may be cached: the pages' stylesheet and script, nothing personal."""
+
+
+class SecurityHeadersMiddleware:
+    """Add the headers every answer needs, refusals and problems included."""
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+        self.app = app
+        self.https = https
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = str(scope.get("path", "")).startswith(CACHEABLE_PREFIXES)
+
+        async def adding_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {key.lower() for key, _ in headers}
+                if b"x-content-type-options" not in present:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if not cacheable and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                if self.https and b"strict-transport-security" not in present:
+                    headers.append((b"strict-transport-security", HSTS_VALUE.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, adding_send)
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Add the middleware, outermost last: metrics see everything, refusals included.
+    """Add the middleware, outermost last: metrics see everything, refusals included;
+    the security headers go on every answer, the refusals of the others too.
 
     The request metrics are kept on ``app.state.metrics`` for ``GET /metrics``.
     """
@@ -329,3 +370,6 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(WriteRateLimitMiddleware, per_minute=settings.write_rate_per_minute)
     app.add_middleware(MetricsMiddleware, registry=app.state.metrics)
+    app.add_middleware(
+        SecurityHeadersMiddleware, https=settings.base_url.lower().startswith("https://")
+    )

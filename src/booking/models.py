@@ -30,7 +30,7 @@ from booking.providers.models import (
     Provider,
     ProviderLanguage,
 )
-from booking.users.models import ApiToken, User
+from booking.users.models import ApiToken, SignInThrottle, User
 
 __all__ = [
     "ApiToken",
@@ -51,6 +51,7 @@ __all__ = [
     "ProviderLanguage",
     "Series",
     "ServiceAgreement",
+    "SignInThrottle",
     "Site",
     "User",
 ]

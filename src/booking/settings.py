@@ -9,6 +9,13 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-insecure-secret"})
+MIN_SECRET_BYTES = 32
+"""The shortest secret accepted outside development (``openssl rand -hex 32`` gives 64)."""
+
+
+def weak_secret(secret: str) -> bool:
+    """A placeholder, or too short to resist guessing: forged sessions would sign in."""
+    return secret in PLACEHOLDER_SECRETS or len(secret.encode("utf-8")) < MIN_SECRET_BYTES
 
 
 class Settings(BaseSettings):
@@ -29,13 +36,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     write_rate_per_minute: int = Field(default=120, ge=1)
     session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
+    sign_in_account_attempts: int = Field(default=5, ge=1)
+    sign_in_address_attempts: int = Field(default=20, ge=1)
+    sign_in_max_pause_seconds: int = Field(default=15 * 60, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
-        """A guessable secret would let anyone forge sessions and feed tokens."""
-        if self.environment != "development" and self.secret_key in PLACEHOLDER_SECRETS:
+        """A guessable secret would let anyone forge session cookies and CSRF tokens."""
+        if self.environment != "development" and weak_secret(self.secret_key):
             raise ValueError(
-                "TRUCHEMENT_SECRET_KEY must be set to a real secret outside development"
+                "TRUCHEMENT_SECRET_KEY must be set to a real secret of at least "
+                f"{MIN_SECRET_BYTES} bytes outside development (`openssl rand -hex 32`)"
             )
         return self
 

@@ -85,6 +85,7 @@ def serve(
     from booking.migrate import is_up_to_date
 
     settings = _settings()
+    _refuse_public_bind_with_a_weak_secret(host, settings.secret_key)
     if settings.is_sqlite:
         _prepare_embedded_database(
             settings.database_url, seed_demo=settings.environment == "development"
@@ -96,6 +97,37 @@ def serve(
         typer.echo(FIRST_ADMIN_HINT)
     typer.echo(f"Truchement on http://{host}:{port}/  (API docs: /api/v1/docs)")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def _refuse_public_bind_with_a_weak_secret(host: str, secret: str) -> None:
+    """Development's placeholder secret is public: anyone could forge a session cookie.
+
+    On the loopback interface only this machine can reach the service; on any
+    other, the service must have a real secret (outside development the
+    settings already insist on one).
+    """
+    from booking.settings import MIN_SECRET_BYTES, weak_secret
+
+    if weak_secret(secret) and not is_loopback(host):
+        raise fail(
+            f"refusing to listen on {host} with the placeholder (or a short) secret key: "
+            "anyone could forge a session. Set TRUCHEMENT_SECRET_KEY to a secret of at least "
+            f"{MIN_SECRET_BYTES} bytes (`openssl rand -hex 32`), or listen on 127.0.0.1.",
+            2,
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name: it may well be reachable from elsewhere
 
 
 def _prepare_embedded_database(url: str, *, seed_demo: bool) -> None:

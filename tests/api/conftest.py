@@ -66,3 +66,21 @@ def auth_headers(db: Session) -> Callable[[User], dict[str, str]]:
         return {"Authorization": f"Bearer {token}"}
 
     return _headers
+
+
+@pytest.fixture
+def login(
+    db: Session, auth_headers: Callable[[User], dict[str, str]]
+) -> Callable[[User], dict[str, str]]:
+    """Bearer headers for a user, with what the test built so far kept when a request fails.
+
+    A failed request rolls the shared session back to its last commit; committing
+    here releases the test's SAVEPOINT, so only the failed request is undone.
+    """
+
+    def _login(user: User) -> dict[str, str]:
+        headers = auth_headers(user)
+        db.commit()
+        return headers
+
+    return _login

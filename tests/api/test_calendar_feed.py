@@ -8,12 +8,13 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 from icalendar import Calendar
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.models import User
+from booking.models import AuditLog, Provider, User
 from booking.users.tokens import hash_token
 from tests.booking.dispatch_world import World, at, make_world
-from tests.factories import make_assignment
+from tests.factories import make_assignment, make_user
 
 Headers = Callable[[User], dict[str, str]]
 
@@ -134,3 +135,75 @@ def test_only_the_provider_or_their_dispatchers_may_issue_the_address(
     assert client.post(path, headers=login(world.requester)).status_code == 403
     assert client.post(path, headers=login(make_world(db).dispatcher)).status_code == 404
     assert client.post(path).status_code == 401
+
+
+def _answers(client: TestClient, provider_id: int, token: str) -> int:
+    return client.get(
+        f"/api/v1/providers/{provider_id}/calendar.ics", params={"token": token}
+    ).status_code
+
+
+@pytest.mark.parametrize(
+    "offboarding", ["user deactivated", "provider inactive", "login unlinked", "login changed"]
+)
+def test_the_feed_does_not_outlive_offboarding(
+    client: TestClient, db: Session, world: World, login: Headers, offboarding: str
+) -> None:
+    # Security review, finding 6.
+    provider = world.provider(db)
+    provider_user = world.login(db, provider)
+    token = issue(client, provider.id, login(provider_user))
+    admin = login(make_user(db, organisation=world.service, role="admin"))
+    assert _answers(client, provider.id, token) == 200
+    if offboarding == "user deactivated":
+        answer = client.patch(
+            f"/api/v1/users/{provider_user.id}", json={"is_active": False}, headers=admin
+        )
+    else:
+        change: dict[str, object] = {
+            "provider inactive": {"is_active": False},
+            "login unlinked": {"user_id": None},
+            "login changed": {
+                "user_id": make_user(db, organisation=world.service, role="provider").id
+            },
+        }[offboarding]  # type: ignore[assignment]
+        db.commit()
+        answer = client.patch(f"/api/v1/providers/{provider.id}", json=change, headers=admin)
+    assert answer.status_code == 200, answer.text
+    assert _answers(client, provider.id, token) == 404
+    db.expire_all()
+    assert db.get_one(Provider, provider.id).calendar_token_hash is None
+    revoked = db.scalars(
+        select(AuditLog).where(AuditLog.action == "provider.calendar_token_revoked")
+    ).one()
+    assert revoked.entity_id == str(provider.id)
+    # Brought back, the provider needs a new address: the old one stays dead.
+    if offboarding == "user deactivated":
+        client.patch(f"/api/v1/users/{provider_user.id}", json={"is_active": True}, headers=admin)
+    elif offboarding == "provider inactive":
+        client.patch(f"/api/v1/providers/{provider.id}", json={"is_active": True}, headers=admin)
+    assert _answers(client, provider.id, token) == 404
+
+
+@pytest.mark.parametrize("what", ["provider", "login"])
+def test_a_surviving_token_of_an_inactive_provider_or_login_is_refused(
+    client: TestClient, db: Session, world: World, login: Headers, what: str
+) -> None:
+    # Tokens issued before offboarding revoked them: the feed checks activity itself.
+    provider = world.provider(db)
+    provider_user = world.login(db, provider)
+    token = issue(client, provider.id, login(provider_user))
+    if what == "provider":
+        provider.is_active = False
+    else:
+        provider_user.is_active = False
+    db.commit()
+    assert _answers(client, provider.id, token) == 404
+
+
+def test_a_provider_without_a_login_keeps_a_feed_their_dispatcher_issued(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider = world.provider(db, with_login=False)
+    token = issue(client, provider.id, login(world.dispatcher))
+    assert _answers(client, provider.id, token) == 200

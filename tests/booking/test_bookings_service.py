@@ -48,7 +48,9 @@ from tests.factories import (
     make_user,
 )
 
-SETTINGS = Settings(environment="test", secret_key="test-secret-key", late_cancellation_hour=10)
+SETTINGS = Settings(
+    environment="test", secret_key="test-secret-key-not-for-production", late_cancellation_hour=10
+)
 
 
 @dataclass

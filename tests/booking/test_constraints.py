@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from booking.models import ApiToken, Language, User
+from booking.models import ApiToken, Language, SignInThrottle, User
 from booking.types import utc_now
 from tests.booking.helpers import assert_refused
 from tests.factories import (
@@ -36,6 +36,17 @@ START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=BRUSSELS)
 HOUR = dt.timedelta(hours=1)
 
 Case = tuple[str, Callable[[Session], Any]]
+
+
+def _throttle(db: Session, *, scope: str = "account", failures: int = 1) -> SignInThrottle:
+    row = SignInThrottle(
+        scope=scope, key="ana@example.org", failures=failures, last_failure_at=utc_now()
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
 ALSO_ACCEPTED = {"ck_provider_max_minutes_per_week": frozenset({"ck_provider_day_within_week"})}
 
 CASES: list[Case] = [
@@ -102,6 +113,9 @@ CASES: list[Case] = [
             )
         ),
     ),
+    # failed sign-ins
+    ("ck_sign_in_throttle_scope", lambda db: _throttle(db, scope="session")),
+    ("ck_sign_in_throttle_failures", lambda db: _throttle(db, failures=-1)),
     # organisation, agreement, site
     ("ck_organisation_kind", lambda db: make_organisation(db, kind="charity")),
     ("ck_organisation_country", lambda db: make_organisation(db, country="NL")),

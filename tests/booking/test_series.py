@@ -35,7 +35,7 @@ from tests.factories import BRUSSELS, make_assignment, make_provider, make_user
 world = test_bookings_service.world
 """SéTIS serving a Tournai reception centre (the fixture of the booking service tests)."""
 
-SETTINGS = Settings(environment="test", secret_key="test-secret-key")
+SETTINGS = Settings(environment="test", secret_key="test-secret-key-not-for-production")
 NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=BRUSSELS)
 # The clocks go forward on Sunday 28 March 2027 and back on Sunday 31 October 2027.
 MONDAY_BEFORE_SPRING = dt.date(2027, 3, 22)

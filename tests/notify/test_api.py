@@ -10,7 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.models import AuditLog, User
-from tests.factories import make_organisation, make_outbox_message, make_user
+from tests.factories import (
+    make_organisation,
+    make_outbox_message,
+    make_service_agreement,
+    make_user,
+)
 from tests.notify.scene import START, make_scene
 
 Headers = Callable[[User], dict[str, str]]
@@ -165,3 +170,47 @@ def test_the_endpoints_are_documented_for_client_generation(client: TestClient) 
     assert listing["summary"] and retry["summary"]
     assert {"200", "401", "403", "422"} <= set(listing["responses"])
     assert {"200", "401", "403", "404", "409"} <= set(retry["responses"])
+
+
+def test_a_dispatcher_does_not_read_another_service_s_people_on_a_shared_booking(
+    db: Session, client: TestClient, auth_headers: Headers
+) -> None:
+    # Security review, finding 3: two services serve the centre; ISM's provider is
+    # confirmed on it. SéTIS's dispatcher sees the message to the requester and to
+    # their own people, never the ISM provider's phone number or email.
+    scene = make_scene(db)
+    ism = make_organisation(db, kind="providing", name="ISM Interprétariat")
+    make_service_agreement(db, providing=ism, requesting=scene.requesting)
+    ism_user = make_user(db, organisation=ism, role="provider", email="amina@ism.example.org")
+    to_requester = make_outbox_message(
+        db, booking=scene.booking, recipient_user=scene.requester, recipient="camille@caes.fr"
+    )
+    to_own = make_outbox_message(
+        db, booking=scene.booking, recipient_user=scene.provider_user, recipient="+32470123456"
+    )
+    to_ism_email = make_outbox_message(
+        db, booking=scene.booking, recipient_user=ism_user, recipient="amina@ism.example.org"
+    )
+    to_ism_sms = make_outbox_message(
+        db, booking=scene.booking, recipient_user=ism_user, recipient="+33612345678", channel="sms"
+    )
+    erased = make_outbox_message(db, booking=scene.booking, recipient="gone@example.org")
+    erased.recipient_user_id = None  # the person was erased since: who it was is unknown
+    headers = auth_headers(scene.dispatcher)
+    db.commit()
+    response = client.get(URL, params={"booking_id": scene.booking.id}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert {i["id"] for i in response.json()["items"]} == {to_requester.id, to_own.id}
+    assert "amina@ism.example.org" not in response.text and "+33612345678" not in response.text
+    for hidden in (to_ism_email, to_ism_sms, erased):
+        retried = client.post(f"{URL}/{hidden.id}/retry", headers=headers)
+        assert retried.status_code == 404
+    # ISM's own dispatcher sees theirs and the requester's.
+    ism_dispatcher = auth_headers(make_user(db, organisation=ism, role="dispatcher"))
+    db.commit()
+    theirs = client.get(URL, params={"booking_id": scene.booking.id}, headers=ism_dispatcher)
+    assert {i["id"] for i in theirs.json()["items"]} == {
+        to_requester.id,
+        to_ism_email.id,
+        to_ism_sms.id,
+    }

@@ -46,8 +46,10 @@ SAME_WORDS = frozenset(
         "field.status",
         "form.pages",
         "gender.m",
+        "plan.batch_link",
         "plan.score",
         "plan.seconds",
+        "plan.service",
         "plan.title",
     }
 )

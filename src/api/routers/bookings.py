@@ -33,6 +33,7 @@ from api.schemas.bookings import (
     BookingUpdate,
     CancelIn,
     HistoryEntryOut,
+    ProviderBookingOut,
 )
 from api.schemas.common import (
     MAX_ID,
@@ -46,6 +47,7 @@ from api.schemas.common import (
 from booking.access import get_visible_booking
 from booking.bookings import service
 from booking.bookings.models import Booking
+from booking.bookings.provider_view import provider_booking_views, provider_history
 from booking.errors import DomainError, FieldError, PreconditionFailed, Unprocessable
 from booking.users.models import User
 from booking.vocabulary import BookingStatus, UserRole
@@ -112,6 +114,17 @@ def _answer(db: DbSession, response: Response, booking: Booking) -> BookingOut:
     return BookingOut.from_view(service.describe_booking(db, booking))
 
 
+AnyBookingOut = BookingOut | ProviderBookingOut
+"""A booking as the caller's role reads it: providers get their own, narrower view."""
+
+
+def _views(db: DbSession, user: User, bookings: list[Booking]) -> list[AnyBookingOut]:
+    """Bookings as ``user`` may read them: the provider view for providers, else in full."""
+    if user.role == UserRole.PROVIDER:
+        return [ProviderBookingOut.from_view(v) for v in provider_booking_views(db, user, bookings)]
+    return [BookingOut.from_view(view) for view in service.describe_bookings(db, bookings)]
+
+
 @router.post(
     "",
     summary="Ask for a session",
@@ -160,7 +173,7 @@ def create_booking(
 @router.get(
     "",
     summary="List the bookings the caller may see",
-    response_model=Page[BookingOut],
+    response_model=Page[AnyBookingOut],
     responses=problem_responses(401, 422),
 )
 def list_bookings(
@@ -186,10 +199,11 @@ def list_bookings(
     site_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     series_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-) -> Page[BookingOut]:
+) -> Page[AnyBookingOut]:
     """Soonest first. A requester sees their organisation's bookings, a dispatcher those
     of the organisations their service serves, a provider those offered to or held by
-    them, an admin all. Dates are local days in the service's time zone."""
+    them, an admin all. Dates are local days in the service's time zone. A provider gets
+    the provider's view (`view: "provider"`): the work, not who booked it."""
     if date_from is not None and date_to is not None and date_to < date_from:
         raise Unprocessable(
             "The date range ends before it starts.",
@@ -211,10 +225,7 @@ def list_bookings(
     )
     query = service.booking_list_query(db, actor=user, filters=filters)
     rows, next_cursor = _keyset_page(db, query, page)
-    views = service.describe_bookings(db, rows)
-    return Page[BookingOut](
-        items=[BookingOut.from_view(view) for view in views], next_cursor=next_cursor
-    )
+    return Page[AnyBookingOut](items=_views(db, user, rows), next_cursor=next_cursor)
 
 
 def _keyset_page(
@@ -270,14 +281,20 @@ def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
 @router.get(
     "/{booking_id}",
     summary="Read one booking",
-    response_model=BookingOut,
+    response_model=AnyBookingOut,
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(401, 404, 422)},
 )
 def read_booking(
     db: DbSession, user: CurrentUser, booking_id: IdPath, response: Response
-) -> BookingOut:
-    """404 when it does not exist or is not the caller's to see."""
-    return _answer(db, response, get_visible_booking(db, user, booking_id))
+) -> AnyBookingOut:
+    """404 when it does not exist or is not the caller's to see. A provider gets the
+    provider's view (`view: "provider"`): time, place, language, kind and needs, their own
+    offer or work, and the notes once they hold it; never the beneficiary's reference,
+    the requester or the people excluded."""
+    booking = get_visible_booking(db, user, booking_id)
+    response.headers["ETag"] = etag(booking)
+    [view] = _views(db, user, [booking])
+    return view
 
 
 @router.patch(
@@ -345,7 +362,12 @@ def cancel_booking(
 )
 def booking_history(db: DbSession, user: CurrentUser, booking_id: IdPath) -> list[HistoryEntryOut]:
     """The audit entries of the booking and of its assignments, oldest first. A provider
-    sees the entries of their own assignments only."""
+    sees the entries of their own assignments only, and of every entry only the fields
+    of the provider's view (no beneficiary reference, notes, requester or exclusions),
+    naming nobody but themself."""
     booking = get_visible_booking(db, user, booking_id)
-    entries = service.booking_history(db, actor=user, booking=booking)
+    if user.role == UserRole.PROVIDER:
+        entries = provider_history(db, user=user, booking=booking)
+    else:
+        entries = service.booking_history(db, actor=user, booking=booking)
     return [HistoryEntryOut.from_entry(entry) for entry in entries]

@@ -49,6 +49,7 @@ def _summary_fields(plan: Plan) -> dict[str, Any]:
         "status": PlanStatus(plan.status),
         "horizon_start": plan.horizon_start,
         "horizon_end": plan.horizon_end,
+        "providing_org_id": plan.providing_org_id,
         "created_by_id": plan.created_by_id,
         "created_at": plan.created_at,
         "finished_at": plan.finished_at,
@@ -58,7 +59,7 @@ def _summary_fields(plan: Plan) -> dict[str, Any]:
     }
 
 
-def plan_out(db: Session, plan: Plan) -> PlanOut:
+def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
     """The stored plan, with what became of each proposal since."""
     result = plan.result or {}
     current = {a.id: a.status for a in service.plan_assignments(db, plan)}
@@ -77,6 +78,7 @@ def plan_out(db: Session, plan: Plan) -> PlanOut:
         unassigned=[UnassignedOut(**item) for item in result.get("unassigned", [])],
         pinned=[PinnedOut(**item) for item in result.get("pinned", [])],
         warnings=[str(w) for w in result.get("warnings", [])],
+        batch_plan_ids=service.batch_plan_ids(plan) if viewer.role == UserRole.ADMIN else [],
     )
 
 
@@ -90,22 +92,27 @@ def plan_out(db: Session, plan: Plan) -> PlanOut:
 def create_plan(
     db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, body: PlanCreate
 ) -> PlanOut:
-    """Plans the open bookings of the horizon (or only `booking_ids`) for the caller's service:
-    accepted and confirmed work is kept, every other session is proposed a provider or left
-    unassigned with a reason and a sentence. Runs in the request, up to `time_limit` seconds
-    (capped by the service's setting). A matcher failure (confirmed work that cannot all be
-    kept) is answered as a plan with `status: failed` and its `error`."""
+    """Plans the open bookings of the horizon (or only `booking_ids`) for one providing
+    service: its providers, for the organisations it serves. Accepted and confirmed work is
+    kept, every other session is proposed a provider or left unassigned with a reason and a
+    sentence. A dispatcher plans for their own service. An admin names `providing_org_id`,
+    or leaves it out to plan every service: one plan per service (the time limit shared
+    between them), the answer being the first and `batch_plan_ids` listing them all. Runs
+    in the request, up to `time_limit` seconds (capped by the service's setting). A matcher
+    failure (confirmed work that cannot all be kept) is answered as a plan with
+    `status: failed` and its `error`."""
     limit = settings.plan_time_limit_seconds
-    plan = service.run_plan(
+    [plan, *_] = service.plan_as_asked(
         db,
         actor=user,
         horizon_start=body.horizon_start,
         horizon_end=body.horizon_end,
         booking_ids=body.booking_ids,
+        providing_org_id=body.providing_org_id,
         time_limit=min(body.time_limit or limit, limit),
         timezone=settings.timezone,
     )
-    return plan_out(db, plan)
+    return plan_out(db, plan, user)
 
 
 @router.get(
@@ -131,7 +138,7 @@ def list_plans(db: DbSession, user: DispatcherOrAdmin, page: PageQuery) -> Page[
     responses=problem_responses(401, 403, 404, 422),
 )
 def read_plan(db: DbSession, user: DispatcherOrAdmin, plan_id: IdPath) -> PlanOut:
-    return plan_out(db, service.get_visible_plan(db, user, plan_id))
+    return plan_out(db, service.get_visible_plan(db, user, plan_id), user)
 
 
 @router.post(
@@ -163,7 +170,10 @@ def apply_plan(
     confirming would double-book the provider (`provider_double_booked`). If any is refused
     the answer is 409 listing them, but the others ARE applied and stay applied: read the
     plan again rather than retrying blindly. With `mode: "offer"` the providers get offers
-    to accept instead of confirmations."""
+    to accept instead of confirmations. Each proposal is checked again as the direct
+    endpoints would: a booking the caller may not see (`not_found`), a provider they do not
+    dispatch (`forbidden`), or a provider whose service does not serve the booking's
+    organisation (`not_served`) is refused the same way, and nothing is sent for it."""
     body = body or PlanApply()
     plan = service.get_visible_plan(db, user, plan_id)
     outcome = service.apply_plan(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
-from api.auth import CurrentUser
 from api.deps import AppSettings, DbSession
 from api.routers.bookings import Booker
 from api.schemas.bookings import BookingOut, SeriesCancel, SeriesCreate, SeriesOut, SeriesUpdate
@@ -64,10 +63,11 @@ def create_series(db: DbSession, user: Booker, body: SeriesCreate) -> SeriesOut:
     "/{series_id}",
     summary="Read a series and its occurrences",
     response_model=SeriesOut,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
-def read_series(db: DbSession, user: CurrentUser, series_id: IdPath) -> SeriesOut:
-    """404 unless the caller may see at least one of its occurrences."""
+def read_series(db: DbSession, user: Booker, series_id: IdPath) -> SeriesOut:
+    """404 unless the caller may see at least one of its occurrences. Providers read their
+    work through `GET /bookings` (the provider's view), not the requester's series."""
     return _answer(db, user, series_service.get_visible_series(db, actor=user, series_id=series_id))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from api.auth import AdminUser
 from api.deps import DbSession
@@ -76,3 +76,20 @@ def update_user(db: DbSession, admin: AdminUser, user_id: IdPath, body: UserUpda
         changes=body.model_dump(exclude_unset=True),
     )
     return UserOut.model_validate(user)
+
+
+@router.post(
+    "/{user_id}/sign-out",
+    summary="Sign a user out everywhere (admin): end every web session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+def sign_out_everywhere(db: DbSession, admin: AdminUser, user_id: IdPath) -> Response:
+    """Every session cookie of the user stops working on its next request, on every browser
+    (a lost phone, a shared computer). Their API tokens are separate credentials: revoke
+    them with `DELETE /tokens/{id}`, or deactivate the user to stop both."""
+    service.end_web_sessions(
+        db, actor=admin, user=service.get_user(db, user_id), action="user.signed_out_everywhere"
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

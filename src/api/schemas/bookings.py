@@ -15,7 +15,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from api.schemas.common import Id, ResponseModel, StrictModel
-from booking.bookings.models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, NOTES_MAX_LENGTH
+from booking.bookings.models import (
+    MAX_DURATION_MINUTES,
+    MIN_DURATION_MINUTES,
+    NOTES_MAX_LENGTH,
+    Booking,
+)
+from booking.bookings.provider_view import ProviderBookingView, work_times
 from booking.bookings.series import (
     MAX_INTERVAL_WEEKS,
     MAX_OCCURRENCES,
@@ -106,6 +112,18 @@ class PlaceOut(ResponseModel):
     lat: float
     lon: float
     country: Country
+
+    @classmethod
+    def of(cls, booking: Booking) -> PlaceOut | None:
+        """The booking's place, if it has one (onsite sessions do)."""
+        if booking.location_lat is None or booking.location_lon is None:
+            return None
+        return cls(
+            address=booking.address,
+            lat=booking.location_lat,
+            lon=booking.location_lon,
+            country=Country(booking.location_country),
+        )
 
 
 class WindowIn(StrictModel):
@@ -356,14 +374,7 @@ class BookingOut(ResponseModel):
     @classmethod
     def from_view(cls, view: BookingView) -> BookingOut:
         booking = view.booking
-        location = None
-        if booking.location_lat is not None and booking.location_lon is not None:
-            location = PlaceOut(
-                address=booking.address,
-                lat=booking.location_lat,
-                lon=booking.location_lon,
-                country=Country(booking.location_country),
-            )
+        location = PlaceOut.of(booking)
         window = None
         if booking.window_earliest is not None and booking.window_latest is not None:
             window = WindowOut(
@@ -417,6 +428,75 @@ class BookingOut(ResponseModel):
             late_cancellation=booking.late_cancellation,
             created_at=_utc(booking.created_at),
             updated_at=_utc(booking.updated_at),
+        )
+
+
+class ProviderNeedsOut(ResponseModel):
+    """What the session requires of whoever takes it."""
+
+    provider_kind: ProviderKindRequirement
+    gender: Gender | None
+    certified: bool
+    skills: list[str]
+
+
+class ProviderBookingOut(ResponseModel):
+    """A booking as a provider reads it: the work asked of them, nothing about who booked.
+
+    No beneficiary reference, no requester, no preferences or exclusions; the
+    requester's `notes` only once the provider holds the work (accepted or
+    confirmed).
+    """
+
+    view: Literal["provider"] = Field(
+        default="provider", description="Marks the provider's view of a booking."
+    )
+    id: int
+    reference: str
+    organisation_name: str = Field(description="Who asked for the session.")
+    status: BookingStatus
+    assignment_id: int = Field(description="The provider's own offer or work on it.")
+    assignment_status: AssignmentStatus
+    offer_expires_at: dt.datetime | None
+    language: str
+    language_variety: str | None
+    session_kind: SessionKind
+    modality: Modality
+    location: PlaceOut | None
+    starts_at: dt.datetime = Field(description="When the provider is asked to start.")
+    ends_at: dt.datetime
+    duration_minutes: int
+    needs: ProviderNeedsOut
+    notes: str | None = Field(description="Only while the provider holds the work.")
+
+    @classmethod
+    def from_view(cls, view: ProviderBookingView) -> ProviderBookingOut:
+        booking = view.booking
+        starts_at, ends_at = work_times(view)
+        offer_expires_at = view.assignment.offer_expires_at
+        return cls(
+            id=booking.id,
+            reference=booking.reference,
+            organisation_name=view.organisation_name,
+            status=BookingStatus(booking.status),
+            assignment_id=view.assignment.id,
+            assignment_status=AssignmentStatus(view.assignment.status),
+            offer_expires_at=_utc(offer_expires_at) if offer_expires_at else None,
+            language=booking.language_code,
+            language_variety=booking.language_variety,
+            session_kind=SessionKind(booking.session_kind),
+            modality=Modality(booking.modality),
+            location=PlaceOut.of(booking),
+            starts_at=_utc(starts_at),
+            ends_at=_utc(ends_at),
+            duration_minutes=int((ends_at - starts_at).total_seconds() // 60),
+            needs=ProviderNeedsOut(
+                provider_kind=ProviderKindRequirement(booking.provider_kind),
+                gender=Gender(booking.required_gender) if booking.required_gender else None,
+                certified=booking.requires_certified,
+                skills=list(booking.required_skills or []),
+            ),
+            notes=view.notes,
         )
 
 

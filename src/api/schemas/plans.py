@@ -17,6 +17,12 @@ class PlanCreate(StrictModel):
     booking_ids: list[Id] | None = Field(
         default=None, max_length=1000, description="Only these bookings (default: all open)."
     )
+    providing_org_id: Id | None = Field(
+        default=None,
+        description="The providing service to plan for. A dispatcher's own (the default; "
+        "another is a 422). An admin names one, or leaves it out to plan every service: "
+        "one plan per service, listed in `batch_plan_ids`.",
+    )
     time_limit: float | None = Field(
         default=None,
         gt=0,
@@ -72,6 +78,10 @@ class PlanSummary(ResponseModel):
     status: PlanStatus
     horizon_start: UTCInstant
     horizon_end: UTCInstant
+    providing_org_id: int | None = Field(
+        description="The service the plan staffs: its dispatchers read and apply it. "
+        "Null only for admin plans made before plans had a service (admins only)."
+    )
     created_by_id: int
     created_at: UTCInstant
     finished_at: UTCInstant | None
@@ -92,6 +102,11 @@ class PlanOut(PlanSummary):
         description="E.g. held work that could not all be kept together and was planned "
         "around as busy time.",
     )
+    batch_plan_ids: list[int] = Field(
+        default_factory=list,
+        description="An admin's plan of every service: the plans of that run, one per "
+        "service, this one included (shown to admins only).",
+    )
 
 
 class PlanApply(StrictModel):
@@ -110,7 +125,9 @@ class RefusalOut(ResponseModel):
     booking_id: int
     code: str = Field(
         description="`not_proposed`, `booking_changed`, `booking_not_open`, `booking_taken`, "
-        "`stale_assignment` or `provider_double_booked`."
+        "`stale_assignment` or `provider_double_booked`; out of the caller's reach: "
+        "`not_found` (the booking), `forbidden` (the provider) or `not_served` (the "
+        "provider's service does not serve the booking's organisation)."
     )
     detail: str
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from api.auth import clear_session_cookie, issue_session_cookie
-from api.web.context import CheckedForm, WebPage, home_for, safe_next
+from api.web.context import CheckedForm, Page, WebPage, home_for, safe_next
 from api.web.i18n import LANGUAGE_COOKIE, LOCALES
 from booking.audit import record_audit
+from booking.settings import Settings
+from booking.users import throttle
 from booking.users.models import User
-from booking.users.service import hash_password, update_user, verify_password
+from booking.users.service import end_web_sessions, hash_password, update_user, verify_password
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,19 +36,45 @@ def sign_in_form(page: WebPage, next: str = "") -> HTMLResponse:
     """The sign-in form (email and password)."""
     if page.user is not None:
         return page.redirect(safe_next(next, home_for(page.user)))
-    return page.render("sign_in.html", email="", next=safe_next(next, ""), failed=False)
+    return page.render(
+        "sign_in.html", email="", next=safe_next(next, ""), failed=False, paused_minutes=0
+    )
 
 
 @router.post("/sign-in")
 def sign_in(page: WebPage, form: CheckedForm) -> Response:
-    """Check the password (argon2); on success set the session cookie and go on."""
+    """Check the password (argon2); on success set the session cookie and go on.
+
+    Failed attempts are counted per account and per address
+    (``booking.users.throttle``): past a few, signing in pauses with a
+    growing delay, and while paused the password is not even checked (429).
+    """
     email = form.get("email")[:MAX_EMAIL_LENGTH].lower()
     password = form.get("password")[:MAX_PASSWORD_LENGTH]
     next_url = safe_next(form.get("next"), "")
+    address = page.request.client.host if page.request.client else None
+    wait = throttle.seconds_to_wait(page.db, email=email, address=address)
+    if wait:
+        return _paused(page, email, next_url, wait)
     user = page.db.scalars(select(User).where(User.email == email)).first() if email else None
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.is_active or not password:
-        return page.render("sign_in.html", status=401, email=email, next=next_url, failed=True)
+        throttle.record_failure(
+            page.db,
+            email=email,
+            address=address,
+            user=user,
+            policy=throttle_policy(page.settings),
+        )
+        return page.render(
+            "sign_in.html",
+            status=401,
+            email=email,
+            next=next_url,
+            failed=True,
+            paused_minutes=0,
+        )
+    throttle.record_success(page.db, email=email)
     record_audit(page.db, actor=user, action="user.signed_in", entity=user, changes={})
     page.user = user
     page.rotate_nonce()
@@ -52,13 +82,38 @@ def sign_in(page: WebPage, form: CheckedForm) -> Response:
     return page.redirect(next_url or home_for(user))
 
 
+def throttle_policy(settings: Settings) -> throttle.ThrottlePolicy:
+    """The sign-in brake as the service's settings tune it."""
+    return throttle.ThrottlePolicy(
+        account_attempts=settings.sign_in_account_attempts,
+        address_attempts=settings.sign_in_address_attempts,
+        max_pause_seconds=settings.sign_in_max_pause_seconds,
+    )
+
+
+def _paused(page: Page, email: str, next_url: str, wait: int) -> Response:
+    """Signing in is paused for this account or address: say for how long (429)."""
+    response = page.render(
+        "sign_in.html",
+        status=429,
+        email=email,
+        next=next_url,
+        failed=False,
+        paused_minutes=max(1, math.ceil(wait / 60)),
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @router.post("/sign-out")
 def sign_out(page: WebPage, form: CheckedForm) -> RedirectResponse:
-    """Forget the session on this browser."""
+    """End the session: this browser's cookie, and every copy of it anywhere.
+
+    The user's session generation moves on, so a replayed cookie is refused;
+    that also signs the user out on their other browsers.
+    """
     if page.user is not None:
-        record_audit(
-            page.db, actor=page.user, action="user.signed_out", entity=page.user, changes={}
-        )
+        end_web_sessions(page.db, actor=page.user, user=page.user, action="user.signed_out")
     page.rotate_nonce()
     page.extra_cookies.append(clear_session_cookie)
     return page.redirect("/sign-in")

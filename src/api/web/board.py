@@ -44,14 +44,15 @@ from booking.plans.models import Plan
 from booking.plans.service import (
     MAX_HORIZON_DAYS,
     apply_plan,
+    batch_plan_ids,
     get_visible_plan,
+    plan_as_asked,
     plan_assignments,
     plan_query_for,
-    run_plan,
 )
 from booking.providers.models import Provider
 from booking.providers.service import get_visible_provider
-from booking.vocabulary import AssignmentStatus, BookingStatus, Modality
+from booking.vocabulary import AssignmentStatus, BookingStatus, Modality, UserRole
 from matching.problem import HaversineTravel, Location
 from matching.travel import Travel
 
@@ -238,7 +239,9 @@ def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
     horizon_end = _local_midnight(first_day + dt.timedelta(days=count), zone)
     try:
         with page.attempt():
-            plan = run_plan(
+            # An admin plans every service, one plan each; the first one's page
+            # links to the others.
+            [plan, *_] = plan_as_asked(
                 page.db,
                 actor=page.user,
                 horizon_start=horizon_start,
@@ -287,9 +290,23 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         for item in result.get("unassigned", [])
     ]
     query = page.request.query_params
+    service = (
+        page.db.get(Organisation, plan.providing_org_id)
+        if plan.providing_org_id is not None
+        else None
+    )
+    batch: list[tuple[Plan, str]] = []
+    if page.user is not None and page.user.role == UserRole.ADMIN and batch_plan_ids(plan):
+        for sibling in page.db.scalars(
+            select(Plan).where(Plan.id.in_(batch_plan_ids(plan))).order_by(Plan.id)
+        ):
+            owner = page.db.get(Organisation, sibling.providing_org_id or 0)
+            batch.append((sibling, owner.name if owner is not None else ""))
     return page.render(
         "plan.html",
         plan=plan,
+        service_name=service.name if service is not None else None,
+        batch=batch,
         proposals=proposals,
         unassigned=unassigned,
         language_names=_languages(page),

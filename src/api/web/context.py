@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
-from api.auth import user_id_from_session_cookie
+from api.auth import user_from_session_cookie
 from api.deps import AppSettings, get_db
 from api.web.i18n import LOCALES, Translator, choose_locale
 from api.web.session import (
@@ -231,9 +231,7 @@ def _page(request: Request, db: WebDb, settings: AppSettings) -> Page:
     user: User | None = None
     session_cookie = session_cookie_of(cookies)
     if session_cookie:
-        user_id = user_id_from_session_cookie(settings, session_cookie)
-        found = db.get(User, user_id) if user_id is not None else None
-        user = found if found is not None and found.is_active else None
+        user = user_from_session_cookie(db, settings, session_cookie)
     locale = choose_locale(
         cookies, user.locale if user else None, request.headers.get("accept-language")
     )

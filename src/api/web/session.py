@@ -1,7 +1,7 @@
 """Web sessions and CSRF tokens.
 
 The session itself is ``api.auth``'s signed cookie (one implementation for
-the API and the pages: ``issue_session_cookie``, ``user_id_from_session_cookie``).
+the API and the pages: ``issue_session_cookie``, ``user_from_session_cookie``).
 This module adds what only forms need:
 
 - a per-browser random nonce in its own cookie (``SameSite=Lax``,

@@ -27,7 +27,7 @@ from sqlalchemy import Select, false, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from booking.access import dispatcher_can_manage_provider
+from booking.access import dispatcher_can_manage_provider, get_visible_booking
 from booking.assignments.models import (
     ACTIVE_ASSIGNMENT_INDEX,
     CONFIRMED_OVERLAP_CONSTRAINT,
@@ -193,6 +193,16 @@ def _manages(db: Session, user: User, assignment: Assignment) -> bool:
 def _require_dispatch(db: Session, user: User, assignment: Assignment) -> None:
     if not _manages(db, user, assignment):
         raise Forbidden("Only the provider's dispatchers or an admin may do this.")
+
+
+def require_staffing_right(db: Session, user: User, assignment: Assignment) -> None:
+    """What every path that offers or confirms checks, whoever calls it (endpoint or plan).
+
+    The actor dispatches the provider (else ``Forbidden``) and may see the
+    booking (else ``NotFound``, as ``GET /bookings/{id}`` answers).
+    """
+    _require_dispatch(db, user, assignment)
+    get_visible_booking(db, user, assignment.booking_id)
 
 
 def _require_answer_right(db: Session, user: User, assignment: Assignment) -> None:
@@ -686,7 +696,13 @@ def send_offer(
     expires_at: dt.datetime,
     now: dt.datetime,
 ) -> Assignment:
-    """A proposal goes out to its provider as an offer until ``expires_at``."""
+    """A proposal goes out to its provider as an offer until ``expires_at``.
+
+    ``actor`` must dispatch the provider and see the booking; ``None`` is the
+    system (an offer round the actor's own earlier request started).
+    """
+    if actor is not None:
+        require_staffing_right(db, actor, assignment)
     if assignment.status != AssignmentStatus.PROPOSED:
         raise Conflict(
             f"Only a proposal can be offered; this one is {assignment.status}.",
@@ -851,7 +867,7 @@ def confirm(
     since, or if the provider is already confirmed for overlapping work.
     """
     now = ensure_aware(now) if now is not None else utc_now()
-    _require_dispatch(db, actor, assignment)
+    require_staffing_right(db, actor, assignment)
     booking = lock_booking(db, assignment.booking_id)
     assignment = _fresh(db, assignment)
     confirmable = (AssignmentStatus.PROPOSED, AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED)

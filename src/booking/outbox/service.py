@@ -242,7 +242,13 @@ def has_live_message(
 
 def _visible_messages(db: Session, actor: User) -> Select[Any]:
     """Messages an operator may read: all for an admin; for a dispatcher, those about
-    bookings of the organisations their service serves, and those to their own colleagues."""
+    bookings of the organisations their service serves that went to people of those
+    organisations or of their own service, and those to their own colleagues.
+
+    A booking that two services serve carries messages to both services'
+    providers: a dispatcher never reads another service's people's addresses.
+    A message whose recipient was erased cannot be placed, so it stays hidden.
+    """
     query = select(OutboxMessage)
     if actor.role == UserRole.ADMIN:
         return query
@@ -253,9 +259,16 @@ def _visible_messages(db: Session, actor: User) -> Select[Any]:
     )
     served_bookings = select(Booking.id).where(Booking.organisation_id.in_(served))
     colleagues = select(User.id).where(User.organisation_id == actor.organisation_id)
+    served_people = select(User.id).where(User.organisation_id.in_(served))
     return query.where(
         or_(
-            OutboxMessage.booking_id.in_(served_bookings),
+            and_(
+                OutboxMessage.booking_id.in_(served_bookings),
+                or_(
+                    OutboxMessage.recipient_user_id.in_(served_people),
+                    OutboxMessage.recipient_user_id.in_(colleagues),
+                ),
+            ),
             and_(
                 OutboxMessage.booking_id.is_(None),
                 OutboxMessage.recipient_user_id.in_(colleagues),
@@ -272,7 +285,8 @@ def message_query(
     booking_id: int | None = None,
 ) -> Select[Any]:
     """A ``SELECT`` of the messages ``actor`` may see (admin: all; dispatcher: those about
-    the bookings their service handles and those to their colleagues; others: none)."""
+    the bookings their service handles sent to the people it serves or to its own people,
+    and those to their colleagues; others: none)."""
     query = _visible_messages(db, actor)
     if status is not None:
         query = query.where(OutboxMessage.status == status)

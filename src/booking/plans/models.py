@@ -27,6 +27,11 @@ class Plan(Base):
     created_by_id: Mapped[int] = mapped_column(
         ForeignKey("user.id", ondelete="RESTRICT"), index=True
     )
+    # The providing service the plan staffs: only its dispatchers read and apply it.
+    # NULL only for admin plans made before plans had a service (admins alone see those).
+    providing_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
     horizon_start: Mapped[dt.datetime]
     horizon_end: Mapped[dt.datetime]
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)

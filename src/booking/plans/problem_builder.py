@@ -141,6 +141,7 @@ def build_problem(
     provider_ids: Collection[int] | None = None,
     language_code: str | None = None,
     with_proposals: bool = False,
+    skip_booking_ids: Collection[int] = (),
     timezone: str = DEFAULT_TIMEZONE,
 ) -> tuple[MatchProblem, ProblemIndex]:
     """The matcher's problem for ``[horizon_start, horizon_end)`` and the index back to rows.
@@ -148,7 +149,8 @@ def build_problem(
     ``providing_org_id`` limits providers to one service and sessions to the
     organisations it serves (a dispatcher's view; ``None`` for everything).
     ``booking_ids`` limits the sessions to plan, ``provider_ids`` and
-    ``language_code`` the providers considered. ``with_proposals`` also adds
+    ``language_code`` the providers considered; ``skip_booking_ids`` are not
+    planned (another service's plan of the same run took them). ``with_proposals`` also adds
     the sessions of current proposals of those providers on the same days
     (the candidate ranking needs the whole day's picture).
     """
@@ -166,6 +168,8 @@ def build_problem(
     provider_ids_in_scope = [p.id for p in providers]
 
     planned = _open_bookings(db, horizon_start, horizon_end, booking_ids, now, providing_org_id)
+    skipped = set(skip_booking_ids)
+    planned = [b for b in planned if b.id not in skipped]
     first_day = horizon_start.astimezone(zone).date()
     last_day = (horizon_end - dt.timedelta(microseconds=1)).astimezone(zone).date()
     for booking in planned:

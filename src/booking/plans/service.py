@@ -11,6 +11,13 @@ same bookings are superseded.
 stale when its booking changed since the plan, is no longer open, is held
 by someone else, or when confirming would double-book the provider: stale
 proposals are refused and reported, the others are applied all the same.
+
+Every plan staffs one providing service (``plan.providing_org_id``): its
+providers, for the organisations it serves. Only that service's dispatchers
+(and admins) read and apply it, and applying checks each proposal again with
+the access rules of the direct endpoints. An admin plans for one service, or
+for every service at once, which makes one plan per service
+(``plan_every_service``).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from booking.access import booking_query_for
+from booking.access import booking_query_for, get_visible_booking, served_organisation_ids
 from booking.assignments.models import Assignment
 from booking.assignments.service import (
     audit_assignment,
@@ -37,12 +44,14 @@ from booking.assignments.service import (
     ensure_booking_open,
     ensure_not_held,
     lock_booking,
+    require_staffing_right,
     send_offer,
     set_booking_status,
 )
 from booking.audit import record_audit
 from booking.bookings.models import Booking
-from booking.errors import Conflict, FieldError, NotFound, Unprocessable
+from booking.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from booking.organisations.models import Organisation, ServiceAgreement
 from booking.plans.models import Plan
 from booking.plans.problem_builder import (
     DEFAULT_TIMEZONE,
@@ -51,9 +60,16 @@ from booking.plans.problem_builder import (
     build_problem,
 )
 from booking.providers.availability import subtract
+from booking.providers.models import Provider
 from booking.types import ensure_aware, to_jsonable, utc_now
 from booking.users.models import User
-from booking.vocabulary import AssignmentStatus, BookingStatus, PlanStatus, UserRole
+from booking.vocabulary import (
+    AssignmentStatus,
+    BookingStatus,
+    OrganisationKind,
+    PlanStatus,
+    UserRole,
+)
 from matching.explain import explain_plan_facts
 from matching.model import InfeasibleFixedError
 from matching.problem import Assignment as MatchAssignment
@@ -72,13 +88,16 @@ ApplyMode = Literal["confirm", "offer"]
 
 
 def plan_query_for(db: Session, user: User) -> Select[tuple[Plan]]:
-    """The plans ``user`` may read: an admin all, a dispatcher those of their service."""
+    """The plans ``user`` may read: an admin all, a dispatcher those staffing their service.
+
+    Whoever made the plan (a colleague or an admin) does not matter: the
+    service it staffs does, as for bookings.
+    """
     query = select(Plan)
     if user.role == UserRole.ADMIN:
         return query
     if user.role == UserRole.DISPATCHER:
-        colleagues = select(User.id).where(User.organisation_id == user.organisation_id)
-        return query.where(Plan.created_by_id.in_(colleagues))
+        return query.where(Plan.providing_org_id == user.organisation_id)
     return query.where(false())
 
 
@@ -107,6 +126,7 @@ def plan_assignments(db: Session, plan: Plan) -> list[Assignment]:
 def _check_request(
     db: Session,
     actor: User,
+    providing_org_id: int,
     horizon_start: dt.datetime,
     horizon_end: dt.datetime,
     booking_ids: Collection[int] | None,
@@ -123,10 +143,11 @@ def _check_request(
         if len(wanted) > MAX_BOOKING_IDS:
             errors.append(FieldError("booking_ids", f"At most {MAX_BOOKING_IDS} bookings."))
         else:
+            served = served_organisation_ids(db, providing_org_id)
             seen = set(
                 db.scalars(
                     booking_query_for(db, actor)
-                    .where(Booking.id.in_(wanted))
+                    .where(Booking.id.in_(wanted), Booking.organisation_id.in_(served))
                     .with_only_columns(Booking.id)
                 )
             )
@@ -139,6 +160,35 @@ def _check_request(
         raise Unprocessable("The plan request breaks a rule.", errors=errors)
 
 
+def planning_service(db: Session, actor: User, providing_org_id: int | None) -> int:
+    """The service a plan by ``actor`` staffs: a dispatcher's own; the one an admin names.
+
+    ``Unprocessable`` if a dispatcher names another service, an admin none
+    (use ``plan_every_service``), or the id is not a providing service.
+    """
+    if actor.role == UserRole.DISPATCHER:
+        if providing_org_id not in (None, actor.organisation_id):
+            raise Unprocessable(
+                "A dispatcher plans for their own service.",
+                errors=[FieldError("providing_org_id", "Not your service.", "not_your_service")],
+            )
+        return actor.organisation_id
+    if actor.role != UserRole.ADMIN:
+        raise Forbidden("Only dispatchers and admins plan.", code="forbidden_role")
+    if providing_org_id is None:
+        raise Unprocessable(
+            "Name the service to plan for.",
+            errors=[FieldError("providing_org_id", "Required.", "missing")],
+        )
+    organisation = db.get(Organisation, providing_org_id)
+    if organisation is None or organisation.kind != OrganisationKind.PROVIDING:
+        raise Unprocessable(
+            f"Organisation {providing_org_id} is not a providing service.",
+            errors=[FieldError("providing_org_id", "Not a providing service.", "not_a_service")],
+        )
+    return organisation.id
+
+
 def run_plan(
     db: Session,
     *,
@@ -146,27 +196,32 @@ def run_plan(
     horizon_start: dt.datetime,
     horizon_end: dt.datetime,
     booking_ids: Collection[int] | None = None,
+    providing_org_id: int | None = None,
     time_limit: float,
     now: dt.datetime | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     workers: int | None = None,
+    skip_booking_ids: Collection[int] = (),
 ) -> Plan:
-    """Solve the open bookings of the horizon and store the plan and its proposals.
+    """Solve the open bookings of the horizon for one service; store the plan and its proposals.
 
-    A dispatcher plans for their own service (its providers, the bookings of
-    the organisations it serves); an admin for everyone. Runs synchronously:
-    call it from a worker thread, never from the event loop. A matcher
-    failure (pinned work that cannot all be kept) is stored as a ``failed``
-    plan with its reason, not raised.
+    The plan staffs one providing service: its providers, for the bookings
+    of the organisations it serves (a dispatcher's own service; the one an
+    admin names, see ``planning_service``). Runs synchronously: call it from
+    a worker thread, never from the event loop. A matcher failure (pinned
+    work that cannot all be kept) is stored as a ``failed`` plan with its
+    reason, not raised. ``skip_booking_ids`` are left out (another service's
+    plan of the same run took them).
     """
     began = time.perf_counter()
     now = ensure_aware(now) if now is not None else utc_now()
     ensure_aware(horizon_start)
     ensure_aware(horizon_end)
-    _check_request(db, actor, horizon_start, horizon_end, booking_ids)
-    providing_org_id = None if actor.role == UserRole.ADMIN else actor.organisation_id
+    providing_org_id = planning_service(db, actor, providing_org_id)
+    _check_request(db, actor, providing_org_id, horizon_start, horizon_end, booking_ids)
     plan = Plan(
         created_by_id=actor.id,
+        providing_org_id=providing_org_id,
         horizon_start=horizon_start,
         horizon_end=horizon_end,
         status=PlanStatus.RUNNING,
@@ -188,6 +243,7 @@ def run_plan(
         booking_ids=booking_ids,
         now=now,
         providing_org_id=providing_org_id,
+        skip_booking_ids=skip_booking_ids,
         timezone=timezone,
     )
     built = time.perf_counter()
@@ -244,6 +300,153 @@ def run_plan(
         },
     )
     return plan
+
+
+def plan_every_service(
+    db: Session,
+    *,
+    actor: User,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    booking_ids: Collection[int] | None = None,
+    time_limit: float,
+    now: dt.datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    workers: int | None = None,
+) -> list[Plan]:
+    """An admin plans every service at once: one plan per providing service, in id order.
+
+    Each plan is what that service's dispatcher would get (its providers,
+    the organisations it serves), so service agreements hold and each
+    service reads only its own plan. A booking that two services serve is
+    left to the first whose plan proposes someone; the next plans the rest.
+    The time limit is shared between the services. With ``booking_ids``,
+    only the services serving one of them plan. Every plan lists the whole
+    run in ``parameters["batch_plan_ids"]``.
+    """
+    if actor.role != UserRole.ADMIN:
+        raise Forbidden("Only an admin plans for every service.", code="forbidden_role")
+    now = ensure_aware(now) if now is not None else utc_now()
+    agreements = db.execute(
+        select(ServiceAgreement.providing_org_id, ServiceAgreement.requesting_org_id)
+        .join(Organisation, Organisation.id == ServiceAgreement.providing_org_id)
+        .where(Organisation.kind == OrganisationKind.PROVIDING)
+    ).all()
+    served: dict[int, set[int]] = defaultdict(set)
+    for providing, requesting in agreements:
+        served[providing].add(requesting)
+    if not served:
+        raise Unprocessable(
+            "No providing service serves any organisation: there is nothing to plan.",
+            code="no_service",
+        )
+    wanted: list[int] | None = None
+    if booking_ids is not None:
+        wanted = list(dict.fromkeys(booking_ids))
+        every = set().union(*served.values())
+        _check_request_ids(db, wanted, every)
+    organisation_of: dict[int, int] = {}
+    if wanted is not None:
+        organisation_of = {
+            booking_id: organisation_id
+            for booking_id, organisation_id in db.execute(
+                select(Booking.id, Booking.organisation_id).where(Booking.id.in_(wanted))
+            )
+        }
+    plans: list[Plan] = []
+    taken: set[int] = set()
+    share = max(min(1.0, time_limit), time_limit / len(served))
+    for service_id in sorted(served):
+        ids = None
+        if wanted is not None:
+            ids = [b for b in wanted if organisation_of.get(b) in served[service_id]]
+            if wanted and not ids:
+                continue
+        plan = run_plan(
+            db,
+            actor=actor,
+            horizon_start=horizon_start,
+            horizon_end=horizon_end,
+            booking_ids=ids,
+            providing_org_id=service_id,
+            time_limit=share,
+            now=now,
+            timezone=timezone,
+            workers=workers,
+            skip_booking_ids=taken,
+        )
+        taken |= {int(p["booking_id"]) for p in (plan.result or {}).get("proposals", [])}
+        plans.append(plan)
+    batch = [plan.id for plan in plans]
+    for plan in plans:
+        plan.parameters = {**plan.parameters, "batch_plan_ids": batch}
+    db.flush()
+    return plans
+
+
+def plan_as_asked(
+    db: Session,
+    *,
+    actor: User,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    booking_ids: Collection[int] | None = None,
+    providing_org_id: int | None = None,
+    time_limit: float,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> list[Plan]:
+    """A plan request from the API or the board: one service's plan, or, for an admin who
+    names no service, one plan per service (``plan_every_service``). Never empty."""
+    if actor.role == UserRole.ADMIN and providing_org_id is None:
+        return plan_every_service(
+            db,
+            actor=actor,
+            horizon_start=horizon_start,
+            horizon_end=horizon_end,
+            booking_ids=booking_ids,
+            time_limit=time_limit,
+            timezone=timezone,
+        )
+    plan = run_plan(
+        db,
+        actor=actor,
+        horizon_start=horizon_start,
+        horizon_end=horizon_end,
+        booking_ids=booking_ids,
+        providing_org_id=providing_org_id,
+        time_limit=time_limit,
+        timezone=timezone,
+    )
+    return [plan]
+
+
+def _check_request_ids(db: Session, wanted: list[int], organisation_ids: set[int]) -> None:
+    """Every wanted booking exists and some service serves its organisation."""
+    if len(wanted) > MAX_BOOKING_IDS:
+        raise Unprocessable(
+            "The plan request breaks a rule.",
+            errors=[FieldError("booking_ids", f"At most {MAX_BOOKING_IDS} bookings.")],
+        )
+    seen = set(
+        db.scalars(
+            select(Booking.id).where(
+                Booking.id.in_(wanted), Booking.organisation_id.in_(organisation_ids)
+            )
+        )
+    )
+    errors = [
+        FieldError(f"booking_ids.{i}", f"Unknown booking {booking_id}.", "unknown")
+        for i, booking_id in enumerate(wanted)
+        if booking_id not in seen
+    ]
+    if errors:
+        raise Unprocessable("The plan request breaks a rule.", errors=errors)
+
+
+def batch_plan_ids(plan: Plan) -> list[int]:
+    """The plans made together with ``plan`` by one admin run (itself included), or ``[]``."""
+    ids = (plan.parameters or {}).get("batch_plan_ids") or []
+    return [int(i) for i in ids]
 
 
 def _failed(
@@ -569,7 +772,9 @@ def apply_plan(
                         now=now,
                     )
                 )
-        except Conflict as refusal:
+        except (Conflict, Forbidden, NotFound) as refusal:
+            # Out of the actor's reach (NotFound, Forbidden) or stale (Conflict):
+            # refused and listed, like a direct call of the same endpoint would be.
             refused.append(Refusal(proposal.id, proposal.booking_id, refusal.code, refusal.detail))
     record_audit(
         db,
@@ -595,6 +800,7 @@ def _apply_one(
     offer_minutes: int,
     now: dt.datetime,
 ) -> Assignment:
+    _ensure_within_reach(db, actor, proposal)
     booking = lock_booking(db, proposal.booking_id)
     db.refresh(proposal)
     if proposal.status != AssignmentStatus.PROPOSED:
@@ -616,3 +822,21 @@ def _apply_one(
             now=now,
         )
     return confirm(db, actor=actor, assignment=proposal, now=now)
+
+
+def _ensure_within_reach(db: Session, actor: User, proposal: Assignment) -> None:
+    """Check a proposal as the direct endpoints would, before touching anything.
+
+    The actor must see the booking (``NotFound``, as ``GET /bookings/{id}``)
+    and dispatch the provider (``Forbidden``), and the provider's service
+    must serve the booking's organisation, whoever applies (an admin too).
+    ``confirm`` and ``send_offer`` check the first two again themselves.
+    """
+    booking = get_visible_booking(db, actor, proposal.booking_id)
+    require_staffing_right(db, actor, proposal)
+    provider = db.get_one(Provider, proposal.provider_id)
+    if booking.organisation_id not in served_organisation_ids(db, provider.organisation_id):
+        raise Forbidden(
+            "The provider's service does not serve this booking's organisation.",
+            code="not_served",
+        )

@@ -74,8 +74,34 @@ def issue_calendar_token(db: Session, *, actor: User, provider: Provider) -> str
     return token
 
 
+def revoke_calendar_token(
+    db: Session, *, actor: User | None, provider: Provider, reason: str
+) -> bool:
+    """Stop the provider's feed address from working (offboarding); whether there was one.
+
+    Called when the provider is set inactive, their login is unlinked or
+    changed, or that login is deactivated. A new address can be issued later.
+    """
+    if provider.calendar_token_hash is None:
+        return False
+    provider.calendar_token_hash = None
+    db.flush()
+    record_audit(
+        db,
+        actor=actor,
+        action="provider.calendar_token_revoked",
+        entity=provider,
+        changes={"reason": reason},
+    )
+    return True
+
+
 def provider_for_feed(db: Session, *, provider_id: int, token: str) -> Provider:
-    """The provider whose feed ``token`` opens; ``NotFound`` for anything else."""
+    """The provider whose feed ``token`` opens; ``NotFound`` for anything else.
+
+    The feed also dies with the provider's activity: an inactive provider, or
+    one whose login is deactivated, has no feed even if a token survived.
+    """
     provider = db.get(Provider, provider_id)
     stored = provider.calendar_token_hash if provider is not None else None
     if (
@@ -84,9 +110,19 @@ def provider_for_feed(db: Session, *, provider_id: int, token: str) -> Provider:
         or not token
         or len(token) > MAX_TOKEN_LENGTH
         or not hmac.compare_digest(hash_token(token), stored)
+        or not provider.is_active
+        or not _login_active(db, provider)
     ):
         raise NotFound(entity="calendar", entity_id=provider_id)
     return provider
+
+
+def _login_active(db: Session, provider: Provider) -> bool:
+    """A provider without a login keeps their feed; one with a deactivated login does not."""
+    if provider.user_id is None:
+        return True
+    user = db.get(User, provider.user_id)
+    return user is not None and user.is_active
 
 
 def calendar_feed(

@@ -22,6 +22,7 @@ from booking.audit import pending_changes, record_audit
 from booking.errors import FieldError, Forbidden, NotFound, Unprocessable
 from booking.languages.models import Language
 from booking.organisations.models import Organisation, ServiceAgreement
+from booking.providers.calendar import revoke_calendar_token
 from booking.providers.models import Provider, ProviderLanguage
 from booking.types import to_jsonable
 from booking.users.models import User
@@ -335,6 +336,8 @@ def update_provider(
                 value = []
             setattr(provider, name, value)
     audit = pending_changes(provider)
+    login_taken_away = "user_id" in audit and audit["user_id"][0] is not None
+    offboarded = audit.get("is_active") == [True, False] or login_taken_away
     if languages is not None:
         before = _languages_json(languages_of(db, [provider.id])[provider.id])
         after = _languages_json(languages)
@@ -344,4 +347,9 @@ def update_provider(
     db.flush()
     if audit:
         record_audit(db, actor=actor, action="provider.updated", entity=provider, changes=audit)
+    if offboarded:
+        # Set inactive, or the login unlinked or given to someone else: the private
+        # feed address must not outlive it (a new one can be issued).
+        reason = "provider_inactive" if audit.get("is_active") == [True, False] else "login_changed"
+        revoke_calendar_token(db, actor=actor, provider=provider, reason=reason)
     return provider

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from booking.db import Base, one_of
@@ -42,6 +42,10 @@ class User(Base):
     phone_e164: Mapped[str | None] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every web session cookie carries the generation it was signed in at; raising it
+    # (sign-out, password change, deactivation, an admin's "sign out everywhere")
+    # ends every session of the user at once, on every browser and every worker.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="raise")
@@ -69,3 +73,27 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(lazy="raise")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one account (the email typed) or one client address.
+
+    Kept in the database so that every worker process sees the same counts;
+    ``booking.users.throttle`` decides the backoff. The email is kept as
+    typed (lower-case), whether or not an account has it, so the throttle
+    says nothing about which addresses exist.
+    """
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (
+        UniqueConstraint("scope", "key"),
+        CheckConstraint("scope IN ('account', 'address')", name="scope"),
+        CheckConstraint("failures >= 0", name="failures"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(320))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)
+    locked_until: Mapped[dt.datetime | None]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from booking.audit import pending_changes, record_audit
 from booking.errors import Conflict, FieldError, NotFound, Unprocessable
 from booking.organisations.models import Organisation
+from booking.providers.calendar import revoke_calendar_token
 from booking.providers.models import Provider
 from booking.types import ensure_aware, utc_now
 from booking.users.models import ApiToken, User
@@ -201,9 +202,11 @@ def update_user(
 ) -> User:
     """Apply the given fields (``email``, ``full_name``, ``role``, ``locale``, ``phone``,
     ``password``, ``is_active``); a key absent from ``changes`` stays as it is.
+    Deactivating also revokes the user's API tokens and their calendar feed.
 
     An admin cannot deactivate themselves or give up their own admin role,
-    so the last admin cannot lock everyone out by mistake.
+    so the last admin cannot lock everyone out by mistake. A new password or
+    a deactivation ends the user's web sessions everywhere.
     """
     if actor is not None and actor.id == user.id:
         locks_out = changes.get("is_active") is False or (
@@ -221,6 +224,7 @@ def update_user(
                 ],
                 rule="no_self_lockout",
             )
+    was_active = user.is_active
     if "email" in changes and changes["email"] is not None:
         if _email_taken(db, changes["email"], except_id=user.id):
             raise _email_conflict(changes["email"])
@@ -240,6 +244,9 @@ def update_user(
             user.phone_e164 = None
     if changes.get("password"):
         user.password_hash = hash_password(changes["password"])
+    if changes.get("password") or (was_active and not user.is_active):
+        # A new password or a deactivation ends every web session (a copied cookie too).
+        user.session_generation += 1
     diff = _redacted(pending_changes(user))
     if not diff:
         return user
@@ -247,6 +254,29 @@ def update_user(
     record_audit(db, actor=actor, action="user.updated", entity=user, changes=diff)
     if diff.get("is_active") == [True, False]:
         revoke_all_tokens(db, actor=actor, user=user)
+        provider = db.scalars(select(Provider).where(Provider.user_id == user.id)).first()
+        if provider is not None:
+            revoke_calendar_token(db, actor=actor, provider=provider, reason="login_deactivated")
+    return user
+
+
+def end_web_sessions(db: Session, *, actor: User | None, user: User, action: str) -> User:
+    """End every web session of ``user`` (on every browser), auditing it as ``action``.
+
+    Used at sign-out (``user.signed_out``) and by an admin's "sign out
+    everywhere" (``user.signed_out_everywhere``). API tokens are separate
+    credentials: revoke them with ``revoke_token``.
+    """
+    before = user.session_generation
+    user.session_generation = before + 1
+    db.flush()
+    record_audit(
+        db,
+        actor=actor,
+        action=action,
+        entity=user,
+        changes={"session_generation": [before, user.session_generation]},
+    )
     return user
 
 
