@@ -57,6 +57,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "A value cannot be stored (a NUL character, a number out of range...)."
         ),
         "detail.constraint": "The change breaks a rule of the database ({constraint}).",
+        "detail.conflict": (
+            "Another change to the same data was made at the same moment; read again and retry."
+        ),
         "detail.stale_proposals": (
             "{refused} proposal(s) refused as stale, {applied} applied; read the plan again."
         ),
@@ -142,6 +145,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Une valeur ne peut pas être enregistrée (caractère NUL, nombre hors limites...)."
         ),
         "detail.constraint": "La modification enfreint une règle de la base ({constraint}).",
+        "detail.conflict": (
+            "Une autre modification des mêmes données a eu lieu au même moment ; "
+            "relisez puis réessayez."
+        ),
         "detail.stale_proposals": (
             "{refused} proposition(s) refusée(s) car périmée(s), {applied} appliquée(s) ; "
             "relisez le plan."
@@ -228,6 +235,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Een waarde kan niet worden opgeslagen (NUL-teken, getal buiten bereik...)."
         ),
         "detail.constraint": "De wijziging schendt een regel van de database ({constraint}).",
+        "detail.conflict": (
+            "Op hetzelfde moment werden dezelfde gegevens anders gewijzigd; "
+            "lees opnieuw en probeer nog eens."
+        ),
         "detail.stale_proposals": (
             "{refused} voorstel(len) geweigerd als verouderd, {applied} toegepast; "
             "lees het plan opnieuw."

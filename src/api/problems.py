@@ -18,12 +18,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import has_message, negotiate_locale, status_title, translate
 from api.schemas.common import Problem
-from booking.db import violated_constraint
+from booking.db import is_transient_conflict, violated_constraint
 from booking.errors import DomainError, NotFound
 
 PROBLEM_JSON = "application/problem+json"
@@ -243,6 +243,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return localised_problem(request_locale(request.headers), 500, "internal")
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        # The locks are taken in one order, so this is rare; when two requests
+        # still collide (a deadlock, a serialization failure) the database rolled
+        # one back, and that one may simply be sent again: a 409, not a 500.
+        if is_transient_conflict(exc):
+            log.warning("transaction lost a race on %s: %s", request.url.path, exc.orig)
+            return localised_problem(request_locale(request.headers), 409, "conflict")
+        return await _unexpected(request, exc)
 
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})

@@ -207,20 +207,52 @@ def _require_answer_right(db: Session, user: User, assignment: Assignment) -> No
 def lock_booking(db: Session, booking_id: int) -> Booking:
     """The booking, freshly read and locked until the end of the transaction (PostgreSQL).
 
-    Every path that changes who holds a booking takes this lock first, then
-    the provider's: one order, so two of them never deadlock.
+    The lock order, on every path that gives or takes work: the bookings
+    first (in id order when there are several), then the providers (in id
+    order), and only then any write. Two transactions that take their locks
+    in one order never deadlock. ``FOR NO KEY UPDATE`` (see ``lock_provider``).
     """
     return db.scalars(
         select(Booking)
         .where(Booking.id == booking_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
 
 
 def lock_provider(db: Session, provider_id: int) -> None:
-    """Serialise the confirmations of one provider (``SELECT ... FOR UPDATE`` on PostgreSQL)."""
-    db.execute(select(Provider.id).where(Provider.id == provider_id).with_for_update())
+    """Serialise the commitments of one provider until the end of the transaction.
+
+    ``FOR NO KEY UPDATE`` on PostgreSQL: it excludes another commitment of
+    the same provider, but not the key-share lock an ``INSERT`` of any of
+    their assignments takes through its foreign key, so a proposal or an
+    offer written meanwhile never deadlocks against it.
+    """
+    db.execute(
+        select(Provider.id).where(Provider.id == provider_id).with_for_update(key_share=True)
+    )
+
+
+def lock_for_commitments(
+    db: Session, booking_ids: Iterable[int], provider_ids: Iterable[int]
+) -> None:
+    """Lock several bookings, then several providers, each in id order (see ``lock_booking``)."""
+    bookings = sorted(set(booking_ids))
+    providers = sorted(set(provider_ids))
+    if bookings:
+        db.execute(
+            select(Booking.id)
+            .where(Booking.id.in_(bookings))
+            .order_by(Booking.id)
+            .with_for_update(key_share=True)
+        )
+    if providers:
+        db.execute(
+            select(Provider.id)
+            .where(Provider.id.in_(providers))
+            .order_by(Provider.id)
+            .with_for_update(key_share=True)
+        )
 
 
 def _fresh(db: Session, assignment: Assignment) -> Assignment:
@@ -612,7 +644,9 @@ def assign_manually(
         raise ValueError(f"a manual assignment cannot start as {status}")
     if not dispatcher_can_manage_provider(db, actor, provider):
         raise NotFound(entity="provider", entity_id=provider.id)
+    # Both locks before any read that decides and any write (see lock_booking).
     booking = lock_booking(db, booking.id)
+    lock_provider(db, provider.id)
     ensure_booking_open(booking)
     ensure_not_held(db, booking)
     start = ensure_aware(starts_at) if starts_at is not None else booking.starts_at

@@ -37,6 +37,7 @@ from booking.assignments.service import (
     ensure_booking_open,
     ensure_not_held,
     lock_booking,
+    lock_for_commitments,
     send_offer,
     set_booking_status,
 )
@@ -554,6 +555,8 @@ def apply_plan(
         if errors:
             raise Unprocessable("Some proposals are not part of this plan.", errors=errors)
         proposals = [known[aid] for aid in wanted]
+    # Every lock this apply needs, in the one order, before the first write.
+    lock_for_commitments(db, [p.booking_id for p in proposals], [p.provider_id for p in proposals])
     applied: list[Assignment] = []
     refused: list[Refusal] = []
     for proposal in proposals:
