@@ -26,7 +26,8 @@ from booking.models import Assignment
 from booking.settings import Settings
 from booking.vocabulary import AssignmentStatus
 from tests.booking.dispatch_world import World, make_world
-from tests.factories import make_api_token, make_assignment, make_site, make_user
+from tests.booking.test_commitments import in_mons
+from tests.factories import make_api_token, make_assignment, make_user
 
 pytestmark = pytest.mark.postgres
 
@@ -182,9 +183,9 @@ def _offer_and_proposal(db: Session, world: World, *, elsewhere: bool) -> Accept
     """An offer the provider accepts and a proposal a dispatcher confirms, for one provider.
 
     Overlapping (10:00-11:00 and 10:30), or, with ``elsewhere``, back to back in two
-    towns an hour's drive apart (10:00-11:00 in Tournai, 11:05 in Arlon).
+    towns an hour's drive apart (10:00-11:00 in Tournai, 11:05 in Mons).
     """
-    provider = world.provider(db, max_travel_minutes=300)
+    provider = world.provider(db)
     offer = make_assignment(
         db,
         booking=world.booking(db, hour=10, status="proposed"),
@@ -192,11 +193,7 @@ def _offer_and_proposal(db: Session, world: World, *, elsewhere: bool) -> Accept
         status="offered",
         created_by=world.dispatcher,
     )
-    if elsewhere:
-        arlon = make_site(db, organisation=world.centre, lat=49.6833, lon=5.8167, name="Arlon")
-        other = world.booking(db, hour=11, minute=5, site=arlon)
-    else:
-        other = world.booking(db, hour=10, minute=30)
+    other = in_mons(db, world, 11, 5) if elsewhere else world.booking(db, hour=10, minute=30)
     proposal = make_assignment(db, booking=other, provider=provider, created_by=world.dispatcher)
     calls = [
         Call(f"/api/v1/assignments/{offer.id}/accept", bearer(db, world.login(db, provider))),

@@ -570,6 +570,7 @@ def apply_plan(
                         mode=mode,
                         offer_minutes=offer_minutes,
                         now=now,
+                        timezone=(plan.parameters or {}).get("timezone"),
                     )
                 )
         except Conflict as refusal:
@@ -597,6 +598,7 @@ def _apply_one(
     mode: ApplyMode,
     offer_minutes: int,
     now: dt.datetime,
+    timezone: str | None = None,
 ) -> Assignment:
     booking = lock_booking(db, proposal.booking_id)
     db.refresh(proposal)
@@ -617,5 +619,6 @@ def _apply_one(
             booking=booking,
             expires_at=now + dt.timedelta(minutes=offer_minutes),
             now=now,
+            timezone=timezone,
         )
-    return confirm(db, actor=actor, assignment=proposal, now=now)
+    return confirm(db, actor=actor, assignment=proposal, now=now, timezone=timezone)
