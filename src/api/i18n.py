@@ -70,6 +70,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_too_short": "Must have at least {min_length} characters.",
         "validation.string_too_long": "Must have at most {max_length} characters.",
         "validation.string_pattern_mismatch": "Does not have the expected format.",
+        "validation.date_out_of_range": "Must lie between {earliest} and {latest}.",
+        "validation.local_time": (
+            "Must be a local time such as 08:30 or 08:30:00, without offset."
+        ),
         "validation.int_type": "Must be an integer.",
         "validation.int_parsing": "Must be an integer.",
         "validation.int_from_float": "Must be a whole number.",
@@ -160,6 +164,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_too_short": "Doit comporter au moins {min_length} caractères.",
         "validation.string_too_long": "Doit comporter au plus {max_length} caractères.",
         "validation.string_pattern_mismatch": "N'a pas le format attendu.",
+        "validation.date_out_of_range": "Doit être compris entre le {earliest} et le {latest}.",
+        "validation.local_time": (
+            "Doit être une heure locale comme 08:30 ou 08:30:00, sans décalage horaire."
+        ),
         "validation.int_type": "Doit être un nombre entier.",
         "validation.int_parsing": "Doit être un nombre entier.",
         "validation.int_from_float": "Doit être un nombre entier.",
@@ -250,6 +258,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_too_short": "Moet minstens {min_length} tekens bevatten.",
         "validation.string_too_long": "Mag hoogstens {max_length} tekens bevatten.",
         "validation.string_pattern_mismatch": "Heeft niet het verwachte formaat.",
+        "validation.date_out_of_range": "Moet tussen {earliest} en {latest} liggen.",
+        "validation.local_time": (
+            "Moet een lokale tijd zijn zoals 08:30 of 08:30:00, zonder tijdsverschil."
+        ),
         "validation.int_type": "Moet een geheel getal zijn.",
         "validation.int_parsing": "Moet een geheel getal zijn.",
         "validation.int_from_float": "Moet een geheel getal zijn.",

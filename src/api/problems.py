@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import has_message, negotiate_locale, status_title, translate
-from api.schemas.common import Problem
+from api.schemas.common import LOCAL_TIME_PATTERN, Problem
 from booking.db import is_transient_conflict, violated_constraint
 from booking.errors import DomainError, NotFound
 
@@ -263,9 +263,6 @@ _COMMON_ERRORS: dict[str, str] = {
     "422": "Some fields are missing or invalid; `errors` lists them.",
     "429": "Too many writes; wait for `Retry-After` seconds.",
 }
-
-
-LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 
 
 def _document_local_times(node: Any) -> None:

@@ -43,6 +43,7 @@ from booking.assignments.service import (
 )
 from booking.audit import record_audit
 from booking.bookings.models import Booking
+from booking.dates import OUT_OF_RANGE, bounds_message, instant_in_bounds
 from booking.errors import Conflict, FieldError, NotFound, Unprocessable
 from booking.plans.models import Plan
 from booking.plans.problem_builder import (
@@ -112,8 +113,14 @@ def _check_request(
     horizon_end: dt.datetime,
     booking_ids: Collection[int] | None,
 ) -> None:
-    errors: list[FieldError] = []
-    if horizon_end <= horizon_start:
+    errors = [
+        FieldError(name, bounds_message(), OUT_OF_RANGE)
+        for name, instant in (("horizon_start", horizon_start), ("horizon_end", horizon_end))
+        if not instant_in_bounds(instant)
+    ]
+    if errors:
+        pass  # a horizon outside the bounds has no length worth checking
+    elif horizon_end <= horizon_start:
         errors.append(FieldError("horizon_end", "Must be after horizon_start."))
     elif horizon_end - horizon_start > dt.timedelta(days=MAX_HORIZON_DAYS):
         errors.append(
