@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from booking.types import utc_now
 from tests.booking.dispatch_world import make_world
-from tests.booking.test_commitments import in_mons
+from tests.booking.test_commitments import in_mons, offered
 from tests.factories import make_api_token, make_assignment
 
 
@@ -17,13 +17,7 @@ def test_accept_then_confirm_overlapping_or_too_far_work_is_a_409(
     """Reported: accept Y, then confirm overlapping X elsewhere, both answered 200."""
     world = make_world(db)
     provider = world.provider(db)
-    offer = make_assignment(
-        db,
-        booking=world.booking(db, hour=10, status="proposed"),
-        provider=provider,
-        status="offered",
-        created_by=world.dispatcher,
-    )
+    offer = offered(db, world, provider, world.booking(db, hour=10, status="proposed"))
     overlapping = make_assignment(
         db, booking=world.booking(db, hour=10, minute=30), provider=provider
     )

@@ -10,7 +10,6 @@ commitments without the time to drive between them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,40 +19,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
 from api.deps import DbSession
 from booking.models import Assignment
-from booking.settings import Settings
 from booking.vocabulary import AssignmentStatus
+from tests.api import test_double_booking_pg
 from tests.booking.dispatch_world import World, make_world
-from tests.booking.test_commitments import in_mons
+from tests.booking.test_commitments import in_mons, offered
 from tests.factories import make_api_token, make_assignment, make_user
 
 pytestmark = pytest.mark.postgres
 
+# The real app on its own engine, shared with the older concurrency tests.
+live_app = test_double_booking_pg.live_app
+live_client = test_double_booking_pg.live_client
+
 ROUNDS = 20
 HELD = (AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)
-
-
-@pytest.fixture
-def live_app(database_url: str) -> Iterator[FastAPI]:
-    """The app on its own engine: every request is its own transaction, as in production."""
-    app = create_app(
-        Settings(
-            environment="test",
-            database_url=database_url,
-            secret_key="test-secret-key-not-for-production",
-            write_rate_per_minute=100_000,
-        )
-    )
-    yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def live_client(live_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(live_app, raise_server_exceptions=False) as client:
-        yield client
 
 
 @dataclass(frozen=True)
@@ -186,13 +167,7 @@ def _offer_and_proposal(db: Session, world: World, *, elsewhere: bool) -> Accept
     towns an hour's drive apart (10:00-11:00 in Tournai, 11:05 in Mons).
     """
     provider = world.provider(db)
-    offer = make_assignment(
-        db,
-        booking=world.booking(db, hour=10, status="proposed"),
-        provider=provider,
-        status="offered",
-        created_by=world.dispatcher,
-    )
+    offer = offered(db, world, provider, world.booking(db, hour=10, status="proposed"))
     other = in_mons(db, world, 11, 5) if elsewhere else world.booking(db, hour=10, minute=30)
     proposal = make_assignment(db, booking=other, provider=provider, created_by=world.dispatcher)
     calls = [

@@ -328,22 +328,15 @@ def lock_for_commitments(
     db: Session, booking_ids: Iterable[int], provider_ids: Iterable[int]
 ) -> None:
     """Lock several bookings, then several providers, each in id order (see ``lock_booking``)."""
-    bookings = sorted(set(booking_ids))
-    providers = sorted(set(provider_ids))
-    if bookings:
-        db.execute(
-            select(Booking.id)
-            .where(Booking.id.in_(bookings))
-            .order_by(Booking.id)
-            .with_for_update(key_share=True)
-        )
-    if providers:
-        db.execute(
-            select(Provider.id)
-            .where(Provider.id.in_(providers))
-            .order_by(Provider.id)
-            .with_for_update(key_share=True)
-        )
+    for column, ids in ((Booking.id, booking_ids), (Provider.id, provider_ids)):
+        wanted = sorted(set(ids))
+        if wanted:
+            db.execute(
+                select(column)
+                .where(column.in_(wanted))
+                .order_by(column)
+                .with_for_update(key_share=True)
+            )
 
 
 def _fresh(db: Session, assignment: Assignment) -> Assignment:
@@ -354,22 +347,28 @@ def _fresh(db: Session, assignment: Assignment) -> Assignment:
     ).one()
 
 
+def guard_conflict(error: IntegrityError) -> Conflict | None:
+    """The ``Conflict`` one of the database's last guards stands for, if it was one of them."""
+    name = violated_constraint(error)
+    if name == HELD_OVERLAP_CONSTRAINT:
+        return Conflict(
+            "The provider already holds overlapping work (accepted or confirmed).",
+            code="provider_double_booked",
+        )
+    if name == ACTIVE_ASSIGNMENT_INDEX:
+        return Conflict("Another provider already holds this booking.", code="booking_taken")
+    return None
+
+
 def flush_guarded(db: Session) -> None:
     """Flush in a SAVEPOINT; the database's last guards become ``Conflict``."""
     try:
         with db.begin_nested():
             db.flush()
     except IntegrityError as error:
-        name = violated_constraint(error)
-        if name == HELD_OVERLAP_CONSTRAINT:
-            raise Conflict(
-                "The provider already holds overlapping work (accepted or confirmed).",
-                code="provider_double_booked",
-            ) from None
-        if name == ACTIVE_ASSIGNMENT_INDEX:
-            raise Conflict(
-                "Another provider already holds this booking.", code="booking_taken"
-            ) from None
+        conflict = guard_conflict(error)
+        if conflict is not None:
+            raise conflict from None
         raise
 
 
@@ -888,15 +887,9 @@ def accept(
                 .execution_options(synchronize_session=False)
             )
     except IntegrityError as error:
-        if violated_constraint(error) == ACTIVE_ASSIGNMENT_INDEX:
-            raise Conflict(
-                "Another provider already accepted this booking.", code="booking_taken"
-            ) from None
-        if violated_constraint(error) == HELD_OVERLAP_CONSTRAINT:
-            raise Conflict(
-                "The provider already holds overlapping work (accepted or confirmed).",
-                code="provider_double_booked",
-            ) from None
+        conflict = guard_conflict(error)
+        if conflict is not None:
+            raise conflict from None
         raise
     if won.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("The offer was answered meanwhile.", code="not_offered")

@@ -124,6 +124,15 @@ def days_between(first_day: dt.date, last_day: dt.date) -> list[dt.date]:
     return [first_day + dt.timedelta(days=i) for i in range(max(count, 0))]
 
 
+def _applies(rule: RuleData | AvailabilityRule, day: dt.date) -> bool:
+    """Whether a weekly rule opens a slot on ``day`` (its weekday, within its validity)."""
+    if rule.weekday != day.weekday():
+        return False
+    if rule.valid_from is not None and day < rule.valid_from:
+        return False
+    return rule.valid_until is None or day <= rule.valid_until
+
+
 def weekly_spans(
     rules: Iterable[RuleData | AvailabilityRule],
     *,
@@ -136,11 +145,7 @@ def weekly_spans(
     rules = list(rules)
     for day in days_between(first_day, last_day):
         for rule in rules:
-            if rule.weekday != day.weekday():
-                continue
-            if rule.valid_from is not None and day < rule.valid_from:
-                continue
-            if rule.valid_until is not None and day > rule.valid_until:
+            if not _applies(rule, day):
                 continue
             start = wall_time(day, rule.start_time, zone).instant
             end = wall_time(day, rule.end_time, zone).instant
@@ -180,11 +185,7 @@ def rule_adjustments(
     days = _clock_change_days(first_day, last_day, zone)
     for rule in rules:
         for day in days:
-            if rule.weekday != day.weekday():
-                continue
-            if rule.valid_from is not None and day < rule.valid_from:
-                continue
-            if rule.valid_until is not None and day > rule.valid_until:
+            if not _applies(rule, day):
                 continue
             for name in ("start_time", "end_time"):
                 when = wall_time(day, getattr(rule, name), zone)
