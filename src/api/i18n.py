@@ -57,6 +57,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "A value cannot be stored (a NUL character, a number out of range...)."
         ),
         "detail.constraint": "The change breaks a rule of the database ({constraint}).",
+        "detail.conflict": (
+            "Another change to the same data was made at the same moment; read again and retry."
+        ),
         "detail.stale_proposals": (
             "{refused} proposal(s) refused as stale, {applied} applied; read the plan again."
         ),
@@ -67,6 +70,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_too_short": "Must have at least {min_length} characters.",
         "validation.string_too_long": "Must have at most {max_length} characters.",
         "validation.string_pattern_mismatch": "Does not have the expected format.",
+        "validation.date_out_of_range": "Must lie between {earliest} and {latest}.",
+        "validation.local_time": (
+            "Must be a local time such as 08:30 or 08:30:00, without offset."
+        ),
         "validation.int_type": "Must be an integer.",
         "validation.int_parsing": "Must be an integer.",
         "validation.int_from_float": "Must be a whole number.",
@@ -142,6 +149,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Une valeur ne peut pas être enregistrée (caractère NUL, nombre hors limites...)."
         ),
         "detail.constraint": "La modification enfreint une règle de la base ({constraint}).",
+        "detail.conflict": (
+            "Une autre modification des mêmes données a eu lieu au même moment ; "
+            "relisez puis réessayez."
+        ),
         "detail.stale_proposals": (
             "{refused} proposition(s) refusée(s) car périmée(s), {applied} appliquée(s) ; "
             "relisez le plan."
@@ -153,6 +164,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_too_short": "Doit comporter au moins {min_length} caractères.",
         "validation.string_too_long": "Doit comporter au plus {max_length} caractères.",
         "validation.string_pattern_mismatch": "N'a pas le format attendu.",
+        "validation.date_out_of_range": "Doit être compris entre le {earliest} et le {latest}.",
+        "validation.local_time": (
+            "Doit être une heure locale comme 08:30 ou 08:30:00, sans décalage horaire."
+        ),
         "validation.int_type": "Doit être un nombre entier.",
         "validation.int_parsing": "Doit être un nombre entier.",
         "validation.int_from_float": "Doit être un nombre entier.",
@@ -228,6 +243,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Een waarde kan niet worden opgeslagen (NUL-teken, getal buiten bereik...)."
         ),
         "detail.constraint": "De wijziging schendt een regel van de database ({constraint}).",
+        "detail.conflict": (
+            "Op hetzelfde moment werden dezelfde gegevens anders gewijzigd; "
+            "lees opnieuw en probeer nog eens."
+        ),
         "detail.stale_proposals": (
             "{refused} voorstel(len) geweigerd als verouderd, {applied} toegepast; "
             "lees het plan opnieuw."
@@ -239,6 +258,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_too_short": "Moet minstens {min_length} tekens bevatten.",
         "validation.string_too_long": "Mag hoogstens {max_length} tekens bevatten.",
         "validation.string_pattern_mismatch": "Heeft niet het verwachte formaat.",
+        "validation.date_out_of_range": "Moet tussen {earliest} en {latest} liggen.",
+        "validation.local_time": (
+            "Moet een lokale tijd zijn zoals 08:30 of 08:30:00, zonder tijdsverschil."
+        ),
         "validation.int_type": "Moet een geheel getal zijn.",
         "validation.int_parsing": "Moet een geheel getal zijn.",
         "validation.int_from_float": "Moet een geheel getal zijn.",

@@ -18,12 +18,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import has_message, negotiate_locale, status_title, translate
-from api.schemas.common import Problem
-from booking.db import violated_constraint
+from api.schemas.common import LOCAL_TIME_PATTERN, Problem
+from booking.db import is_transient_conflict, violated_constraint
 from booking.errors import DomainError, NotFound
 
 PROBLEM_JSON = "application/problem+json"
@@ -244,6 +244,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return localised_problem(request_locale(request.headers), 500, "internal")
 
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        # The locks are taken in one order, so this is rare; when two requests
+        # still collide (a deadlock, a serialization failure) the database rolled
+        # one back, and that one may simply be sent again: a 409, not a 500.
+        if is_transient_conflict(exc):
+            log.warning("transaction lost a race on %s: %s", request.url.path, exc.orig)
+            return localised_problem(request_locale(request.headers), 409, "conflict")
+        return await _unexpected(request, exc)
+
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 _COMMON_ERRORS: dict[str, str] = {
@@ -253,9 +263,6 @@ _COMMON_ERRORS: dict[str, str] = {
     "422": "Some fields are missing or invalid; `errors` lists them.",
     "429": "Too many writes; wait for `Retry-After` seconds.",
 }
-
-
-LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 
 
 def _document_local_times(node: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import URL, Engine, MetaData, event, make_url
 from sqlalchemy import create_engine as sa_create_engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.schema import Index, UniqueConstraint
@@ -189,3 +189,21 @@ def _unique_name(table_name: str, columns: list[str]) -> str | None:
     if len(columns) == 1 and table.c[columns[0]].primary_key:
         return f"pk_{table_name}"
     return None
+
+
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the same work may succeed again."""
+
+
+def is_transient_conflict(error: DBAPIError) -> bool:
+    """Whether the database gave up on this transaction only because another one raced it.
+
+    PostgreSQL: a deadlock or a serialization failure. SQLite: the database
+    stayed locked by another writer (its busy timeout passed, or this
+    transaction's snapshot can no longer write). Retrying the whole request
+    is safe; the answer to the client is a 409, never a 500.
+    """
+    state = getattr(error.orig, "sqlstate", None)
+    if state is not None:
+        return str(state) in TRANSIENT_SQLSTATES
+    return "database is locked" in str(error.orig)

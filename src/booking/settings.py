@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     late_cancellation_hour: int = Field(default=10, ge=0, le=23)
     decline_lock_hours: int = Field(default=24, ge=0)
     offer_timeout_minutes: int = Field(default=120, ge=1)
+    max_booking_ahead_days: int = Field(default=730, ge=1, le=3650)
     plan_time_limit_seconds: float = Field(default=20.0, gt=0, le=600)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     write_rate_per_minute: int = Field(default=120, ge=1)

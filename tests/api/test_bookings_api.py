@@ -473,6 +473,28 @@ class TestIfMatch:
         assert response.status_code == 412
         assert booking.notes is None
 
+    @pytest.mark.parametrize("weak", ['W/"1"', 'W/"1", W/"2"'])
+    def test_a_weak_tag_never_matches_even_the_current_version(
+        self, client: TestClient, db: Session, border: Border, login: Headers, weak: str
+    ) -> None:
+        """If-Match compares strongly (RFC 9110 §13.1.1)."""
+        booking = make_booking(db, requester=border.requester)
+        headers = {**login(border.requester), "If-Match": weak}
+        response = client.patch(f"{URL}/{booking.id}", json={"notes": "x"}, headers=headers)
+        assert response.status_code == 412
+        assert "weak" in response.json()["detail"]
+        assert booking.notes is None
+
+    @pytest.mark.parametrize("tags", ['"1"', '"7", "1"', ' W/"1" , "1" '])
+    def test_a_list_of_tags_matches_if_one_strong_tag_is_the_current_version(
+        self, client: TestClient, db: Session, border: Border, login: Headers, tags: str
+    ) -> None:
+        booking = make_booking(db, requester=border.requester)
+        headers = {**login(border.requester), "If-Match": tags}
+        response = client.patch(f"{URL}/{booking.id}", json={"notes": "x"}, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["ETag"] == '"2"'
+
     def test_a_change_with_the_etag_read_succeeds_and_moves_the_etag(
         self, client: TestClient, db: Session, border: Border, login: Headers
     ) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,7 +33,7 @@ ROUNDS = 3
 
 
 @pytest.fixture
-def live_client(database_url: str) -> Iterator[TestClient]:
+def live_app(database_url: str) -> Iterator[FastAPI]:
     """The app on its own engine: every request is its own transaction, as in production."""
     app = create_app(
         Settings(
@@ -42,9 +43,14 @@ def live_client(database_url: str) -> Iterator[TestClient]:
             write_rate_per_minute=10_000,
         )
     )
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+    yield app
     app.state.engine.dispose()
+
+
+@pytest.fixture
+def live_client(live_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(live_app, raise_server_exceptions=False) as client:
+        yield client
 
 
 def race(client: TestClient, calls: list[tuple[str, dict[str, str]]]) -> list[int]:

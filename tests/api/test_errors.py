@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import psycopg.errors
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.i18n import CATALOGUE, SUPPORTED_LOCALES, negotiate_locale, parse_accept_language
@@ -242,6 +243,22 @@ def failing_app(app: FastAPI) -> FastAPI:
     def _data() -> None:
         raise DataError("INSERT ...", {}, Exception("integer out of range"))
 
+    @app.get("/_probe/deadlock")
+    def _deadlock() -> None:
+        raise OperationalError("SELECT ...", {}, psycopg.errors.DeadlockDetected("deadlock"))
+
+    @app.get("/_probe/serialization")
+    def _serialization() -> None:
+        raise OperationalError("UPDATE ...", {}, psycopg.errors.SerializationFailure("no"))
+
+    @app.get("/_probe/sqlite-locked")
+    def _sqlite_locked() -> None:
+        raise OperationalError("UPDATE ...", {}, Exception("database is locked"))
+
+    @app.get("/_probe/disk")
+    def _disk() -> None:
+        raise OperationalError("UPDATE ...", {}, Exception("disk I/O error"))
+
     @app.get("/_probe/crash")
     def _crash() -> None:
         raise RuntimeError("secret internals: password=hunter2")
@@ -276,6 +293,20 @@ def test_a_value_the_database_cannot_hold_is_the_inputs_fault(
     body = _problem(client.get("/_probe/data", headers={"Accept-Language": "nl"}), 422)
     assert body["type"].endswith("/unstorable")
     assert "integer out of range" not in str(body)
+
+
+@pytest.mark.parametrize("path", ["deadlock", "serialization", "sqlite-locked"])
+def test_a_transaction_that_lost_a_race_is_a_409_conflict_to_retry(
+    failing_app: FastAPI, client: TestClient, path: str
+) -> None:
+    body = _problem(client.get(f"/_probe/{path}", headers={"Accept-Language": "fr"}), 409)
+    assert body["type"].endswith("/conflict")
+    assert "réessayez" in body["detail"]
+
+
+def test_any_other_database_failure_stays_a_500(failing_app: FastAPI, client: TestClient) -> None:
+    body = _problem(client.get("/_probe/disk"), 500)
+    assert "disk" not in str(body)
 
 
 def test_an_unexpected_error_is_a_500_problem_without_internals(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib.util
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.orm import Session
 
 from booking.migrating import context_options
-from booking.models import Base
-from tests.conftest import alembic_config, migrate
+from booking.models import Assignment, Base
+from tests.conftest import ROOT, alembic_config, migrate
+from tests.factories import make_assignment, make_booking, make_provider
 
 MODEL_TABLES = set(Base.metadata.tables)
 
@@ -57,10 +62,38 @@ def test_postgresql_has_btree_gist_and_the_exclusion_constraint(engine: Engine) 
         definition = connection.execute(
             text(
                 "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conname = 'ex_assignment_provider_id_confirmed_overlap'"
+                "WHERE conname = 'ex_assignment_provider_id_held_overlap'"
             )
         ).scalar()
     assert extension == 1
     assert definition is not None
     assert "EXCLUDE USING gist" in definition
     assert "tstzrange(starts_at, ends_at)" in definition
+    # Accepted work is a commitment too (#7).
+    assert "'accepted'" in definition and "'confirmed'" in definition
+
+
+@pytest.mark.postgres
+def test_the_held_work_migration_lists_the_pairs_it_cannot_constrain(db: Session) -> None:
+    """Overlapping accepted and confirmed work made before the constraint stops the upgrade."""
+    path = ROOT / "migrations" / "versions" / "2026-12-05_held_work_exclusion.py"
+    spec = importlib.util.spec_from_file_location("held_work_exclusion", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    # As before the revision: only confirmed work was constrained (rolled back afterwards).
+    db.execute(text(f"ALTER TABLE assignment DROP CONSTRAINT {migration.HELD}"))
+    provider = make_provider(db)
+    confirmed = make_assignment(db, booking=make_booking(db), provider=provider, status="confirmed")
+    accepted = make_assignment(db, provider=provider, status="accepted", **_times(confirmed))
+    assert migration.held_overlaps(db.connection()) == [(provider.id, confirmed.id, accepted.id)]
+    accepted.status = "declined"
+    db.flush()
+    assert migration.held_overlaps(db.connection()) == []
+
+
+def _times(assignment: Assignment) -> dict[str, object]:
+    return {
+        "starts_at": assignment.starts_at + dt.timedelta(minutes=30),
+        "ends_at": assignment.ends_at + dt.timedelta(minutes=30),
+    }

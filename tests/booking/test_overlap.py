@@ -1,4 +1,4 @@
-"""No provider is confirmed in two places at once: PostgreSQL refuses it, the guard too."""
+"""No provider holds work in two places at once: PostgreSQL refuses it, the guard too."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from booking.assignments.models import CONFIRMED_OVERLAP_CONSTRAINT
+from booking.assignments.models import HELD_OVERLAP_CONSTRAINT
 from booking.assignments.service import assert_no_confirmed_overlap
 from booking.db import violated_constraint
 from booking.errors import Conflict
@@ -34,7 +34,7 @@ def test_postgresql_refuses_an_overlapping_confirmed_assignment(db: Session) -> 
     assert_refused(
         db,
         lambda: _confirmed(db, provider, NINE + dt.timedelta(minutes=30)),
-        CONFIRMED_OVERLAP_CONSTRAINT,
+        HELD_OVERLAP_CONSTRAINT,
     )
 
 
@@ -48,7 +48,25 @@ def test_postgresql_refuses_confirming_into_an_overlap(db: Session) -> None:
     def confirm() -> None:
         proposed.status = "confirmed"
 
-    assert_refused(db, confirm, CONFIRMED_OVERLAP_CONSTRAINT)
+    assert_refused(db, confirm, HELD_OVERLAP_CONSTRAINT)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("held", ["accepted", "confirmed"])
+def test_postgresql_refuses_accepting_into_an_overlap_with_held_work(
+    db: Session, held: str
+) -> None:
+    """Accepted work is a commitment: the constraint covers it on both sides (#7)."""
+    provider = make_provider(db)
+    booking = make_booking(db, starts_at=NINE)
+    make_assignment(db, booking=booking, provider=provider, status=held)
+    later = make_booking(db, starts_at=NINE + dt.timedelta(minutes=30))
+    offered = make_assignment(db, booking=later, provider=provider, status="offered")
+
+    def accept() -> None:
+        offered.status = "accepted"
+
+    assert_refused(db, accept, HELD_OVERLAP_CONSTRAINT)
 
 
 @pytest.mark.postgres
@@ -104,7 +122,7 @@ def test_postgresql_refuses_the_second_of_two_concurrent_confirmations(
 
     assert len(errors) == 1
     assert isinstance(errors[0], IntegrityError)
-    assert violated_constraint(errors[0]) == CONFIRMED_OVERLAP_CONSTRAINT
+    assert violated_constraint(errors[0]) == HELD_OVERLAP_CONSTRAINT
 
 
 def test_guard_refuses_an_overlap(db: Session) -> None:

@@ -9,7 +9,8 @@ key order, white space and the offset an instant is written in do not count.
 
 Optimistic locking: every booking answer carries ``ETag: "<version>"``. A
 ``PATCH`` must send it back as ``If-Match``: without it 428, with an older
-one 412 (read again, then retry).
+one 412 (read again, then retry). The comparison is strong: a weak tag
+(``W/"3"``) never matches.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ Booker = Annotated[
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 MAX_IF_MATCH_LENGTH = 100
-_ENTITY_TAG = re.compile(r'^(?:W/)?"?(?P<version>[0-9]{1,10})"?$')
+_ENTITY_TAG = re.compile(r'^(?P<weak>W/)?"(?P<opaque>[\x21\x23-\x7e]*)"$')
+"""One ``entity-tag`` of RFC 9110 §8.8.3: an optional ``W/`` and a quoted opaque tag."""
 
 REPLAY_HEADER = "Idempotent-Replayed"
 EARLIEST_DAY = dt.date(1900, 1, 1)
@@ -85,28 +87,49 @@ def etag(booking: Booking) -> str:
     return f'"{booking.version_id}"'
 
 
-def if_match_version(
+def if_match_versions(
     if_match: Annotated[
         str | None,
         Header(
             alias="If-Match",
-            description='The `ETag` of the booking as you read it, e.g. `"3"`.',
+            description='The `ETag` of the booking as you read it, e.g. `"3"` (compared '
+            'strongly: a weak tag such as `W/"3"` never matches).',
         ),
     ] = None,
-) -> int:
-    """The version the client read; 428 without ``If-Match``, 412 if it cannot match."""
+) -> frozenset[int]:
+    """The versions the client would accept; 428 without ``If-Match``, 412 if none can match.
+
+    ``If-Match`` uses the strong comparison (RFC 9110 §13.1.1): a weak tag
+    (``W/"3"``) never matches, even the current version. It may list several
+    tags; ``*`` is refused, since it would skip the very check it stands for.
+    """
     if if_match is None or not if_match.strip():
         raise PreconditionRequired(
             'Send the booking\'s ETag as If-Match (e.g. If-Match: "3"), so that a change '
             "made meanwhile by someone else is not overwritten."
         )
-    match = _ENTITY_TAG.match(if_match.strip()[:MAX_IF_MATCH_LENGTH])
-    if match is None:
-        raise PreconditionFailed(f"If-Match {if_match[:40]!r} is not a version of this booking.")
-    return int(match["version"])
+    versions: set[int] = set()
+    for item in if_match[:MAX_IF_MATCH_LENGTH].split(","):
+        match = _ENTITY_TAG.match(item.strip())
+        if match is None or match["weak"]:
+            continue
+        opaque = match["opaque"]
+        if opaque.isascii() and opaque.isdigit() and len(opaque) <= 10:
+            versions.add(int(opaque))
+    if not versions:
+        raise PreconditionFailed(
+            f"If-Match {if_match[:40]!r} names no version of this booking: send the ETag "
+            'exactly as read (e.g. "3"; a weak tag such as W/"3" never matches).'
+        )
+    return frozenset(versions)
 
 
-IfMatch = Annotated[int, Depends(if_match_version)]
+IfMatch = Annotated[frozenset[int], Depends(if_match_versions)]
+
+
+def expected_version(booking: Booking, versions: frozenset[int]) -> int:
+    """The version a change may apply to: the current one if listed, else one that fails."""
+    return booking.version_id if booking.version_id in versions else min(versions)
 
 
 def _answer(db: DbSession, response: Response, booking: Booking) -> BookingOut:
@@ -310,7 +333,7 @@ def update_booking(
     db: DbSession,
     user: Booker,
     booking_id: IdPath,
-    version: IfMatch,
+    versions: IfMatch,
     body: BookingUpdate,
     response: Response,
 ) -> BookingOut:
@@ -321,7 +344,11 @@ def update_booking(
     provider is told, and the booking goes back to `requested`."""
     booking = get_visible_booking(db, user, booking_id)
     updated = service.update_booking(
-        db, actor=user, booking=booking, data=body.to_patch(), expected_version=version
+        db,
+        actor=user,
+        booking=booking,
+        data=body.to_patch(),
+        expected_version=expected_version(booking, versions),
     )
     return _answer(db, response, updated)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import CurrentUser, require_roles
-from api.deps import DbSession
+from api.deps import AppSettings, DbSession
 from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
 from api.schemas.providers import (
     AvailabilityIn,
@@ -23,6 +24,7 @@ from api.schemas.providers import (
     ProviderSummary,
     ProviderUpdate,
     PublicLanguageOut,
+    RuleAdjustmentOut,
     RuleOut,
 )
 from booking.policies import certification_valid
@@ -30,6 +32,7 @@ from booking.providers import availability as availability_service
 from booking.providers import service
 from booking.providers.models import Provider, ProviderLanguage
 from booking.providers.service import LanguageData, ProviderData
+from booking.settings import Settings
 from booking.types import utc_now
 from booking.users.models import User
 from booking.vocabulary import ProviderKind, UserRole
@@ -98,12 +101,35 @@ def _view(db: Session, user: User, provider: Provider) -> ProviderOut | Provider
     return provider_summary(provider, languages)
 
 
-def _availability_out(result: availability_service.Availability) -> AvailabilityOut:
+def _availability_out(
+    result: availability_service.Availability, settings: Settings
+) -> AvailabilityOut:
+    zone = ZoneInfo(result.timezone)
+    today = dt.datetime.now(zone).date()
+    adjustments = availability_service.rule_adjustments(
+        result.rules,
+        first_day=today,
+        last_day=today + dt.timedelta(days=settings.max_booking_ahead_days),
+        zone=zone,
+    )
     return AvailabilityOut(
         provider_id=result.provider.id,
         timezone=result.timezone,
         rules=[RuleOut.model_validate(rule) for rule in result.rules],
         exceptions=[ExceptionOut.model_validate(item) for item in result.exceptions],
+        adjustments=[
+            RuleAdjustmentOut(
+                rule_id=a.rule.id,  # type: ignore[union-attr]
+                weekday=a.rule.weekday,
+                field=a.field,  # type: ignore[arg-type]
+                date=a.wall_time.day,
+                asked=a.wall_time.asked,
+                local=a.wall_time.local,
+                kind=a.wall_time.kind.value,  # type: ignore[arg-type]
+                detail=a.wall_time.describe(),
+            )
+            for a in adjustments
+        ],
     )
 
 
@@ -235,14 +261,15 @@ def update_provider(
     responses=problem_responses(401, 403, 404, 422),
 )
 def read_availability(
-    db: DbSession, user: AvailabilityEditor, provider_id: IdPath
+    db: DbSession, settings: AppSettings, user: AvailabilityEditor, provider_id: IdPath
 ) -> AvailabilityOut:
     """A provider reads their own; a dispatcher those of their service's providers."""
     provider = service.get_managed_provider(db, user, provider_id, allow_self=True)
     return _availability_out(
         availability_service.get_availability(
             db, provider=provider, timezone=service.timezone_of(db, provider)
-        )
+        ),
+        settings,
     )
 
 
@@ -253,12 +280,19 @@ def read_availability(
     responses=problem_responses(401, 403, 404, 413, 422, 429),
 )
 def replace_availability(
-    db: DbSession, user: AvailabilityEditor, provider_id: IdPath, body: AvailabilityIn
+    db: DbSession,
+    settings: AppSettings,
+    user: AvailabilityEditor,
+    provider_id: IdPath,
+    body: AvailabilityIn,
 ) -> AvailabilityOut:
     """Weekly rules are local wall-clock times of the provider's service (Europe/Brussels or
     Europe/Paris), so they hold across daylight-saving changes; exceptions are instants with
     an offset (`absence` removes time, `extra` adds it). Public holidays of the service's
-    country are removed automatically unless the provider works on them."""
+    country are removed automatically unless the provider works on them. A rule's time that
+    does not exist on the night the clocks go forward moves forward by the gap (02:30 is
+    03:30); one that occurs twice when they go back is the first; `adjustments` lists those
+    days within the booking horizon."""
     provider = service.get_managed_provider(db, user, provider_id, allow_self=True)
     result = availability_service.replace_availability(
         db,
@@ -273,4 +307,4 @@ def replace_availability(
             for item in body.exceptions
         ],
     )
-    return _availability_out(result)
+    return _availability_out(result, settings)

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from api.deps import AppSettings, DbSession
 from api.routers.bookings import Booker
-from api.schemas.bookings import BookingOut, SeriesCancel, SeriesCreate, SeriesOut, SeriesUpdate
+from api.schemas.bookings import (
+    BookingOut,
+    SeriesCancel,
+    SeriesCreate,
+    SeriesOut,
+    SeriesUpdate,
+    WallTimeAdjustmentOut,
+)
 from api.schemas.common import IdPath, problem_responses
 from booking.bookings import series as series_service
 from booking.bookings.models import Series
@@ -22,9 +29,15 @@ from booking.users.models import User
 router = APIRouter(prefix="/api/v1/series", tags=["series"])
 
 
-def _answer(db: Session, user: User, series: Series) -> SeriesOut:
+def _answer(
+    db: Session,
+    user: User,
+    series: Series,
+    adjustments: list[series_service.Adjustment] | None = None,
+) -> SeriesOut:
     occurrences = series_service.series_occurrences(db, actor=user, series=series)
     return SeriesOut(
+        adjustments=[WallTimeAdjustmentOut.from_adjustment(a) for a in adjustments or []],
         id=series.id,
         organisation_id=series.organisation_id,
         requester_id=series.requester_id,
@@ -48,15 +61,21 @@ def _answer(db: Session, user: User, series: Series) -> SeriesOut:
 def create_series(db: DbSession, user: Booker, body: SeriesCreate) -> SeriesOut:
     """`starts_at` is the first session; the others follow every `interval_weeks` weeks at
     the same local time, also across daylight-saving changes, `count` times or until
-    `until` (at most 52). Each occurrence is a booking of its own."""
+    `until` (at most 52), all within the booking horizon (`TRUCHEMENT_MAX_BOOKING_AHEAD_DAYS`,
+    else 422 `beyond_booking_horizon`). Each occurrence is a booking of its own. On the night
+    the clocks go forward a time that does not exist moves forward by the gap (02:30 becomes
+    03:30); on the night they go back, a time that occurs twice is the first one;
+    `adjustments` lists the occurrences concerned."""
+    adjustments: list[series_service.Adjustment] = []
     series = series_service.create_series(
         db,
         actor=user,
         data=body.to_data(),
         recurrence=body.recurrence.to_recurrence(),
         preferred_provider_id=body.preferred_provider_id,
+        adjustments=adjustments,
     )
-    return _answer(db, user, series)
+    return _answer(db, user, series, adjustments)
 
 
 @router.get(
@@ -104,8 +123,11 @@ def cancel_series(
 def move_series(db: DbSession, user: Booker, series_id: IdPath, body: SeriesUpdate) -> SeriesOut:
     """A new local start time, a shift to another weekday, a new length. Each occurrence is
     rescheduled like a single booking: its provider stays only if the new session lies
-    inside the time they agreed to. No `If-Match` here: each occurrence's version moves on."""
+    inside the time they agreed to. No `If-Match` here: each occurrence's version moves on.
+    A new time that does not exist or occurs twice on some occurrence's day follows the
+    daylight-saving rule of `POST /series`; `adjustments` lists those occurrences."""
     series = series_service.get_visible_series(db, actor=user, series_id=series_id)
+    adjustments: list[series_service.Adjustment] = []
     series_service.move_series(
         db,
         actor=user,
@@ -113,5 +135,6 @@ def move_series(db: DbSession, user: Booker, series_id: IdPath, body: SeriesUpda
         scope=body.scope,
         booking_id=body.booking_id,
         move=body.to_move(),
+        adjustments=adjustments,
     )
-    return _answer(db, user, series)
+    return _answer(db, user, series, adjustments)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, Field
 
-from api.schemas.common import Id, ResponseModel, StrictModel
+from api.schemas.common import Id, Instant, ResponseModel, StrictModel
 from booking.vocabulary import AssignmentStatus, ProviderKind
 
 
@@ -24,7 +24,7 @@ class AssignmentCreate(StrictModel):
 
     booking_id: Id
     provider_id: Id
-    starts_at: AwareDatetime | None = Field(
+    starts_at: Instant | None = Field(
         default=None,
         description="Within the booking's window; default: the booking's planned start.",
     )

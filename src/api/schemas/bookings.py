@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from api.schemas.common import Id, ResponseModel, StrictModel
+from api.schemas.common import Day, Id, Instant, LocalTime, ResponseModel, StrictModel
 from booking.bookings.models import (
     MAX_DURATION_MINUTES,
     MIN_DURATION_MINUTES,
@@ -26,6 +26,7 @@ from booking.bookings.series import (
     MAX_INTERVAL_WEEKS,
     MAX_OCCURRENCES,
     MAX_SHIFT_DAYS,
+    Adjustment,
     Recurrence,
     Scope,
     SeriesMove,
@@ -129,8 +130,8 @@ class PlaceOut(ResponseModel):
 class WindowIn(StrictModel):
     """The interval in which the matcher may choose the start (``latest`` is the latest start)."""
 
-    earliest: AwareDatetime
-    latest: AwareDatetime
+    earliest: Instant
+    latest: Instant
 
     def to_window(self) -> Window:
         return Window(earliest=self.earliest, latest=self.latest)
@@ -211,11 +212,11 @@ class SessionFields(StrictModel):
     location: PlaceIn | None = Field(
         default=None, description="Instead of a site. Onsite sessions need one or the other."
     )
-    starts_at: AwareDatetime = Field(examples=["2026-12-01T10:00:00+01:00"])
+    starts_at: Instant = Field(examples=["2026-12-01T10:00:00+01:00"])
     duration_minutes: Duration | None = Field(
         default=None, description="15 minutes to 8 hours; or give `ends_at`."
     )
-    ends_at: AwareDatetime | None = None
+    ends_at: Instant | None = None
     window: WindowIn | None = None
     needs: NeedsIn = Field(default_factory=NeedsIn)
     urgency: Urgency = Field(
@@ -262,9 +263,9 @@ class BookingUpdate(StrictModel):
     book again.
     """
 
-    starts_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
     duration_minutes: Duration | None = None
-    ends_at: AwareDatetime | None = None
+    ends_at: Instant | None = None
     window: WindowIn | None = None
     site_id: Id | None = None
     location: PlaceIn | None = None
@@ -534,7 +535,7 @@ class RecurrenceIn(StrictModel):
 
     interval_weeks: int = Field(default=1, ge=1, le=MAX_INTERVAL_WEEKS)
     count: int | None = Field(default=None, ge=1, le=MAX_OCCURRENCES)
-    until: dt.date | None = Field(default=None, description="Last possible local date.")
+    until: Day | None = Field(default=None, description="Last possible local date.")
 
     def to_recurrence(self) -> Recurrence:
         return Recurrence(interval_weeks=self.interval_weeks, count=self.count, until=self.until)
@@ -566,9 +567,12 @@ class SeriesUpdate(StrictModel):
 
     scope: Scope
     booking_id: Id | None = Field(default=None, description="For `occurrence` and `following`.")
-    start_time: dt.time | None = Field(
+    start_time: LocalTime | None = Field(
         default=None,
-        description="New local wall-clock start (`14:00`), in the organisation's time zone.",
+        description="New local wall-clock start (`14:00`), in the organisation's time zone. "
+        "On the day the clocks go forward a time that does not exist (02:30) means the time "
+        "after the gap (03:30); on the day they go back, an hour that occurs twice means the "
+        "first one (see `adjustments`).",
     )
     shift_days: int = Field(
         default=0,
@@ -593,6 +597,37 @@ class SeriesUpdate(StrictModel):
         )
 
 
+class WallTimeAdjustmentOut(ResponseModel):
+    """An occurrence whose local time did not exist (spring) or occurred twice (autumn)."""
+
+    booking_id: int
+    series_index: int | None
+    date: dt.date = Field(description="The local date of the occurrence.")
+    asked: dt.time = Field(description="The local wall-clock time asked for.")
+    starts_at_local: dt.datetime = Field(
+        description="When it starts, in the organisation's time zone (03:30+02:00 for a "
+        "02:30 that the spring change skips)."
+    )
+    kind: Literal["shifted", "ambiguous"] = Field(
+        description="`shifted`: the time does not exist, moved forward by the gap; "
+        "`ambiguous`: it occurs twice, the first (summer time) was taken."
+    )
+    detail: str
+
+    @classmethod
+    def from_adjustment(cls, adjustment: Adjustment) -> WallTimeAdjustmentOut:
+        when = adjustment.wall_time
+        return cls(
+            booking_id=adjustment.booking_id,
+            series_index=adjustment.series_index,
+            date=when.day,
+            asked=when.asked,
+            starts_at_local=when.local,
+            kind=when.kind.value,  # type: ignore[arg-type]
+            detail=when.describe(),
+        )
+
+
 class SeriesOut(ResponseModel):
     id: int
     organisation_id: int
@@ -604,3 +639,9 @@ class SeriesOut(ResponseModel):
     preferred_provider_id: int | None
     created_at: dt.datetime
     occurrences: list[BookingOut] = Field(description="Those the caller may see, in order.")
+    adjustments: list[WallTimeAdjustmentOut] = Field(
+        default_factory=list,
+        description="In the answer to a create or a move: the occurrences whose local time "
+        "the daylight-saving rule moved forward (a time the spring change skips) or chose "
+        "(the first of an hour the autumn change repeats).",
+    )

@@ -20,15 +20,31 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from booking.dates import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    OUT_OF_RANGE,
+    day_in_bounds,
+    instant_in_bounds,
+)
 from booking.errors import FieldError, Unprocessable
 
 T = TypeVar("T")
@@ -42,6 +58,45 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_CURSOR_LENGTH = 512
+
+
+LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
+"""A local time of day as the API writes it: ``08:30``, ``08:30:00``, ``08:30:00.5``."""
+_LOCAL_TIME = re.compile(LOCAL_TIME_PATTERN)
+_BOUNDS = {"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()}
+
+
+def _out_of_range() -> PydanticCustomError:
+    return PydanticCustomError(OUT_OF_RANGE, "Must lie between {earliest} and {latest}.", _BOUNDS)
+
+
+def _bounded_instant(value: dt.datetime) -> dt.datetime:
+    if not instant_in_bounds(value):
+        raise _out_of_range()
+    return value
+
+
+def _bounded_day(value: dt.date) -> dt.date:
+    if not day_in_bounds(value):
+        raise _out_of_range()
+    return value
+
+
+def _local_time_text(value: Any) -> Any:
+    """Refuse what the pattern refuses, instead of letting the parser truncate or guess."""
+    if isinstance(value, str) and not _LOCAL_TIME.fullmatch(value):
+        raise PydanticCustomError(
+            "local_time", "Must be a local time such as 08:30 or 08:30:00, without offset."
+        )
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_bounded_instant)]
+"""An instant a client sends: with its offset, between 2000-01-01 and 2199-12-31."""
+Day = Annotated[dt.date, AfterValidator(_bounded_day)]
+"""A calendar date a client sends, between 2000-01-01 and 2199-12-31."""
+LocalTime = Annotated[dt.time, BeforeValidator(_local_time_text)]
+"""A local wall-clock time of day (``LOCAL_TIME_PATTERN``): nothing truncated, no offset."""
 
 
 def _contains_nul(value: Any) -> bool:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from api.schemas.assignments import AssignmentOut, UTCInstant
-from api.schemas.common import Id, Problem, ResponseModel, StrictModel
+from api.schemas.common import Id, Instant, Problem, ResponseModel, StrictModel
 from booking.vocabulary import AssignmentStatus, PlanStatus
 
 
 class PlanCreate(StrictModel):
-    horizon_start: AwareDatetime
-    horizon_end: AwareDatetime = Field(description="At most 31 days after `horizon_start`.")
+    horizon_start: Instant
+    horizon_end: Instant = Field(description="At most 31 days after `horizon_start`.")
     booking_ids: list[Id] | None = Field(
         default=None, max_length=1000, description="Only these bookings (default: all open)."
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from api.schemas.assignments import UTCInstant
-from api.schemas.common import Id, ResponseModel, StrictModel
+from api.schemas.common import Day, Id, Instant, LocalTime, ResponseModel, StrictModel
 from booking.vocabulary import (
     AvailabilityExceptionKind,
     Country,
@@ -33,7 +33,7 @@ WeekMinutes = Annotated[int, Field(ge=1, le=10080)]
 class LanguageIn(StrictModel):
     code: LanguageCode
     certified: bool = False
-    certified_until: dt.date | None = Field(
+    certified_until: Day | None = Field(
         default=None,
         description="Last day the certification counts; after it the language still counts, "
         "uncertified.",
@@ -150,10 +150,12 @@ class ProviderOut(ResponseModel):
 
 class RuleIn(StrictModel):
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")
-    start_time: dt.time = Field(description="Local wall-clock time of the provider's service.")
-    end_time: dt.time
-    valid_from: dt.date | None = None
-    valid_until: dt.date | None = None
+    start_time: LocalTime = Field(
+        description="Local wall-clock time of the provider's service (`08:30`)."
+    )
+    end_time: LocalTime
+    valid_from: Day | None = None
+    valid_until: Day | None = None
 
     @model_validator(mode="after")
     def _order(self) -> RuleIn:
@@ -168,8 +170,8 @@ class RuleIn(StrictModel):
 
 class ExceptionIn(StrictModel):
     kind: AvailabilityExceptionKind
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     note: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")
@@ -203,11 +205,33 @@ class ExceptionOut(ResponseModel):
     note: str | None
 
 
+class RuleAdjustmentOut(ResponseModel):
+    """A weekly rule's time that does not exist, or occurs twice, on one of its days."""
+
+    rule_id: int
+    weekday: int
+    field: Literal["start_time", "end_time"]
+    date: dt.date
+    asked: dt.time
+    local: dt.datetime = Field(
+        description="What the time means that day, in the service's zone (03:30+02:00 for "
+        "a 02:30 the spring change skips)."
+    )
+    kind: Literal["shifted", "ambiguous"]
+    detail: str
+
+
 class AvailabilityOut(ResponseModel):
     provider_id: int
     timezone: str = Field(description="The zone the weekly rules' times are read in.")
     rules: list[RuleOut]
     exceptions: list[ExceptionOut]
+    adjustments: list[RuleAdjustmentOut] = Field(
+        default_factory=list,
+        description="Within the booking horizon: the days a rule's time does not exist (the "
+        "spring change; it is moved forward by the gap) or occurs twice (the autumn change; "
+        "the first one counts).",
+    )
 
 
 class CalendarTokenOut(ResponseModel):

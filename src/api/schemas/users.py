@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from api.schemas.common import Id, ResponseModel, StrictModel
+from api.schemas.common import Id, Instant, ResponseModel, StrictModel
 from booking.vocabulary import Country, Locale, OrganisationKind, UserRole
 
 MIN_PASSWORD_LENGTH = 12
@@ -92,7 +92,7 @@ class UserUpdate(StrictModel):
 
 class TokenCreate(StrictModel):
     name: str = Field(default="api", min_length=1, max_length=100)
-    expires_at: AwareDatetime | None = Field(
+    expires_at: Instant | None = Field(
         default=None, description="When the token stops working; never if null."
     )
 

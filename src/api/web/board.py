@@ -37,6 +37,7 @@ from booking.assignments.service import (
 )
 from booking.bookings.models import Booking
 from booking.bookings.service import BookingFilters, booking_list_query, describe_booking
+from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.languages.models import Language
 from booking.organisations.models import Organisation
@@ -87,6 +88,18 @@ def _parse_date(value: str | None, default: dt.date) -> dt.date:
         return dt.date.fromisoformat(value) if value else default
     except ValueError:
         return default
+
+
+def _day(page: Page, value: str | None) -> dt.date:
+    """The day a page asks for (today when absent or unreadable); a 400 page out of bounds.
+
+    Years 1 and 9999 are valid ISO dates, but their next or previous day
+    is not: every date a page computes from stays between 2000 and 2199.
+    """
+    day = _parse_date(value, _today(page))
+    if not day_in_bounds(day):
+        raise page.error(400, "error.date_out_of_range")
+    return day
 
 
 def _parse_int(value: str | None, default: int, low: int, high: int) -> int:
@@ -154,7 +167,7 @@ def board(
     """Open bookings of the coming days by day, filters, and the plan runner."""
     assert page.user is not None
     zone = _zone(page)
-    first_day = _parse_date(start, _today(page))
+    first_day = _day(page, start)
     count = _parse_int(days, DEFAULT_DAYS, 1, MAX_BOARD_DAYS)
     statuses = (status,) if status in BOARD_STATUSES else BOARD_STATUSES
     languages = _languages(page)
@@ -231,7 +244,7 @@ def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
     """Run the matcher over a horizon (synchronously, up to the time limit) and show the plan."""
     assert page.user is not None
     zone = _zone(page)
-    first_day = _parse_date(form.get("start"), _today(page))
+    first_day = _day(page, form.get("start"))
     count = _parse_int(form.get("days"), DEFAULT_DAYS, 1, MAX_HORIZON_DAYS)
     limit = page.settings.plan_time_limit_seconds
     time_limit = float(_parse_int(form.get("time_limit"), int(limit), 1, max(1, int(limit))))
@@ -565,7 +578,7 @@ def _provider_days(page: Page, day: dt.date) -> list[ProviderDay]:
 @router.get("/board/day")
 def day_view(page: DispatcherPage, date: str = "") -> HTMLResponse:
     """A compact day per provider: sessions, the drives between them, offers outstanding."""
-    day = _parse_date(date, _today(page))
+    day = _day(page, date)
     provider_days = _provider_days(page, day)
     hours = list(range(DAY_START_HOUR, DAY_END_HOUR + 1))
     return page.render(

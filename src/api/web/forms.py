@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from booking.bookings.models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from booking.bookings.validation import BookingData, Place, Window
+from booking.dates import OUT_OF_RANGE, day_in_bounds, wall_time
 from booking.languages.models import Language
 from booking.vocabulary import Gender, Modality, ProviderKindRequirement, SessionKind
 from matching.towns import Town, load_towns
@@ -200,6 +201,11 @@ def _check_times_too(data: BookingFormInput, errors: FormErrors) -> None:
         errors.add("window_end", "end_before_start")
 
 
+def form_start_time(data: BookingFormInput) -> dt.time | None:
+    """The local start the form asks for: its time, else the start of its window."""
+    return data.time if data.time is not None else data.window_start
+
+
 def parse_booking_form(
     db: Session, values: dict[str, str | list[str]], *, timezone: str
 ) -> tuple[BookingFormInput | None, BookingData | None, FormErrors]:
@@ -239,6 +245,8 @@ def parse_booking_form(
     for name in ("session_kind", "modality", "date", "duration"):
         if getattr(data, name) is None:
             errors.add(name, "required")
+    if data.date is not None and not day_in_bounds(data.date):
+        errors.add("date", OUT_OF_RANGE)
     has_window = data.window_start is not None or data.window_end is not None
     if has_window and (data.window_start is None or data.window_end is None):
         errors.add("window_end" if data.window_end is None else "window_start", "window_both")
@@ -277,12 +285,13 @@ def parse_booking_form(
     assert data.session_kind is not None and data.modality is not None
     zone = ZoneInfo(timezone)
     window = None
+    # Local times follow the daylight-saving rule of booking.dates, as everywhere.
     if data.window_start is not None and data.window_end is not None:
         window = Window(
-            earliest=dt.datetime.combine(data.date, data.window_start, tzinfo=zone),
-            latest=dt.datetime.combine(data.date, data.window_end, tzinfo=zone),
+            earliest=wall_time(data.date, data.window_start, zone).instant,
+            latest=wall_time(data.date, data.window_end, zone).instant,
         )
-    start_time = data.time if data.time is not None else data.window_start
+    start_time = form_start_time(data)
     assert start_time is not None
     booking = BookingData(
         language_code=language_code,
@@ -291,7 +300,7 @@ def parse_booking_form(
         modality=data.modality,
         site_id=site_id,
         location=location,
-        starts_at=dt.datetime.combine(data.date, start_time, tzinfo=zone),
+        starts_at=wall_time(data.date, start_time, zone).instant,
         duration_minutes=data.duration,
         window=window,
         provider_kind=data.provider_kind,

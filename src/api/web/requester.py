@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
@@ -13,7 +15,9 @@ from api.web.context import CheckedForm, Page, RequesterPage, form_id
 from api.web.forms import (
     FIELD_OF_SERVICE_ERROR,
     SITE_ADDRESS,
+    BookingFormInput,
     FormErrors,
+    form_start_time,
     language_label,
     language_name,
     parse_booking_form,
@@ -31,6 +35,7 @@ from booking.bookings.service import (
     describe_booking,
     describe_bookings,
 )
+from booking.dates import WallTimeKind, wall_time
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.languages.models import Language
 from booking.languages.service import language_query
@@ -51,6 +56,7 @@ from matching.towns import load_towns
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
+_HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 URGENCIES = ("normal", "high", "urgent")
 DURATIONS = (30, 45, 60, 90, 120, 150, 180, 240)
 
@@ -112,8 +118,9 @@ def _form_page(
     visible = provider_query_for(db, user).order_by(Provider.display_name, Provider.id)
     previous = list(db.scalars(visible.where(Provider.id.in_(served))))
     everyone = list(db.scalars(visible))
+    days = page.settings.max_booking_ahead_days
     messages = {
-        name: [page.t(key if "." in key else f"error.{key}") for key in keys]
+        name: [page.t(key if "." in key else f"error.{key}", days=days) for key in keys]
         for name, keys in errors.by_field.items()
     }
     if not isinstance(values.get("avoid"), list):
@@ -152,9 +159,8 @@ def submit_booking(page: RequesterPage, form: CheckedForm) -> Response:
     typed = {**_defaults(), **form.fields()}
     typed["avoid"] = form.getlist("avoid")
     typed["certified"] = "on" if form.get("certified") else ""
-    _, data, errors = parse_booking_form(
-        page.db, form.fields(), timezone=_organisation_timezone(page)
-    )
+    timezone = _organisation_timezone(page)
+    typed_form, data, errors = parse_booking_form(page.db, form.fields(), timezone=timezone)
     if data is None or errors:
         return _form_page(page, typed, errors, status=422)
     try:
@@ -174,7 +180,23 @@ def submit_booking(page: RequesterPage, form: CheckedForm) -> Response:
         return _form_page(page, typed, errors, status=422)
     except DomainError as refused:
         return _form_page(page, typed, _form_level(page, refused), status=refused.status)
-    return page.redirect(f"/bookings/{created.booking.id}?created=1")
+    return page.redirect(
+        f"/bookings/{created.booking.id}?created=1{_clock_change(typed_form, timezone)}"
+    )
+
+
+def _clock_change(typed: BookingFormInput | None, timezone: str) -> str:
+    """``&dst=shifted&asked=02:30`` when the typed time met a clock change, for the page to say.
+
+    The booking itself was made by the same rule (``booking.dates.wall_time``).
+    """
+    start = form_start_time(typed) if typed is not None else None
+    if typed is None or typed.date is None or start is None:
+        return ""
+    when = wall_time(typed.date, start, ZoneInfo(timezone))
+    if not when.adjusted:
+        return ""
+    return f"&dst={when.kind.value}&asked={start.strftime('%H:%M')}"
 
 
 def _form_level(page: Page, error: DomainError) -> FormErrors:
@@ -255,10 +277,25 @@ def _detail(
         booking=booking,
         language=_languages(page, {booking.language_code}).get(booking.language_code, ""),
         created=query.get("created") == "1",
+        clock_change=_clock_change_notice(page, booking),
         cancelled=query.get("cancelled") == "1",
         can_cancel=booking.status in OPEN_BOOKING_STATUSES and booking.starts_at > utc_now(),
         cancel_error=cancel_error,
         reason=reason,
+    )
+
+
+def _clock_change_notice(page: Page, booking: Booking) -> str | None:
+    """The sentence that says how a time the clock change skipped or repeated was read."""
+    query = page.request.query_params
+    kind, asked = query.get("dst"), query.get("asked", "")
+    if kind not in (WallTimeKind.SHIFTED, WallTimeKind.AMBIGUOUS) or not _HH_MM.fullmatch(asked):
+        return None
+    return page.t(
+        f"booking.dst_{kind}",
+        asked=asked,
+        date=page.t.date(booking.starts_at),
+        time=page.t.time(booking.starts_at),
     )
 
 

@@ -22,6 +22,7 @@ from booking.assignments.service import (
     get_visible_assignment,
 )
 from booking.bookings.models import Booking
+from booking.dates import day_in_bounds, wall_time
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.languages.models import Language
 from booking.policies import provider_may_decline
@@ -29,9 +30,11 @@ from booking.providers.availability import (
     MAX_EXCEPTIONS,
     MAX_RULES,
     ExceptionData,
+    RuleAdjustment,
     RuleData,
     get_availability,
     replace_availability,
+    rule_adjustments,
 )
 from booking.providers.calendar import feed_url, issue_calendar_token
 from booking.providers.models import Provider
@@ -262,6 +265,20 @@ def _availability_page(
         kinds=[k.value for k in AvailabilityExceptionKind],
         saved=query.get("done") == "saved",
         timezone=timezone_of(page.db, provider),
+        adjustments=_clock_changes(page, provider),
+    )
+
+
+def _clock_changes(page: Page, provider: Provider) -> list[RuleAdjustment]:
+    """Where the stored weekly rules meet a clock change within the booking horizon."""
+    timezone = timezone_of(page.db, provider)
+    zone = ZoneInfo(timezone)
+    today = dt.datetime.now(zone).date()
+    return rule_adjustments(
+        get_availability(page.db, provider=provider, timezone=timezone).rules,
+        first_day=today,
+        last_day=today + dt.timedelta(days=page.settings.max_booking_ahead_days),
+        zone=zone,
     )
 
 
@@ -283,9 +300,20 @@ def _time(value: str) -> dt.time | None:
 
 def _date(value: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    # Outside 2000-2199 a date is refused like an unreadable one (its next day may not exist).
+    return day if day is None or day_in_bounds(day) else None
+
+
+def _date_problem(value: str) -> str:
+    """Why ``_date`` refused a value: out of the bounds, or no date at all."""
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return "error.not_a_date"
+    return "error.date_out_of_range"
 
 
 def _parse_availability(
@@ -351,9 +379,9 @@ def _parse_availability(
         if row["kind"] not in kinds:
             typed.add(f"exc-{index}-kind", "error.not_a_choice")
         if start_day is None:
-            typed.add(f"exc-{index}-start_date", "error.not_a_date")
+            typed.add(f"exc-{index}-start_date", _date_problem(row["start_date"]))
         if end_day is None:
-            typed.add(f"exc-{index}-end_date", "error.not_a_date")
+            typed.add(f"exc-{index}-end_date", _date_problem(row["end_date"]))
         if start_time is None:
             typed.add(f"exc-{index}-start_time", "error.not_a_time")
         if row["end_time"] and end_time is None:
@@ -369,12 +397,12 @@ def _parse_availability(
             or len(row["note"]) > 500
         ):
             continue
-        starts_at = dt.datetime.combine(start_day, start_time, tzinfo=zone)
+        starts_at = wall_time(start_day, start_time, zone).instant
         # Without an end time an absence lasts to the end of its last day.
         if end_time is None:
-            ends_at = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+            ends_at = wall_time(end_day + dt.timedelta(days=1), dt.time(0), zone).instant
         else:
-            ends_at = dt.datetime.combine(end_day, end_time, tzinfo=zone)
+            ends_at = wall_time(end_day, end_time, zone).instant
         exceptions.append(ExceptionData(row["kind"], starts_at, ends_at, row["note"] or None))
         exception_rows.append(index)
     return typed, rules, rule_rows, exceptions, exception_rows

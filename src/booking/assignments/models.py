@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from booking.providers.models import Provider
 
 ACTIVE_ASSIGNMENT_INDEX = "uq_assignment_booking_id_active"
-CONFIRMED_OVERLAP_CONSTRAINT = "ex_assignment_provider_id_confirmed_overlap"
+HELD_OVERLAP_CONSTRAINT = "ex_assignment_provider_id_held_overlap"
 _ACTIVE = one_of("status", ACTIVE_ASSIGNMENT_STATUSES)
 
 
@@ -42,15 +42,16 @@ class Assignment(Base):
             sqlite_where=text(_ACTIVE),
         ),
         Index("ix_assignment_provider_id_starts_at", "provider_id", "starts_at"),
-        # No provider is confirmed in two places at once, even under concurrent
-        # dispatchers. PostgreSQL only (btree_gist, created in the migration);
-        # SQLite relies on assert_no_confirmed_overlap and its single writer.
+        # No provider holds work (accepted or confirmed) in two places at once,
+        # even under concurrent dispatchers. PostgreSQL only (btree_gist, created
+        # in the migration); SQLite relies on assert_fits_commitments and its
+        # single writer.
         ExcludeConstraint(
             (literal_column("provider_id"), "="),
             (func.tstzrange(literal_column("starts_at"), literal_column("ends_at")), "&&"),
-            name=CONFIRMED_OVERLAP_CONSTRAINT,
+            name=HELD_OVERLAP_CONSTRAINT,
             using="gist",
-            where=text("status = 'confirmed'"),
+            where=text("status IN ('accepted', 'confirmed')"),
         ).ddl_if(dialect="postgresql"),
     )
 

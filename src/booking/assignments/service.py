@@ -8,9 +8,14 @@ confirmed work within ``decline_lock_hours`` of its start (a dispatcher can).
 A dispatcher proposes, offers, confirms and cancels for the providers of
 their service; an admin for everyone.
 
-No double booking: confirming locks the booking and the provider rows
-(``SELECT ... FOR UPDATE`` on PostgreSQL) before checking, so concurrent
-confirmations serialise, and PostgreSQL's exclusion constraint and the
+Accepted work is a commitment as much as confirmed work: every path that
+gives a provider work (a manual assignment, an offer, accepting, confirming,
+applying a plan) checks it against the provider's accepted and confirmed
+work, overlaps and the time to drive between the places alike
+(``assert_fits_commitments``). Accepting and confirming lock the booking
+and then the provider row (``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL)
+before checking, so two commitments of one provider serialise; PostgreSQL's
+exclusion constraint (no overlapping accepted or confirmed work) and the
 "one accepted or confirmed assignment per booking" index are the last
 guards; their violations become ``Conflict`` (409), never a 500.
 """
@@ -30,7 +35,7 @@ from sqlalchemy.orm import Session
 from booking.access import dispatcher_can_manage_provider, get_visible_booking
 from booking.assignments.models import (
     ACTIVE_ASSIGNMENT_INDEX,
-    CONFIRMED_OVERLAP_CONSTRAINT,
+    HELD_OVERLAP_CONSTRAINT,
     Assignment,
 )
 from booking.audit import record_audit
@@ -42,12 +47,14 @@ from booking.plans.problem_builder import (
     DEFAULT_TIMEZONE,
     OPEN_BOOKING_STATUSES,
     ProblemIndex,
+    assignment_session,
     build_problem,
     provider_key,
     session_key,
 )
 from booking.policies import provider_may_decline
 from booking.providers.models import Provider
+from booking.settings import get_settings
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
 from booking.vocabulary import ACTIVE_ASSIGNMENT_STATUSES, AssignmentStatus, BookingStatus, UserRole
@@ -98,6 +105,82 @@ RULE_CODES: dict[int, str] = {
 """A code for each hard rule of PROBLEM.md, when the matcher gives none of its own."""
 
 
+def assert_fits_commitments(
+    db: Session,
+    *,
+    assignment: Assignment,
+    booking: Booking,
+    now: dt.datetime,
+    timezone: str | None = None,
+) -> None:
+    """Refuse (409) work that clashes with the provider's accepted or confirmed work.
+
+    An overlap is ``provider_double_booked``; work that leaves no free time to
+    drive between two places (rule 9 of PROBLEM.md, read as the matcher reads
+    it, with the days before and after) is ``no_time_to_drive``. Only the
+    clashes this assignment brings count: the rest of the provider's rules
+    (availability, daily minutes) were checked when the work was proposed.
+    The caller holds the provider's lock when it is about to commit them.
+    """
+    assert_no_confirmed_overlap(
+        db,
+        assignment.provider_id,
+        assignment.starts_at,
+        assignment.ends_at,
+        exclude_assignment_id=assignment.id,
+        statuses=HELD_STATUSES,
+    )
+    timezone = timezone or get_settings().timezone
+    zone = ZoneInfo(timezone)
+    first = assignment.starts_at.astimezone(zone).date() - dt.timedelta(days=1)
+    last = assignment.ends_at.astimezone(zone).date() + dt.timedelta(days=2)
+    problem, index = build_problem(
+        db,
+        horizon_start=dt.datetime.combine(first, dt.time(0), tzinfo=zone),
+        horizon_end=dt.datetime.combine(last, dt.time(0), tzinfo=zone),
+        booking_ids=[],
+        now=now,
+        provider_ids=[assignment.provider_id],
+        timezone=timezone,
+    )
+    provider = provider_key(assignment.provider_id)
+    if provider not in index.providers:
+        return  # an inactive provider: nothing to route, the overlap check stands
+    key = session_key(booking.id)
+    index.pinned.pop(key, None)
+    index.bookings[key] = booking
+    session = assignment_session(booking, assignment, index)
+    problem = dataclasses.replace(
+        problem,
+        sessions=(*(s for s in problem.sessions if s.id != key), session),
+        fixed=tuple(f for f in problem.fixed if f.session != key),
+    )
+    held = [
+        MatchAssignment(session=k, provider=provider_key(a.provider_id), start=a.starts_at)
+        for k, a in index.pinned.items()
+    ]
+    mine = MatchAssignment(session=key, provider=provider, start=assignment.starts_at)
+    before = check(problem, held, [Unassigned(session=key, reason="not_solved", detail="")])
+    known = {(v.rule, v.session, v.message) for v in before.violations}
+    clashes = [
+        v
+        for v in check(problem, [*held, mine]).violations
+        if v.rule == 9 and (v.rule, v.session, v.message) not in known
+    ]
+    if clashes:
+        # "2026-12-14: no free time for the drive 62 min from ... (ends 12:00) to ..."
+        day, _, leg = index.humanise(clashes[0].message).partition(": ")
+        raise Conflict(
+            f"{index.provider(provider).display_name} would have {leg} on {day}.",
+            code="no_time_to_drive",
+            extra={
+                "rule": 9,
+                "rule_code": _rule_code(clashes[0]),
+                "provider_id": assignment.provider_id,
+            },
+        )
+
+
 def assert_no_confirmed_overlap(
     session: Session,
     provider_id: int,
@@ -106,21 +189,28 @@ def assert_no_confirmed_overlap(
     exclude_assignment_id: int | None = None,
     statuses: Collection[AssignmentStatus] = (AssignmentStatus.CONFIRMED,),
 ) -> None:
-    """Raise ``Conflict`` if the provider has confirmed work overlapping ``[starts_at, ends_at)``.
+    """Raise ``Conflict`` if the provider has work overlapping ``[starts_at, ends_at)``.
 
-    PostgreSQL also enforces this with an exclusion constraint, which is what
-    holds under concurrent dispatchers; this guard gives the same answer on
-    SQLite (where one writer at a time and our explicit BEGIN make the check
-    and the write atomic) and a readable error on both. Touching intervals
-    (one ends when the next starts) do not overlap. ``statuses`` widens the
-    check (accepting an offer also refuses to overlap accepted work).
+    PostgreSQL also enforces this (for accepted and confirmed work) with an
+    exclusion constraint, which is what holds under concurrent dispatchers;
+    this guard gives the same answer on SQLite (where one writer at a time
+    and our explicit BEGIN make the check and the write atomic) and a
+    readable error on both. Touching intervals (one ends when the next
+    starts) do not overlap. ``statuses`` says which work counts (confirmed
+    only by default; ``assert_fits_commitments`` asks for accepted too).
     """
     ensure_aware(starts_at)
     ensure_aware(ends_at)
     if ends_at <= starts_at:
         raise ValueError("ends_at must be after starts_at")
     query = (
-        select(Assignment.id, Assignment.booking_id, Assignment.starts_at, Assignment.ends_at)
+        select(
+            Assignment.id,
+            Assignment.booking_id,
+            Assignment.status,
+            Assignment.starts_at,
+            Assignment.ends_at,
+        )
         .where(
             Assignment.provider_id == provider_id,
             Assignment.status.in_(list(statuses)),
@@ -135,8 +225,9 @@ def assert_no_confirmed_overlap(
     clash = session.execute(query).first()
     if clash is not None:
         raise Conflict(
-            f"provider {provider_id} is already confirmed from {clash.starts_at.isoformat()} "
-            f"to {clash.ends_at.isoformat()} (booking {clash.booking_id})",
+            f"provider {provider_id} already holds work ({clash.status}) from "
+            f"{clash.starts_at.isoformat()} to {clash.ends_at.isoformat()} "
+            f"(booking {clash.booking_id})",
             code="provider_double_booked",
             extra={
                 "assignment_id": clash.id,
@@ -217,20 +308,45 @@ def _require_answer_right(db: Session, user: User, assignment: Assignment) -> No
 def lock_booking(db: Session, booking_id: int) -> Booking:
     """The booking, freshly read and locked until the end of the transaction (PostgreSQL).
 
-    Every path that changes who holds a booking takes this lock first, then
-    the provider's: one order, so two of them never deadlock.
+    The lock order, on every path that gives or takes work: the bookings
+    first (in id order when there are several), then the providers (in id
+    order), and only then any write. Two transactions that take their locks
+    in one order never deadlock. ``FOR NO KEY UPDATE`` (see ``lock_provider``).
     """
     return db.scalars(
         select(Booking)
         .where(Booking.id == booking_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
 
 
 def lock_provider(db: Session, provider_id: int) -> None:
-    """Serialise the confirmations of one provider (``SELECT ... FOR UPDATE`` on PostgreSQL)."""
-    db.execute(select(Provider.id).where(Provider.id == provider_id).with_for_update())
+    """Serialise the commitments of one provider until the end of the transaction.
+
+    ``FOR NO KEY UPDATE`` on PostgreSQL: it excludes another commitment of
+    the same provider, but not the key-share lock an ``INSERT`` of any of
+    their assignments takes through its foreign key, so a proposal or an
+    offer written meanwhile never deadlocks against it.
+    """
+    db.execute(
+        select(Provider.id).where(Provider.id == provider_id).with_for_update(key_share=True)
+    )
+
+
+def lock_for_commitments(
+    db: Session, booking_ids: Iterable[int], provider_ids: Iterable[int]
+) -> None:
+    """Lock several bookings, then several providers, each in id order (see ``lock_booking``)."""
+    for column, ids in ((Booking.id, booking_ids), (Provider.id, provider_ids)):
+        wanted = sorted(set(ids))
+        if wanted:
+            db.execute(
+                select(column)
+                .where(column.in_(wanted))
+                .order_by(column)
+                .with_for_update(key_share=True)
+            )
 
 
 def _fresh(db: Session, assignment: Assignment) -> Assignment:
@@ -241,22 +357,28 @@ def _fresh(db: Session, assignment: Assignment) -> Assignment:
     ).one()
 
 
+def guard_conflict(error: IntegrityError) -> Conflict | None:
+    """The ``Conflict`` one of the database's last guards stands for, if it was one of them."""
+    name = violated_constraint(error)
+    if name == HELD_OVERLAP_CONSTRAINT:
+        return Conflict(
+            "The provider already holds overlapping work (accepted or confirmed).",
+            code="provider_double_booked",
+        )
+    if name == ACTIVE_ASSIGNMENT_INDEX:
+        return Conflict("Another provider already holds this booking.", code="booking_taken")
+    return None
+
+
 def flush_guarded(db: Session) -> None:
     """Flush in a SAVEPOINT; the database's last guards become ``Conflict``."""
     try:
         with db.begin_nested():
             db.flush()
     except IntegrityError as error:
-        name = violated_constraint(error)
-        if name == CONFIRMED_OVERLAP_CONSTRAINT:
-            raise Conflict(
-                "The provider is already confirmed for overlapping work.",
-                code="provider_double_booked",
-            ) from None
-        if name == ACTIVE_ASSIGNMENT_INDEX:
-            raise Conflict(
-                "Another provider already holds this booking.", code="booking_taken"
-            ) from None
+        conflict = guard_conflict(error)
+        if conflict is not None:
+            raise conflict from None
         raise
 
 
@@ -622,7 +744,9 @@ def assign_manually(
         raise ValueError(f"a manual assignment cannot start as {status}")
     if not dispatcher_can_manage_provider(db, actor, provider):
         raise NotFound(entity="provider", entity_id=provider.id)
+    # Both locks before any read that decides and any write (see lock_booking).
     booking = lock_booking(db, booking.id)
+    lock_provider(db, provider.id)
     ensure_booking_open(booking)
     ensure_not_held(db, booking)
     start = ensure_aware(starts_at) if starts_at is not None else booking.starts_at
@@ -678,9 +802,10 @@ def assign_manually(
             booking=booking,
             expires_at=now + dt.timedelta(minutes=offer_minutes),
             now=now,
+            timezone=timezone,
         )
     elif status == AssignmentStatus.CONFIRMED:
-        confirm(db, actor=actor, assignment=assignment, now=now)
+        confirm(db, actor=actor, assignment=assignment, now=now, timezone=timezone)
     return assignment
 
 
@@ -695,11 +820,13 @@ def send_offer(
     booking: Booking,
     expires_at: dt.datetime,
     now: dt.datetime,
+    timezone: str | None = None,
 ) -> Assignment:
     """A proposal goes out to its provider as an offer until ``expires_at``.
 
     ``actor`` must dispatch the provider and see the booking; ``None`` is the
-    system (an offer round the actor's own earlier request started).
+    system (an offer round the actor's own earlier request started). Refused
+    (409) if it clashes with the provider's accepted or confirmed work.
     """
     if actor is not None:
         require_staffing_right(db, actor, assignment)
@@ -708,6 +835,8 @@ def send_offer(
             f"Only a proposal can be offered; this one is {assignment.status}.",
             code="not_proposed",
         )
+    # No point asking a provider for time they already gave to other work.
+    assert_fits_commitments(db, assignment=assignment, booking=booking, now=now, timezone=timezone)
     assignment.status = AssignmentStatus.OFFERED
     assignment.offer_expires_at = expires_at
     db.flush()
@@ -724,7 +853,12 @@ def send_offer(
 
 
 def accept(
-    db: Session, *, actor: User, assignment: Assignment, now: dt.datetime | None = None
+    db: Session,
+    *,
+    actor: User,
+    assignment: Assignment,
+    now: dt.datetime | None = None,
+    timezone: str | None = None,
 ) -> Assignment:
     """The provider (or their dispatcher, on the phone) takes an offer: first to accept wins.
 
@@ -750,14 +884,7 @@ def accept(
     if not fits_booking(assignment, booking):
         raise Conflict("The booking changed since the offer was made.", code="stale_assignment")
     lock_provider(db, assignment.provider_id)
-    assert_no_confirmed_overlap(
-        db,
-        assignment.provider_id,
-        assignment.starts_at,
-        assignment.ends_at,
-        exclude_assignment_id=assignment.id,
-        statuses=HELD_STATUSES,
-    )
+    assert_fits_commitments(db, assignment=assignment, booking=booking, now=now, timezone=timezone)
     try:
         with db.begin_nested():
             won = db.execute(
@@ -774,10 +901,9 @@ def accept(
                 .execution_options(synchronize_session=False)
             )
     except IntegrityError as error:
-        if violated_constraint(error) == ACTIVE_ASSIGNMENT_INDEX:
-            raise Conflict(
-                "Another provider already accepted this booking.", code="booking_taken"
-            ) from None
+        conflict = guard_conflict(error)
+        if conflict is not None:
+            raise conflict from None
         raise
     if won.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("The offer was answered meanwhile.", code="not_offered")
@@ -858,13 +984,19 @@ def decline(
 
 
 def confirm(
-    db: Session, *, actor: User, assignment: Assignment, now: dt.datetime | None = None
+    db: Session,
+    *,
+    actor: User,
+    assignment: Assignment,
+    now: dt.datetime | None = None,
+    timezone: str | None = None,
 ) -> Assignment:
     """The dispatcher confirms: the provider is booked, the booking ``confirmed``, both told.
 
     From a proposal, an offer or an accepted offer. Refused (409) if the
     booking is no longer open or is held by someone else, if it changed
-    since, or if the provider is already confirmed for overlapping work.
+    since, or if it clashes with the provider's accepted or confirmed work
+    (an overlap, or no time to drive between the places).
     """
     now = ensure_aware(now) if now is not None else utc_now()
     require_staffing_right(db, actor, assignment)
@@ -884,13 +1016,7 @@ def confirm(
             "The booking changed since this assignment was made.", code="stale_assignment"
         )
     lock_provider(db, assignment.provider_id)
-    assert_no_confirmed_overlap(
-        db,
-        assignment.provider_id,
-        assignment.starts_at,
-        assignment.ends_at,
-        exclude_assignment_id=assignment.id,
-    )
+    assert_fits_commitments(db, assignment=assignment, booking=booking, now=now, timezone=timezone)
     before = assignment.status
     assignment.status = AssignmentStatus.CONFIRMED
     assignment.decided_by_id = actor.id

@@ -3,7 +3,11 @@
 Each occurrence is an ordinary ``Booking`` (``series_id``, ``series_index``).
 Occurrences keep the same local wall-clock time across daylight-saving
 changes: each start is built from a local date and time in the
-organisation's time zone, never by adding 7 x 24 hours to an instant.
+organisation's time zone, never by adding 7 x 24 hours to an instant. On the
+two days a year that wall time may not exist or may occur twice, the rule of
+``booking.dates`` decides (forward across the gap, the first of the two), and
+the occurrences it touched are reported as ``Adjustment``s. Every occurrence
+lies within the booking horizon.
 
 Continuity: the series' ``preferred_provider_id`` (given at creation, or set
 by ``remember_series_provider`` when an occurrence is first confirmed) is a
@@ -33,15 +37,19 @@ from booking.bookings.service import (
     update_booking,
 )
 from booking.bookings.validation import (
+    BEYOND_HORIZON,
     BookingData,
     BookingPatch,
     Window,
+    beyond_horizon_message,
     check_booking,
+    horizon_members,
     providers_serving,
 )
+from booking.dates import WallTime, WallTimeKind, booking_horizon, wall_time
 from booking.errors import FieldError, NotFound, Unprocessable
 from booking.organisations.models import Organisation
-from booking.settings import Settings
+from booking.settings import Settings, get_settings
 from booking.types import UTC, ensure_aware, utc_now
 from booking.users.models import User
 from booking.vocabulary import PreferenceKind
@@ -79,37 +87,50 @@ class SeriesMove:
     duration_minutes: int | None = None
 
 
-def occurrence_starts(
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """An occurrence whose local wall-clock time the daylight-saving rule moved or chose."""
+
+    booking_id: int
+    series_index: int | None
+    wall_time: WallTime
+
+
+def occurrence_times(
     first_start: dt.datetime, *, timezone: ZoneInfo, recurrence: Recurrence
-) -> list[dt.datetime]:
-    """The starts of the occurrences, at the first one's local wall-clock time, in UTC.
+) -> list[WallTime]:
+    """The occurrences' local dates at the first one's wall-clock time, resolved to instants.
 
     Stops after ``count`` occurrences or after the local date ``until``, and
     never makes more than ``MAX_OCCURRENCES + 1`` (so the caller can tell the
-    recurrence is too long).
+    recurrence is too long). The first occurrence is the instant given.
     """
     local = ensure_aware(first_start).astimezone(timezone)
-    wall_time = local.time()
-    starts: list[dt.datetime] = []
+    clock = local.time()
+    times: list[WallTime] = []
     index = 0
-    while len(starts) <= MAX_OCCURRENCES:
+    while len(times) <= MAX_OCCURRENCES:
         if recurrence.count is not None and index >= recurrence.count:
             break
         day = local.date() + dt.timedelta(weeks=recurrence.interval_weeks * index)
         if recurrence.until is not None and day > recurrence.until:
             break
-        starts.append(local_instant(day, wall_time, timezone))
+        if index == 0:
+            instant = local.astimezone(UTC)
+            times.append(WallTime(day, clock, instant, local, WallTimeKind.EXACT))
+        else:
+            times.append(wall_time(day, clock, timezone))
         index += 1
-    return starts
+    return times
 
 
-def local_instant(day: dt.date, wall_time: dt.time, timezone: ZoneInfo) -> dt.datetime:
-    """``day`` at ``wall_time`` in ``timezone``, as a UTC instant.
-
-    A wall time that does not exist (skipped by the spring change, 02:30 on
-    the last Sunday of March) lands one hour later, as a clock would show it.
-    """
-    return dt.datetime.combine(day, wall_time, tzinfo=timezone).astimezone(UTC)
+def occurrence_starts(
+    first_start: dt.datetime, *, timezone: ZoneInfo, recurrence: Recurrence
+) -> list[dt.datetime]:
+    """The starts of ``occurrence_times``, in UTC."""
+    return [
+        t.instant for t in occurrence_times(first_start, timezone=timezone, recurrence=recurrence)
+    ]
 
 
 def create_series(
@@ -120,12 +141,15 @@ def create_series(
     recurrence: Recurrence,
     preferred_provider_id: int | None = None,
     now: dt.datetime | None = None,
+    adjustments: list[Adjustment] | None = None,
 ) -> Series:
     """Create a series and all its occurrences as ``requested`` bookings.
 
     ``data`` describes the first occurrence; the others repeat it at the same
     local time (and the same window around it). Each occurrence is audited
-    and acknowledged like a single booking.
+    and acknowledged like a single booking. Occurrences whose wall-clock time
+    the daylight-saving rule moved or chose are appended to ``adjustments``
+    when it is given (for the answer to say so).
     """
     now = ensure_aware(now) if now is not None else utc_now()
     organisation = booking_organisation(db, actor=actor, organisation_id=data.organisation_id)
@@ -163,7 +187,8 @@ def create_series(
         )
     checked = check_booking(db, data=data, organisation_id=organisation.id, now=now)
     timezone = ZoneInfo(organisation.timezone)
-    starts = occurrence_starts(data.starts_at, timezone=timezone, recurrence=recurrence)
+    times = occurrence_times(data.starts_at, timezone=timezone, recurrence=recurrence)
+    starts = [t.instant for t in times]
     if not starts:
         raise Unprocessable(
             "The series ends before its first session.",
@@ -182,6 +207,7 @@ def create_series(
                 )
             ],
         )
+    _check_horizon(starts, now)
     series = Series(
         organisation_id=organisation.id,
         requester_id=actor.id,
@@ -207,7 +233,7 @@ def create_series(
         },
     )
     first = data.starts_at
-    for index, start in enumerate(starts):
+    for index, (start, when) in enumerate(zip(starts, times, strict=True)):
         occurrence = dataclasses.replace(
             data,
             starts_at=start,
@@ -215,7 +241,7 @@ def create_series(
             duration_minutes=checked.duration_minutes,
             window=_shifted(data.window, first=first, start=start),
         )
-        insert_booking(
+        booking = insert_booking(
             db,
             actor=actor,
             data=occurrence,
@@ -225,7 +251,31 @@ def create_series(
             series_id=series.id,
             series_index=index,
         )
+        if adjustments is not None and when.adjusted:
+            adjustments.append(Adjustment(booking.id, index, when))
     return series
+
+
+def _check_horizon(starts: list[dt.datetime], now: dt.datetime) -> None:
+    """Every occurrence within the booking horizon, or a 422 that names the first beyond it."""
+    days = get_settings().max_booking_ahead_days
+    horizon = booking_horizon(now, days)
+    beyond = next((i for i, start in enumerate(starts) if start > horizon), None)
+    if beyond is None:
+        return
+    raise Unprocessable(
+        f"Occurrence {beyond + 1} ({starts[beyond].date().isoformat()}) lies beyond the "
+        "booking horizon.",
+        errors=[
+            FieldError(
+                "recurrence",
+                f"{beyond_horizon_message(now, days)} Make the series shorter (count or until) "
+                "and book the rest later.",
+                BEYOND_HORIZON,
+            )
+        ],
+        extra=horizon_members(now, days),
+    )
 
 
 def _check_recurrence(recurrence: Recurrence) -> None:
@@ -319,12 +369,14 @@ def move_series(
     move: SeriesMove,
     booking_id: int | None = None,
     now: dt.datetime | None = None,
+    adjustments: list[Adjustment] | None = None,
 ) -> list[Booking]:
     """Move occurrences to another local time, shift them by days, or change their length.
 
     Each occurrence is rescheduled like a single booking: its provider stays
     only if the new session lies inside the time they agreed to. Returns the
-    moved bookings.
+    moved bookings; those whose new wall-clock time the daylight-saving rule
+    moved or chose are appended to ``adjustments`` when it is given.
     """
     now = ensure_aware(now) if now is not None else utc_now()
     _check_move(move)
@@ -333,11 +385,14 @@ def move_series(
     targets = _targets(db, series=series, scope=scope, booking_id=booking_id, now=now)
     for booking in targets:
         local = booking.starts_at.astimezone(timezone)
-        start = local_instant(
+        when = wall_time(
             local.date() + dt.timedelta(days=move.shift_days),
             move.start_time or local.time(),
             timezone,
         )
+        start = when.instant
+        if adjustments is not None and when.adjusted:
+            adjustments.append(Adjustment(booking.id, booking.series_index, when))
         patch: BookingPatch = {"starts_at": start}
         if booking.window_earliest is not None and booking.window_latest is not None:
             delta = start - booking.starts_at

@@ -25,11 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.bookings.models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, NOTES_MAX_LENGTH
+from booking.dates import booking_horizon
 from booking.errors import FieldError, Unprocessable
 from booking.geography import SERVICE_AREA
 from booking.languages.models import Language
 from booking.organisations.models import ServiceAgreement, Site
 from booking.providers.models import Provider
+from booking.settings import get_settings
 from booking.vocabulary import Country, Gender, Modality, ProviderKindRequirement, SessionKind
 
 BENEFICIARY_REF_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
@@ -40,6 +42,7 @@ SKILL_MAX_LENGTH = 50
 MAX_SKILLS = 20
 MAX_PROVIDER_IDS = 20
 CANCEL_REASON_MAX_LENGTH = 500
+BEYOND_HORIZON = "beyond_booking_horizon"
 
 
 class Urgency(StrEnum):
@@ -174,16 +177,21 @@ def check_booking(
     organisation_id: int,
     now: dt.datetime,
     stored_place: StoredPlace | None = None,
+    max_ahead_days: int | None = None,
 ) -> CheckedBooking:
     """Check every rule of ``data`` for ``organisation_id``; ``Unprocessable`` lists what fails.
 
     With ``stored_place`` the place is not resolved again (an edit that does
     not touch the site or address keeps the copy made at booking time, even
-    if the site has since moved).
+    if the site has since moved). A session may start at most
+    ``max_ahead_days`` days after ``now`` (``TRUCHEMENT_MAX_BOOKING_AHEAD_DAYS``
+    by default).
     """
+    if max_ahead_days is None:
+        max_ahead_days = get_settings().max_booking_ahead_days
     errors = _Errors()
     _check_vocabulary(errors, data)
-    duration = _check_times(errors, data, now)
+    duration = _check_times(errors, data, now, max_ahead_days)
     if stored_place is None:
         site_id, place = _resolve_place(db, errors, data, organisation_id)
     else:
@@ -199,11 +207,13 @@ def check_booking(
     if not _language_exists(db, data.language_code):
         errors.add("language", f"Unknown language code {data.language_code!r}.", "unknown_language")
     if errors.items:
+        beyond = any(e.code == BEYOND_HORIZON for e in errors.items)
         raise Unprocessable(
             "The booking breaks "
             + ("a rule." if len(errors.items) == 1 else f"{len(errors.items)} rules."),
             errors=errors.items,
             rule="booking",
+            extra=horizon_members(now, max_ahead_days) if beyond else None,
         )
     assert duration is not None  # no error means the duration was resolved
     return CheckedBooking(
@@ -228,14 +238,36 @@ def _check_vocabulary(errors: _Errors, data: BookingData) -> None:
             errors.add(name, f"Must be one of: {allowed}.", "enum")
 
 
-def _check_times(errors: _Errors, data: BookingData, now: dt.datetime) -> int | None:
-    """Start in the future with an offset, a sane length, a window around the start."""
+def horizon_members(now: dt.datetime, max_ahead_days: int) -> dict[str, object]:
+    """The problem members that state the booking horizon a refusal is about."""
+    return {
+        "max_booking_ahead_days": max_ahead_days,
+        "latest_start": booking_horizon(now, max_ahead_days).astimezone(dt.UTC).isoformat(),
+    }
+
+
+def beyond_horizon_message(now: dt.datetime, max_ahead_days: int) -> str:
+    latest = booking_horizon(now, max_ahead_days).date().isoformat()
+    return (
+        f"Sessions can be booked at most {max_ahead_days} days ahead "
+        f"(starting on {latest} at the latest)."
+    )
+
+
+def _check_times(
+    errors: _Errors, data: BookingData, now: dt.datetime, max_ahead_days: int
+) -> int | None:
+    """Start in the future (within the booking horizon) with an offset, a sane length, a
+    window around the start."""
     starts_at = data.starts_at
     if not _is_aware(starts_at):
         errors.add("starts_at", "Give the time with its UTC offset (e.g. +01:00).", "naive")
         return None
+    horizon = booking_horizon(now, max_ahead_days)
     if starts_at <= now:
         errors.add("starts_at", "The session cannot start in the past.", "in_the_past")
+    elif starts_at > horizon:
+        errors.add("starts_at", beyond_horizon_message(now, max_ahead_days), BEYOND_HORIZON)
     duration = data.duration_minutes
     if data.ends_at is not None:
         if not _is_aware(data.ends_at):
@@ -277,6 +309,8 @@ def _check_times(errors: _Errors, data: BookingData, now: dt.datetime) -> int | 
             errors.add("window", "The window must contain starts_at.", "window_excludes_start")
         elif window.earliest <= now:
             errors.add("window.earliest", "The window cannot open in the past.", "in_the_past")
+        elif window.latest > horizon:
+            errors.add("window.latest", beyond_horizon_message(now, max_ahead_days), BEYOND_HORIZON)
     return duration
 
 

@@ -414,6 +414,16 @@ def _preferences(db: Session, bookings: list[Booking]) -> dict[int, dict[str, se
     return found
 
 
+def assignment_session(
+    booking: Booking, assignment: Assignment, index: ProblemIndex
+) -> MatchSession:
+    """The session ``assignment`` gives ``booking`` (its own start and length), to check one pair.
+
+    Preferences and exclusions are left out: only the time and the place count.
+    """
+    return _session(booking, ZoneInfo(index.timezone), {}, index, held_by=assignment)
+
+
 def _session(
     booking: Booking,
     zone: ZoneInfo,

@@ -44,12 +44,14 @@ from booking.assignments.service import (
     ensure_booking_open,
     ensure_not_held,
     lock_booking,
+    lock_for_commitments,
     require_staffing_right,
     send_offer,
     set_booking_status,
 )
 from booking.audit import record_audit
 from booking.bookings.models import Booking
+from booking.dates import OUT_OF_RANGE, bounds_message, instant_in_bounds
 from booking.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from booking.organisations.models import Organisation, ServiceAgreement
 from booking.plans.models import Plan
@@ -131,8 +133,14 @@ def _check_request(
     horizon_end: dt.datetime,
     booking_ids: Collection[int] | None,
 ) -> None:
-    errors: list[FieldError] = []
-    if horizon_end <= horizon_start:
+    errors = [
+        FieldError(name, bounds_message(), OUT_OF_RANGE)
+        for name, instant in (("horizon_start", horizon_start), ("horizon_end", horizon_end))
+        if not instant_in_bounds(instant)
+    ]
+    if errors:
+        pass  # a horizon outside the bounds has no length worth checking
+    elif horizon_end <= horizon_start:
         errors.append(FieldError("horizon_end", "Must be after horizon_start."))
     elif horizon_end - horizon_start > dt.timedelta(days=MAX_HORIZON_DAYS):
         errors.append(
@@ -757,6 +765,8 @@ def apply_plan(
         if errors:
             raise Unprocessable("Some proposals are not part of this plan.", errors=errors)
         proposals = [known[aid] for aid in wanted]
+    # Every lock this apply needs, in the one order, before the first write.
+    lock_for_commitments(db, [p.booking_id for p in proposals], [p.provider_id for p in proposals])
     applied: list[Assignment] = []
     refused: list[Refusal] = []
     for proposal in proposals:
@@ -770,6 +780,7 @@ def apply_plan(
                         mode=mode,
                         offer_minutes=offer_minutes,
                         now=now,
+                        timezone=(plan.parameters or {}).get("timezone"),
                     )
                 )
         except (Conflict, Forbidden, NotFound) as refusal:
@@ -799,6 +810,7 @@ def _apply_one(
     mode: ApplyMode,
     offer_minutes: int,
     now: dt.datetime,
+    timezone: str | None = None,
 ) -> Assignment:
     _ensure_within_reach(db, actor, proposal)
     booking = lock_booking(db, proposal.booking_id)
@@ -820,8 +832,9 @@ def _apply_one(
             booking=booking,
             expires_at=now + dt.timedelta(minutes=offer_minutes),
             now=now,
+            timezone=timezone,
         )
-    return confirm(db, actor=actor, assignment=proposal, now=now)
+    return confirm(db, actor=actor, assignment=proposal, now=now, timezone=timezone)
 
 
 def _ensure_within_reach(db: Session, actor: User, proposal: Assignment) -> None:

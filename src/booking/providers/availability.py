@@ -3,9 +3,11 @@
 Weekly rules are wall-clock times of the provider's organisation (Europe/Brussels
 or Europe/Paris). Each day's slot is built as a local datetime with ``zoneinfo``
 and only then converted, so a rule "Monday 08:30-17:00" stays 08:30-17:00 on
-both sides of a daylight-saving change. Extra hours are added, absences,
-public holidays (unless the provider works on them) and the organisation's
-closure days are taken away.
+both sides of a daylight-saving change. On the two nights a year a rule's time
+may not exist or may occur twice, the rule of ``booking.dates`` decides
+(forward across the gap, the first of the two), and ``rule_adjustments`` lists
+where it did. Extra hours are added, absences, public holidays (unless the
+provider works on them) and the organisation's closure days are taken away.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from booking.audit import record_audit
+from booking.dates import (
+    OUT_OF_RANGE,
+    WallTime,
+    bounds_message,
+    day_in_bounds,
+    instant_in_bounds,
+    wall_time,
+)
 from booking.errors import FieldError, Unprocessable
 from booking.providers.models import AvailabilityException, AvailabilityRule, Provider
 from booking.types import ensure_aware
@@ -114,6 +124,15 @@ def days_between(first_day: dt.date, last_day: dt.date) -> list[dt.date]:
     return [first_day + dt.timedelta(days=i) for i in range(max(count, 0))]
 
 
+def _applies(rule: RuleData | AvailabilityRule, day: dt.date) -> bool:
+    """Whether a weekly rule opens a slot on ``day`` (its weekday, within its validity)."""
+    if rule.weekday != day.weekday():
+        return False
+    if rule.valid_from is not None and day < rule.valid_from:
+        return False
+    return rule.valid_until is None or day <= rule.valid_until
+
+
 def weekly_spans(
     rules: Iterable[RuleData | AvailabilityRule],
     *,
@@ -126,16 +145,53 @@ def weekly_spans(
     rules = list(rules)
     for day in days_between(first_day, last_day):
         for rule in rules:
-            if rule.weekday != day.weekday():
+            if not _applies(rule, day):
                 continue
-            if rule.valid_from is not None and day < rule.valid_from:
-                continue
-            if rule.valid_until is not None and day > rule.valid_until:
-                continue
-            start = dt.datetime.combine(day, rule.start_time, tzinfo=zone)
-            end = dt.datetime.combine(day, rule.end_time, tzinfo=zone)
-            spans.append((start.astimezone(UTC), end.astimezone(UTC)))
+            start = wall_time(day, rule.start_time, zone).instant
+            end = wall_time(day, rule.end_time, zone).instant
+            spans.append((start, end))
     return merge(spans)
+
+
+@dataclass(frozen=True)
+class RuleAdjustment:
+    """A weekly rule's time that does not exist, or occurs twice, on one of its days."""
+
+    rule: RuleData | AvailabilityRule
+    field: str
+    """``start_time`` or ``end_time``."""
+    wall_time: WallTime
+
+
+def _clock_change_days(first_day: dt.date, last_day: dt.date, zone: ZoneInfo) -> list[dt.date]:
+    """The local days of ``[first_day, last_day]`` on which the zone's offset changes."""
+    changes = []
+    for day in days_between(first_day, last_day):
+        start, end = local_day_span(day, zone)
+        if start.astimezone(zone).utcoffset() != end.astimezone(zone).utcoffset():
+            changes.append(day)
+    return changes
+
+
+def rule_adjustments(
+    rules: Iterable[RuleData | AvailabilityRule],
+    *,
+    first_day: dt.date,
+    last_day: dt.date,
+    zone: ZoneInfo,
+) -> list[RuleAdjustment]:
+    """Where the daylight-saving rule moves or chooses a weekly rule's time, day by day."""
+    found: list[RuleAdjustment] = []
+    days = _clock_change_days(first_day, last_day, zone)
+    for rule in rules:
+        for day in days:
+            if not _applies(rule, day):
+                continue
+            for name in ("start_time", "end_time"):
+                when = wall_time(day, getattr(rule, name), zone)
+                if when.adjusted:
+                    found.append(RuleAdjustment(rule, name, when))
+    return found
 
 
 def availability_spans(
@@ -218,9 +274,16 @@ def _check(rules: Sequence[RuleData], exceptions: Sequence[ExceptionData]) -> No
             and rule.valid_until < rule.valid_from
         ):
             errors.append(FieldError(f"rules.{i}.valid_until", "Must not be before valid_from."))
+        for name in ("valid_from", "valid_until"):
+            day = getattr(rule, name)
+            if day is not None and not day_in_bounds(day):
+                errors.append(FieldError(f"rules.{i}.{name}", bounds_message(), OUT_OF_RANGE))
     for i, item in enumerate(exceptions):
         if item.kind not in set(AvailabilityExceptionKind):
             errors.append(FieldError(f"exceptions.{i}.kind", "Use 'absence' or 'extra'."))
+        for name in ("starts_at", "ends_at"):
+            if not instant_in_bounds(getattr(item, name)):
+                errors.append(FieldError(f"exceptions.{i}.{name}", bounds_message(), OUT_OF_RANGE))
         if item.ends_at <= item.starts_at:
             errors.append(FieldError(f"exceptions.{i}.ends_at", "Must be after starts_at."))
     if errors:

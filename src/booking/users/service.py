@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.audit import pending_changes, record_audit
+from booking.dates import OUT_OF_RANGE, bounds_message, instant_in_bounds
 from booking.errors import Conflict, FieldError, NotFound, Unprocessable
 from booking.organisations.models import Organisation
 from booking.providers.calendar import revoke_calendar_token
@@ -300,6 +301,11 @@ def create_token(
         raise Unprocessable(
             "the expiry is in the past",
             errors=[FieldError("expires_at", "Must be in the future.", code="in_the_past")],
+        )
+    if expires_at is not None and not instant_in_bounds(expires_at):
+        raise Unprocessable(
+            "the expiry is out of range",
+            errors=[FieldError("expires_at", bounds_message(), code=OUT_OF_RANGE)],
         )
     if not user.is_active:
         raise Unprocessable(
