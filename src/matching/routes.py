@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from matching.problem import Location, Provider
+from matching.problem import Location, Provider, RuleCode
 from matching.timeline import Timeline
 from matching.travel import Travel
 
@@ -56,7 +56,7 @@ class Conflict:
     """Why a visit cannot join a provider's timeline: rule 9 or 10, a code and a sentence."""
 
     rule: int
-    code: str
+    code: RuleCode
     detail: str
 
 
