@@ -1,6 +1,6 @@
 """Rules 9 and 10 for one provider: the day's route, its drives and its minutes.
 
-How rule 9 is read here (PROBLEM.md, word by word):
+How rule 9 is read here (docs/problem.md, word by word):
 
 - A provider's sessions of one local day, in start order, make a route
   home -> each onsite location in order -> home. Phone and video sessions are

@@ -4,9 +4,10 @@ None of them changes what a valid plan is or how it is scored: they decide
 which path a group of sessions takes (`strategy.path_for`), how the time
 limit is shared between the steps of that path, and how the neighbourhood
 search cuts its pieces. The defaults were measured on the S, M and L bench
-instances (benchmarks/README.md); sizes are counted in start ranges, the
-size of a model (one per session, provider and local day the session may
-start on; see `decompose.Part.size`). docs/problem.md has the table of paths.
+instances (benchmarks/README.md). Sizes are counted in start ranges, the
+size of a model (`decompose.Part.size`): for each provider who may take a
+session, the starts on one local day that keep it inside one availability
+interval. docs/problem.md has the table of paths and of these numbers.
 """
 
 from __future__ import annotations
@@ -83,8 +84,9 @@ class Tuning:
                     raise ValueError(f"{f.name} is a share of time, between 0 and 1: {value}")
             elif value < 0:
                 raise ValueError(f"{f.name} cannot be negative: {value}")
-        if min(self.piece_providers, self.piece_sessions, self.widest) < 1:
-            raise ValueError("a piece needs at least one provider, one session and one step")
+        for name in ("piece_providers", "piece_sessions", "widest"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1: {getattr(self, name)}")
 
 
 DEFAULT_TUNING = Tuning()

@@ -665,7 +665,7 @@ def test_a_pin_the_static_rules_refuse_raises_naming_the_rule() -> None:
 
 
 def test_confirmed_work_outside_the_providers_availability_is_refused_by_rule_7() -> None:
-    # PROBLEM.md applies rule 7 to every assignment, pinned or not: confirmed work
+    # Rule 7 applies to every assignment, pinned or not (docs/problem.md): confirmed work
     # must stay inside the availability the caller sends (the service adds it back).
     hours = (("2026-12-01 08:00", "2026-12-01 10:00"), ("2026-12-01 11:00", "2026-12-01 18:00"))
     removed = problem(
