@@ -85,13 +85,6 @@ class Eligibility:
     options: dict[int, tuple[Option, ...]]
     unplaceable: dict[int, Unplaceable]
 
-    def by_provider(self) -> dict[int, list[Option]]:
-        grouped: dict[int, list[Option]] = defaultdict(list)
-        for opts in self.options.values():
-            for opt in opts:
-                grouped[opt.provider].append(opt)
-        return grouped
-
 
 def check_profile(session: Session, provider: Provider) -> Rejection | None:
     """Rules 2-6: language, certification, kind, gender, skills, exclusions, modality, country."""
