@@ -65,4 +65,3 @@ def town(name: str) -> Town:
         if candidate.name == name:
             return candidate
     raise KeyError(f"no town named {name!r} in towns.csv")
-
