@@ -16,10 +16,10 @@ import statistics
 import time
 
 from matching.candidates import rank_candidates
-from matching.generate import generate_problem
 from matching.greedy import solve_greedy
 from matching.timeline import Timeline
 from matching.travel import Travel
+from matching_bench.generate import generate_problem
 
 
 def main() -> None:

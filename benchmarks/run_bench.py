@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/run_bench.py --scale S --scale M --seeds 1-5
     .venv/bin/python benchmarks/run_bench.py --scale L --seeds 1-3 --time-limit 60
 
-Same runner as `truchement bench` (matching.bench.run_bench): one spawned
+Same runner as `truchement bench` (matching_bench.runner.run_bench): one spawned
 solver process per instance, both plans validated. Writes every row as JSON
 under bench-results/ (git-ignored) and prints a per-row line, then a Markdown
 table of medians and matcher/greedy ratios. Exit code 1 if a plan is invalid.
@@ -18,7 +18,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from matching.bench import (
+from matching_bench.runner import (
     BenchEvent,
     BenchRow,
     ScaleSummary,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from matching.generate import generate_problem
 from matching.io import dump_problem, load_plan, problem_to_dict
 from matching.validate import validate
+from matching_bench.generate import generate_problem
 from truchement.cli import app
 
 runner = CliRunner()

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from matching.eligibility import STAGE_CAPACITY, Option, check_pair
 from matching.greedy import Placer
-from matching.problem import PREFERRED_BONUS, Assignment, Plan, Problem
+from matching.problem import PREFERRED_BONUS, Assignment, Plan, Problem, RuleCode
 from matching.timeline import Timeline
 from matching.travel import Travel
 
@@ -40,10 +40,10 @@ class Candidate:
     """This provider has the session in the plan now."""
     rule: int | None
     """The hard rule that refuses the provider (1-10), None when feasible."""
-    code: str | None
-    """Machine-readable refusal: language, certification, kind, gender, skills, excluded,
-    modality, country, travel_range, availability, daily_minutes, weekly_minutes, overlap,
-    drive, fixed."""
+    code: RuleCode | None
+    """Machine-readable refusal (docs/problem.md, "Hard rules"): language, certification, kind,
+    gender, skills, excluded, modality, country, travel_range, availability, daily_minutes,
+    weekly_minutes, overlap, drive, fixed."""
     detail: str
     """A sentence for the dispatcher."""
     stage: int
@@ -148,7 +148,7 @@ def _order(c: Candidate, wanted: int, timeline: Timeline) -> tuple[int, int, int
 
 
 def _refused(
-    provider: str, preferred: bool, current: set[str], why: tuple[int, str, str, int]
+    provider: str, preferred: bool, current: set[str], why: tuple[int, RuleCode, str, int]
 ) -> Candidate:
     rule, code, detail, stage = why
     return Candidate(

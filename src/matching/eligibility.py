@@ -1,6 +1,6 @@
 """Which provider may take which session, decided before any model is built.
 
-The static rules (2-8 and 11 of PROBLEM.md) depend on one session and one
+The static rules (2-8 and 11 of docs/problem.md) depend on one session and one
 provider only, so they prune the model instead of constraining it. Every
 refusal keeps the rule that caused it: the dispatcher's candidate list and the
 unassigned reasons are built from these.
@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from matching.problem import Problem, Provider, Session, UnassignedReason
+from matching.problem import Problem, Provider, RuleCode, Session, UnassignedReason
 from matching.timeline import Timeline
 from matching.travel import Travel
 
@@ -39,7 +39,7 @@ class Rejection:
     """Why one provider cannot take one session: the rule, a code and a sentence."""
 
     rule: int
-    code: str
+    code: RuleCode
     detail: str
     stage: int
 
@@ -72,7 +72,7 @@ class Option:
 
 @dataclass(frozen=True)
 class Unplaceable:
-    """A session that no provider can take, with the reason PROBLEM.md names."""
+    """A session that no provider can take, with the reason docs/problem.md names."""
 
     reason: UnassignedReason
     detail: str
@@ -84,13 +84,6 @@ class Eligibility:
 
     options: dict[int, tuple[Option, ...]]
     unplaceable: dict[int, Unplaceable]
-
-    def by_provider(self) -> dict[int, list[Option]]:
-        grouped: dict[int, list[Option]] = defaultdict(list)
-        for opts in self.options.values():
-            for opt in opts:
-                grouped[opt.provider].append(opt)
-        return grouped
 
 
 def check_profile(session: Session, provider: Provider) -> Rejection | None:

@@ -1,4 +1,4 @@
-"""The JSON formats of PROBLEM.md: `truchement.problem/1` in, `truchement.plan/1` out.
+"""The JSON formats of docs/problem.md: `truchement.problem/1` in, `truchement.plan/1` out.
 
 Reading is strict: a dispatcher's hand-edited file with a typo must fail with
 the path of the field (`sessions[3].window.earliest: ...`), never with a

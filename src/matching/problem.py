@@ -1,4 +1,4 @@
-"""The matcher's input and output as frozen plain data (the contract of PROBLEM.md).
+"""The matcher's input and output as frozen plain data (the contract of docs/problem.md).
 
 Nothing here knows about databases or the web: the service builds a `Problem`,
 `truchement solve` reads one from JSON, and both get a `Plan` back.
@@ -21,7 +21,7 @@ MODALITIES: tuple[Modality, ...] = ("onsite", "phone", "video")
 PROVIDER_KINDS: tuple[ProviderKind, ...] = ("interpreter", "ambassador", "mediator")
 
 # Machine-readable reasons a session stays unassigned, in the order a
-# dispatcher would check them (PROBLEM.md, "Unassigned reasons").
+# dispatcher would check them (docs/problem.md, "Unassigned reasons").
 UnassignedReason = Literal[
     "no_provider_speaks_language",
     "no_eligible_provider",
@@ -38,6 +38,57 @@ UNASSIGNED_REASONS: tuple[UnassignedReason, ...] = (
     "capacity",
     "not_solved",
 )
+
+# A machine code for each way a hard rule can be broken, shared by the
+# validator's violations, eligibility's refusals and the candidates' list
+# (docs/problem.md, "Hard rules"); each belongs to one rule number.
+RuleCode = Literal[
+    "unknown_session",
+    "unknown_provider",
+    "missing",
+    "duplicate",
+    "fixed",
+    "language",
+    "certification",
+    "kind",
+    "gender",
+    "skills",
+    "excluded",
+    "modality",
+    "country",
+    "availability",
+    "travel_range",
+    "overlap",
+    "drive",
+    "daily_minutes",
+    "weekly_minutes",
+    "window",
+    "no_offset",
+]
+RULE_OF_CODE: dict[RuleCode, int] = {
+    "unknown_session": 1,
+    "unknown_provider": 1,
+    "missing": 1,
+    "duplicate": 1,
+    "fixed": 1,
+    "language": 2,
+    "certification": 2,
+    "kind": 3,
+    "gender": 4,
+    "skills": 4,
+    "excluded": 4,
+    "modality": 5,
+    "country": 6,
+    "availability": 7,
+    "travel_range": 8,
+    "overlap": 9,
+    "drive": 9,
+    "daily_minutes": 10,
+    "weekly_minutes": 10,
+    "window": 11,
+    "no_offset": 11,
+}
+"""The hard rule (1-11) each code belongs to."""
 
 PREFERRED_BONUS = 60
 """Soft points earned by giving a session to one of its preferred providers."""

@@ -1,6 +1,6 @@
 """Rules 9 and 10 for one provider: the day's route, its drives and its minutes.
 
-How rule 9 is read here (PROBLEM.md, word by word):
+How rule 9 is read here (docs/problem.md, word by word):
 
 - A provider's sessions of one local day, in start order, make a route
   home -> each onsite location in order -> home. Phone and video sessions are
@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from matching.problem import Location, Provider
+from matching.problem import Location, Provider, RuleCode
 from matching.timeline import Timeline
 from matching.travel import Travel
 
@@ -56,7 +56,7 @@ class Conflict:
     """Why a visit cannot join a provider's timeline: rule 9 or 10, a code and a sentence."""
 
     rule: int
-    code: str
+    code: RuleCode
     detail: str
 
 

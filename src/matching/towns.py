@@ -65,12 +65,3 @@ def town(name: str) -> Town:
         if candidate.name == name:
             return candidate
     raise KeyError(f"no town named {name!r} in towns.csv")
-
-
-def towns_in(*, country: str | None = None, region: str | None = None) -> tuple[Town, ...]:
-    """Towns filtered by country code (`BE`, `FR`) and/or region name."""
-    return tuple(
-        t
-        for t in load_towns()
-        if (country is None or t.country == country) and (region is None or t.region == region)
-    )

@@ -1,6 +1,6 @@
 """Driving time between places, computed once before modelling.
 
-The default is the haversine model of PROBLEM.md (no routing engine can be
+The default is the haversine model of docs/problem.md (no routing engine can be
 installed here); a matrix from a routing engine or a dispatcher's table can
 replace it without touching the rest of the matcher.
 """

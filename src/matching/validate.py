@@ -1,7 +1,7 @@
 """Checks a plan against the eleven hard rules and recomputes its score from scratch.
 
 This is the outside view of a plan: it never trusts the solver, and it
-re-derives the per-pair rules (2-8, 11) from PROBLEM.md instead of calling
+re-derives the per-pair rules (2-8, 11) from docs/problem.md instead of calling
 `eligibility`, so a bug there shows up here as a violation. Only the travel
 minutes, the timeline arithmetic and the route reading of rule 9 (`routes`)
 are shared with the rest of the matcher.
@@ -20,12 +20,14 @@ from zoneinfo import ZoneInfo
 from matching.eligibility import Eligibility, compute_eligibility
 from matching.problem import (
     PREFERRED_BONUS,
+    RULE_OF_CODE,
     Assignment,
     HaversineTravel,
     Location,
     Plan,
     Problem,
     Provider,
+    RuleCode,
     Score,
     Session,
     Unassigned,
@@ -43,12 +45,24 @@ from matching.travel import Travel
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken hard rule: the rule number, who it concerns, and a sentence."""
+    """One broken hard rule: the rule number, a machine code, who it concerns, and a sentence.
+
+    `code` says which part of the rule is broken (docs/problem.md, "Hard
+    rules"); callers branch on it, never on the English `message`.
+    """
 
     rule: int
+    code: RuleCode
     session: str | None
     provider: str | None
     message: str
+
+    @classmethod
+    def of(
+        cls, code: RuleCode, session: str | None, provider: str | None, message: str
+    ) -> Violation:
+        """The violation of the rule `code` belongs to."""
+        return cls(RULE_OF_CODE[code], code, session, provider, message)
 
 
 @dataclass(frozen=True)
@@ -114,7 +128,7 @@ def score_plan(
     assignments: Sequence[Assignment],
     unassigned: Sequence[Unassigned] = (),
 ) -> Score:
-    """The plan's score as PROBLEM.md defines it; `hard` counts the violations."""
+    """The plan's score as docs/problem.md defines it; `hard` counts the violations."""
     return _check(problem, assignments, unassigned)[1]
 
 
@@ -315,8 +329,8 @@ def _check(
         limit = providers[provider_id].max_minutes_per_week
         if minutes > limit:
             violations.append(
-                Violation(
-                    10,
+                Violation.of(
+                    "weekly_minutes",
                     None,
                     provider_id,
                     f"works {minutes} min with travel in ISO week {year}-W{week:02d}, "
@@ -345,23 +359,37 @@ def _accounting(
         listed[a.session] += 1
         given_to[a.session].append(a.provider)
         if a.session not in sessions:
-            found.append(Violation(1, a.session, a.provider, "assigns a session the problem lacks"))
+            found.append(
+                Violation.of(
+                    "unknown_session", a.session, a.provider, "assigns a session the problem lacks"
+                )
+            )
         if a.provider not in providers:
-            found.append(Violation(1, a.session, a.provider, "names a provider the problem lacks"))
+            found.append(
+                Violation.of(
+                    "unknown_provider", a.session, a.provider, "names a provider the problem lacks"
+                )
+            )
     for u in unassigned:
         listed[u.session] += 1
         if u.session not in sessions:
-            found.append(Violation(1, u.session, None, "lists an unknown session as unassigned"))
+            found.append(
+                Violation.of(
+                    "unknown_session", u.session, None, "lists an unknown session as unassigned"
+                )
+            )
     for session in problem.sessions:
         count = listed[session.id]
         if count == 0:
             found.append(
-                Violation(1, session.id, None, "is neither assigned nor listed as unassigned")
+                Violation.of(
+                    "missing", session.id, None, "is neither assigned nor listed as unassigned"
+                )
             )
         elif count > 1:
             found.append(
-                Violation(
-                    1,
+                Violation.of(
+                    "duplicate",
                     session.id,
                     None,
                     f"appears {count} times (assigned to {len(given_to[session.id])} "
@@ -371,8 +399,8 @@ def _accounting(
     for pin in problem.fixed:
         if pin.provider not in given_to.get(pin.session, []):
             found.append(
-                Violation(
-                    1,
+                Violation.of(
+                    "fixed",
                     pin.session,
                     pin.provider,
                     f"is pinned to {pin.provider} but the plan does not keep that pair",
@@ -389,42 +417,42 @@ def _pair_rules(
     timeline: Timeline,
     zone: ZoneInfo,
 ) -> Iterator[Violation]:
-    """Rules 2-8 and 11 for one assignment, straight from PROBLEM.md."""
+    """Rules 2-8 and 11 for one assignment, straight from docs/problem.md."""
 
-    def broken(rule: int, message: str) -> Violation:
-        return Violation(rule, session.id, provider.id, message)
+    def broken(code: RuleCode, message: str) -> Violation:
+        return Violation.of(code, session.id, provider.id, message)
 
     spoken = {skill.code: skill.certified for skill in provider.languages}
     if session.language not in spoken:
-        yield broken(2, f"provider does not speak '{session.language}'")
+        yield broken("language", f"provider does not speak '{session.language}'")
     elif session.requires.certified and not spoken[session.language]:
-        yield broken(2, f"provider is not certified in '{session.language}'")
+        yield broken("certification", f"provider is not certified in '{session.language}'")
     if session.provider_kind != "any" and session.provider_kind != provider.kind:
         yield broken(
-            3, f"session asks for a {session.provider_kind}, provider is a {provider.kind}"
+            "kind", f"session asks for a {session.provider_kind}, provider is a {provider.kind}"
         )
     if session.requires.gender is not None and session.requires.gender != provider.gender:
-        yield broken(4, f"session asks for gender '{session.requires.gender}'")
+        yield broken("gender", f"session asks for gender '{session.requires.gender}'")
     for skill in sorted(session.requires.skills):
         if skill not in provider.skills:
-            yield broken(4, f"provider lacks the required skill '{skill}'")
+            yield broken("skills", f"provider lacks the required skill '{skill}'")
     if provider.id in session.excluded_providers:
-        yield broken(4, "provider is excluded for this session")
+        yield broken("excluded", "provider is excluded for this session")
     if session.modality not in provider.modalities:
-        yield broken(5, f"provider does not work by {session.modality}")
+        yield broken("modality", f"provider does not work by {session.modality}")
     if session.is_onsite:
         country = session.location.country if session.location is not None else None
         if country not in provider.countries:
-            yield broken(6, f"provider may not work in {country or 'an unknown country'}")
+            yield broken("country", f"provider may not work in {country or 'an unknown country'}")
         if session.location is not None:
             drive = travel.minutes(provider.home, session.location)
             if drive > provider.max_travel_minutes:
                 yield broken(
-                    8,
+                    "travel_range",
                     f"home is {drive} min away, over the {provider.max_travel_minutes} min limit",
                 )
     if start.tzinfo is None:
-        yield broken(11, "start has no offset")
+        yield broken("no_offset", "start has no offset")
         return
     # Whole minutes, like the rest of the matcher: seconds never decide a rule.
     begin = timeline.minute(start)
@@ -435,7 +463,7 @@ def _pair_rules(
     ):
         finish = start + timedelta(minutes=session.duration_minutes)
         yield broken(
-            7,
+            "availability",
             f"{_clock(start, zone)}-{_clock(finish, zone)} lies inside none of the "
             "provider's availability intervals",
         )
@@ -443,13 +471,13 @@ def _pair_rules(
         earliest, latest = session.window.earliest, session.window.latest
         if not timeline.minute(earliest) <= begin <= timeline.minute(latest):
             yield broken(
-                11,
+                "window",
                 f"starts at {_clock(start, zone)}, outside its window "
                 f"{_clock(earliest, zone)}-{_clock(latest, zone)}",
             )
     elif begin != timeline.minute(session.start):
         yield broken(
-            11, f"starts at {_clock(start, zone)} instead of {_clock(session.start, zone)}"
+            "window", f"starts at {_clock(start, zone)} instead of {_clock(session.start, zone)}"
         )
 
 
@@ -466,8 +494,8 @@ def _day_rules(pd: ProviderDay, travel: Travel, timeline: Timeline) -> Iterator[
     )
     for leg in blocked:
         at = leg.target if leg.target is not None else leg.origin
-        yield Violation(
-            9,
+        yield Violation.of(
+            "drive",
             context[at].session if at is not None else None,
             pd.provider.id,
             f"{pd.day.isoformat()}: no free time for the drive "
@@ -475,8 +503,8 @@ def _day_rules(pd: ProviderDay, travel: Travel, timeline: Timeline) -> Iterator[
         )
     total = pd.session_minutes + pd.travel_minutes
     if total > pd.provider.max_minutes_per_day:
-        yield Violation(
-            10,
+        yield Violation.of(
+            "daily_minutes",
             None,
             pd.provider.id,
             f"{pd.day.isoformat()}: works {total} min with travel "
@@ -507,8 +535,8 @@ def _overlaps(
         visits.sort(key=lambda v: (v.start, v.end))
         for i, j in overlapping_pairs(visits):
             first = visits[i]
-            yield Violation(
-                9,
+            yield Violation.of(
+                "overlap",
                 visits[j].session,
                 provider_id,
                 f"overlaps {first.session} "

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from matching.bench import BenchEvent, BenchRow
-    from matching.generate import ScaleSpec
     from matching.problem import Plan, Problem, Score
+    from matching_bench.generate import ScaleSpec
+    from matching_bench.runner import BenchEvent, BenchRow
 
 DEFAULT_BENCH_OUT = Path("bench-results/bench.json")
 
@@ -158,8 +158,8 @@ def generate_command(
     output: Path = typer.Option(..., "-o", "--output", metavar="PROBLEM.json"),
 ) -> None:
     """Write a realistic problem of the border area (see benchmarks/README.md)."""
-    from matching.generate import generate_problem, scale_spec, working_days
     from matching.io import dump_problem
+    from matching_bench.generate import generate_problem, scale_spec, working_days
 
     try:
         spec = scale_spec(scale)
@@ -196,13 +196,13 @@ def bench_command(
     ),
 ) -> None:
     """Greedy against the matcher on generated instances; exit non-zero if a plan is invalid."""
-    from matching.generate import scale_spec
+    from matching_bench.generate import scale_spec
 
     try:
         specs = [scale_spec(s) for s in scales]
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
-    from matching.bench import bench_document
+    from matching_bench.runner import bench_document
 
     console = _console()
     rows = _run_with_progress(console, specs, seeds, time_limit, workers)
@@ -240,7 +240,7 @@ def _run_with_progress(
         TimeElapsedColumn,
     )
 
-    from matching.bench import run_bench
+    from matching_bench.runner import run_bench
 
     total = len(specs) * len(seeds)
     with Progress(

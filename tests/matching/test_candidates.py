@@ -132,7 +132,7 @@ def test_refusals_closest_to_feasible_come_first() -> None:
 
 
 def test_ranking_a_session_of_a_whole_service_is_quick() -> None:
-    from matching.generate import generate_problem
+    from matching_bench.generate import generate_problem
 
     prob = generate_problem("M", 2)  # 400 sessions, 120 providers
     current = solve_greedy(prob)

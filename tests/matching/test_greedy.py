@@ -102,7 +102,7 @@ def test_unplaceable_sessions_keep_their_eligibility_reason() -> None:
 
 
 def test_a_generated_service_day_stays_valid() -> None:
-    from matching.generate import generate_problem
+    from matching_bench.generate import generate_problem
 
     prob = generate_problem("S", 7)
     plan = solve_greedy(prob)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,9 @@ from matching.problem import (
 )
 from tests.matching.strategies import problems
 
-# The example of PROBLEM.md, as written there.
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "problem.md"
+
+# The example of docs/problem.md, as written there (test_the_examples_are_the_docs_own).
 EXAMPLE: dict[str, Any] = {
     "format": "truchement.problem/1",
     "timezone": "Europe/Brussels",
@@ -90,6 +93,14 @@ EXAMPLE: dict[str, Any] = {
     ],
     "fixed": [{"session": "s-0007", "provider": "p-017"}],
 }
+
+
+def test_the_examples_are_the_docs_own() -> None:
+    problem_example, plan_example = re.findall(r"```json\n(.*?)```", CONTRACT.read_text(), re.S)
+    assert json.loads(problem_example) == EXAMPLE
+    plan = plan_from_dict(json.loads(plan_example))
+    assert plan.stats.bound == Bound(-3, -380)
+    assert [u.reason for u in plan.unassigned] == ["no_provider_speaks_language"]
 
 
 def test_the_example_of_the_contract_reads() -> None:

@@ -3,6 +3,7 @@
 Every problem goes through the public entry point (`matching.solve.solve`) and
 every plan it returns is checked by `validate`. Tiny problems are proven
 optimal in milliseconds, so each test can say exactly which plan is best.
+`test_model_rules.py` checks each `add_*` function on the model alone.
 
 Travel (haversine defaults, from a home in Lille): Roubaix 21 min, Mouscron 28,
 Tournai 37, Mons 92. Every provider speaks Arabic and lives in Lille unless a

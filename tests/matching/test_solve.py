@@ -18,12 +18,13 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import matching.model as model_module
 import matching.solve as solve_module
+import matching.strategy as strategy_module
 from matching.decompose import Part, decompose, scarce_sessions
 from matching.eligibility import Option, compute_eligibility
 from matching.greedy import solve_greedy
-from matching.model import InfeasibleFixedError, build_model, make_scope, prepare, solve_scope
+from matching.model import InfeasibleFixedError, build_model, make_scope, prepare
+from matching.phases import Levels, maximise_soft
 from matching.problem import (
     UNASSIGNED_REASONS,
     Assignment,
@@ -35,6 +36,7 @@ from matching.problem import (
 )
 from matching.solve import solve
 from matching.timeline import Timeline
+from matching.tuning import DEFAULT_TUNING
 from matching.validate import check, validate
 from tests.matching.factories import (
     LILLE,
@@ -259,11 +261,8 @@ def whole() -> Iterator[None]:
         yield
 
 
-@contextmanager
-def apart() -> Iterator[None]:
-    """Solve every independent part as a model of its own (no bundling of small parts)."""
-    with mock.patch.object(solve_module, "BUNDLE_UP_TO", 0):
-        yield
+APART = replace(DEFAULT_TUNING, bundle_up_to=0)
+"""Solve every independent part as a model of its own (no bundling of small parts)."""
 
 
 def test_the_hand_made_problem_has_two_independent_parts() -> None:
@@ -280,8 +279,7 @@ def test_independent_parts_solved_apart_add_up_to_the_whole() -> None:
     first, second = solved(arabic), solved(tigrinya)
     with whole():
         one_model = solved(prob)
-    with apart():
-        two_models = solved(prob)
+    two_models = solved(prob, tuning=APART)
     total = (
         first.score.medium + second.score.medium,
         first.score.soft + second.score.soft,
@@ -296,8 +294,7 @@ def test_independent_parts_solved_apart_add_up_to_the_whole() -> None:
 @FEW
 @given(problems())
 def test_decomposition_gives_the_same_score_as_one_model_of_the_whole(prob: Problem) -> None:
-    with apart():
-        parts = solved(prob)
+    parts = solved(prob, tuning=APART)
     with whole():
         one = solved(prob)
     if parts.stats.status == one.stats.status == "OPTIMAL":
@@ -309,11 +306,8 @@ def test_decomposition_gives_the_same_score_as_one_model_of_the_whole(prob: Prob
 # ---------------------------------------------------------------------------
 
 
-@contextmanager
-def searched() -> Iterator[None]:
-    """Solve every group as a large one: neighbourhood search and the scarce-session bound."""
-    with mock.patch.multiple(solve_module, FULL_MODEL_UP_TO=0, SCARCE_SHARE=1.0, QUIET_LIMIT=20):
-        yield
+SEARCHED = replace(DEFAULT_TUNING, full_model_up_to=0, scarce_share=1.0, quiet_limit=20)
+"""Solve every group as a large one: neighbourhood search and the scarce-session bound."""
 
 
 def three_calls_for_two_hours() -> Problem:
@@ -344,8 +338,7 @@ def test_scarce_sessions_are_taken_a_whole_level_of_options_at_a_time() -> None:
 def test_the_scarce_sessions_prove_what_the_relaxation_cannot() -> None:
     # The relaxation only knows pairs: any two calls fit, so it promises all three.
     prob = three_calls_for_two_hours()
-    with searched():
-        plan = solved(prob)
+    plan = solved(prob, tuning=SEARCHED)
     assert plan.score.medium == -1
     assert plan.stats.bound is not None
     assert plan.stats.bound.medium == -1
@@ -355,8 +348,7 @@ def test_the_scarce_sessions_prove_what_the_relaxation_cannot() -> None:
 def test_with_a_travel_matrix_the_scarce_sessions_give_no_bound() -> None:
     # Dropping a session from a route may lengthen it when travel is not a metric.
     prob = replace(three_calls_for_two_hours(), travel=MatrixTravel(points=(), minutes=()))
-    with searched():
-        plan = solved(prob)
+    plan = solved(prob, tuning=SEARCHED)
     assert plan.score.medium == -1
     assert plan.stats.bound is not None
     assert plan.stats.bound.medium == 0
@@ -367,8 +359,8 @@ def test_two_search_threads_share_the_plan_without_breaking_a_rule() -> None:
     arabic, tigrinya = two_parts()
     prob = union(arabic, tigrinya)
     best = solved(prob)
-    with whole(), searched():
-        plan = solved(prob, workers=2)
+    with whole():
+        plan = solved(prob, workers=2, tuning=SEARCHED)
     assert plan.stats.extra["pieces"] > 0
     assert plan.score.medium == best.score.medium
 
@@ -376,8 +368,7 @@ def test_two_search_threads_share_the_plan_without_breaking_a_rule() -> None:
 @FEW
 @given(problems(max_providers=3, max_sessions=5).map(without_windows))
 def test_the_search_never_reports_a_bound_that_a_plan_beats(prob: Problem) -> None:
-    with searched():
-        plan = solved(prob)
+    plan = solved(prob, tuning=SEARCHED)
     best = max(every_valid_plan_score(prob))
     assert plan.stats.bound is not None
     assert best <= (plan.stats.bound.medium, plan.stats.bound.soft)
@@ -389,14 +380,8 @@ def test_the_search_never_reports_a_bound_that_a_plan_beats(prob: Problem) -> No
 # ---------------------------------------------------------------------------
 
 
-@contextmanager
-def polished() -> Iterator[None]:
-    """Treat every scope as hard: phase 1's plan is polished by the search before phase 2."""
-    with (
-        mock.patch.object(model_module, "POLISH_AFTER", -1.0),
-        mock.patch.object(solve_module, "QUIET_LIMIT", 20),
-    ):
-        yield
+POLISHED = replace(DEFAULT_TUNING, polish_after=0.0, quiet_limit=20)
+"""Treat every scope as hard: phase 1's plan is polished by the search before phase 2."""
 
 
 def test_an_easy_scope_goes_from_phase_1_straight_to_phase_2() -> None:
@@ -412,8 +397,8 @@ def staffing_nobody(prob: Problem, **options: Any) -> Plan:
 def test_a_hard_scope_is_polished_by_the_search_and_still_solved_to_the_best_plan() -> None:
     prob = union(*two_parts())
     best = solved(prob)
-    with whole(), polished(), mock.patch.object(solve_module, "solve_greedy", staffing_nobody):
-        plan = solved(prob, time_limit=5.0)
+    with whole(), mock.patch.object(solve_module, "solve_greedy", staffing_nobody):
+        plan = solved(prob, time_limit=5.0, tuning=POLISHED)
     assert plan.stats.extra["polished"] == 1
     assert plan.stats.extra["pieces"] > 0
     assert levels(plan.score) == levels(best.score)
@@ -428,12 +413,8 @@ def staffing_one_less(prob: Problem, **options: Any) -> Plan:
 def test_a_big_scope_is_searched_first_and_still_solved_to_the_best_plan() -> None:
     prob = union(*two_parts())
     best = solved(prob)
-    with (
-        whole(),
-        mock.patch.object(solve_module, "SEARCH_FIRST_FROM", 0),
-        mock.patch.object(solve_module, "solve_greedy", staffing_one_less),
-    ):
-        plan = solved(prob, time_limit=5.0)
+    with whole(), mock.patch.object(solve_module, "solve_greedy", staffing_one_less):
+        plan = solved(prob, time_limit=5.0, tuning=replace(DEFAULT_TUNING, search_first_from=0))
     assert plan.stats.extra["searched_first"] == 1
     assert plan.stats.extra["pieces"] > 0
     assert levels(plan.score) == levels(best.score)
@@ -441,46 +422,62 @@ def test_a_big_scope_is_searched_first_and_still_solved_to_the_best_plan() -> No
 
 
 def test_a_hint_that_reaches_the_cap_spares_phase_1() -> None:
+    # The greedy staffs both sessions: its plan meets the relaxation's cap.
     prob = problem(
         [provider("p-lille")], [session("s-1"), session("s-2", start="2026-12-01 12:00")]
     )
     best = solved(prob)
-    prepared = prepare(prob)
-    mm = build_model(prepared, make_scope(prepared, [0, 1]))
-    placed = {a.session: a for a in best.assignments}
-    hint = {
-        i: (0, prepared.timeline.minute(placed[s.id].start)) for i, s in enumerate(prob.sessions)
-    }
-    with mock.patch.object(model_module, "_solver", wraps=model_module._solver) as solvers:
-        result = solve_scope(
-            mm, time_limit=2.0, workers=1, hint=hint, hint_score=(0, best.score.soft), medium_cap=0
-        )
-    assert solvers.call_count == 1  # phase 2 only
-    assert result.medium_proven and result.soft_proven
-    assert (result.medium, result.soft) == (0, best.score.soft)
+    phase_1 = mock.patch.object(
+        strategy_module, "maximise_medium", wraps=strategy_module.maximise_medium
+    )
+    phase_2 = mock.patch.object(
+        strategy_module, "maximise_soft", wraps=strategy_module.maximise_soft
+    )
+    with phase_1 as medium, phase_2 as soft:
+        plan = solved(prob)
+    assert (medium.call_count, soft.call_count) == (0, 1)  # phase 2 only
+    assert plan.stats.status == "OPTIMAL"
+    assert (plan.score.medium, plan.score.soft) == (0, best.score.soft)
 
 
-def test_the_polished_plan_is_what_comes_back_when_phase_2_has_no_time_left() -> None:
-    prob = problem(
+def tournai_from_lille_or_mons() -> Problem:
+    return problem(
         [provider("p-lille"), provider("p-mons", living=MONS)],
         [session("s-1", place=TOURNAI)],
     )
+
+
+def test_phase_2_without_time_returns_the_plan_it_starts_from() -> None:
+    prob = tournai_from_lille_or_mons()
     prepared = prepare(prob)
     mm = build_model(prepared, make_scope(prepared, [0]))
     [by_mons] = [n for n in mm.scope.nodes if prob.providers[n.provider].id == "p-mons"]
     polished_plan = {0: (by_mons.provider, by_mons.lo)}
-    handed: list[Mapping[int, tuple[int, int]]] = []
-
-    def polish(placement: Mapping[int, tuple[int, int]], seconds: float) -> Any:
-        handed.append(placement)
-        time.sleep(seconds)  # all the time left: phase 2 gets none
-        return polished_plan, -184
-
-    with mock.patch.multiple(model_module, POLISH_AFTER=-1.0, POLISH_SHARE=1.0):
-        result = solve_scope(mm, time_limit=0.5, workers=1, polish=polish)
-    assert [set(p) for p in handed] == [{0}]  # phase 1's plan, staffed
+    first = Levels(polished_plan, True, 0, -184, 0, mm.soft_optimistic)
+    result = maximise_soft(mm, first, time_limit=0.0, workers=1)
     assert result.placement == polished_plan
     assert (result.medium, result.soft) == (0, -184)
+
+
+def test_the_polished_plan_is_what_comes_back_when_phase_2_has_no_time_left() -> None:
+    prob = tournai_from_lille_or_mons()
+    by_mons = {0: (1, prepare(prob).timeline.minute(at("2026-12-01 10:00")))}
+    handed: list[Mapping[int, tuple[int, int]]] = []
+
+    def polish(run: Any, sessions: Any, placement: Any, seconds: float, cap: int) -> Any:
+        handed.append(placement)
+        time.sleep(seconds)  # all the time left: phase 2 gets none
+        return by_mons
+
+    with (
+        mock.patch.object(strategy_module, "improve", polish),
+        mock.patch.object(solve_module, "solve_greedy", staffing_nobody),
+    ):
+        plan = solved(prob, tuning=replace(DEFAULT_TUNING, polish_share=1.0, polish_after=0.0))
+    assert [set(p) for p in handed] == [{0}]  # phase 1's plan, staffed
+    assert staffing(plan) == {"s-1": "p-mons"}
+    assert plan.stats.extra["polished"] == 1
+    assert plan.score.medium == 0
 
 
 # ---------------------------------------------------------------------------
@@ -668,7 +665,7 @@ def test_a_pin_the_static_rules_refuse_raises_naming_the_rule() -> None:
 
 
 def test_confirmed_work_outside_the_providers_availability_is_refused_by_rule_7() -> None:
-    # PROBLEM.md applies rule 7 to every assignment, pinned or not: confirmed work
+    # Rule 7 applies to every assignment, pinned or not (docs/problem.md): confirmed work
     # must stay inside the availability the caller sends (the service adds it back).
     hours = (("2026-12-01 08:00", "2026-12-01 10:00"), ("2026-12-01 11:00", "2026-12-01 18:00"))
     removed = problem(

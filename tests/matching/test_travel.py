@@ -1,4 +1,4 @@
-"""Travel minutes: the haversine model of PROBLEM.md and a dispatcher's matrix."""
+"""Travel minutes: the haversine model of docs/problem.md and a dispatcher's matrix."""
 
 from __future__ import annotations
 

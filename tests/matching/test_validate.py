@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching.problem import (
+    RULE_OF_CODE,
     Assignment,
     Plan,
     Problem,
     Requirements,
+    RuleCode,
     Score,
     Session,
     Stats,
@@ -239,6 +241,96 @@ def test_every_broken_pair_rule_is_counted() -> None:
     p = plan([assign("s-1", "p-1", "2026-12-01 17:30")])
     assert broken(prob, p) == [2, 3, 5, 6, 7, 8, 11]
     assert validate(prob, p).score.hard == -7
+
+
+# Every violation carries the machine code of what it breaks.
+
+
+def one_session(**fields: Any) -> Problem:
+    provider_fields = fields.pop("provider", {})
+    return problem([provider("p-1", **provider_fields)], [session("s-1", **fields)])
+
+
+AT_TEN = [assign("s-1", "p-1", "2026-12-01 10:00")]
+CODE_CASES: list[tuple[RuleCode, Problem, list[Assignment], list[Unassigned]]] = [
+    ("unknown_session", one_session(), [*AT_TEN, assign("s-9", "p-1", "2026-12-01 12:00")], []),
+    ("unknown_provider", one_session(), [assign("s-1", "p-9", "2026-12-01 10:00")], []),
+    ("missing", one_session(), [], []),
+    ("duplicate", one_session(), AT_TEN, [Unassigned("s-1", "capacity", "")]),
+    (
+        "fixed",
+        problem([provider("p-1"), provider("p-2")], [session("s-1")], fixed=[("s-1", "p-2")]),
+        AT_TEN,
+        [],
+    ),
+    ("language", one_session(language="tir"), AT_TEN, []),
+    ("certification", one_session(requires=Requirements(certified=True)), AT_TEN, []),
+    ("kind", one_session(provider_kind="ambassador"), AT_TEN, []),
+    ("gender", one_session(requires=Requirements(gender="m")), AT_TEN, []),
+    ("skills", one_session(requires=Requirements(skills=frozenset({"trauma"}))), AT_TEN, []),
+    ("excluded", one_session(excluded_providers=frozenset({"p-1"})), AT_TEN, []),
+    (
+        "modality",
+        one_session(place=None, modality="video", provider={"modalities": frozenset({"phone"})}),
+        AT_TEN,
+        [],
+    ),
+    ("country", one_session(place=TOURNAI, provider={"countries": frozenset({"FR"})}), AT_TEN, []),
+    (
+        "availability",
+        one_session(start="2026-12-01 17:30"),
+        [assign("s-1", "p-1", "2026-12-01 17:30")],
+        [],
+    ),
+    ("travel_range", one_session(place=MONS), AT_TEN, []),
+    (
+        "overlap",
+        problem([provider()], [session("s-1", place=None), session("s-2", place=None)]),
+        [*AT_TEN, assign("s-2", "p-1", "2026-12-01 10:00")],
+        [],
+    ),
+    (
+        "drive",
+        problem(
+            [provider()], [session("s-1"), session("s-2", start="2026-12-01 11:20", place=TOURNAI)]
+        ),
+        [*AT_TEN, assign("s-2", "p-1", "2026-12-01 11:20")],
+        [],
+    ),
+    (
+        "daily_minutes",
+        one_session(place=TOURNAI, provider={"max_minutes_per_day": 133}),
+        AT_TEN,
+        [],
+    ),
+    (
+        "weekly_minutes",
+        one_session(place=TOURNAI, provider={"max_minutes_per_week": 133}),
+        AT_TEN,
+        [],
+    ),
+    ("window", one_session(), [assign("s-1", "p-1", "2026-12-01 10:15")], []),
+    ("no_offset", one_session(), [Assignment("s-1", "p-1", datetime(2026, 12, 1, 10))], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "prob", "assignments", "unassigned"),
+    CODE_CASES,
+    ids=[case[0] for case in CODE_CASES],
+)
+def test_each_violation_carries_the_code_of_what_it_breaks(
+    code: RuleCode, prob: Problem, assignments: list[Assignment], unassigned: list[Unassigned]
+) -> None:
+    violations = check(prob, assignments, unassigned).violations
+    assert [(v.rule, v.code) for v in violations] == [(RULE_OF_CODE[code], code)]
+
+
+def test_every_code_has_a_rule_and_a_case() -> None:
+    codes = set(get_args(RuleCode))
+    assert set(RULE_OF_CODE) == codes
+    assert {case[0] for case in CODE_CASES} == codes
+    assert set(RULE_OF_CODE.values()) == set(range(1, 12))
 
 
 # Rule 9: sessions never overlap, and each drive fits in one free gap.
@@ -650,7 +742,7 @@ def test_drive_violations_match_a_brute_force_search(
     found = Counter(
         (v.provider or "", v.session or "")
         for v in check(prob, assignments).violations
-        if v.rule == 9 and "drive" in v.message
+        if v.code == "drive"
     )
     assert found == _brute_force_drives(prob, assignments)
 

@@ -643,11 +643,7 @@ def candidates_for(
 
 
 def _rule_code(violation: Violation) -> str:
-    if violation.rule == 9 and "overlap" not in violation.message:
-        return "drive"
-    if violation.rule == 10 and "week" in violation.message:
-        return "weekly_minutes"
-    return RULE_CODES.get(violation.rule, "rule")
+    return violation.code
 
 
 def _broken(

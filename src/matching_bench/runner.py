@@ -35,11 +35,11 @@ from statistics import median
 from typing import Any
 
 from matching.eligibility import compute_eligibility
-from matching.generate import ScaleSpec, generate_problem, scale_spec
 from matching.greedy import solve_greedy
 from matching.problem import PREFERRED_BONUS, Bound, Plan, Problem, Score
 from matching.solve import solve
 from matching.validate import eligibility_bound, validate
+from matching_bench.generate import ScaleSpec, generate_problem, scale_spec
 
 BENCH_FORMAT = "truchement.bench/1"
 

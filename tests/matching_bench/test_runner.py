@@ -7,7 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from matching.bench import (
+from matching.greedy import solve_greedy
+from matching.problem import Assignment, Bound, Score
+from matching_bench.generate import generate_problem
+from matching_bench.runner import (
     BenchEvent,
     BenchRow,
     PlanSummary,
@@ -19,9 +22,6 @@ from matching.bench import (
     summarize,
     summarize_by_scale,
 )
-from matching.generate import generate_problem
-from matching.greedy import solve_greedy
-from matching.problem import Assignment, Bound, Score
 
 
 def plan_summary(

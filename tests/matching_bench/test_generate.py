@@ -12,7 +12,10 @@ from datetime import time
 import pytest
 
 from matching.eligibility import compute_eligibility
-from matching.generate import (
+from matching.io import problem_from_dict, problem_to_dict
+from matching.problem import Problem
+from matching.towns import load_towns, town
+from matching_bench.generate import (
     FIRST_MONDAY,
     RARE_LANGUAGES,
     SCALES,
@@ -21,9 +24,6 @@ from matching.generate import (
     scale_spec,
     working_days,
 )
-from matching.io import problem_from_dict, problem_to_dict
-from matching.problem import Problem
-from matching.towns import load_towns, town
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_same_seed_gives_the_same_problem() -> None:
 def test_same_seed_gives_the_same_problem_in_another_process() -> None:
     """String hashing is salted per process: no draw may depend on the order of a set."""
     script = (
-        "import json, sys; from matching.generate import generate_problem; "
+        "import json, sys; from matching_bench.generate import generate_problem; "
         "from matching.io import problem_to_dict; "
         "json.dump(problem_to_dict(generate_problem('L', 3)), sys.stdout, sort_keys=True)"
     )

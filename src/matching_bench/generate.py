@@ -1,13 +1,14 @@
 """Realistic matching problems of the French-Belgian border area, for benchmarks and tests.
 
-An instance must look like a week of SéTIS-style social interpreting (see
-DOMAIN.md): a long tail of languages where Arabic, Dari, Pashto and Tigrinya
-dominate and Chechen, Oromo or Georgian have one or two speakers at best;
-reception centres around Calais, Croisilles, Condette, Tournai and Mouscron;
-interpreters, peer-support ambassadors and a few mediators with part-time
-rosters; therapy series that want the same interpreter. Demand is set so that
-capacity bites in the scarce languages and far-off places, which is where a
-matcher earns its keep over a greedy dispatcher.
+An instance must look like a week of SéTIS-style social interpreting (the
+field as benchmarks/README.md describes it): a long tail of languages where
+Arabic, Dari, Pashto and Tigrinya dominate and Chechen, Oromo or Georgian
+have one or two speakers at best; reception centres around Calais,
+Croisilles, Condette, Tournai and Mouscron; interpreters, peer-support
+ambassadors and a few mediators with part-time rosters; therapy series that
+want the same interpreter. Demand is set so that capacity bites in the
+scarce languages and far-off places, which is where a matcher earns its
+keep over a greedy dispatcher.
 
 Everything is drawn from one `random.Random(seed)`, in a fixed order, so the
 same scale and seed always give the same problem.

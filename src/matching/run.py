@@ -1,0 +1,87 @@
+"""What one call of `solve` shares between its steps, and how it compares two plans.
+
+The strategy and the neighbourhood search both keep the better of two
+placements (session index -> provider index, start minute) of the same
+sessions; both use `Run.better`, which scores them by docs/problem.md's
+levels, plus the disruption penalty of a re-plan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from matching.model import Prepared
+from matching.phases import Progress
+from matching.problem import PREFERRED_BONUS, Problem, Unassigned
+from matching.routes import Visit, route_minutes
+from matching.tuning import Tuning
+
+
+@dataclass
+class Run:
+    """Everything one call of `solve` shares between its groups of parts."""
+
+    problem: Problem
+    prepared: Prepared
+    tuning: Tuning
+    deadline: float
+    """`time.monotonic()` by which every group is done (the plan's assembly comes after)."""
+    workers: int
+    disruption_weight: int
+    progress: Progress | None
+    hint: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Where the solver starts from: the caller's plan, else the greedy's."""
+    previous: dict[int, int] = field(default_factory=dict)
+    """The caller's plan, session -> provider: moving a session away costs disruption."""
+    fallback: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """A valid plan kept where the solver finds nothing better: the greedy's, or the caller's."""
+    fallback_reasons: dict[int, Unassigned] = field(default_factory=dict)
+    pins: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """A placement of the pinned sessions alone, the fallback of the fallback."""
+    stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """Counters reported in the plan's `stats`."""
+
+    def staffed(self, sessions: Iterable[int]) -> int:
+        """The priority summed over these sessions (a placement's keys: the ones it staffs)."""
+        return sum(self.problem.sessions[s].priority for s in sessions)
+
+    def score_of(self, placement: Mapping[int, tuple[int, int]]) -> tuple[int, int]:
+        """Priority staffed (medium up to a constant) and soft of a placement."""
+        problem = self.problem
+        travel = 0
+        days: dict[tuple[int, int], list[Visit]] = defaultdict(list)
+        bonus = 0
+        for s_idx, (p_idx, start) in placement.items():
+            session = problem.sessions[s_idx]
+            place = session.location if session.is_onsite else None
+            day = self.prepared.timeline.day(start)
+            visit = Visit(start, start + session.duration_minutes, place, session.id)
+            days[(p_idx, day)].append(visit)
+            if problem.providers[p_idx].id in session.preferred_providers:
+                bonus += PREFERRED_BONUS
+        for (p_idx, _day), visits in days.items():
+            visits.sort(key=lambda v: v.start)
+            travel += route_minutes(self.prepared.travel, problem.providers[p_idx].home, visits)
+        return self.staffed(placement), bonus - travel
+
+    def better(self, a: Mapping[int, tuple[int, int]], b: Mapping[int, tuple[int, int]]) -> bool:
+        """Whether `a` beats `b` on the same sessions: medium, then soft less disruption."""
+        if self.disruption_weight:
+            w = self.disruption_weight
+            staffed_a, soft_a = self.score_of(a)
+            staffed_b, soft_b = self.score_of(b)
+            moved_a, moved_b = self._disruption(a, b), self._disruption(b, a)
+            return (staffed_a, soft_a - w * moved_a) > (staffed_b, soft_b - w * moved_b)
+        return self.score_of(a) > self.score_of(b)
+
+    def _disruption(
+        self, placement: Mapping[int, tuple[int, int]], other: Mapping[int, tuple[int, int]]
+    ) -> int:
+        """Sessions (of either placement) that the previous plan gave to another provider."""
+        return sum(
+            1
+            for s in set(placement) | set(other)
+            if s in self.previous and placement.get(s, (None, 0))[0] != self.previous[s]
+        )
