@@ -47,6 +47,7 @@ from booking.plans.problem_builder import (
     session_key,
 )
 from booking.policies import provider_may_decline
+from booking.providers.links import LinkHolder
 from booking.providers.models import Provider
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
@@ -179,13 +180,30 @@ def get_visible_assignment(db: Session, user: User, assignment_id: int) -> Assig
     return found
 
 
-def _is_own(db: Session, user: User, assignment: Assignment) -> bool:
+Answerer = User | LinkHolder
+"""Who may answer an offer: a signed-in user, or the provider through a signed link."""
+
+
+def _is_own(db: Session, user: Answerer, assignment: Assignment) -> bool:
+    if isinstance(user, LinkHolder):
+        # A link answers for its own assignment and provider, nothing else.
+        return (user.assignment_id, user.provider_id) == (assignment.id, assignment.provider_id)
     provider = db.get_one(Provider, assignment.provider_id)
     return provider.user_id is not None and provider.user_id == user.id
 
 
-def _manages(db: Session, user: User, assignment: Assignment) -> bool:
-    if user.role not in (UserRole.DISPATCHER, UserRole.ADMIN):
+def _signed_in(actor: Answerer) -> User | None:
+    """The user to record as the actor; ``None`` for a signed link (audited as such)."""
+    return actor if isinstance(actor, User) else None
+
+
+def _via(actor: Answerer) -> dict[str, object]:
+    """What the audit adds about an answer given through a signed link."""
+    return {"via": "signed_link"} if isinstance(actor, LinkHolder) else {}
+
+
+def _manages(db: Session, user: Answerer, assignment: Assignment) -> bool:
+    if isinstance(user, LinkHolder) or user.role not in (UserRole.DISPATCHER, UserRole.ADMIN):
         return False
     return dispatcher_can_manage_provider(db, user, db.get_one(Provider, assignment.provider_id))
 
@@ -195,7 +213,7 @@ def _require_dispatch(db: Session, user: User, assignment: Assignment) -> None:
         raise Forbidden("Only the provider's dispatchers or an admin may do this.")
 
 
-def _require_answer_right(db: Session, user: User, assignment: Assignment) -> None:
+def _require_answer_right(db: Session, user: Answerer, assignment: Assignment) -> None:
     if _is_own(db, user, assignment) or _manages(db, user, assignment):
         return
     raise Forbidden("Only the provider themself or their dispatchers may answer.")
@@ -279,6 +297,22 @@ def ensure_not_held(db: Session, booking: Booking, *, besides: int | None = None
         )
 
 
+def ensure_reachable(provider: Provider, *, confirmed_by_phone: bool) -> None:
+    """Refuse to tell a provider something by messages when none can reach them.
+
+    Without an email or a phone, an offer or a confirmation would reach
+    nobody; a confirmation the dispatcher agreed on the phone may go ahead.
+    """
+    if provider.reachable or confirmed_by_phone:
+        return
+    raise Conflict(
+        f"{provider.display_name} has no email and no phone: no message can reach them. "
+        "Call them, then confirm saying it was agreed by phone (confirmed_by_phone).",
+        code="provider_unreachable",
+        extra={"provider_id": provider.id},
+    )
+
+
 def fits_booking(assignment: Assignment, booking: Booking) -> bool:
     """Whether the assignment's time is still the booking's (not stale after a reschedule)."""
     minutes = (assignment.ends_at - assignment.starts_at).total_seconds() / 60
@@ -311,7 +345,7 @@ def audit_assignment(
 def _audit_status_change(
     db: Session,
     *,
-    actor: User,
+    actor: Answerer,
     action: str,
     assignment: Assignment,
     booking: Booking,
@@ -319,11 +353,16 @@ def _audit_status_change(
     reason: str | None,
 ) -> None:
     """Audit a status change that a person gave a reason for (decline, cancel)."""
-    changes: dict[str, object] = {"status": [before, assignment.status]}
+    changes: dict[str, object] = {"status": [before, assignment.status], **_via(actor)}
     if reason:
         changes["reason"] = reason
     audit_assignment(
-        db, actor=actor, action=action, assignment=assignment, booking=booking, changes=changes
+        db,
+        actor=_signed_in(actor),
+        action=action,
+        assignment=assignment,
+        booking=booking,
+        changes=changes,
     )
 
 
@@ -599,19 +638,26 @@ def assign_manually(
     offer_minutes: int = 120,
     now: dt.datetime | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    confirmed_by_phone: bool = False,
 ) -> Assignment:
     """A dispatcher puts ``provider`` on ``booking`` by hand, under the matcher's own rules.
 
     ``starts_at`` defaults to the booking's planned start. The pair is checked
     on the provider's day as it stands (their accepted and confirmed work
     pinned); a broken rule is a 422 naming it. The assignment starts as
-    ``proposed``, ``offered`` (sent to the provider) or ``confirmed``.
+    ``proposed``, ``offered`` (sent to the provider) or ``confirmed``
+    (``confirmed_by_phone`` for a provider no message can reach).
     """
     now = ensure_aware(now) if now is not None else utc_now()
     if status not in MANUAL_STATUSES:
         raise ValueError(f"a manual assignment cannot start as {status}")
     if not dispatcher_can_manage_provider(db, actor, provider):
         raise NotFound(entity="provider", entity_id=provider.id)
+    if status != AssignmentStatus.PROPOSED:
+        ensure_reachable(
+            provider,
+            confirmed_by_phone=confirmed_by_phone and status == AssignmentStatus.CONFIRMED,
+        )
     booking = lock_booking(db, booking.id)
     ensure_booking_open(booking)
     ensure_not_held(db, booking)
@@ -670,7 +716,13 @@ def assign_manually(
             now=now,
         )
     elif status == AssignmentStatus.CONFIRMED:
-        confirm(db, actor=actor, assignment=assignment, now=now)
+        confirm(
+            db,
+            actor=actor,
+            assignment=assignment,
+            now=now,
+            confirmed_by_phone=confirmed_by_phone,
+        )
     return assignment
 
 
@@ -686,12 +738,17 @@ def send_offer(
     expires_at: dt.datetime,
     now: dt.datetime,
 ) -> Assignment:
-    """A proposal goes out to its provider as an offer until ``expires_at``."""
+    """A proposal goes out to its provider as an offer until ``expires_at``.
+
+    Refused (409 ``provider_unreachable``) for a provider no message can
+    reach: nobody would ever see the offer; call them and confirm instead.
+    """
     if assignment.status != AssignmentStatus.PROPOSED:
         raise Conflict(
             f"Only a proposal can be offered; this one is {assignment.status}.",
             code="not_proposed",
         )
+    ensure_reachable(db.get_one(Provider, assignment.provider_id), confirmed_by_phone=False)
     assignment.status = AssignmentStatus.OFFERED
     assignment.offer_expires_at = expires_at
     db.flush()
@@ -708,7 +765,7 @@ def send_offer(
 
 
 def accept(
-    db: Session, *, actor: User, assignment: Assignment, now: dt.datetime | None = None
+    db: Session, *, actor: Answerer, assignment: Assignment, now: dt.datetime | None = None
 ) -> Assignment:
     """The provider (or their dispatcher, on the phone) takes an offer: first to accept wins.
 
@@ -716,9 +773,12 @@ def accept(
     conditional UPDATE (``WHERE status = 'offered'``); the unique index "one
     accepted or confirmed assignment per booking" is the last guard. The
     other offers of the booking are withdrawn and their providers told.
+    ``actor`` is a user, or a ``LinkHolder`` for a provider answering from
+    the signed link of that one offer.
     """
     now = ensure_aware(now) if now is not None else utc_now()
     _require_answer_right(db, actor, assignment)
+    user = _signed_in(actor)
     booking = lock_booking(db, assignment.booking_id)
     assignment = _fresh(db, assignment)
     if assignment.status != AssignmentStatus.OFFERED:
@@ -752,7 +812,7 @@ def accept(
                 .values(
                     status=AssignmentStatus.ACCEPTED,
                     responded_at=now,
-                    decided_by_id=actor.id,
+                    decided_by_id=user.id if user is not None else None,
                     updated_at=now,
                 )
                 .execution_options(synchronize_session=False)
@@ -768,15 +828,15 @@ def accept(
     assignment = _fresh(db, assignment)
     audit_assignment(
         db,
-        actor=actor,
+        actor=user,
         action="assignment.accepted",
         assignment=assignment,
         booking=booking,
-        changes={"status": ["offered", "accepted"]},
+        changes={"status": ["offered", "accepted"], **_via(actor)},
     )
-    close_others(db, actor=actor, winner=assignment, booking=booking, now=now)
+    close_others(db, actor=user, winner=assignment, booking=booking, now=now)
     if booking.status != BookingStatus.PROPOSED:
-        set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.PROPOSED)
+        set_booking_status(db, actor=user, booking=booking, status=BookingStatus.PROPOSED)
     db.flush()
     return assignment
 
@@ -784,7 +844,7 @@ def accept(
 def decline(
     db: Session,
     *,
-    actor: User,
+    actor: Answerer,
     assignment: Assignment,
     lock_hours: int,
     reason: str | None = None,
@@ -809,6 +869,13 @@ def decline(
             code="not_declinable",
             extra={"assignment_status": assignment.status},
         )
+    if isinstance(actor, LinkHolder) and assignment.status != AssignmentStatus.OFFERED:
+        # The signed link of an offer answers the offer; giving work back is a call.
+        raise Conflict(
+            "Only an offer can be declined from its link; call the dispatcher.",
+            code="not_offered",
+            extra={"assignment_status": assignment.status},
+        )
     as_dispatcher = _manages(db, actor, assignment)
     if not as_dispatcher and not provider_may_decline(assignment, now, lock_hours=lock_hours):
         locked_from = assignment.starts_at - dt.timedelta(hours=lock_hours)
@@ -819,9 +886,10 @@ def decline(
             extra={"locked_from": locked_from.isoformat()},
         )
     before = assignment.status
+    user = _signed_in(actor)
     assignment.status = AssignmentStatus.DECLINED
     assignment.responded_at = now
-    assignment.decided_by_id = actor.id
+    assignment.decided_by_id = user.id if user is not None else None
     db.flush()
     _audit_status_change(
         db,
@@ -834,7 +902,7 @@ def decline(
     )
     if before == AssignmentStatus.CONFIRMED:
         events.assignment_cancelled(db, assignment=assignment, now=now)
-    _release_booking(db, actor=actor, booking=booking, now=now)
+    _release_booking(db, actor=user, booking=booking, now=now)
     db.flush()
     if before == AssignmentStatus.OFFERED and booking.status == BookingStatus.REQUESTED:
         events.offer_unanswered(db, booking=booking, now=now)
@@ -842,16 +910,27 @@ def decline(
 
 
 def confirm(
-    db: Session, *, actor: User, assignment: Assignment, now: dt.datetime | None = None
+    db: Session,
+    *,
+    actor: User,
+    assignment: Assignment,
+    now: dt.datetime | None = None,
+    confirmed_by_phone: bool = False,
 ) -> Assignment:
     """The dispatcher confirms: the provider is booked, the booking ``confirmed``, both told.
 
     From a proposal, an offer or an accepted offer. Refused (409) if the
     booking is no longer open or is held by someone else, if it changed
     since, or if the provider is already confirmed for overlapping work.
+    A provider no message can reach (no email, no phone) is confirmed only
+    with ``confirmed_by_phone``: the dispatcher says they agreed it on the
+    phone, and the assignment keeps that (audited).
     """
     now = ensure_aware(now) if now is not None else utc_now()
     _require_dispatch(db, actor, assignment)
+    ensure_reachable(
+        db.get_one(Provider, assignment.provider_id), confirmed_by_phone=confirmed_by_phone
+    )
     booking = lock_booking(db, assignment.booking_id)
     assignment = _fresh(db, assignment)
     confirmable = (AssignmentStatus.PROPOSED, AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED)
@@ -878,6 +957,7 @@ def confirm(
     before = assignment.status
     assignment.status = AssignmentStatus.CONFIRMED
     assignment.decided_by_id = actor.id
+    assignment.confirmed_by_phone = confirmed_by_phone
     # A windowed booking now happens at the time the provider was given.
     if booking.starts_at != assignment.starts_at:
         booking.starts_at = assignment.starts_at
@@ -889,7 +969,10 @@ def confirm(
         action="assignment.confirmed",
         assignment=assignment,
         booking=booking,
-        changes={"status": [before, assignment.status]},
+        changes={
+            "status": [before, assignment.status],
+            **({"confirmed_by_phone": True} if confirmed_by_phone else {}),
+        },
     )
     close_others(db, actor=actor, winner=assignment, booking=booking, now=now)
     events.assignment_confirmed(db, assignment=assignment, now=now)
