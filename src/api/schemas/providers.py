@@ -130,9 +130,7 @@ class ContactUpdate(StrictModel):
         default=None,
         description="The language of their messages; `null`: the service's language.",
     )
-    message_channels: MessageChannels | None = Field(
-        default=None, description=CHANNELS_DESCRIPTION
-    )
+    message_channels: MessageChannels | None = Field(default=None, description=CHANNELS_DESCRIPTION)
 
 
 class ProviderUpdate(StrictModel):
