@@ -230,3 +230,31 @@ def test_a_manual_confirmation_by_phone_goes_through_the_api(
     created = client.post("/api/v1/assignments", json=payload, headers=headers)
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "confirmed" and created.json()["confirmed_by_phone"]
+
+
+def test_an_organisation_s_language_is_its_new_providers_default(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    admin = make_user(db, organisation=world.service, role="admin")
+    headers = login(admin)
+    created = client.post(
+        "/api/v1/organisations",
+        json={"name": "Sociaal Tolken", "kind": "providing", "country": "BE", "locale": "nl"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    organisation = created.json()
+    assert organisation["locale"] == "nl"
+    world.provider(db, name="Someone")  # the language exists
+    provider = client.post(
+        "/api/v1/providers",
+        json=body(organisation_id=organisation["id"], email="an@example.org"),
+        headers=login(admin),
+    ).json()
+    assert provider["locale"] == "nl"
+    changed = client.patch(
+        f"/api/v1/organisations/{organisation['id']}", json={"locale": "fr"}, headers=login(admin)
+    )
+    assert changed.json()["locale"] == "fr"
+    notifications = client.get("/api/v1/notifications", headers=login(admin))
+    assert notifications.status_code == 200
