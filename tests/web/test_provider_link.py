@@ -258,3 +258,20 @@ def test_links_expire_a_day_after_what_they_are_about() -> None:
     assert offer_link_expiry(now, now + dt.timedelta(days=5)) == now + GRACE
     assert offer_link_expiry(now, now + dt.timedelta(hours=3)) == now + dt.timedelta(hours=3)
     assert session_link_expiry(now) == now + GRACE
+
+
+def test_a_link_is_short_enough_for_an_sms_and_its_mac_is_checked_in_full(
+    settings: Settings,
+) -> None:
+    from booking.providers.links import LinkRefused, read_link
+
+    expires = utc_now() + dt.timedelta(days=30)
+    token = sign_link(
+        settings.secret_key, assignment_id=1234567, purpose="offer", expires_at=expires
+    )
+    assert len(token) <= 45
+    assert read_link(settings.secret_key, token, now=utc_now()).assignment_id == 1234567
+    value, mac = token.rsplit(".", 1)
+    for forged in (f"{value}.{mac[:-1]}", f"{value}.{mac}A", f"1234568{value[7:]}.{mac}"):
+        with pytest.raises(LinkRefused):
+            read_link(settings.secret_key, forged, now=utc_now())
