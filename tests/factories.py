@@ -226,6 +226,10 @@ def make_language(
     )
 
 
+FROM_LOGIN = "from-login"
+"""``make_provider``'s default contact: the login's, or a fresh address."""
+
+
 def make_provider(
     db: Session,
     *,
@@ -247,10 +251,23 @@ def make_provider(
     max_minutes_per_week: int = 1800,
     works_on_holidays: bool = False,
     is_active: bool = True,
+    email: str | None = FROM_LOGIN,
+    phone_e164: str | None = FROM_LOGIN,
+    locale: str | None = None,
     **fields: Any,
 ) -> Provider:
-    """A provider of a providing service, speaking ``languages`` (all ``certified`` or not)."""
+    """A provider of a providing service, speaking ``languages`` (all ``certified`` or not).
+
+    Their contact defaults to their login's (as the migration moved it), or to
+    a fresh address without a login; ``email=None, phone_e164=None`` makes
+    one nobody can reach.
+    """
     organisation = organisation or make_organisation(db, kind="providing")
+    if email == FROM_LOGIN:
+        email = user.email if user is not None else f"{unique('provider').lower()}@example.org"
+    if phone_e164 == FROM_LOGIN:
+        phone_e164 = user.phone_e164 if user is not None else None
+    locale = locale or (user.locale if user is not None else organisation.locale or "fr")
     provider = _save(
         db,
         Provider(
@@ -270,6 +287,9 @@ def make_provider(
             max_minutes_per_week=max_minutes_per_week,
             works_on_holidays=works_on_holidays,
             is_active=is_active,
+            email=email,
+            phone_e164=phone_e164,
+            locale=locale,
             **fields,
         ),
     )

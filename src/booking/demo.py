@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -37,6 +38,9 @@ from matching.towns import Town, load_towns
 
 DEMO_PASSWORD = "demo"
 DEMO_DOMAIN = "demo.truchement.eu"
+PROVIDER_DOMAIN = "example.org"
+"""Providers' own addresses: a domain reserved for examples (RFC 2606), so no demo mail
+can land in a real mailbox."""
 ZONE = ZoneInfo("Europe/Brussels")
 
 
@@ -287,6 +291,7 @@ def _organisations(db: Session, towns: dict[str, Town]) -> dict[str, Organisatio
             country=spec.country,
             region=spec.region,
             timezone="Europe/Paris" if town.country == "FR" else "Europe/Brussels",
+            locale="nl" if spec.region == "Flanders" else "fr",
         )
         db.add(org)
         orgs[spec.key] = org
@@ -354,7 +359,8 @@ def _users(db: Session, orgs: dict[str, Organisation], password: str) -> dict[st
             full_name=name,
             role=role,
             locale=locale,
-            phone_e164="+32470000001",
+            # The provider's number lives on their provider record, not on the login.
+            phone_e164=None if role == "provider" else "+32470000001",
             password_hash=password,
         )
         db.add(user)
@@ -427,14 +433,15 @@ def _providers(
             codes.add(rng.choice(second_languages))
         gender = rng.choice(("f", "f", "m", "m", "x")) if index else "m"
         cross_border = rng.random() < (0.5 if service == "setis" else 0.25)
+        display_name = (
+            demo_user.full_name
+            if index == 0
+            else f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        )
         provider = Provider(
             organisation_id=org.id,
             user_id=demo_user.id if index == 0 else None,
-            display_name=(
-                demo_user.full_name
-                if index == 0
-                else f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-            ),
+            display_name=display_name,
             kind=kind,
             gender=gender,
             skills=sorted(rng.sample(["trauma", "minors", "medical", "legal"], rng.randint(0, 2))),
@@ -446,6 +453,9 @@ def _providers(
             max_travel_minutes=rng.choice((45, 60, 75, 90, 120)),
             max_minutes_per_day=rng.choice((360, 420, 480)),
             max_minutes_per_week=rng.choice((1200, 1500, 1800, 2100)),
+            email=demo_email(display_name, index),
+            phone_e164=demo_phone(org.country, index),
+            locale=demo_user.locale if index == 0 else org.locale,
         )
         db.add(provider)
         db.flush()
@@ -457,6 +467,26 @@ def _providers(
         _availability(db, rng, provider, full_time=index == 0)
         providers.append(provider)
     return providers
+
+
+def demo_email(display_name: str, index: int) -> str:
+    """``selam.tesfaye.12@example.org``: the name in plain letters, the index keeps it unique."""
+    plain = unicodedata.normalize("NFKD", display_name).encode("ascii", "ignore").decode()
+    name = ".".join("".join(c for c in word if c.isalnum()) for word in plain.lower().split())
+    return f"{name or 'provider'}.{index}@{PROVIDER_DOMAIN}"
+
+
+def demo_phone(country: str, index: int) -> str:
+    """A mobile number that reaches nobody, so demo SMS can be written but never bother anyone.
+
+    France: Arcep's fiction range, 06 39 98 00 00 to 06 39 98 99 99. Belgium has no
+    such range: +32 470 00 00 00 to 99 stand in for one; they are FICTITIOUS demo
+    numbers, only ever written by the ``file`` SMS backend, never to be sent to a
+    real gateway.
+    """
+    if country == "FR":
+        return f"+33639980{index % 1000:03d}"
+    return f"+324700000{index % 100:02d}"
 
 
 def _availability(

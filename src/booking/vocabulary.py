@@ -119,6 +119,19 @@ class Channel(StrEnum):
     FILE = "file"
 
 
+class MessageChannels(StrEnum):
+    """Which channels a provider wants their messages by (see docs/operations.md).
+
+    ``both``: every message by email, and by SMS too for what has an SMS form
+    (offers, confirmations, changes, cancellations, reminders); ``email``:
+    email only; ``sms``: SMS for what has an SMS form, email for the rest.
+    """
+
+    BOTH = "both"
+    EMAIL = "email"
+    SMS = "sms"
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import phonenumbers
+from booking.phones import mobile_e164
 
 
 def normalise_phone(raw: str | None, *, default_region: str = "BE") -> str | None:
@@ -12,19 +12,4 @@ def normalise_phone(raw: str | None, *, default_region: str = "BE") -> str | Non
     recipient organisation's country), so a Belgian and a French number
     written the local way both come out right.
     """
-    if raw is None or not raw.strip():
-        return None
-    try:
-        number = phonenumbers.parse(raw, default_region.upper())
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    kind = phonenumbers.number_type(number)
-    if kind not in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-        phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
-    ):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return mobile_e164(raw, default_region=default_region)

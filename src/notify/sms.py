@@ -83,14 +83,26 @@ def fit_sms(text: str) -> tuple[str, bool]:
 
     Templates are written to fit (a test renders each with long values); the
     cut is the last guard, so a long address never costs a second segment.
+    A link that ends the message is kept whole and the words before it are
+    cut instead: half a link (a provider's signed page) opens nothing.
     """
     text = " ".join(to_gsm7(text).split())
     if fits_one_segment(text):
         return text, False
-    if gsm7_length(text) is not None:
-        while gsm7_length(text + ELLIPSIS) > GSM7_SEGMENT:  # type: ignore[operator]
+    head, _, last = text.rpartition(" ")
+    if head and last.startswith(("https://", "http://")):
+        kept = " " + last
+        if fits_one_segment(ELLIPSIS + kept):
+            return _cut(head, ELLIPSIS + kept), True
+    return _cut(text, ELLIPSIS), True
+
+
+def _cut(text: str, tail: str) -> str:
+    """``text`` shortened until ``text + tail`` fits one segment, then ``tail`` added."""
+    if gsm7_length(text + tail) is not None:
+        while text and gsm7_length(text + tail) > GSM7_SEGMENT:  # type: ignore[operator]
             text = text[:-1]
     else:
-        while ucs2_length(text + ELLIPSIS) > UCS2_SEGMENT:
+        while text and ucs2_length(text + tail) > UCS2_SEGMENT:
             text = text[:-1]
-    return text.rstrip() + ELLIPSIS, True
+    return text.rstrip() + tail

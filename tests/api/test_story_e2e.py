@@ -123,6 +123,9 @@ def test_from_an_empty_service_to_a_confirmed_interpreter(client: TestClient, db
             "gender": "m",
             "languages": [{"code": "tir", "certified": True}],
             "home": {**TOURNAI, "town": "Tournai"},
+            # No login: his messages go to his own contact.
+            "email": "awet@example.org",
+            "phone": "0470 00 00 42",
         },
     )["id"]
     selam_id = dispatcher.post(

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from booking.models import ApiToken, Language, SignInThrottle, User
+from booking.models import ApiToken, Language, Provider, SignInThrottle, User
 from booking.types import utc_now
 from tests.booking.helpers import assert_refused
 from tests.factories import (
@@ -119,6 +119,7 @@ CASES: list[Case] = [
     # organisation, agreement, site
     ("ck_organisation_kind", lambda db: make_organisation(db, kind="charity")),
     ("ck_organisation_country", lambda db: make_organisation(db, country="NL")),
+    ("ck_organisation_locale", lambda db: make_organisation(db, locale="de")),
     (
         "ck_service_agreement_distinct_parties",
         lambda db: (
@@ -154,6 +155,18 @@ CASES: list[Case] = [
     ),
     ("ck_provider_home_lat_range", lambda db: make_provider(db, home_lat=100.0)),
     ("ck_provider_home_lon_range", lambda db: make_provider(db, home_lon=190.0)),
+    ("ck_provider_locale", lambda db: make_provider(db, locale="de")),
+    ("ck_provider_message_channels", lambda db: make_provider(db, message_channels="fax")),
+    ("ck_provider_phone_e164", lambda db: make_provider(db, phone_e164="0470123456")),
+    (
+        "ck_provider_email_lower_case",
+        # The ORM lower-cases; a raw UPDATE that does not is still refused.
+        lambda db: db.execute(
+            update(Provider)
+            .where(Provider.id == make_provider(db).id)
+            .values(email="Selam@Example.org")
+        ),
+    ),
     ("ck_availability_rule_weekday", lambda db: make_availability_rule(db, weekday=7)),
     (
         "ck_availability_rule_end_after_start",

@@ -25,6 +25,7 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 START = dt.datetime(2031, 3, 11, 10, 0, tzinfo=BRUSSELS)
 BENEFICIARY = "b-7c1f-SECRET"
 NOTES = "Knows the father; trauma after the crossing"
+PROVIDER_EMAIL = "selam.tesfaye@example.org"
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Scene:
     providing: Organisation
     requester: User
     dispatcher: User
-    provider_user: User
+    provider_user: User | None
     provider: Provider
     booking: Booking
 
@@ -46,7 +47,9 @@ def make_scene(
     provider_locale: str = "nl",
     provider_phone: str | None = "+32470123456",
     modality: str = "onsite",
+    signed_in: bool = True,
 ) -> Scene:
+    """The scene; ``signed_in=False`` gives the provider no login, only their own contact."""
     requesting = make_organisation(
         db, name=unique("CAES Croisilles"), country="FR", timezone="Europe/Paris"
     )
@@ -62,16 +65,32 @@ def make_scene(
     dispatcher = make_user(
         db, organisation=providing, role="dispatcher", locale="fr", full_name="Dara Lemaire"
     )
-    provider_user = make_user(
-        db,
-        organisation=providing,
-        role="provider",
-        locale=provider_locale,
-        phone_e164=provider_phone,
-        full_name="Selam Tesfaye",
+    provider_user = (
+        make_user(
+            db,
+            organisation=providing,
+            role="provider",
+            locale=provider_locale,
+            phone_e164=provider_phone,
+            full_name="Selam Tesfaye",
+        )
+        if signed_in
+        else None
     )
     provider = make_provider(
-        db, organisation=providing, user=provider_user, display_name="Selam Tesfaye"
+        db,
+        organisation=providing,
+        user=provider_user,
+        display_name="Selam Tesfaye",
+        **(
+            {}
+            if signed_in
+            else {
+                "email": PROVIDER_EMAIL,
+                "phone_e164": provider_phone,
+                "locale": provider_locale,
+            }
+        ),
     )
     booking = make_booking(
         db,

@@ -53,3 +53,17 @@ def test_a_long_ucs2_message_is_cut_to_70_units() -> None:
     assert cut
     assert ucs2_length(text) <= 70
     assert fits_one_segment(text)
+
+
+def test_a_cut_keeps_a_closing_link_whole() -> None:
+    """A signed link is the provider's only way in: the words before it are cut, not the link."""
+    link = "https://truchement.example.org/l/123456789.o.1vbppc0." + "V" * 43
+    text = "Truchement: proposition kurde sorani " + "Boulogne-sur-Mer " * 6 + "Repondre: " + link
+    body, cut = fit_sms(text)
+    assert cut and body.endswith("... " + link)
+    assert fits_one_segment(body)
+
+
+def test_a_link_too_long_for_any_sms_is_cut_like_any_text() -> None:
+    body, cut = fit_sms("Truchement: see https://example.org/" + "x" * 200)
+    assert cut and body.endswith("...") and fits_one_segment(body)

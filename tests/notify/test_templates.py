@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
+from booking.providers.links import link_url, sign_link
 from notify.render import TEMPLATES_DIR, render_email, render_sms
 from notify.sms import fits_one_segment, gsm7_length
 
@@ -262,3 +263,23 @@ def test_an_invitation_is_attached_only_when_the_event_made_one() -> None:
     assert with_ics.attachments[0].params == {"method": "REQUEST"}
     assert without.attachments == ()
     assert "invitation jointe" not in without.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("template", SMS_TEMPLATES)
+def test_every_sms_keeps_a_signed_link_whole_in_one_segment(locale: str, template: str) -> None:
+    """A provider without a sign-in gets the longest links; the SMS still carries them whole."""
+    token = sign_link(
+        SECRET * 4,
+        assignment_id=987654321,
+        purpose="offer" if template == "offer_sent" else "session",
+        expires_at=dt.datetime(2099, 12, 31, tzinfo=dt.UTC),
+    )
+    url = link_url("https://truchement.example.org", token)
+    sms = render_sms(
+        template=template, locale=locale, context=full_context(offer_url=url, booking_url=url)
+    )
+    assert fits_one_segment(sms.body)
+    assert gsm7_length(sms.body) is not None
+    if template == "offer_sent":
+        assert sms.body.endswith(" " + url), sms.body

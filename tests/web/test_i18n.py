@@ -12,6 +12,7 @@ from jinja2 import Environment
 from api.web.board import DONE_MESSAGES as BOARD_DONE
 from api.web.board import MANUAL_STATUSES
 from api.web.i18n import LOCALES, MISSING, Translator, catalogue, choose_locale
+from api.web.link import DONE_MESSAGES as LINK_DONE
 from api.web.schedule import DONE_MESSAGES as SCHEDULE_DONE
 from booking.assignments.offers import UNANSWERED_REASON
 from booking.assignments.service import RULE_CODES
@@ -20,6 +21,7 @@ from booking.vocabulary import (
     AvailabilityExceptionKind,
     BookingStatus,
     Gender,
+    MessageChannels,
     Modality,
     PlanStatus,
     ProviderKindRequirement,
@@ -126,6 +128,8 @@ def test_every_value_of_the_closed_lists_has_a_label() -> None:
     wanted |= {f"board.done.{d}" for d in BOARD_DONE}
     wanted |= {f"schedule.done.{d}" for d in SCHEDULE_DONE}
     wanted |= {f"availability.kind_{k}" for k in AvailabilityExceptionKind}
+    wanted |= {f"contact.channels_{c}" for c in MessageChannels}
+    wanted |= {f"schedule.done.{d}" for d in LINK_DONE}
     assert sorted(wanted - set(catalogue("en"))) == []
 
 

@@ -14,6 +14,7 @@ from api.schemas.assignments import (
     AssignmentOut,
     CandidateOut,
     CandidatesOut,
+    ConfirmIn,
     ReasonIn,
 )
 from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
@@ -53,6 +54,7 @@ def assignment_out(db: Session, assignment: Assignment) -> AssignmentOut:
         ends_at=assignment.ends_at,
         offer_expires_at=assignment.offer_expires_at,
         responded_at=assignment.responded_at,
+        confirmed_by_phone=assignment.confirmed_by_phone,
         source=explanation.get("source"),
         explanation=explanation.get("sentence"),
         booking_version=assignment.booking_version,
@@ -130,6 +132,7 @@ def create_assignment(
         status=AssignmentStatus(body.status),
         offer_minutes=body.offer_expires_in_minutes or settings.offer_timeout_minutes,
         timezone=settings.timezone,
+        confirmed_by_phone=body.confirmed_by_phone,
     )
     return assignment_out(db, assignment)
 
@@ -182,14 +185,22 @@ def decline_assignment(
     responses=TRANSITION_ERRORS,
 )
 def confirm_assignment(
-    db: DbSession, user: DispatcherOrAdmin, assignment_id: IdPath
+    db: DbSession, user: DispatcherOrAdmin, assignment_id: IdPath, body: ConfirmIn | None = None
 ) -> AssignmentOut:
     """From a proposal, an offer or an accepted offer. The requester and the provider get the
     confirmation with an invitation, and reminders are scheduled. 409 if the provider is
     already confirmed for overlapping work (never a double booking, even under concurrent
-    confirmations), or if the booking is no longer open, held by someone else, or changed."""
+    confirmations), or if the booking is no longer open, held by someone else, or changed.
+    A provider no message can reach (no email, no phone) is confirmed only with
+    `confirmed_by_phone: true` (409 `provider_unreachable` otherwise); the assignment keeps it."""
     assignment = service.get_visible_assignment(db, user, assignment_id)
-    return assignment_out(db, service.confirm(db, actor=user, assignment=assignment))
+    confirmed = service.confirm(
+        db,
+        actor=user,
+        assignment=assignment,
+        confirmed_by_phone=body.confirmed_by_phone if body is not None else False,
+    )
+    return assignment_out(db, confirmed)
 
 
 @router.post(
@@ -237,6 +248,7 @@ def booking_candidates(
                 travel_minutes=c.travel_minutes,
                 preferred=c.preferred,
                 current=c.current,
+                reachable=c.provider.reachable,
                 rule=c.rule,
                 code=c.code,
                 detail=c.detail,

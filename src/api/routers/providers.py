@@ -16,6 +16,7 @@ from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_respon
 from api.schemas.providers import (
     AvailabilityIn,
     AvailabilityOut,
+    ContactUpdate,
     ExceptionOut,
     HomeOut,
     LanguageOut,
@@ -35,7 +36,7 @@ from booking.providers.service import LanguageData, ProviderData
 from booking.settings import Settings
 from booking.types import utc_now
 from booking.users.models import User
-from booking.vocabulary import ProviderKind, UserRole
+from booking.vocabulary import Locale, MessageChannels, ProviderKind, UserRole
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 
@@ -49,7 +50,6 @@ def provider_out(
     db: Session, provider: Provider, languages: list[ProviderLanguage], today: dt.date
 ) -> ProviderOut:
     """The full view of a provider (their dispatchers, an admin, themself)."""
-    user = db.get(User, provider.user_id) if provider.user_id is not None else None
     return ProviderOut(
         id=provider.id,
         organisation_id=provider.organisation_id,
@@ -75,8 +75,11 @@ def provider_out(
         max_minutes_per_week=provider.max_minutes_per_week,
         works_on_holidays=provider.works_on_holidays,
         is_active=provider.is_active,
-        email=user.email if user is not None else None,
-        phone_e164=user.phone_e164 if user is not None else None,
+        email=provider.email,
+        phone_e164=provider.phone_e164,
+        locale=Locale(provider.locale),
+        message_channels=MessageChannels(provider.message_channels),
+        reachable=provider.reachable,
         has_calendar_feed=provider.calendar_token_hash is not None,
         created_at=provider.created_at,
     )
@@ -202,6 +205,10 @@ def create_provider(db: DbSession, user: DispatcherOrAdmin, body: ProviderCreate
         works_on_holidays=body.works_on_holidays,
         user_id=body.user_id,
         organisation_id=body.organisation_id,
+        email=body.email,
+        phone=body.phone,
+        locale=body.locale,
+        message_channels=body.message_channels,
     )
     provider = service.create_provider(db, actor=user, data=data)
     return provider_out(
@@ -308,3 +315,25 @@ def replace_availability(
         ],
     )
     return _availability_out(result, settings)
+
+
+@router.patch(
+    "/{provider_id}/contact",
+    summary="Change how messages reach a provider (their dispatcher, an admin, or themself)",
+    response_model=ProviderOut,
+    responses=problem_responses(401, 403, 404, 413, 422, 429),
+)
+def update_contact(
+    db: DbSession, user: AvailabilityEditor, provider_id: IdPath, body: ContactUpdate
+) -> ProviderOut:
+    """Email, mobile number, the language of their messages and the channels they want them
+    by. Only the fields sent change; `null` clears one (`locale: null` goes back to the
+    service's language). These are the provider's own, sign-in or not: a linked login is
+    only a way in."""
+    provider = service.get_managed_provider(db, user, provider_id, allow_self=True)
+    provider = service.update_contact(
+        db, actor=user, provider=provider, changes=body.model_dump(exclude_unset=True)
+    )
+    return provider_out(
+        db, provider, service.languages_of(db, [provider.id])[provider.id], utc_now().date()
+    )

@@ -39,6 +39,19 @@ class AssignmentCreate(StrictModel):
         le=7 * 24 * 60,
         description="For `offered`; default: the service's offer timeout.",
     )
+    confirmed_by_phone: bool = Field(
+        default=False,
+        description="For `confirmed`: you agreed it with the provider on the phone. Required "
+        "(409 `provider_unreachable` without it) when no message can reach them.",
+    )
+
+
+class ConfirmIn(StrictModel):
+    confirmed_by_phone: bool = Field(
+        default=False,
+        description="You agreed it with the provider on the phone. Required (409 "
+        "`provider_unreachable` without it) for a provider with no email and no phone.",
+    )
 
 
 class ReasonIn(StrictModel):
@@ -57,6 +70,9 @@ class AssignmentOut(ResponseModel):
     ends_at: UTCInstant
     offer_expires_at: UTCInstant | None
     responded_at: UTCInstant | None
+    confirmed_by_phone: bool = Field(
+        description="The dispatcher confirmed it by phone (the provider has no email or phone)."
+    )
     source: str | None = Field(description="`plan`, `manual` or `offer`.")
     explanation: str | None = Field(description="Why this provider, in a sentence.")
     booking_version: int = Field(description="The booking's version when this was made.")
@@ -76,6 +92,10 @@ class CandidateOut(ResponseModel):
     travel_minutes: int | None = Field(description="Driving minutes this adds to their day.")
     preferred: bool
     current: bool = Field(description="Holds or is proposed for this booking now.")
+    reachable: bool = Field(
+        description="Has an email or a phone; if not, offers skip them and confirming them "
+        "needs `confirmed_by_phone`."
+    )
     rule: int | None = Field(description="The hard rule (PROBLEM.md, 1-11) that rules them out.")
     code: str | None = Field(
         description="`language`, `certification`, `kind`, `gender`, `skills`, `excluded`, "

@@ -21,7 +21,10 @@ class NotificationOut(ResponseModel):
         "gave up (see `last_error`); `void` was cancelled before it went out."
     )
     recipient: str = Field(description="Email address or E.164 phone number.")
-    recipient_user_id: int | None
+    recipient_user_id: int | None = Field(description="The user written to, if any.")
+    recipient_provider_id: int | None = Field(
+        description="The provider written to, at their own contact (with or without a login)."
+    )
     locale: Locale
     template: str
     booking_id: int | None

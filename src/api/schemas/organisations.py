@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from api.schemas.common import Id, ResponseModel, StrictModel
-from booking.vocabulary import Country, OrganisationKind
+from booking.vocabulary import Country, Locale, OrganisationKind
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Region = Annotated[str, Field(min_length=1, max_length=100)]
@@ -33,6 +33,9 @@ class OrganisationOut(ResponseModel):
     country: Country
     region: str | None
     timezone: str
+    locale: Locale = Field(
+        description="The language its people are written to by default (a new provider's)."
+    )
     created_at: dt.datetime
 
 
@@ -44,6 +47,10 @@ class OrganisationCreate(StrictModel):
     timezone: TimeZoneName | None = Field(
         default=None, description="Defaults to Europe/Brussels (BE) or Europe/Paris (FR)."
     )
+    locale: Locale = Field(
+        default=Locale.FR,
+        description="The language of its people's messages by default (a new provider's).",
+    )
 
 
 class OrganisationUpdate(StrictModel):
@@ -53,6 +60,7 @@ class OrganisationUpdate(StrictModel):
     country: Country | None = None
     region: Region | None = None
     timezone: TimeZoneName | None = None
+    locale: Locale | None = None
 
 
 class AgreementCreate(StrictModel):

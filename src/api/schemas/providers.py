@@ -9,10 +9,13 @@ from pydantic import Field, model_validator
 
 from api.schemas.assignments import UTCInstant
 from api.schemas.common import Day, Id, Instant, LocalTime, ResponseModel, StrictModel
+from api.schemas.users import Email
 from booking.vocabulary import (
     AvailabilityExceptionKind,
     Country,
     Gender,
+    Locale,
+    MessageChannels,
     Modality,
     ProviderKind,
 )
@@ -28,6 +31,21 @@ Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 TravelMinutes = Annotated[int, Field(ge=0, le=600)]
 DayMinutes = Annotated[int, Field(ge=1, le=1440)]
 WeekMinutes = Annotated[int, Field(ge=1, le=10080)]
+Mobile = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=32,
+        description="A mobile number in any common notation, stored in E.164 "
+        "(`+32470123456`); without country code it is read in the service's country.",
+    ),
+]
+CHANNELS_DESCRIPTION = (
+    "`both`: every message by email, and by SMS too for offers, confirmations, changes, "
+    "cancellations and reminders; `email`: email only; `sms`: SMS for those, email for the "
+    "rest. When the chosen channel cannot reach them (no address, no SMS gateway) the "
+    "other one is used."
+)
 
 
 class LanguageIn(StrictModel):
@@ -93,6 +111,26 @@ class ProviderCreate(StrictModel):
     max_minutes_per_day: DayMinutes = 420
     max_minutes_per_week: WeekMinutes = 1800
     works_on_holidays: bool = False
+    email: Email | None = Field(default=None, description="Where their messages go.")
+    phone: Mobile | None = None
+    locale: Locale | None = Field(
+        default=None, description="The language of their messages; default: the service's."
+    )
+    message_channels: MessageChannels = Field(
+        default=MessageChannels.BOTH, description=CHANNELS_DESCRIPTION
+    )
+
+
+class ContactUpdate(StrictModel):
+    """How messages reach the provider; only the fields sent change, ``null`` clears."""
+
+    email: Email | None = Field(default=None, description="Where their messages go.")
+    phone: Mobile | None = None
+    locale: Locale | None = Field(
+        default=None,
+        description="The language of their messages; `null`: the service's language.",
+    )
+    message_channels: MessageChannels | None = Field(default=None, description=CHANNELS_DESCRIPTION)
 
 
 class ProviderUpdate(StrictModel):
@@ -112,6 +150,10 @@ class ProviderUpdate(StrictModel):
     max_minutes_per_week: WeekMinutes | None = None
     works_on_holidays: bool | None = None
     is_active: bool | None = None
+    email: Email | None = None
+    phone: Mobile | None = None
+    locale: Locale | None = None
+    message_channels: MessageChannels | None = None
 
 
 class ProviderSummary(ResponseModel):
@@ -142,8 +184,14 @@ class ProviderOut(ResponseModel):
     max_minutes_per_week: int
     works_on_holidays: bool
     is_active: bool
-    email: str | None = Field(description="Of the provider's login, if any.")
-    phone_e164: str | None = Field(description="Of the provider's login, if any.")
+    email: str | None = Field(description="Their own, where their messages go (sign-in or not).")
+    phone_e164: str | None = Field(description="Their mobile number, for SMS.")
+    locale: Locale = Field(description="The language of their messages.")
+    message_channels: MessageChannels = Field(description=CHANNELS_DESCRIPTION)
+    reachable: bool = Field(
+        description="Whether a message can reach them (an email or a phone); if not, "
+        "confirm them by phone (`confirmed_by_phone`)."
+    )
     has_calendar_feed: bool
     created_at: UTCInstant
 

@@ -16,10 +16,10 @@ from api.web.context import WEB_DIR, PageError, SignInRequired, sign_in_url
 
 def install_web(app: FastAPI) -> None:
     """Add the pages, their static files and the handlers that turn refusals into pages."""
-    from api.web import account, board, requester, schedule
+    from api.web import account, board, link, requester, schedule
 
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
-    for module in (account, requester, board, schedule):
+    for module in (account, requester, board, schedule, link):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

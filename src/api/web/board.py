@@ -131,6 +131,13 @@ class Holder:
     assignment_id: int
     provider_name: str
     status: str
+    email: str | None = None
+    phone: str | None = None
+
+    @property
+    def reachable(self) -> bool:
+        """No email and no phone: no message reaches them; the dispatcher must call."""
+        return bool(self.email or self.phone)
 
 
 def _holders(page: Page, booking_ids: list[int]) -> dict[int, list[Holder]]:
@@ -146,12 +153,17 @@ def _holders(page: Page, booking_ids: list[int]) -> dict[int, list[Holder]]:
             Assignment.status.in_(LIVE_ASSIGNMENT_STATUSES),
         )
         .with_only_columns(
-            Assignment.booking_id, Assignment.id, Provider.display_name, Assignment.status
+            Assignment.booking_id,
+            Assignment.id,
+            Provider.display_name,
+            Assignment.status,
+            Provider.email,
+            Provider.phone_e164,
         )
         .order_by(Assignment.id)
     )
-    for booking_id, assignment_id, name, status in rows:
-        found[booking_id].append(Holder(assignment_id, name, status))
+    for booking_id, assignment_id, name, status, email, phone in rows:
+        found[booking_id].append(Holder(assignment_id, name, status, email, phone))
     return found
 
 
@@ -462,6 +474,7 @@ def assign(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response
                 status=AssignmentStatus(status),
                 offer_minutes=page.settings.offer_timeout_minutes,
                 timezone=page.settings.timezone,
+                confirmed_by_phone=form.get("confirmed_by_phone") == "yes",
             )
     except DomainError as refused:
         return _refused_again(page, booking, refused)
@@ -505,7 +518,12 @@ def transition(
     try:
         with page.attempt():
             if action == "confirm":
-                confirm(page.db, actor=page.user, assignment=assignment)
+                confirm(
+                    page.db,
+                    actor=page.user,
+                    assignment=assignment,
+                    confirmed_by_phone=form.get("confirmed_by_phone") == "yes",
+                )
             else:
                 cancel_assignment(
                     page.db, actor=page.user, assignment=assignment, reason=form.get("reason")

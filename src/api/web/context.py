@@ -70,6 +70,7 @@ NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     UserRole.PROVIDER: (
         ("/schedule", "nav.schedule"),
         ("/schedule/availability", "nav.availability"),
+        ("/schedule/contact", "nav.contact"),
     ),
 }
 

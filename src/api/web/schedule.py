@@ -38,9 +38,14 @@ from booking.providers.availability import (
 )
 from booking.providers.calendar import feed_url, issue_calendar_token
 from booking.providers.models import Provider
-from booking.providers.service import get_managed_provider, timezone_of
+from booking.providers.service import (
+    CONTACT_FIELDS,
+    get_managed_provider,
+    timezone_of,
+    update_contact,
+)
 from booking.types import utc_now
-from booking.vocabulary import AssignmentStatus, AvailabilityExceptionKind
+from booking.vocabulary import AssignmentStatus, AvailabilityExceptionKind, MessageChannels
 
 router = APIRouter(include_in_schema=False)
 
@@ -453,3 +458,59 @@ def save_availability(page: ProviderPage, form: CheckedForm) -> Response:
                 typed.add("", "availability.error_too_many")
         return _availability_page(page, provider, typed, status=422)
     return page.redirect("/schedule/availability?done=saved")
+
+
+# --- contact details ---------------------------------------------------------------------
+
+
+def _contact_page(
+    page: Page,
+    provider: Provider,
+    values: dict[str, str],
+    errors: dict[str, list[str]],
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    return page.render(
+        "contact.html",
+        status=status,
+        provider=provider,
+        values=values,
+        errors=errors,
+        channels=[channel.value for channel in MessageChannels],
+        saved=page.request.query_params.get("done") == "saved",
+    )
+
+
+@router.get("/schedule/contact")
+def contact(page: ProviderPage) -> HTMLResponse:
+    """Where the provider's messages go: email, mobile number, language, channels."""
+    provider = _managed(page)
+    values = {
+        "email": provider.email or "",
+        "phone": provider.phone_e164 or "",
+        "locale": provider.locale,
+        "message_channels": provider.message_channels,
+    }
+    return _contact_page(page, provider, values, {})
+
+
+@router.post("/schedule/contact")
+def save_contact(page: ProviderPage, form: CheckedForm) -> Response:
+    """Change them (audited); an empty email or phone removes it."""
+    assert page.user is not None
+    provider = _managed(page)
+    values = {name: form.get(name) for name in CONTACT_FIELDS}
+    try:
+        with page.attempt():
+            update_contact(page.db, actor=page.user, provider=provider, changes=values)
+    except Unprocessable as refused:
+        page.db.refresh(provider)
+        errors: dict[str, list[str]] = {}
+        for error in refused.errors:
+            key = f"error.{error.code}"
+            errors.setdefault(error.field, []).append(
+                page.t(key if page.t.has(key) else "error.invalid")
+            )
+        return _contact_page(page, provider, values, errors, status=422)
+    return page.redirect("/schedule/contact?done=saved")

@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, literal_column, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    false,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -74,6 +84,8 @@ class Assignment(Base):
     explanation: Mapped[dict[str, Any]] = mapped_column(default=dict)
     offer_expires_at: Mapped[dt.datetime | None]
     responded_at: Mapped[dt.datetime | None]
+    # The provider has no email and no phone: the dispatcher said they agreed it by phone.
+    confirmed_by_phone: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The booking's version_id when this was computed: a later edit makes it stale.
     booking_version: Mapped[int]
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

@@ -1,7 +1,8 @@
 """Offers, the agencies' way: ask the N best providers at once, the first to accept wins.
 
 ``offer_booking`` sends the booking to the ``count`` best feasible candidates
-(the same ranking as the dispatcher's candidate list). Accepting is
+(the same ranking as the dispatcher's candidate list) that a message can
+reach (an email or a phone). Accepting is
 ``assignments.service.accept``: exactly one winner, the other offers are
 withdrawn. ``expire_offers`` is the job the worker runs every minute: an
 offer nobody accepted in time expires, and when a booking has no live offer
@@ -74,7 +75,10 @@ def _next_candidates(
 ) -> list[CandidateView]:
     asked = _asked(db, booking.id)
     ranked = candidates_for(db, actor=actor, booking=booking, now=now, timezone=timezone)
-    return [c for c in ranked if c.feasible and c.provider.id not in asked][:count]
+    # Nobody would see an offer sent to a provider without email or phone.
+    return [
+        c for c in ranked if c.feasible and c.provider.reachable and c.provider.id not in asked
+    ][:count]
 
 
 def _send_round(

@@ -53,6 +53,7 @@ from booking.plans.problem_builder import (
     session_key,
 )
 from booking.policies import provider_may_decline
+from booking.providers.links import LinkHolder
 from booking.providers.models import Provider
 from booking.settings import get_settings
 from booking.types import ensure_aware, utc_now
@@ -270,13 +271,30 @@ def get_visible_assignment(db: Session, user: User, assignment_id: int) -> Assig
     return found
 
 
-def _is_own(db: Session, user: User, assignment: Assignment) -> bool:
+Answerer = User | LinkHolder
+"""Who may answer an offer: a signed-in user, or the provider through a signed link."""
+
+
+def _is_own(db: Session, user: Answerer, assignment: Assignment) -> bool:
+    if isinstance(user, LinkHolder):
+        # A link answers for its own assignment and provider, nothing else.
+        return (user.assignment_id, user.provider_id) == (assignment.id, assignment.provider_id)
     provider = db.get_one(Provider, assignment.provider_id)
     return provider.user_id is not None and provider.user_id == user.id
 
 
-def _manages(db: Session, user: User, assignment: Assignment) -> bool:
-    if user.role not in (UserRole.DISPATCHER, UserRole.ADMIN):
+def _signed_in(actor: Answerer) -> User | None:
+    """The user to record as the actor; ``None`` for a signed link (audited as such)."""
+    return actor if isinstance(actor, User) else None
+
+
+def _via(actor: Answerer) -> dict[str, object]:
+    """What the audit adds about an answer given through a signed link."""
+    return {"via": "signed_link"} if isinstance(actor, LinkHolder) else {}
+
+
+def _manages(db: Session, user: Answerer, assignment: Assignment) -> bool:
+    if isinstance(user, LinkHolder) or user.role not in (UserRole.DISPATCHER, UserRole.ADMIN):
         return False
     return dispatcher_can_manage_provider(db, user, db.get_one(Provider, assignment.provider_id))
 
@@ -296,7 +314,7 @@ def require_staffing_right(db: Session, user: User, assignment: Assignment) -> N
     get_visible_booking(db, user, assignment.booking_id)
 
 
-def _require_answer_right(db: Session, user: User, assignment: Assignment) -> None:
+def _require_answer_right(db: Session, user: Answerer, assignment: Assignment) -> None:
     if _is_own(db, user, assignment) or _manages(db, user, assignment):
         return
     raise Forbidden("Only the provider themself or their dispatchers may answer.")
@@ -411,6 +429,22 @@ def ensure_not_held(db: Session, booking: Booking, *, besides: int | None = None
         )
 
 
+def ensure_reachable(provider: Provider, *, confirmed_by_phone: bool) -> None:
+    """Refuse to tell a provider something by messages when none can reach them.
+
+    Without an email or a phone, an offer or a confirmation would reach
+    nobody; a confirmation the dispatcher agreed on the phone may go ahead.
+    """
+    if provider.reachable or confirmed_by_phone:
+        return
+    raise Conflict(
+        f"{provider.display_name} has no email and no phone: no message can reach them. "
+        "Call them, then confirm saying it was agreed by phone (confirmed_by_phone).",
+        code="provider_unreachable",
+        extra={"provider_id": provider.id},
+    )
+
+
 def fits_booking(assignment: Assignment, booking: Booking) -> bool:
     """Whether the assignment's time is still the booking's (not stale after a reschedule)."""
     minutes = (assignment.ends_at - assignment.starts_at).total_seconds() / 60
@@ -443,7 +477,7 @@ def audit_assignment(
 def _audit_status_change(
     db: Session,
     *,
-    actor: User,
+    actor: Answerer,
     action: str,
     assignment: Assignment,
     booking: Booking,
@@ -451,11 +485,16 @@ def _audit_status_change(
     reason: str | None,
 ) -> None:
     """Audit a status change that a person gave a reason for (decline, cancel)."""
-    changes: dict[str, object] = {"status": [before, assignment.status]}
+    changes: dict[str, object] = {"status": [before, assignment.status], **_via(actor)}
     if reason:
         changes["reason"] = reason
     audit_assignment(
-        db, actor=actor, action=action, assignment=assignment, booking=booking, changes=changes
+        db,
+        actor=_signed_in(actor),
+        action=action,
+        assignment=assignment,
+        booking=booking,
+        changes=changes,
     )
 
 
@@ -727,19 +766,26 @@ def assign_manually(
     offer_minutes: int = 120,
     now: dt.datetime | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    confirmed_by_phone: bool = False,
 ) -> Assignment:
     """A dispatcher puts ``provider`` on ``booking`` by hand, under the matcher's own rules.
 
     ``starts_at`` defaults to the booking's planned start. The pair is checked
     on the provider's day as it stands (their accepted and confirmed work
     pinned); a broken rule is a 422 naming it. The assignment starts as
-    ``proposed``, ``offered`` (sent to the provider) or ``confirmed``.
+    ``proposed``, ``offered`` (sent to the provider) or ``confirmed``
+    (``confirmed_by_phone`` for a provider no message can reach).
     """
     now = ensure_aware(now) if now is not None else utc_now()
     if status not in MANUAL_STATUSES:
         raise ValueError(f"a manual assignment cannot start as {status}")
     if not dispatcher_can_manage_provider(db, actor, provider):
         raise NotFound(entity="provider", entity_id=provider.id)
+    if status != AssignmentStatus.PROPOSED:
+        ensure_reachable(
+            provider,
+            confirmed_by_phone=confirmed_by_phone and status == AssignmentStatus.CONFIRMED,
+        )
     # Both locks before any read that decides and any write (see lock_booking).
     booking = lock_booking(db, booking.id)
     lock_provider(db, provider.id)
@@ -801,7 +847,14 @@ def assign_manually(
             timezone=timezone,
         )
     elif status == AssignmentStatus.CONFIRMED:
-        confirm(db, actor=actor, assignment=assignment, now=now, timezone=timezone)
+        confirm(
+            db,
+            actor=actor,
+            assignment=assignment,
+            now=now,
+            timezone=timezone,
+            confirmed_by_phone=confirmed_by_phone,
+        )
     return assignment
 
 
@@ -822,7 +875,9 @@ def send_offer(
 
     ``actor`` must dispatch the provider and see the booking; ``None`` is the
     system (an offer round the actor's own earlier request started). Refused
-    (409) if it clashes with the provider's accepted or confirmed work.
+    (409) if it clashes with the provider's accepted or confirmed work, and
+    (409 ``provider_unreachable``) for a provider no message can reach:
+    nobody would ever see the offer; call them and confirm instead.
     """
     if actor is not None:
         require_staffing_right(db, actor, assignment)
@@ -831,6 +886,7 @@ def send_offer(
             f"Only a proposal can be offered; this one is {assignment.status}.",
             code="not_proposed",
         )
+    ensure_reachable(db.get_one(Provider, assignment.provider_id), confirmed_by_phone=False)
     # No point asking a provider for time they already gave to other work.
     assert_fits_commitments(db, assignment=assignment, booking=booking, now=now, timezone=timezone)
     assignment.status = AssignmentStatus.OFFERED
@@ -851,7 +907,7 @@ def send_offer(
 def accept(
     db: Session,
     *,
-    actor: User,
+    actor: Answerer,
     assignment: Assignment,
     now: dt.datetime | None = None,
     timezone: str | None = None,
@@ -862,9 +918,12 @@ def accept(
     conditional UPDATE (``WHERE status = 'offered'``); the unique index "one
     accepted or confirmed assignment per booking" is the last guard. The
     other offers of the booking are withdrawn and their providers told.
+    ``actor`` is a user, or a ``LinkHolder`` for a provider answering from
+    the signed link of that one offer.
     """
     now = ensure_aware(now) if now is not None else utc_now()
     _require_answer_right(db, actor, assignment)
+    user = _signed_in(actor)
     booking = lock_booking(db, assignment.booking_id)
     assignment = _fresh(db, assignment)
     if assignment.status != AssignmentStatus.OFFERED:
@@ -891,7 +950,7 @@ def accept(
                 .values(
                     status=AssignmentStatus.ACCEPTED,
                     responded_at=now,
-                    decided_by_id=actor.id,
+                    decided_by_id=user.id if user is not None else None,
                     updated_at=now,
                 )
                 .execution_options(synchronize_session=False)
@@ -906,15 +965,15 @@ def accept(
     assignment = _fresh(db, assignment)
     audit_assignment(
         db,
-        actor=actor,
+        actor=user,
         action="assignment.accepted",
         assignment=assignment,
         booking=booking,
-        changes={"status": ["offered", "accepted"]},
+        changes={"status": ["offered", "accepted"], **_via(actor)},
     )
-    close_others(db, actor=actor, winner=assignment, booking=booking, now=now)
+    close_others(db, actor=user, winner=assignment, booking=booking, now=now)
     if booking.status != BookingStatus.PROPOSED:
-        set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.PROPOSED)
+        set_booking_status(db, actor=user, booking=booking, status=BookingStatus.PROPOSED)
     db.flush()
     return assignment
 
@@ -922,7 +981,7 @@ def accept(
 def decline(
     db: Session,
     *,
-    actor: User,
+    actor: Answerer,
     assignment: Assignment,
     lock_hours: int,
     reason: str | None = None,
@@ -947,6 +1006,13 @@ def decline(
             code="not_declinable",
             extra={"assignment_status": assignment.status},
         )
+    if isinstance(actor, LinkHolder) and assignment.status != AssignmentStatus.OFFERED:
+        # The signed link of an offer answers the offer; giving work back is a call.
+        raise Conflict(
+            "Only an offer can be declined from its link; call the dispatcher.",
+            code="not_offered",
+            extra={"assignment_status": assignment.status},
+        )
     as_dispatcher = _manages(db, actor, assignment)
     if not as_dispatcher and not provider_may_decline(assignment, now, lock_hours=lock_hours):
         locked_from = assignment.starts_at - dt.timedelta(hours=lock_hours)
@@ -957,9 +1023,10 @@ def decline(
             extra={"locked_from": locked_from.isoformat()},
         )
     before = assignment.status
+    user = _signed_in(actor)
     assignment.status = AssignmentStatus.DECLINED
     assignment.responded_at = now
-    assignment.decided_by_id = actor.id
+    assignment.decided_by_id = user.id if user is not None else None
     db.flush()
     _audit_status_change(
         db,
@@ -972,7 +1039,7 @@ def decline(
     )
     if before == AssignmentStatus.CONFIRMED:
         events.assignment_cancelled(db, assignment=assignment, now=now)
-    _release_booking(db, actor=actor, booking=booking, now=now)
+    _release_booking(db, actor=user, booking=booking, now=now)
     db.flush()
     if before == AssignmentStatus.OFFERED and booking.status == BookingStatus.REQUESTED:
         events.offer_unanswered(db, booking=booking, now=now)
@@ -986,16 +1053,23 @@ def confirm(
     assignment: Assignment,
     now: dt.datetime | None = None,
     timezone: str | None = None,
+    confirmed_by_phone: bool = False,
 ) -> Assignment:
     """The dispatcher confirms: the provider is booked, the booking ``confirmed``, both told.
 
     From a proposal, an offer or an accepted offer. Refused (409) if the
     booking is no longer open or is held by someone else, if it changed
     since, or if it clashes with the provider's accepted or confirmed work
-    (an overlap, or no time to drive between the places).
+    (an overlap, or no time to drive between the places). A provider no
+    message can reach (no email, no phone) is confirmed only with
+    ``confirmed_by_phone``: the dispatcher says they agreed it on the phone,
+    and the assignment keeps that (audited).
     """
     now = ensure_aware(now) if now is not None else utc_now()
     require_staffing_right(db, actor, assignment)
+    ensure_reachable(
+        db.get_one(Provider, assignment.provider_id), confirmed_by_phone=confirmed_by_phone
+    )
     booking = lock_booking(db, assignment.booking_id)
     assignment = _fresh(db, assignment)
     confirmable = (AssignmentStatus.PROPOSED, AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED)
@@ -1016,6 +1090,7 @@ def confirm(
     before = assignment.status
     assignment.status = AssignmentStatus.CONFIRMED
     assignment.decided_by_id = actor.id
+    assignment.confirmed_by_phone = confirmed_by_phone
     # A windowed booking now happens at the time the provider was given.
     if booking.starts_at != assignment.starts_at:
         booking.starts_at = assignment.starts_at
@@ -1027,7 +1102,10 @@ def confirm(
         action="assignment.confirmed",
         assignment=assignment,
         booking=booking,
-        changes={"status": [before, assignment.status]},
+        changes={
+            "status": [before, assignment.status],
+            **({"confirmed_by_phone": True} if confirmed_by_phone else {}),
+        },
     )
     close_others(db, actor=actor, winner=assignment, booking=booking, now=now)
     events.assignment_confirmed(db, assignment=assignment, now=now)

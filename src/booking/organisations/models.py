@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import Base, one_of
 from booking.types import utc_now
-from booking.vocabulary import Country, OrganisationKind
+from booking.vocabulary import Country, Locale, OrganisationKind
 
 if TYPE_CHECKING:
     from booking.users.models import User
@@ -23,6 +23,7 @@ class Organisation(Base):
     __table_args__ = (
         CheckConstraint(one_of("kind", OrganisationKind), name="kind"),
         CheckConstraint(one_of("country", Country), name="country"),
+        CheckConstraint(one_of("locale", Locale), name="locale"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,6 +32,8 @@ class Organisation(Base):
     country: Mapped[str] = mapped_column(String(2))
     region: Mapped[str | None] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
+    # The language its people are written to by default (a new provider's messages).
+    locale: Mapped[str] = mapped_column(String(2), default=Locale.FR, server_default=Locale.FR)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     # The foreign keys RESTRICT: deleting an organisation that still has sites

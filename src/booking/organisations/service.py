@@ -80,12 +80,13 @@ def create_organisation(
     country: str,
     region: str | None = None,
     timezone: str | None = None,
+    locale: str = "fr",
 ) -> Organisation:
-    """Add a requesting body or a providing service."""
+    """Add a requesting body or a providing service (``locale``: its people's messages)."""
     timezone = timezone or DEFAULT_TIMEZONES[country]
     _check_timezone(timezone)
     organisation = Organisation(
-        name=name, kind=kind, country=country, region=region, timezone=timezone
+        name=name, kind=kind, country=country, region=region, timezone=timezone, locale=locale
     )
     db.add(organisation)
     db.flush()
@@ -94,7 +95,13 @@ def create_organisation(
         actor=actor,
         action="organisation.created",
         entity=organisation,
-        changes={"name": name, "kind": kind, "country": country, "timezone": timezone},
+        changes={
+            "name": name,
+            "kind": kind,
+            "country": country,
+            "timezone": timezone,
+            "locale": locale,
+        },
         organisation_id=organisation.id,
     )
     return organisation
@@ -103,13 +110,14 @@ def create_organisation(
 def update_organisation(
     db: Session, *, actor: User | None, organisation: Organisation, changes: Mapping[str, Any]
 ) -> Organisation:
-    """Rename or move an organisation (``name``, ``country``, ``region``, ``timezone``).
+    """Rename or move an organisation (``name``, ``country``, ``region``, ``timezone``,
+    ``locale``).
 
     The kind never changes: its users' roles and its agreements depend on it.
     """
     if changes.get("timezone") is not None:
         _check_timezone(changes["timezone"])
-    for key in ("name", "country", "timezone"):
+    for key in ("name", "country", "timezone", "locale"):
         if changes.get(key) is not None:
             setattr(organisation, key, changes[key])
     if "region" in changes:

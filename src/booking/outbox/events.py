@@ -8,9 +8,13 @@ twice for the same change enqueues nothing new.
 No message carries beneficiary data: not the beneficiary reference, not the
 notes. The assigned provider reads those in the application, behind a login.
 
-Channels: email to every recipient (they all have one); SMS, when the user has
-a mobile number and a gateway is configured, only for what a provider must
-know on the move (offers, confirmations, changes, cancellations, reminders).
+Channels: requesters and dispatchers get email. A provider is written to at
+their own contact, sign-in or not, by the channels they chose
+(``provider_channels``): SMS, where they have a mobile number and a gateway
+is configured, exists only for what they must know on the move (offers,
+confirmations, changes, cancellations, reminders). A provider who cannot
+sign in gets signed links (``booking.providers.links``) instead of links to
+pages behind a sign-in.
 """
 
 from __future__ import annotations
@@ -32,9 +36,12 @@ from booking.outbox.service import (
     dispatchers_serving,
     enqueue,
     has_live_message,
+    provider_channels,
     recipient_for,
+    recipient_for_provider,
     void_unsent,
 )
+from booking.providers import links
 from booking.providers.models import Provider
 from booking.settings import get_settings
 from booking.types import ensure_aware, utc_now
@@ -149,15 +156,15 @@ def offer_sent(db: Session, *, assignment: Assignment, now: dt.datetime | None =
     if provider_user is None:
         return
     context = _booking_context(db, booking, provider_user, assignment=assignment)
-    context.update(offer_links(get_settings().base_url, assignment.id))
+    context.update(_offer_links(provider_user, assignment))
     context["offer_expires_at"] = assignment.offer_expires_at
-    for channel in (Channel.EMAIL, Channel.SMS):
+    for channel in provider_channels(provider_user, has_sms=True):
         enqueue(
             db,
             key=dedup_key(
                 OFFER_SENT,
                 f"a{assignment.id}",
-                f"u{provider_user.user_id}",
+                provider_user.key,
                 channel,
                 assignment.starts_at,
             ),
@@ -187,27 +194,28 @@ def offer_closed(db: Session, *, assignment: Assignment, now: dt.datetime | None
         db,
         booking_id=booking.id,
         events=[OFFER_SENT],
-        recipient_user_id=provider_user.user_id,
+        **provider_user.whose,
         reason="offer closed before it was sent",
     )
     context = _booking_context(db, booking, provider_user, assignment=assignment)
-    enqueue(
-        db,
-        key=dedup_key(
-            OFFER_CLOSED,
-            f"a{assignment.id}",
-            f"u{provider_user.user_id}",
-            Channel.EMAIL,
-            assignment.starts_at,
-        ),
-        event=OFFER_CLOSED,
-        template=OFFER_CLOSED,
-        channel=Channel.EMAIL,
-        recipient=provider_user,
-        context=context,
-        due_at=now,
-        booking_id=booking.id,
-    )
+    for channel in provider_channels(provider_user, has_sms=False):
+        enqueue(
+            db,
+            key=dedup_key(
+                OFFER_CLOSED,
+                f"a{assignment.id}",
+                provider_user.key,
+                channel,
+                assignment.starts_at,
+            ),
+            event=OFFER_CLOSED,
+            template=OFFER_CLOSED,
+            channel=channel,
+            recipient=provider_user,
+            context=context,
+            due_at=now,
+            booking_id=booking.id,
+        )
 
 
 def offer_unanswered(db: Session, *, booking: Booking, now: dt.datetime | None = None) -> None:
@@ -258,7 +266,7 @@ def assignment_confirmed(
     requester = recipient_for(db, booking.requester_id)
     for person, channels in (
         (requester, (Channel.EMAIL,)),
-        (provider_user, (Channel.EMAIL, Channel.SMS)),
+        (provider_user, _sms_too(provider_user)),
     ):
         if person is None:
             continue
@@ -278,7 +286,7 @@ def assignment_confirmed(
                 key=dedup_key(
                     ASSIGNMENT_CONFIRMED,
                     f"a{assignment.id}",
-                    f"u{person.user_id}",
+                    person.key,
                     channel,
                     assignment.starts_at,
                 ),
@@ -324,7 +332,7 @@ def booking_rescheduled(db: Session, *, booking: Booking, now: dt.datetime | Non
     ends_at = assignment.ends_at if assignment is not None else booking.ends_at
     for person, channels in (
         (requester, (Channel.EMAIL,)),
-        (provider_user, (Channel.EMAIL, Channel.SMS)),
+        (provider_user, _sms_too(provider_user)),
     ):
         if person is None:
             continue
@@ -343,7 +351,7 @@ def booking_rescheduled(db: Session, *, booking: Booking, now: dt.datetime | Non
                     BOOKING_RESCHEDULED,
                     f"b{booking.id}",
                     f"v{sequence}",
-                    f"u{person.user_id}",
+                    person.key,
                     channel,
                     starts_at,
                 ),
@@ -399,12 +407,12 @@ def booking_cancelled(db: Session, *, booking: Booking, now: dt.datetime | None 
             if assignment.status == AssignmentStatus.CONFIRMED
             else None
         )
-        audience.append((person, assignment, uid, (Channel.EMAIL, Channel.SMS)))
-    seen: set[int] = set()
+        audience.append((person, assignment, uid, _sms_too(person)))
+    seen: set[str] = set()
     for person, shown, uid, channels in audience:
-        if person.user_id in seen:
+        if person.key in seen:
             continue
-        seen.add(person.user_id)
+        seen.add(person.key)
         starts_at = shown.starts_at if shown is not None else booking.starts_at
         ends_at = shown.ends_at if shown is not None else booking.ends_at
         for channel in channels:
@@ -415,7 +423,7 @@ def booking_cancelled(db: Session, *, booking: Booking, now: dt.datetime | None 
             enqueue(
                 db,
                 key=dedup_key(
-                    BOOKING_CANCELLED, f"b{booking.id}", f"u{person.user_id}", channel, cancelled_at
+                    BOOKING_CANCELLED, f"b{booking.id}", person.key, channel, cancelled_at
                 ),
                 event=BOOKING_CANCELLED,
                 template=BOOKING_CANCELLED,
@@ -448,7 +456,7 @@ def assignment_cancelled(
         db,
         booking_id=booking.id,
         events=[*INVITATION_EVENTS, OFFER_SENT],
-        recipient_user_id=provider_user.user_id,
+        **provider_user.whose,
         reason="assignment cancelled",
     )
     # Everyone's reminders name this provider; the next confirmation schedules new ones.
@@ -458,7 +466,7 @@ def assignment_cancelled(
         event_prefixes=[REMINDER + "_"],
         reason="assignment cancelled",
     )
-    for channel in (Channel.EMAIL, Channel.SMS):
+    for channel in provider_channels(provider_user, has_sms=True):
         context = _booking_context(db, booking, provider_user, assignment=assignment)
         context["late_cancellation"] = False
         if channel == Channel.EMAIL:
@@ -476,7 +484,7 @@ def assignment_cancelled(
             key=dedup_key(
                 ASSIGNMENT_CANCELLED,
                 f"a{assignment.id}",
-                f"u{provider_user.user_id}",
+                provider_user.key,
                 channel,
                 assignment.starts_at,
             ),
@@ -541,7 +549,7 @@ def dispatcher_digest(
             key=dedup_key(
                 DIGEST,
                 f"o{dispatcher_user.organisation_id}",
-                f"u{person.user_id}",
+                person.key,
                 Channel.EMAIL,
                 day_start,
             ),
@@ -580,12 +588,50 @@ def _sequence(db: Session, booking: Booking) -> int:
 
 
 def _provider_recipient(db: Session, assignment: Assignment | None) -> Recipient | None:
+    """The assignment's provider at their own contact, sign-in or not (``None``: inactive)."""
     if assignment is None:
         return None
-    provider = db.get(Provider, assignment.provider_id)
-    if provider is None or provider.user_id is None:
-        return None
-    return recipient_for(db, provider.user_id)
+    return recipient_for_provider(db, assignment.provider_id)
+
+
+def _sms_too(person: Recipient | None) -> tuple[Channel, ...]:
+    """A provider's channels for a message that has an SMS form."""
+    return provider_channels(person, has_sms=True) if person is not None else ()
+
+
+def _offer_links(person: Recipient, assignment: Assignment) -> dict[str, str]:
+    """Where the provider answers: their schedule, or the offer's signed page without a sign-in.
+
+    On the signed page too, ``?answer=`` only puts the focus on a button;
+    answering is a form, never the GET a mail scanner could follow.
+    """
+    base_url = get_settings().base_url
+    if person.signed_in:
+        return offer_links(base_url, assignment.id)
+    token = links.sign_link(
+        get_settings().secret_key,
+        assignment_id=assignment.id,
+        purpose="offer",
+        expires_at=links.offer_link_expiry(assignment.offer_expires_at, assignment.ends_at),
+    )
+    url = links.link_url(base_url, token)
+    return {
+        "offer_url": url,
+        "accept_url": f"{url}?answer=accept",
+        "decline_url": f"{url}?answer=decline",
+    }
+
+
+def _session_link(assignment: Assignment) -> str:
+    """The signed page of one session, for a provider who cannot sign in."""
+    settings = get_settings()
+    token = links.sign_link(
+        settings.secret_key,
+        assignment_id=assignment.id,
+        purpose="session",
+        expires_at=links.session_link_expiry(assignment.ends_at),
+    )
+    return links.link_url(settings.base_url, token)
 
 
 def _confirmed_assignment(db: Session, booking: Booking) -> Assignment | None:
@@ -635,16 +681,20 @@ def _booking_context(
     starts_at = assignment.starts_at if assignment is not None else booking.starts_at
     ends_at = assignment.ends_at if assignment is not None else booking.ends_at
     base_url = get_settings().base_url.rstrip("/")
-    return {
-        **_recipient_context(person),
-        "booking_id": booking.id,
-        "booking_reference": booking.reference,
-        "booking_url": booking_link(
+    if assignment is not None and person.provider_id is not None and not person.signed_in:
+        booking_url = _session_link(assignment)
+    else:
+        booking_url = booking_link(
             base_url,
             booking.id,
             role=person.role,
             assignment_id=assignment.id if assignment is not None else None,
-        ),
+        )
+    return {
+        **_recipient_context(person),
+        "booking_id": booking.id,
+        "booking_reference": booking.reference,
+        "booking_url": booking_url,
         "language": language_name,
         "language_variety": booking.language_variety,
         "session_kind": booking.session_kind,
@@ -710,7 +760,7 @@ def _schedule_reminders(
         event = reminder_event(hours)
         for person, channels in (
             (requester, (Channel.EMAIL,)),
-            (provider_user, (Channel.EMAIL, Channel.SMS)),
+            (provider_user, _sms_too(provider_user)),
         ):
             if person is None:
                 continue
@@ -723,7 +773,7 @@ def _schedule_reminders(
                         event,
                         f"a{assignment.id}",
                         f"v{sequence}",
-                        f"u{person.user_id}",
+                        person.key,
                         channel,
                         assignment.starts_at,
                     ),

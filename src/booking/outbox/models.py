@@ -39,6 +39,10 @@ class OutboxMessage(Base):
     recipient_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
+    # A provider's message (sign-in or not): voiding and reading "their" messages use it.
+    recipient_provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("provider.id", ondelete="SET NULL"), index=True
+    )
     locale: Mapped[str] = mapped_column(String(2))
     template: Mapped[str] = mapped_column(String(100))
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)

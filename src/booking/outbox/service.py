@@ -24,10 +24,11 @@ from booking.bookings.models import Booking
 from booking.errors import Conflict, NotFound
 from booking.organisations.models import Organisation, ServiceAgreement
 from booking.outbox.models import OutboxMessage
+from booking.phones import mobile_e164
+from booking.providers.models import Provider
 from booking.types import ensure_aware, to_jsonable, utc_now
 from booking.users.models import User
-from booking.vocabulary import Channel, OutboxStatus, UserRole
-from notify.phones import normalise_phone
+from booking.vocabulary import Channel, MessageChannels, OutboxStatus, UserRole
 from notify.settings import get_notify_settings
 from notify.timing import sms_not_before
 
@@ -39,17 +40,38 @@ RETRYABLE_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.FAILED, OutboxStatu
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """A person to notify, with what decides how: addresses, language, time zone."""
+    """A person to notify, with what decides how: addresses, language, time zone.
 
-    user_id: int
+    A provider is written to at their own contact (``provider_id`` set), with
+    or without a sign-in (``user_id``); everyone else at their user's.
+    """
+
+    user_id: int | None
     role: str
     full_name: str
-    email: str
+    email: str | None
     phone: str | None
     locale: str
     timezone: str
     organisation_id: int
     organisation_name: str
+    provider_id: int | None = None
+    channels: MessageChannels = MessageChannels.BOTH
+    signed_in: bool = True
+    """Whether they can sign in: links then go to their pages, else to a signed one."""
+
+    @property
+    def key(self) -> str:
+        """Who, in a deduplication key: ``p12`` for a provider, ``u7`` for anyone else."""
+        return f"p{self.provider_id}" if self.provider_id is not None else f"u{self.user_id}"
+
+    @property
+    def whose(self) -> dict[str, int]:
+        """The filter that finds this person's messages (``void_unsent``, ``has_live_message``)."""
+        if self.provider_id is not None:
+            return {"recipient_provider_id": self.provider_id}
+        assert self.user_id is not None
+        return {"recipient_user_id": self.user_id}
 
 
 def recipient_for(db: Session, user_id: int | None) -> Recipient | None:
@@ -72,12 +94,70 @@ def recipient_for(db: Session, user_id: int | None) -> Recipient | None:
         role=user.role,
         full_name=user.full_name,
         email=user.email,
-        phone=normalise_phone(user.phone_e164, default_region=region),
+        phone=mobile_e164(user.phone_e164, default_region=region),
         locale=user.locale,
         timezone=organisation.timezone,
         organisation_id=organisation.id,
         organisation_name=organisation.name,
     )
+
+
+def recipient_for_provider(db: Session, provider_id: int) -> Recipient | None:
+    """The active provider ``provider_id`` at their own contact; ``None`` if missing or inactive.
+
+    A linked login changes only where links lead (their schedule rather than
+    a signed page), never where messages go.
+    """
+    row = db.execute(
+        select(Provider, Organisation)
+        .join(Organisation, Organisation.id == Provider.organisation_id)
+        .where(Provider.id == provider_id)
+    ).first()
+    if row is None:
+        return None
+    provider, organisation = row
+    if not provider.is_active:
+        return None
+    signed_in = False
+    if provider.user_id is not None:
+        signed_in = bool(
+            db.scalar(select(User.is_active).where(User.id == provider.user_id)) or False
+        )
+    region = organisation.country or get_notify_settings().sms_default_region
+    return Recipient(
+        user_id=provider.user_id,
+        role=UserRole.PROVIDER,
+        full_name=provider.display_name,
+        email=provider.email,
+        phone=mobile_e164(provider.phone_e164, default_region=region),
+        locale=provider.locale,
+        timezone=organisation.timezone,
+        organisation_id=organisation.id,
+        organisation_name=organisation.name,
+        provider_id=provider.id,
+        channels=MessageChannels(provider.message_channels),
+        signed_in=signed_in,
+    )
+
+
+def provider_channels(person: Recipient, *, has_sms: bool) -> tuple[Channel, ...]:
+    """The channels a message to ``person`` goes by: their preference, where it can be met.
+
+    ``has_sms``: the message has an SMS form (offers, confirmations, changes,
+    cancellations, reminders). When nothing they chose can reach them (no
+    address for it, no SMS gateway, no SMS form), the message takes whatever
+    channel does: a preference never leaves a provider uninformed.
+    """
+    can_email = person.email is not None
+    can_sms = has_sms and person.phone is not None and get_notify_settings().sms_backend != "none"
+    chosen: list[Channel] = []
+    if can_email and person.channels in (MessageChannels.BOTH, MessageChannels.EMAIL):
+        chosen.append(Channel.EMAIL)
+    if can_sms and person.channels in (MessageChannels.BOTH, MessageChannels.SMS):
+        chosen.append(Channel.SMS)
+    if not chosen:
+        chosen = [Channel.EMAIL] if can_email else [Channel.SMS] if can_sms else []
+    return tuple(chosen)
 
 
 def dispatchers_serving(db: Session, requesting_org_id: int) -> list[int]:
@@ -146,6 +226,8 @@ def enqueue(
             urgent_within=dt.timedelta(hours=settings.sms_urgent_within_hours),
         )
     else:
+        if recipient.email is None:
+            return False
         address = recipient.email
     values = {
         "dedup_key": key,
@@ -153,6 +235,7 @@ def enqueue(
         "channel": str(channel),
         "recipient": address,
         "recipient_user_id": recipient.user_id,
+        "recipient_provider_id": recipient.provider_id,
         "locale": recipient.locale,
         "template": template,
         "context": to_jsonable(context),
@@ -191,12 +274,14 @@ def void_unsent(
     events: Iterable[str] | None = None,
     event_prefixes: Iterable[str] = (),
     recipient_user_id: int | None = None,
+    recipient_provider_id: int | None = None,
 ) -> int:
     """Mark the booking's messages that have not gone out as ``void``; returns how many.
 
     ``events`` (exact names) and ``event_prefixes`` narrow it; with neither,
-    every unsent message of the booking is voided. A message a worker is
-    sending right now (``sending``) is past stopping.
+    every unsent message of the booking is voided; ``recipient_user_id`` or
+    ``recipient_provider_id`` keeps it to one person's. A message a worker
+    is sending right now (``sending``) is past stopping.
     """
     conditions = [
         OutboxMessage.booking_id == booking_id,
@@ -213,6 +298,8 @@ def void_unsent(
         )
     if recipient_user_id is not None:
         conditions.append(OutboxMessage.recipient_user_id == recipient_user_id)
+    if recipient_provider_id is not None:
+        conditions.append(OutboxMessage.recipient_provider_id == recipient_provider_id)
     db.flush()
     result = db.execute(
         update(OutboxMessage)
@@ -224,15 +311,25 @@ def void_unsent(
 
 
 def has_live_message(
-    db: Session, *, booking_id: int, events: Sequence[str], recipient_user_id: int
+    db: Session,
+    *,
+    booking_id: int,
+    events: Sequence[str],
+    recipient_user_id: int | None = None,
+    recipient_provider_id: int | None = None,
 ) -> bool:
-    """Whether a message of one of ``events`` to this user may have gone or may still go out."""
+    """Whether a message of one of ``events`` to this user (or provider) may have gone or may
+    still go out."""
+    if recipient_provider_id is not None:
+        whom = OutboxMessage.recipient_provider_id == recipient_provider_id
+    else:
+        whom = OutboxMessage.recipient_user_id == recipient_user_id
     return (
         db.scalar(
             select(func.count(OutboxMessage.id)).where(
                 OutboxMessage.booking_id == booking_id,
                 OutboxMessage.event.in_(list(events)),
-                OutboxMessage.recipient_user_id == recipient_user_id,
+                whom,
                 OutboxMessage.status != OutboxStatus.VOID,
             )
         )

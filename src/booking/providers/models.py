@@ -5,11 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from booking.db import Base, one_of
 from booking.types import utc_now
-from booking.vocabulary import AvailabilityExceptionKind, Gender, ProviderKind
+from booking.vocabulary import (
+    AvailabilityExceptionKind,
+    Gender,
+    Locale,
+    MessageChannels,
+    ProviderKind,
+)
 
 
 class Provider(Base):
@@ -25,6 +31,13 @@ class Provider(Base):
         CheckConstraint("max_minutes_per_day > 0", name="max_minutes_per_day"),
         CheckConstraint("max_minutes_per_week > 0", name="max_minutes_per_week"),
         CheckConstraint("max_minutes_per_day <= max_minutes_per_week", name="day_within_week"),
+        CheckConstraint(one_of("locale", Locale), name="locale"),
+        CheckConstraint(one_of("message_channels", MessageChannels), name="message_channels"),
+        CheckConstraint("email IS NULL OR email = lower(email)", name="email_lower_case"),
+        CheckConstraint(
+            "phone_e164 IS NULL OR (phone_e164 LIKE '+%' AND length(phone_e164) BETWEEN 8 AND 16)",
+            name="phone_e164",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +66,14 @@ class Provider(Base):
     works_on_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The provider's own contact for their messages, sign-in or not: a linked
+    # login is a way in, never a second address book.
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone_e164: Mapped[str | None] = mapped_column(String(16))
+    locale: Mapped[str] = mapped_column(String(2), default=Locale.FR, server_default=Locale.FR)
+    message_channels: Mapped[str] = mapped_column(
+        String(8), default=MessageChannels.BOTH, server_default=MessageChannels.BOTH
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     languages: Mapped[list[ProviderLanguage]] = relationship(
@@ -73,6 +94,18 @@ class Provider(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+
+    @validates("email")
+    def _lower_case_email(self, _key: str, value: str | None) -> str | None:
+        """Emails are compared case-insensitively, so they are stored lower-case."""
+        if value is None:
+            return None
+        return value.strip().lower() or None
+
+    @property
+    def reachable(self) -> bool:
+        """Whether a message can reach them at all: an email or a mobile number."""
+        return bool(self.email or self.phone_e164)
 
 
 class ProviderLanguage(Base):

@@ -2,9 +2,14 @@
 
 A dispatcher manages the providers of their own providing service; an admin
 manages all of them; a provider reads and manages only their own record's
-availability and calendar feed. A requester may list the providers of the
-services that serve their organisation, but only their public face (name,
-kind, languages): home, contact details and limits stay private.
+availability, calendar feed and contact details. A requester may list the
+providers of the services that serve their organisation, but only their
+public face (name, kind, languages): home, contact details and limits stay
+private.
+
+A provider's contact (email, mobile number, language of their messages,
+channels) is their own, sign-in or not: messages go there, and a linked
+login is only a way in.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
@@ -22,11 +28,12 @@ from booking.audit import pending_changes, record_audit
 from booking.errors import FieldError, Forbidden, NotFound, Unprocessable
 from booking.languages.models import Language
 from booking.organisations.models import Organisation, ServiceAgreement
+from booking.phones import mobile_e164
 from booking.providers.calendar import revoke_calendar_token
 from booking.providers.models import Provider, ProviderLanguage
 from booking.types import to_jsonable
 from booking.users.models import User
-from booking.vocabulary import OrganisationKind, UserRole
+from booking.vocabulary import Locale, MessageChannels, OrganisationKind, UserRole
 
 PROVIDER_FIELDS: tuple[str, ...] = (
     "display_name",
@@ -48,6 +55,10 @@ PROVIDER_FIELDS: tuple[str, ...] = (
 
 NOT_NULL_FIELDS = frozenset(PROVIDER_FIELDS) - {"gender", "skills", "countries"}
 """Fields a change may not clear (``skills`` and ``countries`` clear to an empty list)."""
+
+CONTACT_FIELDS: tuple[str, ...] = ("email", "phone", "locale", "message_channels")
+"""What the provider themself may change too: how their messages reach them. ``phone`` is
+typed in any common notation and kept as ``phone_e164``."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,11 @@ class ProviderData:
     is_active: bool = True
     user_id: int | None = None
     organisation_id: int | None = None
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+    """``None``: their organisation's language."""
+    message_channels: str = MessageChannels.BOTH
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -264,8 +280,16 @@ def create_provider(db: Session, *, actor: User, data: ProviderData) -> Provider
         raise Forbidden("Only dispatchers and admins add providers.")
     errors: list[FieldError] = []
     organisation = db.get(Organisation, organisation_id)
+    contact: dict[str, Any] = {}
     if organisation is None or organisation.kind != OrganisationKind.PROVIDING:
         errors.append(FieldError("organisation_id", "No such providing service.", "unknown"))
+    else:
+        given = {name: getattr(data, name) for name in CONTACT_FIELDS}
+        missing = [name for name, value in given.items() if not value]
+        contact, contact_errors = _contact_values(
+            {**given, **_login_defaults(db, data.user_id, missing)}, organisation
+        )
+        errors += contact_errors
     errors += _check_languages(db, data.languages)
     errors += _check_user(db, data.user_id, organisation_id, None)
     errors += _check_limits(
@@ -280,6 +304,7 @@ def create_provider(db: Session, *, actor: User, data: ProviderData) -> Provider
         organisation_id=organisation_id,
         user_id=data.user_id,
         **{name: _listify(getattr(data, name)) for name in PROVIDER_FIELDS},
+        **contact,
     )
     db.add(provider)
     db.flush()
@@ -294,8 +319,99 @@ def create_provider(db: Session, *, actor: User, data: ProviderData) -> Provider
             **{name: _listify(getattr(data, name)) for name in PROVIDER_FIELDS},
             "user_id": data.user_id,
             "languages": _languages_json(data.languages),
+            **contact,
         },
     )
+    return provider
+
+
+def _contact_values(
+    changes: Mapping[str, Any], organisation: Organisation
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The contact columns for ``changes`` (``email``, ``phone``, ``locale``,
+    ``message_channels``), checked and normalised; a national number is read
+    in the organisation's country."""
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    if "email" in changes:
+        email = (changes["email"] or "").strip()
+        if not email:
+            values["email"] = None
+        elif len(email) > 320:
+            errors.append(FieldError("email", "At most 320 characters.", "email_invalid"))
+        else:
+            try:
+                checked = validate_email(email, check_deliverability=False)
+                values["email"] = checked.normalized.lower()
+            except EmailNotValidError:
+                errors.append(FieldError("email", "Not a valid email address.", "email_invalid"))
+    if "phone" in changes:
+        raw = (changes["phone"] or "").strip()
+        phone = mobile_e164(raw, default_region=organisation.country) if raw else None
+        if raw and phone is None:
+            errors.append(
+                FieldError(
+                    "phone",
+                    "Not a mobile number (an SMS must reach it); a number without country "
+                    "code is read in the service's country.",
+                    "phone_invalid",
+                )
+            )
+        else:
+            values["phone_e164"] = phone
+    if "locale" in changes:
+        locale = changes["locale"] or organisation.locale
+        if locale not in set(Locale):
+            errors.append(FieldError("locale", "One of fr, nl, en.", "not_a_choice"))
+        else:
+            values["locale"] = str(locale)
+    if "message_channels" in changes:
+        channels = changes["message_channels"] or MessageChannels.BOTH
+        if channels not in set(MessageChannels):
+            errors.append(
+                FieldError("message_channels", "One of both, email, sms.", "not_a_choice")
+            )
+        else:
+            values["message_channels"] = str(channels)
+    return values, errors
+
+
+def _login_defaults(db: Session, user_id: int | None, missing: Iterable[str]) -> dict[str, Any]:
+    """What a login linked to a provider lends them where they have nothing of their own:
+    its email, mobile number and language, once, so linking never leaves them unreachable.
+    From then on the provider's own count; the login keeps them only as a way in."""
+    user = db.get(User, user_id) if user_id is not None else None
+    if user is None or user.role != UserRole.PROVIDER:
+        return {}
+    # A landline on the login is no use for SMS: it stays behind.
+    mobile = mobile_e164(user.phone_e164) if user.phone_e164 else None
+    lent = {"email": user.email, "phone": mobile, "locale": user.locale}
+    return {name: lent[name] for name in missing if lent.get(name)}
+
+
+def update_contact(
+    db: Session, *, actor: User, provider: Provider, changes: Mapping[str, Any]
+) -> Provider:
+    """Change how messages reach the provider (their dispatchers, an admin, or themself).
+
+    The caller checks the right (``get_managed_provider(..., allow_self=True)``);
+    keys absent from ``changes`` stay as they are. Audited with old and new.
+    """
+    unknown = set(changes) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValueError(f"not contact fields: {sorted(unknown)}")
+    organisation = db.get_one(Organisation, provider.organisation_id)
+    values, errors = _contact_values(changes, organisation)
+    if errors:
+        raise Unprocessable("The contact details are not valid.", errors=errors)
+    for name, value in values.items():
+        setattr(provider, name, value)
+    audit = pending_changes(provider)
+    db.flush()
+    if audit:
+        record_audit(
+            db, actor=actor, action="provider.contact_updated", entity=provider, changes=audit
+        )
     return provider
 
 
@@ -306,11 +422,17 @@ def _listify(value: Any) -> Any:
 def update_provider(
     db: Session, *, actor: User, provider: Provider, changes: Mapping[str, Any]
 ) -> Provider:
-    """Apply the given fields (``languages`` replaces the whole list); audited with old and new."""
-    unknown = set(changes) - {*PROVIDER_FIELDS, "languages", "user_id"}
+    """Apply the given fields (``languages`` replaces the whole list, the contact fields are
+    those of ``update_contact``); audited with old and new."""
+    unknown = set(changes) - {*PROVIDER_FIELDS, *CONTACT_FIELDS, "languages", "user_id"}
     if unknown:
         raise ValueError(f"not provider fields: {sorted(unknown)}")
-    errors: list[FieldError] = []
+    given = {name: changes[name] for name in CONTACT_FIELDS if name in changes}
+    if changes.get("user_id") not in (None, provider.user_id):
+        own = {"email": provider.email, "phone": provider.phone_e164}
+        missing = [name for name, value in own.items() if not value and name not in given]
+        given = {**given, **_login_defaults(db, changes["user_id"], missing)}
+    contact, errors = _contact_values(given, db.get_one(Organisation, provider.organisation_id))
     languages: Sequence[LanguageData] | None = changes.get("languages")
     if languages is not None:
         errors += _check_languages(db, languages)
@@ -335,6 +457,8 @@ def update_provider(
             if name in ("skills", "countries") and value is None:
                 value = []
             setattr(provider, name, value)
+    for name, value in contact.items():
+        setattr(provider, name, value)
     audit = pending_changes(provider)
     login_taken_away = "user_id" in audit and audit["user_id"][0] is not None
     offboarded = audit.get("is_active") == [True, False] or login_taken_away
