@@ -15,6 +15,7 @@ from booking.settings import get_settings
 from booking.vocabulary import AssignmentStatus, BookingStatus
 from tests.booking.dispatch_world import World, at, make_world
 from tests.factories import CALAIS
+from tests.notify.scene import mark_sent, messages
 
 
 @pytest.fixture
@@ -64,6 +65,7 @@ def test_the_best_candidates_get_the_offer_and_the_first_to_accept_wins(
     assert all(a.offer_expires_at == now_for(world) + dt.timedelta(minutes=60) for a in sent)
     assert booking.status == BookingStatus.PROPOSED
     assert events_of(db, booking.id, "offer_sent") >= 2
+    mark_sent(db, event="offer_sent")
 
     service.accept(db, actor=world.login(db, nearby), assignment=sent[1], now=now_for(world))
     assert offered_to(db, booking.id) == {
@@ -75,6 +77,60 @@ def test_the_best_candidates_get_the_offer_and_the_first_to_accept_wins(
         service.accept(db, actor=world.login(db, near), assignment=sent[0], now=now_for(world))
     assert too_late.value.code == "not_offered"
     assert far.id not in offered_to(db, booking.id)
+
+
+def _offer_statuses(db: Session, provider_user_id: int | None) -> dict[str, str]:
+    return {
+        m.channel: m.status
+        for m in messages(db, recipient_user_id=provider_user_id)
+        if m.event == "offer_sent"
+    }
+
+
+@pytest.mark.parametrize("how", ["accepted", "taken", "declined", "confirmed", "withdrawn"])
+def test_an_offer_email_still_queued_when_the_offer_is_settled_is_voided_not_sent_late(
+    db: Session, world: World, how: str
+) -> None:
+    """A slow mail server held the offers back; meanwhile the offer stopped being one."""
+    first = world.provider(db, name="First")
+    second = world.provider(db, name="Second", home_lat=50.62, home_lon=3.40)
+    booking = world.booking(db)
+    now = now_for(world)
+    sent = offers.offer_booking(
+        db, actor=world.dispatcher, booking=booking, count=2, expires_in_minutes=60, now=now
+    )
+    offer = next(a for a in sent if a.provider_id == first.id)
+    other = next(a for a in sent if a.provider_id == second.id)
+    if how == "accepted":
+        service.accept(db, actor=world.login(db, first), assignment=offer, now=now)
+    elif how == "taken":
+        service.accept(db, actor=world.login(db, second), assignment=other, now=now)
+    elif how == "declined":
+        service.decline(db, actor=world.login(db, first), assignment=offer, lock_hours=24, now=now)
+    elif how == "confirmed":
+        service.confirm(db, actor=world.dispatcher, assignment=offer, now=now)
+    else:
+        service.cancel_assignment(db, actor=world.dispatcher, assignment=offer, now=now)
+    assert set(_offer_statuses(db, first.user_id).values()) == {"void"}
+    # Of an offer they never saw, they are not told it closed either.
+    assert events_of(db, booking.id, "offer_closed") == 0
+    if how in ("declined", "withdrawn"):
+        assert set(_offer_statuses(db, second.user_id).values()) == {"pending"}
+
+
+def test_an_offer_email_still_queued_when_the_offer_expires_is_voided(
+    db: Session, world: World
+) -> None:
+    first = world.provider(db, name="First")
+    world.provider(db, name="Second", home_lat=50.62, home_lon=3.40)
+    booking = world.booking(db)
+    now = now_for(world)
+    offers.offer_booking(
+        db, actor=world.dispatcher, booking=booking, count=1, expires_in_minutes=30, now=now
+    )
+    report = offers.expire_offers(db, now=now + dt.timedelta(minutes=30))
+    assert report.expired == 1
+    assert set(_offer_statuses(db, first.user_id).values()) == {"void"}
 
 
 def test_nobody_feasible_is_a_conflict(db: Session, world: World) -> None:

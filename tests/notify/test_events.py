@@ -15,7 +15,16 @@ from booking.vocabulary import OutboxStatus
 from notify.render import render_email, render_sms
 from tests.factories import make_booking, make_organisation, make_service_agreement, make_user
 from tests.notify.conftest import reconfigure
-from tests.notify.scene import BENEFICIARY, BRUSSELS, NOTES, START, assign, make_scene, messages
+from tests.notify.scene import (
+    BENEFICIARY,
+    BRUSSELS,
+    NOTES,
+    START,
+    assign,
+    make_scene,
+    mark_sent,
+    messages,
+)
 
 NOW = START - dt.timedelta(days=3)  # Saturday 8 March 2031, 10:00 Brussels
 UTC = dt.UTC
@@ -177,6 +186,7 @@ def test_a_cancellation_voids_pending_reminders_in_the_same_transaction(db: Sess
     scene = make_scene(db)
     assignment = assign(db, scene)
     events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    mark_sent(db, event="assignment_confirmed")
     first_sequence = scene.booking.version_id
     scene.booking.status = "cancelled"
     scene.booking.cancelled_at = NOW
@@ -185,6 +195,7 @@ def test_a_cancellation_voids_pending_reminders_in_the_same_transaction(db: Sess
     assert {r.status for r in rows if r.event.startswith("reminder")} == {OutboxStatus.VOID}
     assert {r.last_error for r in rows if r.status == OutboxStatus.VOID} == {"booking cancelled"}
     cancels = [r for r in rows if r.event == "booking_cancelled"]
+
     assert {(r.recipient_user_id, r.channel) for r in cancels} == {
         (scene.requester.id, "email"),
         (scene.provider_user.id, "email"),
@@ -199,6 +210,81 @@ def test_a_cancellation_voids_pending_reminders_in_the_same_transaction(db: Sess
     assert str(event["UID"]) == f"assignment-{assignment.id}@truchement"
     assert int(event["SEQUENCE"]) > first_sequence
     assert str(event["STATUS"]) == "CANCELLED"
+
+
+def test_a_cancellation_sends_a_calendar_cancel_only_where_an_invitation_went_out(
+    db: Session,
+) -> None:
+    """The confirmation was still queued: it is voided, and nobody gets a CANCEL for it."""
+    scene = make_scene(db)
+    booking_id = scene.booking.id
+    events.booking_received(db, booking=scene.booking, now=NOW)
+    mark_sent(db, event="booking_received")
+    assignment = assign(db, scene)
+    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    scene.booking.status = "cancelled"
+    scene.booking.cancelled_at = NOW
+    events.booking_cancelled(db, booking=scene.booking, now=NOW)
+    rows = messages(db, booking_id=booking_id)
+    assert {r.status for r in rows if r.event == "assignment_confirmed"} == {OutboxStatus.VOID}
+    cancels = [r for r in rows if r.event == "booking_cancelled"]
+    # The requester asked for the session: they hear of its end, in plain text.
+    assert [(r.recipient_user_id, r.channel) for r in cancels] == [(scene.requester.id, "email")]
+    assert "ics" not in cancels[0].context
+    rendered = render_email(
+        template="booking_cancelled",
+        locale="en",
+        context=cancels[0].context,
+        sender="a@b.org",
+        recipient=cancels[0].recipient,
+    )
+    assert rendered.attachments == () and "calendar" not in rendered.text
+    # Nothing about the session ever reached the provider: they hear nothing now.
+    assert all(
+        r.status == OutboxStatus.VOID for r in rows if r.recipient_user_id == scene.provider_user.id
+    )
+
+
+def test_a_cancellation_cancels_each_calendar_entry_that_was_sent_and_no_other(
+    db: Session,
+) -> None:
+    scene = make_scene(db)
+    assignment = assign(db, scene)
+    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    # The requester's invitation left; the provider's email is stuck, their SMS went out.
+    mark_sent(db, event="assignment_confirmed", recipient_user_id=scene.requester.id)
+    mark_sent(db, event="assignment_confirmed", channel="sms")
+    scene.booking.status = "cancelled"
+    scene.booking.cancelled_at = NOW
+    events.booking_cancelled(db, booking=scene.booking, now=NOW)
+    cancels = {
+        (r.recipient_user_id, r.channel): r.context.get("ics")
+        for r in messages(db, event="booking_cancelled")
+    }
+    assert set(cancels) == {
+        (scene.requester.id, "email"),
+        (scene.provider_user.id, "email"),
+        (scene.provider_user.id, "sms"),
+    }
+    requester_ics = cancels[(scene.requester.id, "email")]
+    assert requester_ics is not None and requester_ics["method"] == "CANCEL"
+    assert requester_ics["uid"] == f"booking-{scene.booking.id}@truchement"
+    assert cancels[(scene.provider_user.id, "email")] is None
+
+
+def test_a_cancellation_tells_an_offered_provider_only_if_the_offer_reached_them(
+    db: Session,
+) -> None:
+    scene = make_scene(db)
+    assignment = assign(db, scene, status="offered")
+    events.offer_sent(db, assignment=assignment, now=NOW)
+    mark_sent(db, event="offer_sent", channel="email")
+    scene.booking.status = "cancelled"
+    scene.booking.cancelled_at = NOW
+    events.booking_cancelled(db, booking=scene.booking, now=NOW)
+    to_provider = messages(db, event="booking_cancelled", recipient_user_id=scene.provider_user.id)
+    assert {r.channel for r in to_provider} == {"email", "sms"}
+    assert all("ics" not in r.context for r in to_provider)
 
 
 def test_a_sent_message_is_not_voided(db: Session) -> None:
@@ -343,13 +429,46 @@ def test_a_closed_offer_voids_its_unsent_sms_and_says_so_by_email(db: Session) -
     scene = make_scene(db)
     assignment = assign(db, scene, status="offered")
     events.offer_sent(db, assignment=assignment, now=evening)
+    # The email left at once; the SMS waits for the morning (quiet hours).
+    mark_sent(db, event="offer_sent", channel="email")
     events.offer_closed(db, assignment=assignment, now=evening)
+    by_event = {(r.event, r.channel): r.status for r in messages(db)}
+    assert by_event == {
+        ("offer_sent", "email"): OutboxStatus.SENT,
+        ("offer_sent", "sms"): OutboxStatus.VOID,
+        ("offer_closed", "email"): OutboxStatus.PENDING,
+    }
+
+
+def test_an_offer_closed_before_any_of_it_went_out_is_voided_and_never_mentioned(
+    db: Session,
+) -> None:
+    scene = make_scene(db)
+    assignment = assign(db, scene, status="offered")
+    events.offer_sent(db, assignment=assignment, now=NOW)
+    events.offer_closed(db, assignment=assignment, now=NOW)
     by_event = {(r.event, r.channel): r.status for r in messages(db)}
     assert by_event == {
         ("offer_sent", "email"): OutboxStatus.VOID,
         ("offer_sent", "sms"): OutboxStatus.VOID,
-        ("offer_closed", "email"): OutboxStatus.PENDING,
     }
+
+
+@pytest.mark.parametrize("reason", ["offer accepted", "offer declined", "offer expired"])
+def test_an_offer_that_is_settled_voids_what_of_it_is_still_queued(
+    db: Session, reason: str
+) -> None:
+    scene = make_scene(db)
+    other = make_scene(db)
+    assignment = assign(db, scene, status="offered")
+    untouched = assign(db, other, status="offered")
+    events.offer_sent(db, assignment=assignment, now=NOW)
+    events.offer_sent(db, assignment=untouched, now=NOW)
+    mark_sent(db, event="offer_sent", channel="sms", booking_id=scene.booking.id)
+    events.offer_settled(db, assignment=assignment, reason=reason)
+    mine = {r.channel: (r.status, r.last_error) for r in messages(db, booking_id=scene.booking.id)}
+    assert mine == {"email": (OutboxStatus.VOID, reason), "sms": (OutboxStatus.SENT, None)}
+    assert {r.status for r in messages(db, booking_id=other.booking.id)} == {OutboxStatus.PENDING}
 
 
 def test_an_unanswered_offer_is_flagged_to_the_dispatchers_who_serve_the_booking(
@@ -377,6 +496,7 @@ def test_a_withdrawn_assignment_cancels_the_providers_invitation_and_everyones_r
     scene = make_scene(db)
     assignment = assign(db, scene)
     events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    mark_sent(db, event="assignment_confirmed", recipient_user_id=scene.provider_user.id)
     assignment.status = "cancelled"
     scene.booking.status = "requested"
     events.assignment_cancelled(db, assignment=assignment, now=NOW)
@@ -394,6 +514,43 @@ def test_a_withdrawn_assignment_cancels_the_providers_invitation_and_everyones_r
         db, event="assignment_confirmed", recipient_user_id=scene.requester.id
     )
     assert [r.status for r in requester_confirmation] == [OutboxStatus.PENDING]
+
+
+def test_work_withdrawn_before_its_confirmation_went_out_is_never_mentioned(
+    db: Session,
+) -> None:
+    scene = make_scene(db)
+    assignment = assign(db, scene)
+    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    assignment.status = "cancelled"
+    scene.booking.status = "requested"
+    events.assignment_cancelled(db, assignment=assignment, now=NOW)
+    to_provider = messages(db, recipient_user_id=scene.provider_user.id)
+    assert {r.status for r in to_provider} == {OutboxStatus.VOID}
+    assert "assignment_cancelled" not in {r.event for r in to_provider}
+
+
+def test_work_withdrawn_after_an_sms_but_before_the_invitation_gets_no_calendar_cancel(
+    db: Session,
+) -> None:
+    scene = make_scene(db)
+    assignment = assign(db, scene)
+    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    mark_sent(db, event="assignment_confirmed", channel="sms")
+    assignment.status = "cancelled"
+    scene.booking.status = "requested"
+    events.assignment_cancelled(db, assignment=assignment, now=NOW)
+    email = messages(db, event="assignment_cancelled", channel="email")[0]
+    assert "ics" not in email.context
+    rendered = render_email(
+        template=email.template,
+        locale="en",
+        context=email.context,
+        sender="a@b.org",
+        recipient=email.recipient,
+    )
+    assert rendered.attachments == ()
+    assert "calendar" not in rendered.text
 
 
 def test_the_digest_lists_open_sessions_of_the_next_48_hours_once_a_day(db: Session) -> None:
@@ -432,12 +589,14 @@ def test_every_message_the_events_write_renders(db: Session) -> None:
     events.booking_received(db, booking=scene.booking, now=NOW)
     assignment = assign(db, scene, status="offered")
     events.offer_sent(db, assignment=assignment, now=NOW)
+    mark_sent(db)
     events.offer_unanswered(db, booking=scene.booking, now=NOW)
     events.offer_closed(db, assignment=assignment, now=NOW)
     assignment.status = "confirmed"
     scene.booking.status = "confirmed"
     events.assignment_confirmed(db, assignment=assignment, now=NOW)
     events.booking_rescheduled(db, booking=scene.booking, now=NOW)
+    mark_sent(db)
     events.assignment_cancelled(db, assignment=assignment, now=NOW)
     events.booking_cancelled(db, booking=scene.booking, now=NOW)
     make_booking(db, requester=scene.requester, starts_at=START, modality="phone")

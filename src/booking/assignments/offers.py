@@ -244,6 +244,7 @@ def expire_offers(
                 continue
             db.refresh(offer)
             expired += 1
+            events.offer_settled(db, assignment=offer, reason="offer expired before it was sent")
             audit_assignment(
                 db,
                 actor=None,

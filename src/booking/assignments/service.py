@@ -774,6 +774,7 @@ def accept(
         booking=booking,
         changes={"status": ["offered", "accepted"]},
     )
+    events.offer_settled(db, assignment=assignment, reason="offer accepted before it was sent")
     close_others(db, actor=actor, winner=assignment, booking=booking, now=now)
     if booking.status != BookingStatus.PROPOSED:
         set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.PROPOSED)
@@ -834,6 +835,8 @@ def decline(
     )
     if before == AssignmentStatus.CONFIRMED:
         events.assignment_cancelled(db, assignment=assignment, now=now)
+    elif before == AssignmentStatus.OFFERED:
+        events.offer_settled(db, assignment=assignment, reason="offer declined before it was sent")
     _release_booking(db, actor=actor, booking=booking, now=now)
     db.flush()
     if before == AssignmentStatus.OFFERED and booking.status == BookingStatus.REQUESTED:
@@ -892,6 +895,8 @@ def confirm(
         changes={"status": [before, assignment.status]},
     )
     close_others(db, actor=actor, winner=assignment, booking=booking, now=now)
+    if before == AssignmentStatus.OFFERED:
+        events.offer_settled(db, assignment=assignment, reason="offer confirmed before it was sent")
     events.assignment_confirmed(db, assignment=assignment, now=now)
     db.flush()
     return assignment

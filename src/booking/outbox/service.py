@@ -36,6 +36,9 @@ UNSENT_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.PENDING, OutboxStatus.
 
 RETRYABLE_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.FAILED, OutboxStatus.DEAD)
 
+GONE_OUT_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.SENT, OutboxStatus.SENDING)
+"""Messages the recipient has (or is about to have: a worker holds it, past stopping)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -238,6 +241,30 @@ def has_live_message(
         )
         or 0
     ) > 0
+
+
+def sent_messages(
+    db: Session,
+    *,
+    booking_id: int,
+    recipient_user_id: int,
+    events: Sequence[str] | None = None,
+) -> list[OutboxMessage]:
+    """The booking's messages that reached this user (or are on their way right now).
+
+    What a later message may refer to: a calendar CANCEL only cancels an
+    invitation that went out, a "the offer is closed" only closes an offer
+    that was read. Pending, failed, dead and voided messages never arrived.
+    """
+    query = select(OutboxMessage).where(
+        OutboxMessage.booking_id == booking_id,
+        OutboxMessage.recipient_user_id == recipient_user_id,
+        OutboxMessage.status.in_(GONE_OUT_STATUSES),
+    )
+    if events is not None:
+        query = query.where(OutboxMessage.event.in_(list(events)))
+    db.flush()
+    return list(db.scalars(query.order_by(OutboxMessage.id)))
 
 
 def _visible_messages(db: Session, actor: User) -> Select[Any]:
