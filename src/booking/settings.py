@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from typing import Literal
 
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     late_cancellation_hour: int = Field(default=10, ge=0, le=23)
     decline_lock_hours: int = Field(default=24, ge=0)
     offer_timeout_minutes: int = Field(default=120, ge=1)
+    # The service's working hours, local time, on working days: offers count only these.
+    working_hours_start: dt.time = dt.time(8, 0)
+    working_hours_end: dt.time = dt.time(19, 0)
     plan_time_limit_seconds: float = Field(default=20.0, gt=0, le=600)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     write_rate_per_minute: int = Field(default=120, ge=1)
@@ -36,6 +40,14 @@ class Settings(BaseSettings):
         if self.environment != "development" and self.secret_key in PLACEHOLDER_SECRETS:
             raise ValueError(
                 "TRUCHEMENT_SECRET_KEY must be set to a real secret outside development"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _working_day_has_hours(self) -> Settings:
+        if not self.working_hours_start < self.working_hours_end:
+            raise ValueError(
+                "TRUCHEMENT_WORKING_HOURS_START must come before TRUCHEMENT_WORKING_HOURS_END"
             )
         return self
 

@@ -9,12 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.assignments import offers, service
+from booking.assignments.clock import offer_expiry
 from booking.errors import Conflict
 from booking.models import Assignment, OutboxMessage
 from booking.settings import get_settings
 from booking.vocabulary import AssignmentStatus, BookingStatus
 from tests.booking.dispatch_world import World, at, make_world
-from tests.factories import CALAIS
+from tests.factories import (
+    CALAIS,
+    PARIS,
+    make_organisation,
+    make_provider,
+)
 from tests.notify.scene import mark_sent, messages
 
 
@@ -131,6 +137,64 @@ def test_an_offer_email_still_queued_when_the_offer_expires_is_voided(
     report = offers.expire_offers(db, now=now + dt.timedelta(minutes=30))
     assert report.expired == 1
     assert set(_offer_statuses(db, first.user_id).values()) == {"void"}
+
+
+def test_an_offer_made_in_the_night_runs_on_the_service_s_working_hours(
+    db: Session, world: World
+) -> None:
+    world.provider(db)
+    booking = world.booking(db)
+    night = at(world.day - dt.timedelta(days=7), 0, 45)
+    [offer] = offers.offer_booking(
+        db, actor=world.dispatcher, booking=booking, count=1, expires_in_minutes=120, now=night
+    )
+    assert offer.offer_expires_at == at(world.day - dt.timedelta(days=7), 10)
+    assert offers.expire_offers(db, now=at(world.day - dt.timedelta(days=7), 2, 45)).expired == 0
+
+
+def test_a_hand_made_offer_runs_on_the_working_hours_and_never_outlives_its_session(
+    db: Session, world: World
+) -> None:
+    provider = world.provider(db)
+    friday_evening = at(world.day - dt.timedelta(days=3), 18)
+    offer = service.assign_manually(
+        db,
+        actor=world.dispatcher,
+        booking=world.booking(db, hour=10),
+        provider=provider,
+        status=AssignmentStatus.OFFERED,
+        offer_minutes=120,
+        now=friday_evening,
+    )
+    # One hour on Friday, the second on Monday morning.
+    assert offer.offer_expires_at == at(world.day, 9)
+    urgent = service.assign_manually(
+        db,
+        actor=world.dispatcher,
+        booking=world.booking(db, hour=14),
+        provider=provider,
+        status=AssignmentStatus.OFFERED,
+        offer_minutes=24 * 60,
+        now=at(world.day, 9, 30),
+    )
+    assert urgent.offer_expires_at == at(world.day, 14)
+
+
+def test_the_offer_clock_follows_the_service_s_country(db: Session, world: World) -> None:
+    """14 July is a holiday in France, not in Belgium: a French service's clock stands still."""
+    french = make_organisation(db, kind="providing", country="FR", timezone="Europe/Paris")
+    belgian = world.provider(db)
+    in_france = make_provider(db, organisation=french, languages=("tir",))
+    booking = world.booking(db)
+    evening = dt.datetime(2025, 7, 14, 18, 0, tzinfo=PARIS)  # a Monday
+    expiries = {
+        provider.id: offer_expiry(
+            db, provider_id=provider.id, session_start=booking.starts_at, now=evening, minutes=120
+        )
+        for provider in (belgian, in_france)
+    }
+    assert expiries[belgian.id] == dt.datetime(2025, 7, 15, 9, 0, tzinfo=PARIS)
+    assert expiries[in_france.id] == dt.datetime(2025, 7, 15, 10, 0, tzinfo=PARIS)
 
 
 def test_nobody_feasible_is_a_conflict(db: Session, world: World) -> None:

@@ -116,7 +116,8 @@ def messages(db: Session, **filters: object) -> list[OutboxMessage]:
 
 
 def mark_sent(db: Session, **filters: object) -> list[OutboxMessage]:
-    """What the worker would have done by now: the pending messages matching ``filters`` went out."""
+    """What the worker would have done by now: the pending messages matching ``filters``
+    went out."""
     rows = [m for m in messages(db, **filters) if m.status == "pending"]
     for row in rows:
         row.status = "sent"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from booking.assignments.clock import offer_expiry
 from booking.assignments.models import Assignment
 from booking.assignments.service import (
     CandidateView,
@@ -92,10 +93,16 @@ def _send_round(
     if booking.status != BookingStatus.PROPOSED:
         set_booking_status(db, actor=audit_actor, booking=booking, status=BookingStatus.PROPOSED)
     db.flush()
-    expires_at = now + dt.timedelta(minutes=expires_in_minutes)
     offers: list[Assignment] = []
     for rank, candidate in enumerate(chosen, start=1):
         assert candidate.starts_at is not None
+        expires_at = offer_expiry(
+            db,
+            provider_id=candidate.provider.id,
+            session_start=candidate.starts_at,
+            now=now,
+            minutes=expires_in_minutes,
+        )
         offer = Assignment(
             booking_id=booking.id,
             provider_id=candidate.provider.id,

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.access import dispatcher_can_manage_provider
+from booking.assignments.clock import offer_expiry
 from booking.assignments.models import (
     ACTIVE_ASSIGNMENT_INDEX,
     CONFIRMED_OVERLAP_CONSTRAINT,
@@ -666,7 +667,9 @@ def assign_manually(
             actor=actor,
             assignment=assignment,
             booking=booking,
-            expires_at=now + dt.timedelta(minutes=offer_minutes),
+            expires_at=offer_expiry(
+                db, provider_id=provider.id, session_start=start, now=now, minutes=offer_minutes
+            ),
             now=now,
         )
     elif status == AssignmentStatus.CONFIRMED:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from booking.access import booking_query_for
+from booking.assignments.clock import offer_expiry
 from booking.assignments.models import Assignment
 from booking.assignments.service import (
     audit_assignment,
@@ -612,7 +613,13 @@ def _apply_one(
             actor=actor,
             assignment=proposal,
             booking=booking,
-            expires_at=now + dt.timedelta(minutes=offer_minutes),
+            expires_at=offer_expiry(
+                db,
+                provider_id=proposal.provider_id,
+                session_start=proposal.starts_at,
+                now=now,
+                minutes=offer_minutes,
+            ),
             now=now,
         )
     return confirm(db, actor=actor, assignment=proposal, now=now)
