@@ -24,8 +24,8 @@ COUNTRY_TIMEZONES: dict[str, str] = {
 }
 """Where the deadline's wall clock hangs: the country of the session."""
 
-# A session is never cancelled "the working day before" more than a few weeks
-# back, even with a closure run (Christmas to New Year) in front of it.
+# A working day is never more than a few weeks away, even with a closure run
+# (Christmas to New Year) in between.
 _MAX_DAYS_BACK = 60
 # The offer clock gives up past this many calendar days (an offer lives at most a
 # week of working time: three weeks of calendar, or more across closures).
@@ -69,12 +69,24 @@ def previous_working_day(
     day: dt.date, *, country: str, closures: Collection[dt.date] = ()
 ) -> dt.date:
     """The last working day strictly before ``day``."""
-    candidate = day - dt.timedelta(days=1)
+    return _working_day_from(day, -1, country=country, closures=closures)
+
+
+def next_working_day(day: dt.date, *, country: str, closures: Collection[dt.date] = ()) -> dt.date:
+    """The first working day strictly after ``day``."""
+    return _working_day_from(day, 1, country=country, closures=closures)
+
+
+def _working_day_from(
+    day: dt.date, step: int, *, country: str, closures: Collection[dt.date]
+) -> dt.date:
+    candidate = day + dt.timedelta(days=step)
     for _ in range(_MAX_DAYS_BACK):
         if is_working_day(candidate, country=country, closures=closures):
             return candidate
-        candidate -= dt.timedelta(days=1)
-    raise ValueError(f"no working day in the {_MAX_DAYS_BACK} days before {day.isoformat()}")
+        candidate += dt.timedelta(days=step)
+    side = "before" if step < 0 else "after"
+    raise ValueError(f"no working day in the {_MAX_DAYS_BACK} days {side} {day.isoformat()}")
 
 
 def free_cancellation_deadline(
