@@ -209,6 +209,21 @@ def test_nobody_feasible_is_a_conflict(db: Session, world: World) -> None:
             now=now_for(world),
         )
     assert refused.value.code == "no_candidate"
+    assert refused.value.extra()["everyone_asked"] is False
+    assert "asked" not in refused.value.detail
+
+
+def test_when_everyone_feasible_was_asked_the_conflict_says_so(db: Session, world: World) -> None:
+    world.provider(db)
+    world.provider(db, hours=None)  # never free: not feasible, never asked
+    booking = world.booking(db)
+    ask = {"actor": world.dispatcher, "count": 3, "expires_in_minutes": 60, "now": now_for(world)}
+    assert len(offers.offer_booking(db, booking=booking, **ask)) == 1  # type: ignore[arg-type]
+    with pytest.raises(Conflict) as refused:
+        offers.offer_booking(db, booking=booking, **ask)  # type: ignore[arg-type]
+    assert refused.value.code == "no_candidate"
+    assert refused.value.extra()["everyone_asked"] is True
+    assert "asked already" in refused.value.detail
 
 
 def test_an_unanswered_offer_widens_to_the_next_candidates(db: Session, world: World) -> None:

@@ -240,6 +240,50 @@ def test_offers_go_to_the_best_candidates(dispatcher: Browser, world: World, db:
     assert offered == {first.id, second.id}
 
 
+def test_no_offer_button_when_every_candidate_is_impossible(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    world.provider(db, name="Never Free", hours=None)
+    booking = world.booking(db, hour=10)
+    html = dispatcher.get(f"/board/bookings/{booking.id}").text
+    assert "Never Free" in html and 'class="candidate-refused"' in html
+    assert 'id="offer-form"' not in html and "Send the offers" not in html
+    assert "Nobody can take this session as it stands" in html
+    assert "has been asked already" not in html
+
+
+def test_offers_are_post_redirect_get_and_say_when_everyone_was_asked(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    world.provider(db, name="Only One")
+    booking = world.booking(db, hour=10)
+    assert 'id="offer-form"' in dispatcher.get(f"/board/bookings/{booking.id}").text
+    sent = dispatcher.post(f"/board/bookings/{booking.id}/offers", {"count": "3"})
+    assert sent.status_code == 303
+    # Reloading the page after sending is a GET: nothing is sent again.
+    for _ in range(2):
+        page = dispatcher.get(sent.headers["location"])
+        assert page.status_code == 200
+    assert len(_assignments(db, booking.id)) == 1
+    html = page.text
+    assert 'id="offer-form"' not in html
+    assert "Everyone who can take this session has been asked already." in html
+    again = dispatcher.post(f"/board/bookings/{booking.id}/offers", {"count": "3"})
+    assert again.status_code == 303
+    assert again.headers["location"].endswith("?refused=everyone_asked")
+    assert "has been asked already" in dispatcher.get(again.headers["location"]).text
+    assert len(_assignments(db, booking.id)) == 1
+
+
+def test_a_refusal_carried_in_the_address_shows_only_known_sentences(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    booking = world.booking(db, hour=10)
+    html = dispatcher.get(f"/board/bookings/{booking.id}?refused=<script>").text
+    assert "<script>" not in html
+    assert "This clashes with the current state" in html
+
+
 def test_an_assignment_is_confirmed_then_withdrawn(
     dispatcher: Browser, world: World, db: Session
 ) -> None:

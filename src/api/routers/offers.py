@@ -42,7 +42,8 @@ def offer_booking(
     the booking and the others' offers are withdrawn. If nobody accepts in time, the
     worker offers it to the next `count` candidates, and when none is left, flags it to
     the dispatchers (`unfilled`, reason `offer_unanswered`). 409 `no_candidate` when
-    nobody left can take it."""
+    nobody left can take it, with `everyone_asked`: `true` when everyone who could was
+    asked already, `false` when nobody can take it as it stands (see the candidates)."""
     body = body or OfferCreate()
     booking = get_visible_booking(db, user, booking_id)
     sent = offers.offer_booking(

@@ -11,6 +11,7 @@ built from their codes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from api.web.context import CheckedForm, DispatcherPage, Page
 from api.web.forms import language_name
 from booking.access import get_visible_booking
 from booking.assignments.models import Assignment
-from booking.assignments.offers import offer_booking
+from booking.assignments.offers import asked_providers, offer_booking
 from booking.assignments.service import (
     LIVE_ASSIGNMENT_STATUSES,
     CandidateView,
@@ -74,6 +75,8 @@ DAY_END_HOUR = 20
 MANUAL_STATUSES = ("proposed", "offered", "confirmed")
 OFFER_COUNT_CHOICES = (1, 2, 3, 5)
 DONE_MESSAGES = frozenset({"assigned", "offered", "confirmed", "withdrawn"})
+REFUSAL = re.compile(r"[a-z_]{1,64}")
+"""Why sending offers was refused, as ``?refused=`` carries it back to the booking page."""
 
 
 def _zone(page: Page) -> ZoneInfo:
@@ -458,6 +461,14 @@ def _booking_page(
             select(Assignment).where(Assignment.id.in_([h.assignment_id for h in holders]))
         )
     }
+    asked = asked_providers(page.db, booking.id)
+    feasible = [c for c in candidates if c.feasible]
+    refused = page.request.query_params.get("refused", "")
+    if problem is None and refused:
+        key = f"problem.{refused}"
+        problem = page.t(
+            key if REFUSAL.fullmatch(refused) and page.t.has(key) else "problem.status_409"
+        )
     query = page.request.query_params
     return page.render(
         "board_booking.html",
@@ -474,6 +485,9 @@ def _booking_page(
         done=query.get("done", "") if query.get("done") in DONE_MESSAGES else "",
         manual_statuses=MANUAL_STATUSES,
         offer_counts=OFFER_COUNT_CHOICES,
+        # Offers go only to feasible candidates not asked before: no button when there is none.
+        can_offer=any(c.provider.id not in asked for c in feasible),
+        everyone_asked=bool(feasible) and all(c.provider.id in asked for c in feasible),
     )
 
 
@@ -548,7 +562,11 @@ def offer(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response:
                 timezone=page.settings.timezone,
             )
     except DomainError as refused:
-        return _refused_again(page, booking, refused)
+        # Post/redirect/get, refused or not: reloading the page never sends the form again.
+        reason = refused.code
+        if reason == "no_candidate" and refused.extra().get("everyone_asked"):
+            reason = "everyone_asked"
+        return page.redirect(f"/board/bookings/{booking.id}?refused={reason}")
     return page.redirect(f"/board/bookings/{booking.id}?done=offered")
 
 

@@ -60,7 +60,8 @@ class ExpiryReport:
     flagged: int
 
 
-def _asked(db: Session, booking_id: int) -> set[int]:
+def asked_providers(db: Session, booking_id: int) -> set[int]:
+    """The providers who had this booking offered (or hold it): offers never ask them again."""
     return set(
         db.scalars(
             select(Assignment.provider_id).where(
@@ -72,10 +73,12 @@ def _asked(db: Session, booking_id: int) -> set[int]:
 
 def _next_candidates(
     db: Session, *, actor: User, booking: Booking, count: int, now: dt.datetime, timezone: str
-) -> list[CandidateView]:
-    asked = _asked(db, booking.id)
+) -> tuple[list[CandidateView], bool]:
+    """The ``count`` best feasible candidates not asked yet, and whether anyone is feasible."""
+    asked = asked_providers(db, booking.id)
     ranked = candidates_for(db, actor=actor, booking=booking, now=now, timezone=timezone)
-    return [c for c in ranked if c.feasible and c.provider.id not in asked][:count]
+    feasible = [c for c in ranked if c.feasible]
+    return [c for c in feasible if c.provider.id not in asked][:count], bool(feasible)
 
 
 def _send_round(
@@ -165,15 +168,16 @@ def offer_booking(
     booking = lock_booking(db, booking.id)
     ensure_booking_open(booking)
     ensure_not_held(db, booking)
-    chosen = _next_candidates(
+    chosen, everyone_asked = _next_candidates(
         db, actor=actor, booking=booking, count=count, now=now, timezone=timezone
     )
     if not chosen:
         raise Conflict(
-            "Nobody who has not been asked yet can take this session; "
-            "see the candidates for the reasons.",
+            "Everyone who can take this session has been asked already."
+            if everyone_asked
+            else "Nobody can take this session as it stands; see the candidates for the reasons.",
             code="no_candidate",
-            extra={"booking_id": booking.id},
+            extra={"booking_id": booking.id, "everyone_asked": everyone_asked},
         )
     previous = db.scalars(
         select(Assignment.explanation).where(
@@ -312,7 +316,7 @@ def _widen_or_flag(
     try:
         ensure_booking_open(booking)
         ensure_not_held(db, booking)
-        chosen = _next_candidates(
+        chosen, _ = _next_candidates(
             db, actor=sender, booking=booking, count=count, now=now, timezone=timezone
         )
     except Conflict:
