@@ -156,28 +156,22 @@ def test_a_hand_made_offer_runs_on_the_working_hours_and_never_outlives_its_sess
     db: Session, world: World
 ) -> None:
     provider = world.provider(db)
-    friday_evening = at(world.day - dt.timedelta(days=3), 18)
-    offer = service.assign_manually(
-        db,
-        actor=world.dispatcher,
-        booking=world.booking(db, hour=10),
-        provider=provider,
-        status=AssignmentStatus.OFFERED,
-        offer_minutes=120,
-        now=friday_evening,
-    )
-    # One hour on Friday, the second on Monday morning.
-    assert offer.offer_expires_at == at(world.day, 9)
-    urgent = service.assign_manually(
-        db,
-        actor=world.dispatcher,
-        booking=world.booking(db, hour=14),
-        provider=provider,
-        status=AssignmentStatus.OFFERED,
-        offer_minutes=24 * 60,
-        now=at(world.day, 9, 30),
-    )
-    assert urgent.offer_expires_at == at(world.day, 14)
+
+    def offer_by_hand(hour: int, minutes: int, now: dt.datetime) -> dt.datetime | None:
+        return service.assign_manually(
+            db,
+            actor=world.dispatcher,
+            booking=world.booking(db, hour=hour),
+            provider=provider,
+            status=AssignmentStatus.OFFERED,
+            offer_minutes=minutes,
+            now=now,
+        ).offer_expires_at
+
+    # Sent on Friday at 18:00: one hour on Friday, the second on Monday morning.
+    assert offer_by_hand(10, 120, at(world.day - dt.timedelta(days=3), 18)) == at(world.day, 9)
+    # A day of working time for a session this afternoon: it ends when the session starts.
+    assert offer_by_hand(14, 24 * 60, at(world.day, 9, 30)) == at(world.day, 14)
 
 
 def test_the_offer_clock_follows_the_service_s_country(db: Session, world: World) -> None:

@@ -157,24 +157,24 @@ def board(
     status: str = "",
 ) -> HTMLResponse:
     """Open bookings of the coming days by day, filters, and the plan runner."""
-    return _board_page(
-        page, start=start, days=days, language=language, region=region, status=status
-    )
+    filters = {"start": start, "days": days, "language": language, "region": region}
+    return _board_page(page, {**filters, "status": status})
 
 
 def _board_page(
     page: Page,
+    chosen: dict[str, str] | None = None,
     *,
-    start: str = "",
-    days: str = "",
-    language: str = "",
-    region: str = "",
-    status: str = "",
     plan_form: dict[str, str] | None = None,
     plan_errors: dict[str, str] | None = None,
     http_status: int = 200,
 ) -> HTMLResponse:
+    """The board with the list ``chosen`` by its filters (none: the defaults) and the plan form
+    as it opens, or as typed with its errors."""
     assert page.user is not None
+    chosen = chosen or {}
+    start, days = chosen.get("start", ""), chosen.get("days", "")
+    language, region, status = (chosen.get(k, "") for k in ("language", "region", "status"))
     zone = _zone(page)
     first_day = _parse_date(start, _today(page))
     count = _parse_int(days, DEFAULT_DAYS, 1, MAX_BOARD_DAYS)
