@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,10 +24,12 @@ from booking.migrate import upgrade
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@dataclass(frozen=True)
-class LiveServer:
-    base_url: str
-    database_url: str
+DEMO_DATABASE = "demo.sqlite3"
+
+
+def demo_database_url(folder: Path) -> str:
+    """The database ``serve_demo(folder)`` serves: a command run beside it can use it too."""
+    return f"sqlite:///{folder / DEMO_DATABASE}"
 
 
 def free_port() -> int:
@@ -38,14 +39,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server(folder: Path, **settings: str) -> Iterator[LiveServer]:
-    """Uvicorn on a free port of 127.0.0.1, serving a new database seeded with the demo.
+def serve_demo(folder: Path, **settings: str) -> Iterator[str]:
+    """Uvicorn on a free port of 127.0.0.1, serving a new database in ``folder`` seeded with
+    the demo; yields the base URL.
 
     ``settings`` are extra environment variables for the server
     (``TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS="10"``...).
     """
-    database = folder / "demo.sqlite3"
-    url = f"sqlite:///{database}"
+    url = demo_database_url(folder)
     upgrade(url)
     engine = make_engine(url)
     with make_session_factory(engine)() as db:
@@ -89,7 +90,7 @@ def demo_server(folder: Path, **settings: str) -> Iterator[LiveServer]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the test server did not start")
             time.sleep(0.2)
-        yield LiveServer(base_url=base_url, database_url=url)
+        yield base_url
     finally:
         process.terminate()
         try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import ROOT, demo_server
+from tests.live_server import ROOT, demo_database_url, serve_demo
 
 DOC = ROOT / "docs" / "api.md"
 QUICK_START_URL = "http://127.0.0.1:8000"
@@ -76,8 +76,8 @@ def test_every_example_call_is_marked_with_its_status() -> None:
 def test_the_api_examples_answer_what_the_doc_says(tmp_path: Path) -> None:
     script = "\n".join(example_blocks(DOC.read_text(encoding="utf-8")))
     expected = expected_statuses(script)
-    with demo_server(tmp_path, TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS="10") as live:
-        runnable = script.replace(QUICK_START_URL, live.base_url).replace(
+    with serve_demo(tmp_path, TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS="10") as base_url:
+        runnable = script.replace(QUICK_START_URL, base_url).replace(
             ".venv/bin/truchement", str(Path(sys.executable).parent / "truchement")
         )
         log = tmp_path / "statuses.txt"
@@ -89,7 +89,7 @@ def test_the_api_examples_answer_what_the_doc_says(tmp_path: Path) -> None:
                 "PATH": "/usr/local/bin:/usr/bin:/bin",
                 "HOME": str(tmp_path),
                 "CURL_LOG": str(log),
-                "TRUCHEMENT_DATABASE_URL": live.database_url,
+                "TRUCHEMENT_DATABASE_URL": demo_database_url(tmp_path),
             },
             capture_output=True,
             text=True,

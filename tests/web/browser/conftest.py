@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.live_server import ROOT, demo_server
+from tests.live_server import ROOT, serve_demo
 
 CHROMIUM = os.environ.get("TRUCHEMENT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -70,8 +70,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if _missing() is not None:
         pytest.skip(_missing() or "")
     folder = tmp_path_factory.mktemp("browser")
-    with demo_server(folder, TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS="10") as live:
-        yield live.base_url
+    with serve_demo(folder, TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS="10") as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")
