@@ -43,8 +43,8 @@ def serve_demo(folder: Path, **settings: str) -> Iterator[str]:
     """Uvicorn on a free port of 127.0.0.1, serving a new database in ``folder`` seeded with
     the demo; yields the base URL.
 
-    ``settings`` are extra environment variables for the server
-    (``TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS="10"``...).
+    ``settings`` are extra environment variables for the server; plans stop
+    after 10 seconds unless ``TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS`` says otherwise.
     """
     url = demo_database_url(folder)
     upgrade(url)
@@ -60,6 +60,7 @@ def serve_demo(folder: Path, **settings: str) -> Iterator[str]:
         "TRUCHEMENT_DATABASE_URL": url,
         "TRUCHEMENT_ENVIRONMENT": "development",
         "TRUCHEMENT_BASE_URL": base_url,
+        "TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS": "10",
         **settings,
     }
     process = subprocess.Popen(

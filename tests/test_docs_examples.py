@@ -76,7 +76,7 @@ def test_every_example_call_is_marked_with_its_status() -> None:
 def test_the_api_examples_answer_what_the_doc_says(tmp_path: Path) -> None:
     script = "\n".join(example_blocks(DOC.read_text(encoding="utf-8")))
     expected = expected_statuses(script)
-    with serve_demo(tmp_path, TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS="10") as base_url:
+    with serve_demo(tmp_path) as base_url:
         runnable = script.replace(QUICK_START_URL, base_url).replace(
             ".venv/bin/truchement", str(Path(sys.executable).parent / "truchement")
         )

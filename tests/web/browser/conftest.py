@@ -64,14 +64,18 @@ def screenshot_dir() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served by uvicorn on a free port, on a fresh SQLite database with the demo."""
+def demo_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
+    """For a fixture: a demo server in a folder of its own, or the test skipped with why."""
     if _missing() is not None:
         pytest.skip(_missing() or "")
-    folder = tmp_path_factory.mktemp("browser")
-    with serve_demo(folder, TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS="10") as base_url:
+    with serve_demo(tmp_path_factory.mktemp(name)) as base_url:
         yield base_url
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server of the browser story (shared by the tests of the session)."""
+    yield from demo_server(tmp_path_factory, "browser")
 
 
 @pytest.fixture(scope="session")
