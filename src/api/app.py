@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.access_log import install_access_log_filter
+from api.docs import install_docs
 from api.middleware import install_middleware
 from api.problems import install_problem_handlers
 from api.routers import assignments as assignments_router
@@ -31,7 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Scheduling of social interpreters and integration ambassadors.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # Served from the package by ``api.docs`` (FastAPI's own pages load from a CDN).
+        docs_url=None,
         redoc_url=None,
     )
     engine = make_engine(settings.database_url)
@@ -56,5 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plans_router.router)
     app.include_router(bookings_router.router)
     app.include_router(series_router.router)
+    install_docs(app)
     install_web(app)
     return app

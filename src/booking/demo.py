@@ -176,38 +176,44 @@ ORGANISATIONS: tuple[DemoOrganisation, ...] = (
     ),
 )
 
-FIRST_NAMES = (
-    "Amina",
-    "Yonas",
-    "Farid",
-    "Leila",
-    "Hamid",
-    "Saba",
-    "Nadia",
-    "Dawit",
-    "Olena",
-    "Karim",
-    "Zahra",
-    "Idris",
-    "Meron",
-    "Samir",
-    "Hawa",
-    "Rahim",
-    "Selam",
-    "Omar",
-    "Nour",
-    "Tesfay",
-    "Aziz",
-    "Lina",
-    "Bilal",
-    "Hiwet",
-    "Yusuf",
-    "Mariam",
-    "Ahmad",
-    "Rania",
-    "Habib",
-    "Senait",
-)
+FIRST_NAMES: dict[str, tuple[str, ...]] = {
+    "f": (
+        "Amina",
+        "Leila",
+        "Saba",
+        "Nadia",
+        "Olena",
+        "Zahra",
+        "Meron",
+        "Hawa",
+        "Selam",
+        "Lina",
+        "Hiwet",
+        "Mariam",
+        "Rania",
+        "Senait",
+    ),
+    "m": (
+        "Yonas",
+        "Farid",
+        "Hamid",
+        "Dawit",
+        "Karim",
+        "Idris",
+        "Samir",
+        "Rahim",
+        "Omar",
+        "Tesfay",
+        "Aziz",
+        "Bilal",
+        "Yusuf",
+        "Ahmad",
+        "Habib",
+    ),
+    # Names given to girls and boys alike, for providers who state neither gender.
+    "x": ("Nour", "Amal", "Iman", "Sasha", "Eden", "Shadi"),
+}
+"""First names by the gender the provider states, so a name never contradicts it."""
 LAST_NAMES = (
     "Haddad",
     "Tesfaye",
@@ -419,6 +425,7 @@ def _providers(
     second_languages = [code for code in first_languages if code not in rare]
     count = len(first_languages)  # every language gets the speakers its row says
     providers: list[Provider] = []
+    taken_names = {demo_user.full_name}
     for index in range(count):
         # Half of the rest at SéTIS too: the demo dispatcher's board should be mostly staffed.
         service = "setis" if index <= len(distinct) else ("setis", "hdf", "setis", "wvl")[index % 4]
@@ -432,16 +439,12 @@ def _providers(
         if rng.random() < 0.45:  # a second language, never a rare one: those stay rare
             codes.add(rng.choice(second_languages))
         gender = rng.choice(("f", "f", "m", "m", "x")) if index else "m"
+        name = demo_user.full_name if index == 0 else _unique_name(rng, gender, taken_names)
         cross_border = rng.random() < (0.5 if service == "setis" else 0.25)
-        display_name = (
-            demo_user.full_name
-            if index == 0
-            else f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        )
         provider = Provider(
             organisation_id=org.id,
             user_id=demo_user.id if index == 0 else None,
-            display_name=display_name,
+            display_name=name,
             kind=kind,
             gender=gender,
             skills=sorted(rng.sample(["trauma", "minors", "medical", "legal"], rng.randint(0, 2))),
@@ -453,7 +456,7 @@ def _providers(
             max_travel_minutes=rng.choice((45, 60, 75, 90, 120)),
             max_minutes_per_day=rng.choice((360, 420, 480)),
             max_minutes_per_week=rng.choice((1200, 1500, 1800, 2100)),
-            email=demo_email(display_name, index),
+            email=demo_email(name, index),
             phone_e164=demo_phone(org.country, index),
             locale=demo_user.locale if index == 0 else org.locale,
         )
@@ -487,6 +490,20 @@ def demo_phone(country: str, index: int) -> str:
     if country == "FR":
         return f"+33639980{index % 1000:03d}"
     return f"+324700000{index % 100:02d}"
+
+
+def _unique_name(rng: random.Random, gender: str, taken: set[str]) -> str:
+    """A full name that fits ``gender`` and no other provider has: two people with one name
+    on a dispatcher's board would be mixed up."""
+    free = [
+        f"{first} {last}"
+        for first in FIRST_NAMES[gender]
+        for last in LAST_NAMES
+        if f"{first} {last}" not in taken
+    ]
+    name = rng.choice(free)
+    taken.add(name)
+    return name
 
 
 def _availability(

@@ -1,4 +1,5 @@
-"""The trade's rules about time: late cancellation, the decline lock, certification validity.
+"""The trade's rules about time: late cancellation, the decline lock, the offer clock,
+certification validity.
 
 Plain functions of plain values (no database): the services pass in what
 they loaded, so each rule is tested on its own with dates from a calendar.
@@ -23,9 +24,12 @@ COUNTRY_TIMEZONES: dict[str, str] = {
 }
 """Where the deadline's wall clock hangs: the country of the session."""
 
-# A session is never cancelled "the working day before" more than a few weeks
-# back, even with a closure run (Christmas to New Year) in front of it.
+# A working day is never more than a few weeks away, even with a closure run
+# (Christmas to New Year) in between.
 _MAX_DAYS_BACK = 60
+# The offer clock gives up past this many calendar days (an offer lives at most a
+# week of working time: three weeks of calendar, or more across closures).
+_MAX_DAYS_AHEAD = 366
 
 
 class _HasTimes(Protocol):
@@ -65,12 +69,24 @@ def previous_working_day(
     day: dt.date, *, country: str, closures: Collection[dt.date] = ()
 ) -> dt.date:
     """The last working day strictly before ``day``."""
-    candidate = day - dt.timedelta(days=1)
+    return _working_day_from(day, -1, country=country, closures=closures)
+
+
+def next_working_day(day: dt.date, *, country: str, closures: Collection[dt.date] = ()) -> dt.date:
+    """The first working day strictly after ``day``."""
+    return _working_day_from(day, 1, country=country, closures=closures)
+
+
+def _working_day_from(
+    day: dt.date, step: int, *, country: str, closures: Collection[dt.date]
+) -> dt.date:
+    candidate = day + dt.timedelta(days=step)
     for _ in range(_MAX_DAYS_BACK):
         if is_working_day(candidate, country=country, closures=closures):
             return candidate
-        candidate -= dt.timedelta(days=1)
-    raise ValueError(f"no working day in the {_MAX_DAYS_BACK} days before {day.isoformat()}")
+        candidate += dt.timedelta(days=step)
+    side = "before" if step < 0 else "after"
+    raise ValueError(f"no working day in the {_MAX_DAYS_BACK} days {side} {day.isoformat()}")
 
 
 def free_cancellation_deadline(
@@ -111,6 +127,46 @@ def is_late_cancellation(
         starts_at, country=country, deadline_hour=deadline_hour, closures=closures
     )
     return ensure_aware(cancelled_at) > deadline
+
+
+def add_working_minutes(
+    start: dt.datetime,
+    minutes: int,
+    *,
+    timezone: str,
+    country: str,
+    day_start: dt.time,
+    day_end: dt.time,
+    closures: Collection[dt.date] = (),
+) -> dt.datetime:
+    """``start`` plus ``minutes`` of working time: the offer clock.
+
+    The clock runs only from ``day_start`` to ``day_end`` (local wall-clock
+    times in ``timezone``) on working days (Monday to Friday, not a public
+    holiday of ``country``, not one of ``closures``). An offer made at 00:45
+    with two hours to answer expires at 10:00 (day_start 08:00), one made on
+    Friday at 18:00 at 09:00 on Monday. A deadline that falls exactly at
+    ``day_end`` stays there rather than moving to the next morning.
+    """
+    if minutes < 0:
+        raise ValueError(f"minutes must not be negative, not {minutes}")
+    if not day_start < day_end:
+        raise ValueError(f"the working day must start before it ends ({day_start}-{day_end})")
+    zone = ZoneInfo(timezone)
+    cursor = ensure_aware(start).astimezone(dt.UTC)
+    remaining = dt.timedelta(minutes=minutes)
+    day = cursor.astimezone(zone).date()
+    for _ in range(_MAX_DAYS_AHEAD):
+        if is_working_day(day, country=country, closures=closures):
+            opens = dt.datetime.combine(day, day_start, tzinfo=zone).astimezone(dt.UTC)
+            closes = dt.datetime.combine(day, day_end, tzinfo=zone).astimezone(dt.UTC)
+            cursor = max(cursor, opens)
+            if cursor < closes:
+                if remaining <= closes - cursor:
+                    return cursor + remaining
+                remaining -= closes - cursor
+        day += dt.timedelta(days=1)
+    raise ValueError(f"no working time in the {_MAX_DAYS_AHEAD} days after {start.isoformat()}")
 
 
 def provider_may_decline(assignment: _HasTimes, now: dt.datetime, *, lock_hours: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from typing import Literal
 
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     decline_lock_hours: int = Field(default=24, ge=0)
     offer_timeout_minutes: int = Field(default=120, ge=1)
     max_booking_ahead_days: int = Field(default=730, ge=1, le=3650)
+    # The service's working hours, local time, on working days: offers count only these.
+    working_hours_start: dt.time = dt.time(8, 0)
+    working_hours_end: dt.time = dt.time(19, 0)
     plan_time_limit_seconds: float = Field(default=20.0, gt=0, le=600)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     write_rate_per_minute: int = Field(default=120, ge=1)
@@ -48,6 +52,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "TRUCHEMENT_SECRET_KEY must be set to a real secret of at least "
                 f"{MIN_SECRET_BYTES} bytes outside development (`openssl rand -hex 32`)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _working_day_has_hours(self) -> Settings:
+        if not self.working_hours_start < self.working_hours_end:
+            raise ValueError(
+                "TRUCHEMENT_WORKING_HOURS_START must come before TRUCHEMENT_WORKING_HOURS_END"
             )
         return self
 

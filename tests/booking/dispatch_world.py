@@ -37,12 +37,16 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 def next_monday(weeks_ahead: int = 2) -> dt.date:
-    """The Monday ``weeks_ahead`` weeks from now, or a later one, of a week without holidays."""
+    """The Monday ``weeks_ahead`` weeks from now, or a later one, of a week without holidays.
+
+    The week before has none either: tests act "a week before" (offers, whose
+    clock runs on working days only, and cancellations).
+    """
     today = dt.datetime.now(BRUSSELS).date()
     monday = today + dt.timedelta(days=7 * weeks_ahead - today.weekday())
     while any(
         is_public_holiday(monday + dt.timedelta(days=d), country)
-        for d in WEEKDAYS
+        for d in (*(d - 7 for d in WEEKDAYS), *WEEKDAYS)
         for country in ("BE", "FR")
     ):
         monday += dt.timedelta(days=7)

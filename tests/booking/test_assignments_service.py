@@ -15,6 +15,7 @@ from booking.models import Assignment, OutboxMessage
 from booking.vocabulary import AssignmentStatus, BookingStatus
 from tests.booking.dispatch_world import World, at, make_world
 from tests.factories import make_assignment, make_availability_exception, make_user
+from tests.notify.scene import mark_sent
 
 
 @pytest.fixture
@@ -259,6 +260,7 @@ def test_confirming_closes_the_other_offers_of_the_booking(db: Session, world: W
         assign(db, world, booking=booking, provider=p, status=AssignmentStatus.OFFERED)
         for p in (winner, other)
     ]
+    mark_sent(db, event="offer_sent")
     service.confirm(db, actor=world.dispatcher, assignment=offers[0], now=now_for(world))
     db.refresh(offers[1])
     assert offers[1].status == AssignmentStatus.CANCELLED
@@ -285,6 +287,7 @@ def test_cancelling_confirmed_work_reopens_the_booking_and_tells_the_provider(
     booking = world.booking(db)
     proposal = assign(db, world, booking=booking, provider=provider)
     service.confirm(db, actor=world.dispatcher, assignment=proposal, now=now_for(world))
+    mark_sent(db, event="assignment_confirmed")
     cancelled = service.cancel_assignment(
         db, actor=world.dispatcher, assignment=proposal, reason="ill", now=now_for(world)
     )

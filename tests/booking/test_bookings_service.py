@@ -32,6 +32,7 @@ from booking.models import (
     Site,
     User,
 )
+from booking.outbox import events
 from booking.settings import Settings
 from booking.types import utc_now
 from tests.factories import (
@@ -47,6 +48,7 @@ from tests.factories import (
     make_site,
     make_user,
 )
+from tests.notify.scene import mark_sent
 
 SETTINGS = Settings(
     environment="test", secret_key="test-secret-key-not-for-production", late_cancellation_hour=10
@@ -327,6 +329,12 @@ def confirmed_booking(db: Session, world: World, **fields: object) -> tuple[Book
     return booking, assignment
 
 
+def confirmation_went_out(db: Session, assignment: Assignment) -> None:
+    """The provider and the requester received the confirmation (and its invitation)."""
+    events.assignment_confirmed(db, assignment=assignment)
+    mark_sent(db, event="assignment_confirmed")
+
+
 class TestUpdate:
     def test_a_stale_version_is_refused(self, db: Session, world: World) -> None:
         booking = make_booking(db, requester=world.requester)
@@ -375,6 +383,7 @@ class TestUpdate:
         self, db: Session, world: World
     ) -> None:
         booking, assignment = confirmed_booking(db, world)
+        confirmation_went_out(db, assignment)
         later = booking.starts_at + dt.timedelta(days=1)
         update_booking(
             db,
@@ -591,6 +600,7 @@ class TestCancel:
 
     def test_cancelling_releases_and_tells_the_provider(self, db: Session, world: World) -> None:
         booking, assignment = confirmed_booking(db, world)
+        confirmation_went_out(db, assignment)
         cancel_booking(
             db, actor=world.requester, booking=booking, reason="Moved", settings=SETTINGS
         )

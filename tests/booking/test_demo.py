@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from booking.demo import LANGUAGES, DemoRefused, database_is_empty, seed_demo_data
+from api.web.i18n import catalogue
+from booking.demo import FIRST_NAMES, LANGUAGES, DemoRefused, database_is_empty, seed_demo_data
 from booking.models import (
     Assignment,
     Booking,
@@ -94,3 +95,32 @@ def test_open_follow_ups_of_the_first_week_ask_for_the_demo_provider(db: Session
     assert 1 <= len(wished) <= 3
     assert all(b.language_code == "tir" for b in wished)
     assert all(b.starts_at.date() < MONDAY + dt.timedelta(days=5) for b in wished)
+
+
+@pytest.mark.parametrize("seed", [7, 11, 2026])
+def test_no_two_demo_providers_share_a_name_and_each_name_fits_the_stated_gender(
+    db: Session, seed: int
+) -> None:
+    seed_demo_data(db, seed=seed, first_day=MONDAY)
+    providers = db.scalars(select(Provider)).all()
+    names = [p.display_name for p in providers]
+    assert len(names) == len(set(names)), "two providers share a full name"
+    for provider in providers:
+        first = provider.display_name.split(" ", 1)[0]
+        assert provider.gender is not None
+        assert first in FIRST_NAMES[provider.gender], (provider.display_name, provider.gender)
+    assert {p.gender for p in providers} == {"f", "m", "x"}
+
+
+def test_the_demo_s_any_kind_bookings_are_labelled_any_not_two_of_the_three_kinds(
+    db: Session,
+) -> None:
+    """``any`` lets mediators in too, and the demo has mediators: the label must say so."""
+    seed_demo_data(db, seed=7, first_day=MONDAY)
+    kinds = set(db.scalars(select(Provider.kind)))
+    assert "mediator" in kinds
+    assert "any" in set(db.scalars(select(Booking.provider_kind)))
+    for locale, mediator in (("en", "mediator"), ("fr", "médiateur"), ("nl", "bemiddelaar")):
+        label = catalogue(locale)["provider_kind.any"]
+        assert mediator in label.lower(), (locale, label)
+        assert catalogue(locale)["role.provider"].lower().count(mediator) == 1

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.assignments.service import assign_manually, candidates_for
+from booking.access import served_organisation_ids
+from booking.assignments.service import CandidateView, assign_manually, candidates_for
 from booking.demo import PROVIDER_DOMAIN, seed_demo_data
 from booking.models import Booking, Organisation, OutboxMessage, Provider, User
 from booking.phones import mobile_e164
@@ -54,12 +55,9 @@ def test_confirming_demo_requests_queues_the_provider_s_confirmation_and_reminde
     db: Session,
 ) -> None:
     seed_demo_data(db, seed=7, first_day=MONDAY)
-    organisation_of = dict(db.execute(select(Provider.id, Provider.organisation_id)).all())
-    dispatchers = {
-        user.organisation_id: user
-        for user in db.scalars(select(User).where(User.role == UserRole.DISPATCHER))
-    }
-    admin = db.scalars(select(User).where(User.role == UserRole.ADMIN)).one()
+    dispatchers = db.scalars(
+        select(User).where(User.role == UserRole.DISPATCHER).order_by(User.id)
+    ).all()
     requested = db.scalars(
         select(Booking)
         .where(Booking.status == BookingStatus.REQUESTED)
@@ -67,12 +65,11 @@ def test_confirming_demo_requests_queues_the_provider_s_confirmation_and_reminde
     ).all()
     confirmed = without_login = 0
     for booking in requested:
-        ranked = candidates_for(db, actor=admin, booking=booking, now=NOW)
-        best = next((c for c in ranked if c.feasible), None)
-        if best is None:
+        found = _best_candidate(db, dispatchers, booking)
+        if found is None:
             continue
+        dispatcher, best = found
         provider = db.get_one(Provider, best.provider.id)
-        dispatcher = dispatchers[organisation_of[provider.id]]
         assignment = assign_manually(
             db,
             actor=dispatcher,
@@ -100,3 +97,17 @@ def test_confirming_demo_requests_queues_the_provider_s_confirmation_and_reminde
         if confirmed == 6:
             break
     assert confirmed == 6 and without_login > 0
+
+
+def _best_candidate(
+    db: Session, dispatchers: Sequence[User], booking: Booking
+) -> tuple[User, CandidateView] | None:
+    """The first dispatcher serving the booking who has a feasible candidate, and that candidate."""
+    for dispatcher in dispatchers:
+        if booking.organisation_id not in served_organisation_ids(db, dispatcher.organisation_id):
+            continue
+        ranked = candidates_for(db, actor=dispatcher, booking=booking, now=NOW)
+        best = next((c for c in ranked if c.feasible), None)
+        if best is not None:
+            return dispatcher, best
+    return None

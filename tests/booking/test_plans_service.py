@@ -189,6 +189,18 @@ def test_applying_as_offers_sends_offers_instead(db: Session, world: World) -> N
     assert booking.status == BookingStatus.PROPOSED
 
 
+def test_offers_from_a_plan_run_on_the_service_s_working_hours(db: Session, world: World) -> None:
+    world.provider(db)
+    world.booking(db, hour=11)
+    plan = run(db, world)
+    friday_evening = at(world.day - dt.timedelta(days=3), 18, 30)
+    outcome = service.apply_plan(
+        db, actor=world.dispatcher, plan=plan, mode="offer", offer_minutes=60, now=friday_evening
+    )
+    [offer] = outcome.applied
+    assert offer.offer_expires_at == at(world.day, 8, 30)
+
+
 def test_stale_proposals_are_refused_and_the_rest_applied(db: Session, world: World) -> None:
     for _ in range(3):
         world.provider(db)

@@ -6,15 +6,18 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
+from pydantic import ValidationError
 
 from booking.geography import in_service_area
 from booking.policies import (
+    add_working_minutes,
     certification_valid,
     free_cancellation_deadline,
     is_late_cancellation,
     previous_working_day,
     provider_may_decline,
 )
+from booking.settings import Settings
 from tests.factories import BRUSSELS, PARIS, TOURNAI
 
 
@@ -211,3 +214,76 @@ class TestServiceArea:
     )
     def test_places_elsewhere_are_outside(self, place: str, lat: float, lon: float) -> None:
         assert not in_service_area(lat, lon), place
+
+
+def offer_ends(start: dt.datetime, minutes: int, **kwargs: object) -> dt.datetime:
+    options: dict[str, object] = {
+        "timezone": "Europe/Brussels",
+        "country": "BE",
+        "day_start": dt.time(8),
+        "day_end": dt.time(19),
+        "closures": (),
+    }
+    options.update(kwargs)
+    return add_working_minutes(start, minutes, **options)  # type: ignore[arg-type]
+
+
+class TestOfferClock:
+    def test_an_offer_made_in_the_night_runs_from_the_morning(self) -> None:
+        assert offer_ends(brussels(MONDAY, 0, 45), 120) == brussels(MONDAY, 10)
+
+    def test_an_offer_made_in_working_hours_runs_on_the_wall_clock(self) -> None:
+        assert offer_ends(brussels(MONDAY, 9, 15), 120) == brussels(MONDAY, 11, 15)
+
+    def test_an_offer_ending_at_closing_time_ends_then_not_the_next_morning(self) -> None:
+        assert offer_ends(brussels(MONDAY, 17), 120) == brussels(MONDAY, 19)
+
+    def test_the_rest_of_a_friday_evening_offer_runs_on_monday(self) -> None:
+        assert offer_ends(brussels(FRIDAY_BEFORE, 18), 120) == brussels(MONDAY, 9)
+
+    def test_a_saturday_offer_waits_for_monday(self) -> None:
+        saturday = FRIDAY_BEFORE + dt.timedelta(days=1)
+        assert offer_ends(brussels(saturday, 11), 120) == brussels(MONDAY, 10)
+
+    def test_a_long_offer_spans_several_working_days(self) -> None:
+        wednesday = MONDAY + dt.timedelta(days=2)
+        assert offer_ends(brussels(MONDAY, 8), 25 * 60) == brussels(wednesday, 11)
+
+    def test_the_public_holidays_of_the_service_s_country_do_not_count(self) -> None:
+        monday = dt.date(2026, 7, 13)  # the day before the French national day
+        tuesday, wednesday = dt.date(2026, 7, 14), dt.date(2026, 7, 15)
+        assert offer_ends(brussels(monday, 18, 30), 120) == brussels(tuesday, 9, 30)
+        in_france = offer_ends(paris(monday, 18, 30), 120, timezone="Europe/Paris", country="FR")
+        assert in_france == paris(wednesday, 9, 30)
+        belgian_day = dt.date(2026, 7, 21)  # Belgian national day
+        assert offer_ends(brussels(belgian_day, 9), 60) == brussels(dt.date(2026, 7, 22), 9)
+
+    def test_closure_days_do_not_count(self) -> None:
+        tuesday = MONDAY + dt.timedelta(days=1)
+        ends = offer_ends(brussels(MONDAY, 18, 30), 120, closures={tuesday})
+        assert ends == brussels(MONDAY + dt.timedelta(days=2), 9, 30)
+
+    def test_the_working_day_keeps_its_wall_clock_across_a_change_of_time(self) -> None:
+        friday, monday = dt.date(2026, 10, 23), dt.date(2026, 10, 26)  # summer time ends 25 Oct
+        ends = offer_ends(brussels(friday, 18), 120)
+        assert ends == brussels(monday, 9)
+        assert ends == dt.datetime(2026, 10, 26, 8, 0, tzinfo=dt.UTC)  # CET again
+
+    def test_the_hours_are_a_setting(self) -> None:
+        ends = offer_ends(brussels(MONDAY, 16), 120, day_start=dt.time(9), day_end=dt.time(17))
+        assert ends == brussels(MONDAY + dt.timedelta(days=1), 10)
+
+    def test_a_working_day_without_hours_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="start before it ends"):
+            offer_ends(brussels(MONDAY, 9), 60, day_start=dt.time(19), day_end=dt.time(8))
+
+
+def test_the_working_hours_are_settings_and_must_make_a_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRUCHEMENT_WORKING_HOURS_START", "07:30")
+    assert Settings().working_hours_start == dt.time(7, 30)
+    assert Settings().working_hours_end == dt.time(19)
+    monkeypatch.setenv("TRUCHEMENT_WORKING_HOURS_END", "07:00")
+    with pytest.raises(ValidationError, match="WORKING_HOURS_START must come before"):
+        Settings()

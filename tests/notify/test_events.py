@@ -9,13 +9,24 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy.orm import Session
 
+from booking.models import Assignment
 from booking.outbox import events
 from booking.outbox.models import OutboxMessage
 from booking.vocabulary import OutboxStatus
 from notify.render import render_email, render_sms
 from tests.factories import make_booking, make_organisation, make_service_agreement, make_user
 from tests.notify.conftest import reconfigure
-from tests.notify.scene import BENEFICIARY, BRUSSELS, NOTES, START, assign, make_scene, messages
+from tests.notify.scene import (
+    BENEFICIARY,
+    BRUSSELS,
+    NOTES,
+    START,
+    Scene,
+    assign,
+    make_scene,
+    mark_sent,
+    messages,
+)
 
 NOW = START - dt.timedelta(days=3)  # Saturday 8 March 2031, 10:00 Brussels
 UTC = dt.UTC
@@ -35,6 +46,36 @@ def invitation(row: OutboxMessage) -> Calendar:
     )
     (attachment,) = email.attachments
     return Calendar.from_ical(attachment.content)
+
+
+def confirmed_scene(db: Session) -> tuple[Scene, Assignment]:
+    """A session confirmed with its provider: the confirmations and reminders are queued."""
+    scene = make_scene(db)
+    assignment = assign(db, scene)
+    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    return scene, assignment
+
+
+def offered_scene(db: Session, now: dt.datetime = NOW) -> tuple[Scene, Assignment]:
+    """A session offered to its provider at ``now``: the offer's email and SMS are queued."""
+    scene = make_scene(db)
+    assignment = assign(db, scene, status="offered")
+    events.offer_sent(db, assignment=assignment, now=now)
+    return scene, assignment
+
+
+def cancel(db: Session, scene: Scene) -> None:
+    """The booking is cancelled now."""
+    scene.booking.status = "cancelled"
+    scene.booking.cancelled_at = NOW
+    events.booking_cancelled(db, booking=scene.booking, now=NOW)
+
+
+def withdraw(db: Session, scene: Scene, assignment: Assignment) -> None:
+    """The dispatcher takes the confirmed session off the provider's hands."""
+    assignment.status = "cancelled"
+    scene.booking.status = "requested"
+    events.assignment_cancelled(db, assignment=assignment, now=NOW)
 
 
 def test_a_new_booking_is_acknowledged_to_its_requester_by_email(db: Session) -> None:
@@ -69,9 +110,7 @@ def test_the_same_event_twice_enqueues_nothing_more_and_keeps_the_transaction(db
 def test_a_confirmation_goes_to_requester_and_provider_with_invitations_and_reminders(
     db: Session,
 ) -> None:
-    scene = make_scene(db)
-    assignment = assign(db, scene)
-    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    scene, assignment = confirmed_scene(db)
     rows = messages(db)
     by_key = {(r.event, r.recipient_user_id, r.channel): r for r in rows}
     requester, provider = scene.requester.id, scene.provider_user.id
@@ -174,17 +213,15 @@ def test_reminder_offsets_come_from_the_settings(
 
 
 def test_a_cancellation_voids_pending_reminders_in_the_same_transaction(db: Session) -> None:
-    scene = make_scene(db)
-    assignment = assign(db, scene)
-    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    scene, assignment = confirmed_scene(db)
+    mark_sent(db, event="assignment_confirmed")
     first_sequence = scene.booking.version_id
-    scene.booking.status = "cancelled"
-    scene.booking.cancelled_at = NOW
-    events.booking_cancelled(db, booking=scene.booking, now=NOW)
+    cancel(db, scene)
     rows = messages(db)
     assert {r.status for r in rows if r.event.startswith("reminder")} == {OutboxStatus.VOID}
     assert {r.last_error for r in rows if r.status == OutboxStatus.VOID} == {"booking cancelled"}
     cancels = [r for r in rows if r.event == "booking_cancelled"]
+
     assert {(r.recipient_user_id, r.channel) for r in cancels} == {
         (scene.requester.id, "email"),
         (scene.provider_user.id, "email"),
@@ -201,10 +238,73 @@ def test_a_cancellation_voids_pending_reminders_in_the_same_transaction(db: Sess
     assert str(event["STATUS"]) == "CANCELLED"
 
 
-def test_a_sent_message_is_not_voided(db: Session) -> None:
+def test_a_cancellation_sends_a_calendar_cancel_only_where_an_invitation_went_out(
+    db: Session,
+) -> None:
+    """The confirmation was still queued: it is voided, and nobody gets a CANCEL for it."""
     scene = make_scene(db)
+    booking_id = scene.booking.id
+    events.booking_received(db, booking=scene.booking, now=NOW)
+    mark_sent(db, event="booking_received")
     assignment = assign(db, scene)
     events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    cancel(db, scene)
+    rows = messages(db, booking_id=booking_id)
+    assert {r.status for r in rows if r.event == "assignment_confirmed"} == {OutboxStatus.VOID}
+    cancels = [r for r in rows if r.event == "booking_cancelled"]
+    # The requester asked for the session: they hear of its end, in plain text.
+    assert [(r.recipient_user_id, r.channel) for r in cancels] == [(scene.requester.id, "email")]
+    assert "ics" not in cancels[0].context
+    rendered = render_email(
+        template="booking_cancelled",
+        locale="en",
+        context=cancels[0].context,
+        sender="a@b.org",
+        recipient=cancels[0].recipient,
+    )
+    assert rendered.attachments == () and "calendar" not in rendered.text
+    # Nothing about the session ever reached the provider: they hear nothing now.
+    assert all(
+        r.status == OutboxStatus.VOID for r in rows if r.recipient_user_id == scene.provider_user.id
+    )
+
+
+def test_a_cancellation_cancels_each_calendar_entry_that_was_sent_and_no_other(
+    db: Session,
+) -> None:
+    scene, _ = confirmed_scene(db)
+    # The requester's invitation left; the provider's email is stuck, their SMS went out.
+    mark_sent(db, event="assignment_confirmed", recipient_user_id=scene.requester.id)
+    mark_sent(db, event="assignment_confirmed", channel="sms")
+    cancel(db, scene)
+    cancels = {
+        (r.recipient_user_id, r.channel): r.context.get("ics")
+        for r in messages(db, event="booking_cancelled")
+    }
+    assert set(cancels) == {
+        (scene.requester.id, "email"),
+        (scene.provider_user.id, "email"),
+        (scene.provider_user.id, "sms"),
+    }
+    requester_ics = cancels[(scene.requester.id, "email")]
+    assert requester_ics is not None and requester_ics["method"] == "CANCEL"
+    assert requester_ics["uid"] == f"booking-{scene.booking.id}@truchement"
+    assert cancels[(scene.provider_user.id, "email")] is None
+
+
+def test_a_cancellation_tells_an_offered_provider_only_if_the_offer_reached_them(
+    db: Session,
+) -> None:
+    scene, _ = offered_scene(db)
+    mark_sent(db, event="offer_sent", channel="email")
+    cancel(db, scene)
+    to_provider = messages(db, event="booking_cancelled", recipient_user_id=scene.provider_user.id)
+    assert {r.channel for r in to_provider} == {"email", "sms"}
+    assert all("ics" not in r.context for r in to_provider)
+
+
+def test_a_sent_message_is_not_voided(db: Session) -> None:
+    scene, _ = confirmed_scene(db)
     for row in messages(db, event="assignment_confirmed"):
         row.status = OutboxStatus.SENT
         row.sent_at = NOW
@@ -214,9 +314,7 @@ def test_a_sent_message_is_not_voided(db: Session) -> None:
 
 
 def test_a_rescheduled_session_updates_the_invitation_and_moves_the_reminders(db: Session) -> None:
-    scene = make_scene(db)
-    assignment = assign(db, scene)
-    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    scene, assignment = confirmed_scene(db)
     old_sequence = scene.booking.version_id
     new_start = START + dt.timedelta(days=1, hours=4)
     scene.booking.starts_at = new_start
@@ -249,9 +347,7 @@ def test_a_rescheduled_session_updates_the_invitation_and_moves_the_reminders(db
 
 
 def test_moving_back_to_the_first_time_schedules_reminders_again(db: Session) -> None:
-    scene = make_scene(db)
-    assignment = assign(db, scene)
-    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    scene, assignment = confirmed_scene(db)
     for start in (START + dt.timedelta(hours=2), START):
         scene.booking.starts_at = start
         assignment.starts_at = start
@@ -270,9 +366,7 @@ def test_moving_back_to_the_first_time_schedules_reminders_again(db: Session) ->
 
 def test_an_evening_sms_waits_for_the_morning_unless_the_session_is_near(db: Session) -> None:
     evening = dt.datetime(2031, 3, 7, 22, 30, tzinfo=BRUSSELS)
-    scene = make_scene(db)
-    assignment = assign(db, scene, status="offered")
-    events.offer_sent(db, assignment=assignment, now=evening)
+    offered_scene(db, evening)
     (sms,) = messages(db, channel="sms")
     (email,) = messages(db, channel="email")
     assert email.due_at == evening
@@ -299,9 +393,7 @@ def test_no_sms_without_a_mobile_number_or_without_a_gateway(
 
 
 def test_an_offer_links_to_accept_and_decline_on_the_providers_schedule(db: Session) -> None:
-    scene = make_scene(db)
-    assignment = assign(db, scene, status="offered")
-    events.offer_sent(db, assignment=assignment, now=NOW)
+    _, assignment = offered_scene(db)
     (email,) = messages(db, channel="email")
     root = "https://truchement.example.org/schedule"
     offer = assignment.id
@@ -340,16 +432,45 @@ def test_each_recipient_is_linked_to_the_page_they_can_open(db: Session) -> None
 
 def test_a_closed_offer_voids_its_unsent_sms_and_says_so_by_email(db: Session) -> None:
     evening = dt.datetime(2031, 3, 7, 22, 30, tzinfo=BRUSSELS)
-    scene = make_scene(db)
-    assignment = assign(db, scene, status="offered")
-    events.offer_sent(db, assignment=assignment, now=evening)
+    _, assignment = offered_scene(db, evening)
+    # The email left at once; the SMS waits for the morning (quiet hours).
+    mark_sent(db, event="offer_sent", channel="email")
     events.offer_closed(db, assignment=assignment, now=evening)
+    by_event = {(r.event, r.channel): r.status for r in messages(db)}
+    assert by_event == {
+        ("offer_sent", "email"): OutboxStatus.SENT,
+        ("offer_sent", "sms"): OutboxStatus.VOID,
+        ("offer_closed", "email"): OutboxStatus.PENDING,
+    }
+
+
+def test_an_offer_closed_before_any_of_it_went_out_is_voided_and_never_mentioned(
+    db: Session,
+) -> None:
+    _, assignment = offered_scene(db)
+    events.offer_closed(db, assignment=assignment, now=NOW)
     by_event = {(r.event, r.channel): r.status for r in messages(db)}
     assert by_event == {
         ("offer_sent", "email"): OutboxStatus.VOID,
         ("offer_sent", "sms"): OutboxStatus.VOID,
-        ("offer_closed", "email"): OutboxStatus.PENDING,
     }
+
+
+@pytest.mark.parametrize("reason", ["offer accepted", "offer declined", "offer expired"])
+def test_an_offer_that_is_settled_voids_what_of_it_is_still_queued(
+    db: Session, reason: str
+) -> None:
+    scene = make_scene(db)
+    other = make_scene(db)
+    assignment = assign(db, scene, status="offered")
+    untouched = assign(db, other, status="offered")
+    events.offer_sent(db, assignment=assignment, now=NOW)
+    events.offer_sent(db, assignment=untouched, now=NOW)
+    mark_sent(db, event="offer_sent", channel="sms", booking_id=scene.booking.id)
+    events.offer_settled(db, assignment=assignment, reason=reason)
+    mine = {r.channel: (r.status, r.last_error) for r in messages(db, booking_id=scene.booking.id)}
+    assert mine == {"email": (OutboxStatus.VOID, reason), "sms": (OutboxStatus.SENT, None)}
+    assert {r.status for r in messages(db, booking_id=other.booking.id)} == {OutboxStatus.PENDING}
 
 
 def test_an_unanswered_offer_is_flagged_to_the_dispatchers_who_serve_the_booking(
@@ -374,12 +495,9 @@ def test_an_unanswered_offer_is_flagged_to_the_dispatchers_who_serve_the_booking
 def test_a_withdrawn_assignment_cancels_the_providers_invitation_and_everyones_reminders(
     db: Session,
 ) -> None:
-    scene = make_scene(db)
-    assignment = assign(db, scene)
-    events.assignment_confirmed(db, assignment=assignment, now=NOW)
-    assignment.status = "cancelled"
-    scene.booking.status = "requested"
-    events.assignment_cancelled(db, assignment=assignment, now=NOW)
+    scene, assignment = confirmed_scene(db)
+    mark_sent(db, event="assignment_confirmed", recipient_user_id=scene.provider_user.id)
+    withdraw(db, scene, assignment)
     rows = messages(db)
     assert {r.status for r in rows if r.event.startswith("reminder")} == {OutboxStatus.VOID}
     withdrawn = [r for r in rows if r.event == "assignment_cancelled"]
@@ -394,6 +512,35 @@ def test_a_withdrawn_assignment_cancels_the_providers_invitation_and_everyones_r
         db, event="assignment_confirmed", recipient_user_id=scene.requester.id
     )
     assert [r.status for r in requester_confirmation] == [OutboxStatus.PENDING]
+
+
+def test_work_withdrawn_before_its_confirmation_went_out_is_never_mentioned(
+    db: Session,
+) -> None:
+    scene, assignment = confirmed_scene(db)
+    withdraw(db, scene, assignment)
+    to_provider = messages(db, recipient_user_id=scene.provider_user.id)
+    assert {r.status for r in to_provider} == {OutboxStatus.VOID}
+    assert "assignment_cancelled" not in {r.event for r in to_provider}
+
+
+def test_work_withdrawn_after_an_sms_but_before_the_invitation_gets_no_calendar_cancel(
+    db: Session,
+) -> None:
+    scene, assignment = confirmed_scene(db)
+    mark_sent(db, event="assignment_confirmed", channel="sms")
+    withdraw(db, scene, assignment)
+    email = messages(db, event="assignment_cancelled", channel="email")[0]
+    assert "ics" not in email.context
+    rendered = render_email(
+        template=email.template,
+        locale="en",
+        context=email.context,
+        sender="a@b.org",
+        recipient=email.recipient,
+    )
+    assert rendered.attachments == ()
+    assert "calendar" not in rendered.text
 
 
 def test_the_digest_lists_open_sessions_of_the_next_48_hours_once_a_day(db: Session) -> None:
@@ -432,12 +579,14 @@ def test_every_message_the_events_write_renders(db: Session) -> None:
     events.booking_received(db, booking=scene.booking, now=NOW)
     assignment = assign(db, scene, status="offered")
     events.offer_sent(db, assignment=assignment, now=NOW)
+    mark_sent(db)
     events.offer_unanswered(db, booking=scene.booking, now=NOW)
     events.offer_closed(db, assignment=assignment, now=NOW)
     assignment.status = "confirmed"
     scene.booking.status = "confirmed"
     events.assignment_confirmed(db, assignment=assignment, now=NOW)
     events.booking_rescheduled(db, booking=scene.booking, now=NOW)
+    mark_sent(db)
     events.assignment_cancelled(db, assignment=assignment, now=NOW)
     events.booking_cancelled(db, booking=scene.booking, now=NOW)
     make_booking(db, requester=scene.requester, starts_at=START, modality="phone")

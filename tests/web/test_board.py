@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.web import board as board_module
 from booking.models import Assignment, Plan
+from booking.policies import next_working_day
 from tests.booking.dispatch_world import World, at
 from tests.factories import (
     make_assignment,
@@ -93,6 +97,66 @@ def test_a_plan_is_run_shown_beside_its_explanation_and_applied_as_offers(
     assert "1 proposal(s) applied, 0 refused." in dispatcher.get(applied.headers["location"]).text
 
 
+def _plan_field(html: str, name: str) -> str:
+    found = re.search(rf'<input id="plan-{name}" name="[a-z_]+" [^>]*value="([^"]*)"', html)
+    assert found is not None, f"no plan field {name}"
+    return found.group(1)
+
+
+def test_the_plan_form_opens_on_the_next_working_day_and_spans_the_open_requests(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    world.booking(db, hour=10)
+    last = world.booking(db, hour=9)
+    last.starts_at = at(world.day + dt.timedelta(days=9), 9)
+    world.booking(db, hour=11, status="confirmed").starts_at = at(
+        world.day + dt.timedelta(days=20), 11
+    )
+    db.flush()
+    today = dt.datetime.now(ZoneInfo(dispatcher.settings.timezone)).date()
+    first = next_working_day(today, country=world.service.country)
+    html = dispatcher.get("/board").text
+    assert _plan_field(html, "start") == first.isoformat()
+    expected = min((world.day + dt.timedelta(days=9) - first).days + 1, 31)
+    assert _plan_field(html, "days") == str(expected)
+
+
+def test_the_next_working_day_skips_the_weekend_and_holidays(
+    dispatcher: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(board_module, "_today", lambda page: dt.date(2026, 4, 3))
+    html = dispatcher.get("/board").text
+    # Good Friday, then the weekend and Easter Monday: the next working day is Tuesday.
+    assert _plan_field(html, "start") == "2026-04-07"
+    assert _plan_field(html, "days") == "7", "no open request: a week"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("days", "60", "A plan covers 1 to 31 days, not 60."),
+        ("days", "0", "A plan covers 1 to 31 days, not 0."),
+        ("days", "two", "A plan covers 1 to 31 days, not two."),
+        ("time_limit", "100", "The time limit is 1 to 20 seconds, not 100."),
+        ("start", "2026-02-31", "Give a date."),
+    ],
+)
+def test_a_plan_value_out_of_range_is_refused_and_said_not_quietly_changed(
+    dispatcher: Browser, world: World, db: Session, field: str, value: str, message: str
+) -> None:
+    world.provider(db)
+    world.booking(db, hour=10)
+    form = {"start": world.day.isoformat(), "days": "1", "time_limit": "5", field: value}
+    response = dispatcher.post("/board/plans", form)
+    assert response.status_code == 422
+    assert db.scalars(select(Plan)).first() is None, "no plan was run"
+    html = response.text
+    assert "No plan was run" in html
+    shown = re.search(r'<p class="field-error" id="plan-[a-z]+-error">(.*?)</p>', html, re.S)
+    assert shown is not None and message in shown.group(1)
+    assert _plan_field(html, {"time_limit": "limit"}.get(field, field)) == value
+
+
 def test_applying_nothing_says_so(dispatcher: Browser, world: World, db: Session) -> None:
     world.provider(db)
     world.booking(db, hour=10)
@@ -174,6 +238,50 @@ def test_offers_go_to_the_best_candidates(dispatcher: Browser, world: World, db:
     assert response.headers["location"].endswith("?done=offered")
     offered = {a.provider_id for a in _assignments(db, booking.id) if a.status == "offered"}
     assert offered == {first.id, second.id}
+
+
+def test_no_offer_button_when_every_candidate_is_impossible(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    world.provider(db, name="Never Free", hours=None)
+    booking = world.booking(db, hour=10)
+    html = dispatcher.get(f"/board/bookings/{booking.id}").text
+    assert "Never Free" in html and 'class="candidate-refused"' in html
+    assert 'id="offer-form"' not in html and "Send the offers" not in html
+    assert "Nobody can take this session as it stands" in html
+    assert "has been asked already" not in html
+
+
+def test_offers_are_post_redirect_get_and_say_when_everyone_was_asked(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    world.provider(db, name="Only One")
+    booking = world.booking(db, hour=10)
+    assert 'id="offer-form"' in dispatcher.get(f"/board/bookings/{booking.id}").text
+    sent = dispatcher.post(f"/board/bookings/{booking.id}/offers", {"count": "3"})
+    assert sent.status_code == 303
+    # Reloading the page after sending is a GET: nothing is sent again.
+    for _ in range(2):
+        page = dispatcher.get(sent.headers["location"])
+        assert page.status_code == 200
+    assert len(_assignments(db, booking.id)) == 1
+    html = page.text
+    assert 'id="offer-form"' not in html
+    assert "Everyone who can take this session has been asked already." in html
+    again = dispatcher.post(f"/board/bookings/{booking.id}/offers", {"count": "3"})
+    assert again.status_code == 303
+    assert again.headers["location"].endswith("?refused=everyone_asked")
+    assert "has been asked already" in dispatcher.get(again.headers["location"]).text
+    assert len(_assignments(db, booking.id)) == 1
+
+
+def test_a_refusal_carried_in_the_address_shows_only_known_sentences(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    booking = world.booking(db, hour=10)
+    html = dispatcher.get(f"/board/bookings/{booking.id}?refused=<script>").text
+    assert "<script>" not in html
+    assert "This clashes with the current state" in html
 
 
 def test_an_assignment_is_confirmed_then_withdrawn(

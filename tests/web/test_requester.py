@@ -139,6 +139,50 @@ def test_bad_input_is_explained_next_to_its_field(
     assert _bookings(db, world) == []
 
 
+def _errors_of(html: str) -> dict[str, str]:
+    found = re.findall(r'<p class="field-error" id="f-([a-z_]+)-error">(.*?)</p>', html, re.S)
+    return {
+        name: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip() for name, text in found
+    }
+
+
+def test_every_error_of_the_form_is_reported_on_the_first_submit(
+    requester: Browser, world: World, db: Session
+) -> None:
+    """A missing language and place, a 5-minute session and a reversed window: all at once."""
+    form = _form(
+        world, language="", site="", duration="5", time="", window_start="12:00", window_end="11:00"
+    )
+    response = requester.post("/book", form)
+    assert response.status_code == 422
+    errors = _errors_of(response.text)
+    assert set(errors) == {"language", "site", "duration", "window_end"}
+    assert "This field is required" in errors["language"]
+    assert "needs a place" in errors["site"]
+    assert "from 15 minutes to 8 hours" in errors["duration"]
+    assert "end comes before the start" in errors["window_end"]
+    assert response.text.count('<li><a href="#f-') == 4, "the summary lists all four"
+    assert _bookings(db, world) == []
+
+
+def test_a_malformed_field_does_not_hide_the_errors_of_the_others(
+    requester: Browser, world: World, db: Session
+) -> None:
+    form = _form(world, date="2026-13-45", duration="abc", site="", beneficiary_ref="Jean Dupont")
+    errors = _errors_of(requester.post("/book", form).text)
+    assert set(errors) == {"date", "duration", "site", "beneficiary_ref"}
+    assert "Give a date" in errors["date"] and "Give a whole number" in errors["duration"]
+    assert "never a name" in errors["beneficiary_ref"]
+
+
+def test_an_incomplete_start_is_not_called_a_start_in_the_past(
+    requester: Browser, world: World
+) -> None:
+    today = dt.date.today().isoformat()
+    errors = _errors_of(requester.post("/book", _form(world, date=today, time="")).text)
+    assert errors == {"time": "Error: Give a start time or a start window."}
+
+
 def test_an_unknown_field_is_refused_above_the_form(requester: Browser, world: World) -> None:
     response = requester.post("/book", _form(world, organisation_id="1"))
     assert response.status_code == 422

@@ -36,11 +36,14 @@ def offer_booking(
     body: OfferCreate | None = None,
 ) -> OffersOut:
     """The `count` best feasible candidates not asked before get an offer until
-    `expires_in_minutes` (default: the service's offer timeout). The first to accept gets
+    `expires_in_minutes` of the service's working hours (default: the service's offer
+    timeout; the clock stops at night, at weekends and on public holidays, and the offer
+    never outlives the start of the session). The first to accept gets
     the booking and the others' offers are withdrawn. If nobody accepts in time, the
     worker offers it to the next `count` candidates, and when none is left, flags it to
     the dispatchers (`unfilled`, reason `offer_unanswered`). 409 `no_candidate` when
-    nobody left can take it."""
+    nobody left can take it, with `everyone_asked`: `true` when everyone who could was
+    asked already, `false` when nobody can take it as it stands (see the candidates)."""
     body = body or OfferCreate()
     booking = get_visible_booking(db, user, booking_id)
     sent = offers.offer_booking(

@@ -37,7 +37,9 @@ class AssignmentCreate(StrictModel):
         default=None,
         ge=1,
         le=7 * 24 * 60,
-        description="For `offered`; default: the service's offer timeout.",
+        description="For `offered`: minutes of the service's working hours (the offer "
+        "clock stops at night, at weekends and on public holidays); default: the service's "
+        "offer timeout.",
     )
     confirmed_by_phone: bool = Field(
         default=False,
@@ -115,7 +117,11 @@ class CandidatesOut(ResponseModel):
 class OfferCreate(StrictModel):
     count: int = Field(default=1, ge=1, le=20, description="How many providers to ask at once.")
     expires_in_minutes: int | None = Field(
-        default=None, ge=1, le=7 * 24 * 60, description="Default: the service's offer timeout."
+        default=None,
+        ge=1,
+        le=7 * 24 * 60,
+        description="Minutes of the service's working hours (the offer clock stops at night, "
+        "at weekends and on public holidays); default: the service's offer timeout.",
     )
 
 

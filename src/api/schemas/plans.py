@@ -117,7 +117,13 @@ class PlanApply(StrictModel):
         default="confirm",
         description="`confirm` books the providers; `offer` sends them offers to accept.",
     )
-    offer_expires_in_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    offer_expires_in_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=7 * 24 * 60,
+        description="For `offer`: minutes of the service's working hours; default: the "
+        "service's offer timeout.",
+    )
 
 
 class RefusalOut(ResponseModel):

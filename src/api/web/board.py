@@ -11,6 +11,7 @@ built from their codes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +19,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.web.context import CheckedForm, DispatcherPage, Page
 from api.web.forms import language_name
 from booking.access import get_visible_booking
 from booking.assignments.models import Assignment
-from booking.assignments.offers import offer_booking
+from booking.assignments.offers import asked_providers, offer_booking
 from booking.assignments.service import (
     LIVE_ASSIGNMENT_STATUSES,
     CandidateView,
@@ -40,8 +41,9 @@ from booking.bookings.service import BookingFilters, booking_list_query, describ
 from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.languages.models import Language
-from booking.organisations.models import Organisation
+from booking.organisations.models import Organisation, OrganisationClosure
 from booking.plans.models import Plan
+from booking.plans.problem_builder import OPEN_BOOKING_STATUSES
 from booking.plans.service import (
     MAX_HORIZON_DAYS,
     apply_plan,
@@ -51,8 +53,10 @@ from booking.plans.service import (
     plan_assignments,
     plan_query_for,
 )
+from booking.policies import next_working_day
 from booking.providers.models import Provider
 from booking.providers.service import get_visible_provider
+from booking.types import ensure_aware
 from booking.vocabulary import AssignmentStatus, BookingStatus, Modality, UserRole
 from matching.problem import HaversineTravel, Location
 from matching.travel import Travel
@@ -73,6 +77,8 @@ DAY_END_HOUR = 20
 MANUAL_STATUSES = ("proposed", "offered", "confirmed")
 OFFER_COUNT_CHOICES = (1, 2, 3, 5)
 DONE_MESSAGES = frozenset({"assigned", "offered", "confirmed", "withdrawn"})
+REFUSAL = re.compile(r"[a-z_]{1,64}")
+"""Why sending offers was refused, as ``?refused=`` carries it back to the booking page."""
 
 
 def _zone(page: Page) -> ZoneInfo:
@@ -177,7 +183,24 @@ def board(
     status: str = "",
 ) -> HTMLResponse:
     """Open bookings of the coming days by day, filters, and the plan runner."""
+    filters = {"start": start, "days": days, "language": language, "region": region}
+    return _board_page(page, {**filters, "status": status})
+
+
+def _board_page(
+    page: Page,
+    chosen: dict[str, str] | None = None,
+    *,
+    plan_form: dict[str, str] | None = None,
+    plan_errors: dict[str, str] | None = None,
+    http_status: int = 200,
+) -> HTMLResponse:
+    """The board with the list ``chosen`` by its filters (none: the defaults) and the plan form
+    as it opens, or as typed with its errors."""
     assert page.user is not None
+    chosen = chosen or {}
+    start, days = chosen.get("start", ""), chosen.get("days", "")
+    language, region, status = (chosen.get(k, "") for k in ("language", "region", "status"))
     zone = _zone(page)
     first_day = _day(page, start)
     count = _parse_int(days, DEFAULT_DAYS, 1, MAX_BOARD_DAYS)
@@ -231,6 +254,7 @@ def board(
     )
     return page.render(
         "board.html",
+        status=http_status,
         days=sorted(by_day.items()),
         languages=sorted(languages.items(), key=lambda item: item[1].lower()),
         language_names=languages,
@@ -247,21 +271,94 @@ def board(
         plans=plans,
         time_limit=int(page.settings.plan_time_limit_seconds),
         max_horizon_days=MAX_HORIZON_DAYS,
-        plan_error=None,
+        plan_form=plan_form or _plan_defaults(page),
+        plan_errors=plan_errors or {},
     )
+
+
+def _plan_defaults(page: Page) -> dict[str, str]:
+    """The plan form as it opens: from the service's next working day to its last open request.
+
+    A plan over "tomorrow and six days" starts on a Saturday half the time and
+    leaves out the requests of the week after: the open requests say how far
+    to look (at most ``MAX_HORIZON_DAYS``; a week when there is none).
+    """
+    assert page.user is not None
+    zone = _zone(page)
+    service = page.db.get_one(Organisation, page.user.organisation_id)
+    today = _today(page)
+    closures = set(
+        page.db.scalars(
+            select(OrganisationClosure.day).where(
+                OrganisationClosure.organisation_id == service.id,
+                OrganisationClosure.day > today,
+            )
+        )
+    )
+    first_day = next_working_day(today, country=service.country, closures=closures)
+    last_start = page.db.scalar(
+        booking_list_query(
+            page.db,
+            actor=page.user,
+            filters=BookingFilters(
+                statuses=OPEN_BOOKING_STATUSES, starts_from=_local_midnight(first_day, zone)
+            ),
+        )
+        .with_only_columns(func.max(Booking.starts_at))
+        .order_by(None)
+    )
+    count = DEFAULT_DAYS
+    if last_start is not None:
+        last_day = ensure_aware(last_start).astimezone(zone).date()
+        count = min((last_day - first_day).days + 1, MAX_HORIZON_DAYS)
+    return {
+        "start": first_day.isoformat(),
+        "days": str(count),
+        "time_limit": str(int(page.settings.plan_time_limit_seconds)),
+    }
+
+
+def _plan_form_errors(page: Page, form: dict[str, str]) -> dict[str, str]:
+    """What is wrong with the plan form, by field: nothing runs on a value the form did not
+    mean (a horizon of 60 days is refused and said so, not quietly cut to 31)."""
+    errors: dict[str, str] = {}
+    try:
+        if not day_in_bounds(dt.date.fromisoformat(form["start"])):
+            errors["start"] = page.t("error.date_out_of_range")
+    except ValueError:
+        errors["start"] = page.t("error.not_a_date")
+    bounds = {
+        "days": MAX_HORIZON_DAYS,
+        "time_limit": max(1, int(page.settings.plan_time_limit_seconds)),
+    }
+    for name, highest in bounds.items():
+        value = form[name]
+        if not value.isdigit() or not 1 <= int(value) <= highest:
+            errors[name] = page.t(f"board.plan_{name}_range", highest=highest, asked=value)
+    return errors
 
 
 @router.post("/board/plans")
 def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
-    """Run the matcher over a horizon (synchronously, up to the time limit) and show the plan."""
+    """Run the matcher over a horizon (synchronously, up to the time limit) and show the plan.
+
+    A value out of range is refused with the board and the form as typed
+    (422), never quietly replaced by another one; a field left empty takes
+    the value the form opens with.
+    """
     assert page.user is not None
     zone = _zone(page)
-    first_day = _day(page, form.get("start"))
-    count = _parse_int(form.get("days"), DEFAULT_DAYS, 1, MAX_HORIZON_DAYS)
-    limit = page.settings.plan_time_limit_seconds
-    time_limit = float(_parse_int(form.get("time_limit"), int(limit), 1, max(1, int(limit))))
+    values = {name: (form.get(name) or "").strip()[:20] for name in ("start", "days", "time_limit")}
+    if not all(values.values()):
+        # A field left out is the form's default, as it opens.
+        defaults = _plan_defaults(page)
+        values = {name: value or defaults[name] for name, value in values.items()}
+    errors = _plan_form_errors(page, values)
+    if errors:
+        return _board_page(page, plan_form=values, plan_errors=errors, http_status=422)
+    first_day = dt.date.fromisoformat(values["start"])
     horizon_start = _local_midnight(first_day, zone)
-    horizon_end = _local_midnight(first_day + dt.timedelta(days=count), zone)
+    horizon_end = _local_midnight(first_day + dt.timedelta(days=int(values["days"])), zone)
     try:
         with page.attempt():
             # An admin plans every service, one plan each; the first one's page
@@ -271,7 +368,7 @@ def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
                 actor=page.user,
                 horizon_start=horizon_start,
                 horizon_end=horizon_end,
-                time_limit=time_limit,
+                time_limit=float(values["time_limit"]),
                 timezone=page.settings.timezone,
             )
     except DomainError as refused:
@@ -407,6 +504,15 @@ def _booking_page(
             select(Assignment).where(Assignment.id.in_([h.assignment_id for h in holders]))
         )
     }
+    asked = asked_providers(page.db, booking.id)
+    # Offers go only to feasible candidates a message can reach.
+    offerable = [c for c in candidates if c.feasible and c.provider.reachable]
+    refused = page.request.query_params.get("refused", "")
+    if problem is None and refused:
+        key = f"problem.{refused}"
+        problem = page.t(
+            key if REFUSAL.fullmatch(refused) and page.t.has(key) else "problem.status_409"
+        )
     query = page.request.query_params
     return page.render(
         "board_booking.html",
@@ -423,6 +529,9 @@ def _booking_page(
         done=query.get("done", "") if query.get("done") in DONE_MESSAGES else "",
         manual_statuses=MANUAL_STATUSES,
         offer_counts=OFFER_COUNT_CHOICES,
+        # No offer button when everyone one may offer to was asked before.
+        can_offer=any(c.provider.id not in asked for c in offerable),
+        everyone_asked=bool(offerable) and all(c.provider.id in asked for c in offerable),
     )
 
 
@@ -498,7 +607,11 @@ def offer(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response:
                 timezone=page.settings.timezone,
             )
     except DomainError as refused:
-        return _refused_again(page, booking, refused)
+        # Post/redirect/get, refused or not: reloading the page never sends the form again.
+        reason = refused.code
+        if reason == "no_candidate" and refused.extra().get("everyone_asked"):
+            reason = "everyone_asked"
+        return page.redirect(f"/board/bookings/{booking.id}?refused={reason}")
     return page.redirect(f"/board/bookings/{booking.id}?done=offered")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -21,10 +22,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.bookings.models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
-from booking.bookings.validation import BookingData, Place, Window
+from api.web.i18n import DEFAULT_LOCALE, catalogue
+from booking.bookings.validation import BookingData, Place, Window, check_booking
 from booking.dates import OUT_OF_RANGE, day_in_bounds, wall_time
+from booking.errors import FieldError, Unprocessable
 from booking.languages.models import Language
+from booking.types import utc_now
 from booking.vocabulary import Gender, Modality, ProviderKindRequirement, SessionKind
 from matching.towns import Town, load_towns
 
@@ -185,72 +188,89 @@ def resolve_town(typed: str) -> Town | None:
     return None
 
 
-def _check_times_too(data: BookingFormInput, errors: FormErrors) -> None:
-    """The service's rules on the length and the window, said now when the form stops it.
-
-    ``booking.bookings.validation`` owns them and reports them with everything else
-    when the form reaches it; a form with errors of its own never does, so without
-    this they would show only on the next submit. Same catalogue keys as the service's.
-    """
-    if data.duration is not None and not (
-        MIN_DURATION_MINUTES <= data.duration <= MAX_DURATION_MINUTES
-    ):
-        errors.add("duration", "duration_range")
-    start, end = data.window_start, data.window_end
-    if start is not None and end is not None and end < start:
-        errors.add("window_end", "end_before_start")
-
-
 def form_start_time(data: BookingFormInput) -> dt.time | None:
     """The local start the form asks for: its time, else the start of its window."""
     return data.time if data.time is not None else data.window_start
 
 
+def add_service_errors(
+    errors: FormErrors,
+    refused: Sequence[FieldError],
+    *,
+    known: Callable[[str], bool],
+    skip: Collection[str] = (),
+) -> None:
+    """Put the booking service's field errors next to the form fields they are about.
+
+    ``known`` says whether the catalogue has ``error.<code>`` (else the
+    generic sentence); errors that would land on a field in ``skip`` are left
+    out (it already says what is wrong with it).
+    """
+    for error in refused:
+        name = FIELD_OF_SERVICE_ERROR.get(error.field, "")
+        if error.field.startswith("location.") and name == "":
+            name = "address"
+        if name in skip:
+            continue
+        errors.add(name, error.code if known(f"error.{error.code}") else "invalid")
+
+
+def _validated(raw: dict[str, Any], errors: FormErrors) -> BookingFormInput:
+    """The form's fields that have the right shape; each one that has not gets its error and
+    is left out, so the rest can still be checked (every field of the form is optional)."""
+    try:
+        return BookingFormInput.model_validate(raw)
+    except ValidationError as invalid:
+        wrong: set[str] = set()
+        for error in invalid.errors():
+            location = error.get("loc", ())
+            name = str(location[0]) if location else ""
+            wrong.add(name)
+            if error.get("type") == "extra_forbidden":
+                errors.add("", "unknown_field")
+                continue
+            errors.add(name, PYDANTIC_ERROR_KEYS.get(str(error.get("type")), "invalid"))
+        return BookingFormInput.model_validate({k: v for k, v in raw.items() if k not in wrong})
+
+
 def parse_booking_form(
-    db: Session, values: dict[str, str | list[str]], *, timezone: str
+    db: Session,
+    values: dict[str, str | list[str]],
+    *,
+    timezone: str,
+    organisation_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> tuple[BookingFormInput | None, BookingData | None, FormErrors]:
-    """The form as a ``BookingData`` for the service, or the errors that stop it getting there."""
+    """The form as a ``BookingData`` for the service, or every error that stops it getting there.
+
+    With ``organisation_id``, a form that is incomplete or malformed is also
+    put through the booking service's rules on what it does say (a missing
+    place, a duration of 5 minutes, a window that ends before it starts), so
+    the person sees every error on the first submit, not one more per try.
+    """
     errors = FormErrors()
-    broken: dict[str, list[str]] = {}
     raw = {
         k: (v if k in LIST_FIELDS or not isinstance(v, list) else v[0]) for k, v in values.items()
     }
     if "avoid" in raw and not isinstance(raw["avoid"], list):
         raw["avoid"] = [raw["avoid"]]
-    try:
-        data = BookingFormInput.model_validate(raw)
-    except ValidationError as invalid:
-        for error in invalid.errors():
-            location = error.get("loc", ())
-            name = str(location[0]) if location else ""
-            if error.get("type") == "extra_forbidden":
-                errors.add("", "unknown_field")
-                continue
-            errors.add(name, PYDANTIC_ERROR_KEYS.get(str(error.get("type")), "invalid"))
-        # Check the rest of the form too, without the fields that do not parse, so that
-        # every error shows at once; those fields keep their one error (not also "required").
-        broken = {name: list(keys) for name, keys in errors.by_field.items()}
-        try:
-            data = BookingFormInput.model_validate({k: raw[k] for k in raw.keys() - broken})
-        except ValidationError:
-            return None, None, errors
+    data = _validated(raw, errors)
 
     language_code = None
-    if data.language is None:
-        errors.add("language", "required")
-    else:
+    if data.language is not None:
         language_code = resolve_language(db, data.language)
         if language_code is None:
             errors.add("language", "unknown_language")
-    for name in ("session_kind", "modality", "date", "duration"):
-        if getattr(data, name) is None:
+    for name in ("language", "session_kind", "modality", "date", "duration"):
+        if getattr(data, name) is None and name not in errors.by_field:
             errors.add(name, "required")
     if data.date is not None and not day_in_bounds(data.date):
         errors.add("date", OUT_OF_RANGE)
     has_window = data.window_start is not None or data.window_end is not None
-    if has_window and (data.window_start is None or data.window_end is None):
+    one_sided = has_window and (data.window_start is None or data.window_end is None)
+    if one_sided and not {"window_start", "window_end"} & set(errors.by_field):
         errors.add("window_end" if data.window_end is None else "window_start", "window_both")
-    if data.time is None and not has_window:
+    if data.time is None and not has_window and "time" not in errors.by_field:
         errors.add("time", "time_or_window")
 
     site_id: int | None = None
@@ -277,30 +297,43 @@ def parse_booking_form(
         else:
             site_id = int(data.site)
 
-    if errors:
-        _check_times_too(data, errors)
-        errors.by_field.update(broken)
-        return data, None, errors
-    assert data.date is not None and language_code is not None
-    assert data.session_kind is not None and data.modality is not None
     zone = ZoneInfo(timezone)
+    booking = _booking_data(data, language_code, site_id, location, zone, now)
+    if errors:
+        if organisation_id is not None:
+            _check_the_rest(db, booking, errors, organisation_id=organisation_id, now=now)
+        return data, None, errors
+    return data, booking, errors
+
+
+def _booking_data(
+    data: BookingFormInput,
+    language_code: str | None,
+    site_id: int | None,
+    location: Place | None,
+    zone: ZoneInfo,
+    now: dt.datetime | None,
+) -> BookingData:
+    """The booking the form describes; what it leaves out is filled with harmless stand-ins
+    (used only to check the rest of an incomplete form, never stored)."""
+    day = data.date or (now or utc_now()).astimezone(zone).date() + dt.timedelta(days=1)
     window = None
     # Local times follow the daylight-saving rule of booking.dates, as everywhere.
     if data.window_start is not None and data.window_end is not None:
         window = Window(
-            earliest=wall_time(data.date, data.window_start, zone).instant,
-            latest=wall_time(data.date, data.window_end, zone).instant,
+            earliest=wall_time(day, data.window_start, zone).instant,
+            latest=wall_time(day, data.window_end, zone).instant,
         )
-    start_time = form_start_time(data)
-    assert start_time is not None
-    booking = BookingData(
-        language_code=language_code,
+    start_time = data.time or data.window_start or dt.time(12)
+    return BookingData(
+        language_code=language_code or "",
         language_variety=data.language_variety,
-        session_kind=data.session_kind,
-        modality=data.modality,
+        session_kind=data.session_kind or SessionKind.SOCIAL,
+        # Without a modality, whether a place is needed is unknown: ask for none.
+        modality=data.modality or Modality.PHONE,
         site_id=site_id,
         location=location,
-        starts_at=wall_time(data.date, start_time, zone).instant,
+        starts_at=wall_time(day, start_time, zone).instant,
         duration_minutes=data.duration,
         window=window,
         provider_kind=data.provider_kind,
@@ -312,4 +345,27 @@ def parse_booking_form(
         beneficiary_ref=data.beneficiary_ref,
         notes=data.notes,
     )
-    return data, booking, errors
+
+
+def _check_the_rest(
+    db: Session,
+    booking: BookingData,
+    errors: FormErrors,
+    *,
+    organisation_id: int,
+    now: dt.datetime | None,
+) -> None:
+    """Add the booking rules' errors about the fields the form got right to its own errors."""
+    skip = set(errors.by_field)
+    if "time" in skip or "date" in skip:
+        skip.add("date")  # the start is a stand-in: "in the past" would be about nothing
+    if {"address", "town"} & skip:
+        skip.add("site")  # the typed place is incomplete, and already said so
+    try:
+        check_booking(db, data=booking, organisation_id=organisation_id, now=now or utc_now())
+    except Unprocessable as refused:
+        add_service_errors(errors, refused.errors, known=_known_error, skip=skip)
+
+
+def _known_error(key: str) -> bool:
+    return key in catalogue(DEFAULT_LOCALE)

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from api.web.context import CheckedForm, Page, RequesterPage, form_id
 from api.web.forms import (
-    FIELD_OF_SERVICE_ERROR,
     SITE_ADDRESS,
     BookingFormInput,
     FormErrors,
+    add_service_errors,
     form_start_time,
     language_label,
     language_name,
@@ -160,7 +160,9 @@ def submit_booking(page: RequesterPage, form: CheckedForm) -> Response:
     typed["avoid"] = form.getlist("avoid")
     typed["certified"] = "on" if form.get("certified") else ""
     timezone = _organisation_timezone(page)
-    typed_form, data, errors = parse_booking_form(page.db, form.fields(), timezone=timezone)
+    typed_form, data, errors = parse_booking_form(
+        page.db, form.fields(), timezone=timezone, organisation_id=page.user.organisation_id
+    )
     if data is None or errors:
         return _form_page(page, typed, errors, status=422)
     try:
@@ -169,12 +171,7 @@ def submit_booking(page: RequesterPage, form: CheckedForm) -> Response:
                 page.db, actor=page.user, data=data, idempotency_key=form.get("form_id") or None
             )
     except Unprocessable as refused:
-        for error in refused.errors:
-            name = FIELD_OF_SERVICE_ERROR.get(error.field, "")
-            if error.field.startswith("location.") and name == "":
-                name = "address"
-            key = error.code if page.t.has(f"error.{error.code}") else "invalid"
-            errors.add(name, key)
+        add_service_errors(errors, refused.errors, known=page.t.has)
         if not refused.errors:
             errors.add("", "invalid")
         return _form_page(page, typed, errors, status=422)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from booking.assignments.clock import offer_expiry
 from booking.assignments.models import Assignment
 from booking.assignments.service import (
     CandidateView,
@@ -60,7 +61,8 @@ class ExpiryReport:
     flagged: int
 
 
-def _asked(db: Session, booking_id: int) -> set[int]:
+def asked_providers(db: Session, booking_id: int) -> set[int]:
+    """The providers who had this booking offered (or hold it): offers never ask them again."""
     return set(
         db.scalars(
             select(Assignment.provider_id).where(
@@ -72,13 +74,14 @@ def _asked(db: Session, booking_id: int) -> set[int]:
 
 def _next_candidates(
     db: Session, *, actor: User, booking: Booking, count: int, now: dt.datetime, timezone: str
-) -> list[CandidateView]:
-    asked = _asked(db, booking.id)
+) -> tuple[list[CandidateView], bool]:
+    """The ``count`` best candidates one may offer to (feasible, reachable) not asked yet, and
+    whether there is anyone one may offer to at all."""
+    asked = asked_providers(db, booking.id)
     ranked = candidates_for(db, actor=actor, booking=booking, now=now, timezone=timezone)
     # Nobody would see an offer sent to a provider without email or phone.
-    return [
-        c for c in ranked if c.feasible and c.provider.reachable and c.provider.id not in asked
-    ][:count]
+    offerable = [c for c in ranked if c.feasible and c.provider.reachable]
+    return [c for c in offerable if c.provider.id not in asked][:count], bool(offerable)
 
 
 def _send_round(
@@ -96,10 +99,16 @@ def _send_round(
     if booking.status != BookingStatus.PROPOSED:
         set_booking_status(db, actor=audit_actor, booking=booking, status=BookingStatus.PROPOSED)
     db.flush()
-    expires_at = now + dt.timedelta(minutes=expires_in_minutes)
     offers: list[Assignment] = []
     for rank, candidate in enumerate(chosen, start=1):
         assert candidate.starts_at is not None
+        expires_at = offer_expiry(
+            db,
+            provider_id=candidate.provider.id,
+            session_start=candidate.starts_at,
+            now=now,
+            minutes=expires_in_minutes,
+        )
         offer = Assignment(
             booking_id=booking.id,
             provider_id=candidate.provider.id,
@@ -162,15 +171,16 @@ def offer_booking(
     booking = lock_booking(db, booking.id)
     ensure_booking_open(booking)
     ensure_not_held(db, booking)
-    chosen = _next_candidates(
+    chosen, everyone_asked = _next_candidates(
         db, actor=actor, booking=booking, count=count, now=now, timezone=timezone
     )
     if not chosen:
         raise Conflict(
-            "Nobody who has not been asked yet can take this session; "
-            "see the candidates for the reasons.",
+            "Everyone who can take this session has been asked already."
+            if everyone_asked
+            else "Nobody can take this session as it stands; see the candidates for the reasons.",
             code="no_candidate",
-            extra={"booking_id": booking.id},
+            extra={"booking_id": booking.id, "everyone_asked": everyone_asked},
         )
     previous = db.scalars(
         select(Assignment.explanation).where(
@@ -248,6 +258,7 @@ def expire_offers(
                 continue
             db.refresh(offer)
             expired += 1
+            events.offer_settled(db, assignment=offer, reason="offer expired before it was sent")
             audit_assignment(
                 db,
                 actor=None,
@@ -308,7 +319,7 @@ def _widen_or_flag(
     try:
         ensure_booking_open(booking)
         ensure_not_held(db, booking)
-        chosen = _next_candidates(
+        chosen, _ = _next_candidates(
             db, actor=sender, booking=booking, count=count, now=now, timezone=timezone
         )
     except Conflict:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.access import dispatcher_can_manage_provider, get_visible_booking
+from booking.assignments.clock import offer_expiry
 from booking.assignments.models import (
     ACTIVE_ASSIGNMENT_INDEX,
     HELD_OVERLAP_CONSTRAINT,
@@ -842,7 +843,9 @@ def assign_manually(
             actor=actor,
             assignment=assignment,
             booking=booking,
-            expires_at=now + dt.timedelta(minutes=offer_minutes),
+            expires_at=offer_expiry(
+                db, provider_id=provider.id, session_start=start, now=now, minutes=offer_minutes
+            ),
             now=now,
             timezone=timezone,
         )
@@ -971,6 +974,7 @@ def accept(
         booking=booking,
         changes={"status": ["offered", "accepted"], **_via(actor)},
     )
+    events.offer_settled(db, assignment=assignment, reason="offer accepted before it was sent")
     close_others(db, actor=user, winner=assignment, booking=booking, now=now)
     if booking.status != BookingStatus.PROPOSED:
         set_booking_status(db, actor=user, booking=booking, status=BookingStatus.PROPOSED)
@@ -1039,6 +1043,8 @@ def decline(
     )
     if before == AssignmentStatus.CONFIRMED:
         events.assignment_cancelled(db, assignment=assignment, now=now)
+    elif before == AssignmentStatus.OFFERED:
+        events.offer_settled(db, assignment=assignment, reason="offer declined before it was sent")
     _release_booking(db, actor=user, booking=booking, now=now)
     db.flush()
     if before == AssignmentStatus.OFFERED and booking.status == BookingStatus.REQUESTED:
@@ -1108,6 +1114,8 @@ def confirm(
         },
     )
     close_others(db, actor=actor, winner=assignment, booking=booking, now=now)
+    if before == AssignmentStatus.OFFERED:
+        events.offer_settled(db, assignment=assignment, reason="offer confirmed before it was sent")
     events.assignment_confirmed(db, assignment=assignment, now=now)
     db.flush()
     return assignment

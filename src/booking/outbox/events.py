@@ -39,6 +39,7 @@ from booking.outbox.service import (
     provider_channels,
     recipient_for,
     recipient_for_provider,
+    sent_messages,
     void_unsent,
 )
 from booking.providers import links
@@ -182,21 +183,19 @@ def offer_sent(db: Session, *, assignment: Assignment, now: dt.datetime | None =
 def offer_closed(db: Session, *, assignment: Assignment, now: dt.datetime | None = None) -> None:
     """Tell a provider whose offer is withdrawn that the session was filled (email).
 
-    An SMS of the offer that has not gone out yet is voided: nobody should
-    answer an offer that no longer exists.
+    Whatever of the offer has not gone out yet is voided: nobody should
+    answer an offer that no longer exists. The provider hears of the closing
+    only if the offer itself reached them; of an offer they never saw they
+    hear nothing at all.
     """
     now = _now(now)
     booking = _booking(db, assignment)
     provider_user = _provider_recipient(db, assignment)
     if provider_user is None:
         return
-    void_unsent(
-        db,
-        booking_id=booking.id,
-        events=[OFFER_SENT],
-        **provider_user.whose,
-        reason="offer closed before it was sent",
-    )
+    offer_settled(db, assignment=assignment, reason="offer closed before it was sent")
+    if not _offer_reached(db, assignment, provider_user):
+        return
     context = _booking_context(db, booking, provider_user, assignment=assignment)
     for channel in provider_channels(provider_user, has_sms=False):
         enqueue(
@@ -216,6 +215,25 @@ def offer_closed(db: Session, *, assignment: Assignment, now: dt.datetime | None
             due_at=now,
             booking_id=booking.id,
         )
+
+
+def offer_settled(db: Session, *, assignment: Assignment, reason: str) -> None:
+    """The offer is answered, taken, withdrawn or expired: its messages still queued are voided.
+
+    Call it whenever an assignment leaves ``offered``. An offer email held up
+    by a slow mail server must not arrive after the offer is gone, asking a
+    provider to accept what they already accepted or what someone else took.
+    """
+    provider_user = _provider_recipient(db, assignment)
+    if provider_user is None:
+        return
+    void_unsent(
+        db,
+        booking_id=assignment.booking_id,
+        events=[OFFER_SENT],
+        **provider_user.whose,
+        reason=reason,
+    )
 
 
 def offer_unanswered(db: Session, *, booking: Booking, now: dt.datetime | None = None) -> None:
@@ -318,7 +336,7 @@ def booking_rescheduled(db: Session, *, booking: Booking, now: dt.datetime | Non
     # The requester's calendar holds the session since a confirmation: it moves with it,
     # even while the session waits for a new provider.
     requester_invited = requester is not None and has_live_message(
-        db, booking_id=booking.id, events=INVITATION_EVENTS, recipient_user_id=requester.user_id
+        db, booking_id=booking.id, events=INVITATION_EVENTS, **requester.whose
     )
     void_unsent(
         db,
@@ -373,10 +391,13 @@ def booking_rescheduled(db: Session, *, booking: Booking, now: dt.datetime | Non
 def booking_cancelled(db: Session, *, booking: Booking, now: dt.datetime | None = None) -> None:
     """Void every unsent message of the booking (reminders included) and announce the cancellation.
 
-    Call it before the assignments are released. The requester gets an email;
-    every provider who is offered or holds the session gets an email and an
-    SMS. Whoever may have received an invitation gets ``METHOD:CANCEL`` for
-    it, so it leaves their calendar.
+    Call it before the assignments are released. The requester, whose booking
+    it is, gets an email. A provider who is offered or holds the session gets
+    an email and an SMS, but only if something about it ever reached them: a
+    provider whose offer or confirmation was still queued hears nothing. A
+    ``METHOD:CANCEL`` goes only to whoever an invitation (``REQUEST``) was
+    actually sent to, so that it leaves their calendar; the others get the
+    plain text.
     """
     now = _now(now)
     sequence = _sequence(db, booking)
@@ -387,27 +408,22 @@ def booking_cancelled(db: Session, *, booking: Booking, now: dt.datetime | None 
         )
     )
     requester = recipient_for(db, booking.requester_id)
-    requester_invited = requester is not None and has_live_message(
-        db, booking_id=booking.id, events=INVITATION_EVENTS, recipient_user_id=requester.user_id
-    )
     void_unsent(db, booking_id=booking.id, reason="booking cancelled")
     # (recipient, assignment shown, calendar UID to cancel or None, channels)
     audience: list[tuple[Recipient, Assignment | None, str | None, tuple[Channel, ...]]] = []
     holders = [a for a in assignments if a.status in CURRENT_ASSIGNMENT_STATUSES]
     confirmed = next((a for a in holders if a.status == AssignmentStatus.CONFIRMED), None)
     if requester is not None:
-        uid = booking_invitation_uid(booking.id) if requester_invited else None
-        audience.append((requester, confirmed, uid, (Channel.EMAIL,)))
+        uid = booking_invitation_uid(booking.id)
+        invited = _invitation_reached(db, booking.id, requester, uid)
+        audience.append((requester, confirmed, uid if invited else None, (Channel.EMAIL,)))
     for assignment in holders:
         person = _provider_recipient(db, assignment)
-        if person is None:
+        if person is None or not sent_messages(db, booking_id=booking.id, **person.whose):
             continue
-        uid = (
-            invitation_uid(assignment.id)
-            if assignment.status == AssignmentStatus.CONFIRMED
-            else None
-        )
-        audience.append((person, assignment, uid, _sms_too(person)))
+        uid = invitation_uid(assignment.id)
+        invited = _invitation_reached(db, booking.id, person, uid)
+        audience.append((person, assignment, uid if invited else None, _sms_too(person)))
     seen: set[str] = set()
     for person, shown, uid, channels in audience:
         if person.key in seen:
@@ -444,7 +460,9 @@ def assignment_cancelled(
     The booking itself stays open (the dispatcher finds someone else), so the
     requester is not told here; their calendar entry (one per booking) stays,
     and the next confirmation updates it. Pending reminders are voided for
-    everyone, since they name this provider.
+    everyone, since they name this provider. The provider is told only if
+    something about the session reached them, with a ``METHOD:CANCEL`` only
+    if their invitation did.
     """
     now = _now(now)
     booking = _booking(db, assignment)
@@ -466,12 +484,16 @@ def assignment_cancelled(
         event_prefixes=[REMINDER + "_"],
         reason="assignment cancelled",
     )
+    if not sent_messages(db, booking_id=booking.id, **provider_user.whose):
+        return
+    uid = invitation_uid(assignment.id)
+    invited = _invitation_reached(db, booking.id, provider_user, uid)
     for channel in provider_channels(provider_user, has_sms=True):
         context = _booking_context(db, booking, provider_user, assignment=assignment)
         context["late_cancellation"] = False
-        if channel == Channel.EMAIL:
+        if channel == Channel.EMAIL and invited:
             context["ics"] = _ics(
-                invitation_uid(assignment.id),
+                uid,
                 booking,
                 assignment.starts_at,
                 assignment.ends_at,
@@ -632,6 +654,33 @@ def _session_link(assignment: Assignment) -> str:
         expires_at=links.session_link_expiry(assignment.ends_at),
     )
     return links.link_url(settings.base_url, token)
+
+
+def _invitation_reached(db: Session, booking_id: int, person: Recipient, uid: str) -> bool:
+    """Whether an email carrying the calendar invitation ``uid`` went out to ``person``."""
+    return any(
+        message.channel == Channel.EMAIL
+        and isinstance(message.context.get("ics"), dict)
+        and message.context["ics"].get("uid") == uid
+        and message.context["ics"].get("method") == "REQUEST"
+        for message in sent_messages(
+            db, booking_id=booking_id, **person.whose, events=INVITATION_EVENTS
+        )
+    )
+
+
+def _offer_reached(db: Session, assignment: Assignment, person: Recipient) -> bool:
+    """Whether the offer ``assignment`` went out to ``person`` on any channel."""
+    prefix = dedup_key(OFFER_SENT, f"a{assignment.id}") + ":"
+    return any(
+        message.dedup_key.startswith(prefix)
+        for message in sent_messages(
+            db,
+            booking_id=assignment.booking_id,
+            **person.whose,
+            events=[OFFER_SENT],
+        )
+    )
 
 
 def _confirmed_assignment(db: Session, booking: Booking) -> Assignment | None:

@@ -37,6 +37,9 @@ UNSENT_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.PENDING, OutboxStatus.
 
 RETRYABLE_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.FAILED, OutboxStatus.DEAD)
 
+GONE_OUT_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.SENT, OutboxStatus.SENDING)
+"""Messages the recipient has (or is about to have: a worker holds it, past stopping)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -335,6 +338,37 @@ def has_live_message(
         )
         or 0
     ) > 0
+
+
+def sent_messages(
+    db: Session,
+    *,
+    booking_id: int,
+    recipient_user_id: int | None = None,
+    recipient_provider_id: int | None = None,
+    events: Sequence[str] | None = None,
+) -> list[OutboxMessage]:
+    """The booking's messages that reached this person (or are on their way right now).
+
+    The person is a user (``recipient_user_id``) or a provider written to at
+    their own contact (``recipient_provider_id``): ``Recipient.whose`` gives either.
+
+    What a later message may refer to: a calendar CANCEL only cancels an
+    invitation that went out, a "the offer is closed" only closes an offer
+    that was read. Pending, failed, dead and voided messages never arrived.
+    """
+    query = select(OutboxMessage).where(
+        OutboxMessage.booking_id == booking_id,
+        OutboxMessage.status.in_(GONE_OUT_STATUSES),
+    )
+    if recipient_user_id is not None:
+        query = query.where(OutboxMessage.recipient_user_id == recipient_user_id)
+    if recipient_provider_id is not None:
+        query = query.where(OutboxMessage.recipient_provider_id == recipient_provider_id)
+    if events is not None:
+        query = query.where(OutboxMessage.event.in_(list(events)))
+    db.flush()
+    return list(db.scalars(query.order_by(OutboxMessage.id)))
 
 
 def _visible_messages(db: Session, actor: User) -> Select[Any]:

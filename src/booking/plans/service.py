@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from booking.access import booking_query_for, get_visible_booking, served_organisation_ids
+from booking.assignments.clock import offer_expiry
 from booking.assignments.models import Assignment
 from booking.assignments.service import (
     audit_assignment,
@@ -830,7 +831,13 @@ def _apply_one(
             actor=actor,
             assignment=proposal,
             booking=booking,
-            expires_at=now + dt.timedelta(minutes=offer_minutes),
+            expires_at=offer_expiry(
+                db,
+                provider_id=proposal.provider_id,
+                session_start=proposal.starts_at,
+                now=now,
+                minutes=offer_minutes,
+            ),
             now=now,
             timezone=timezone,
         )

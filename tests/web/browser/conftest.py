@@ -11,23 +11,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from booking.db import make_engine, make_session_factory
-from booking.demo import seed_demo_data
-from booking.migrate import upgrade
+from tests.live_server import ROOT, serve_demo
 
-ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = os.environ.get("TRUCHEMENT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -66,74 +57,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
     folder = Path(os.environ.get("TRUCHEMENT_SCREENSHOT_DIR", ROOT / "artifacts" / "screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@contextmanager
-def serve_demo(folder: Path) -> Iterator[str]:
-    """The app served by uvicorn on a free port, on a fresh SQLite database with the demo."""
-    database = folder / "demo.sqlite3"
-    url = f"sqlite:///{database}"
-    upgrade(url)
-    engine = make_engine(url)
-    with make_session_factory(engine)() as db:
-        seed_demo_data(db, seed=7)
-        db.commit()
-    engine.dispose()
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "TRUCHEMENT_DATABASE_URL": url,
-        "TRUCHEMENT_ENVIRONMENT": "development",
-        "TRUCHEMENT_BASE_URL": base_url,
-        "TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS": "10",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "api.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def demo_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
