@@ -37,6 +37,18 @@ def provider_rows(db: Session, scene: Scene, **filters: object) -> list[OutboxMe
     return messages(db, recipient_provider_id=scene.provider.id, **filters)
 
 
+def delivered(db: Session, scene: Scene, *, event: str, channel: str | None = None) -> None:
+    """The worker sent the provider's ``event`` messages (of one ``channel``, or all): later
+    messages may refer to them (a CANCEL only follows an invitation that went out)."""
+    filters: dict[str, object] = {"event": event}
+    if channel is not None:
+        filters["channel"] = channel
+    for row in provider_rows(db, scene, **filters):
+        row.status = OutboxStatus.SENT
+        row.sent_at = NOW
+    db.flush()
+
+
 def channels_by_event(rows: list[OutboxMessage]) -> set[tuple[str, str]]:
     return {(row.event, row.channel) for row in rows}
 
@@ -144,6 +156,7 @@ def test_a_cancelled_booking_reaches_the_provider_and_voids_their_reminders(
     scene = make_scene(db, signed_in=signed_in)
     assignment = assign(db, scene)
     events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    delivered(db, scene, event="assignment_confirmed")
     scene.booking.status = "cancelled"
     scene.booking.cancelled_at = NOW
     events.booking_cancelled(db, booking=scene.booking, now=NOW)
@@ -163,6 +176,7 @@ def test_a_withdrawn_session_reaches_the_provider(db: Session, signed_in: bool) 
     scene = make_scene(db, signed_in=signed_in)
     assignment = assign(db, scene)
     events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    delivered(db, scene, event="assignment_confirmed", channel="email")
     assignment.status = "cancelled"
     events.assignment_cancelled(db, assignment=assignment, now=NOW)
     rows = provider_rows(db, scene, event="assignment_cancelled")
@@ -171,9 +185,12 @@ def test_a_withdrawn_session_reaches_the_provider(db: Session, signed_in: bool) 
         ("assignment_cancelled", "sms"),
     }
     assert_addressed(rows, scene)
-    # Their confirmation, had it not gone yet, is voided with their reminders.
+    # The part of their confirmation that had not gone yet (the SMS) is voided.
     confirmations = provider_rows(db, scene, event="assignment_confirmed")
-    assert {r.status for r in confirmations} == {OutboxStatus.VOID}
+    assert {(r.channel, r.status) for r in confirmations} == {
+        ("email", OutboxStatus.SENT),
+        ("sms", OutboxStatus.VOID),
+    }
 
 
 def test_a_filled_offer_is_closed_for_the_provider_and_its_sms_voided(
@@ -182,10 +199,14 @@ def test_a_filled_offer_is_closed_for_the_provider_and_its_sms_voided(
     scene = make_scene(db, signed_in=signed_in)
     offer = assign(db, scene, status="offered")
     events.offer_sent(db, assignment=offer, now=NOW)
+    delivered(db, scene, event="offer_sent", channel="email")
     offer.status = "cancelled"
     events.offer_closed(db, assignment=offer, now=NOW)
     sent = provider_rows(db, scene, event="offer_sent")
-    assert {r.status for r in sent} == {OutboxStatus.VOID}
+    assert {(r.channel, r.status) for r in sent} == {
+        ("email", OutboxStatus.SENT),
+        ("sms", OutboxStatus.VOID),
+    }
     (closed,) = provider_rows(db, scene, event="offer_closed")
     assert closed.channel == "email"
     assert_addressed([closed], scene)
@@ -239,6 +260,7 @@ def test_sms_only_means_no_email_where_an_sms_exists(db: Session) -> None:
     offer = assign(db, scene, status="offered")
     events.offer_sent(db, assignment=offer, now=NOW)
     assert {r.channel for r in provider_rows(db, scene)} == {"sms"}
+    delivered(db, scene, event="offer_sent")
     # The notice that an offer was filled has no SMS form: it still reaches them by email.
     offer.status = "cancelled"
     events.offer_closed(db, assignment=offer, now=NOW)
