@@ -216,7 +216,9 @@ def test_an_expired_link_is_gone_and_a_forged_one_not_found(
     good = path_of(settings, offer)
     forged = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
     assert browser.get(forged).status_code == 404
-    other_secret = Settings(environment="test", secret_key="another-secret-entirely-1234-of-32-bytes-at-least")
+    other_secret = Settings(
+        environment="test", secret_key="another-secret-entirely-1234-of-32-bytes-at-least"
+    )
     assert browser.get(path_of(other_secret, offer)).status_code == 404
     for junk in ("/l/x", "/l/" + "9" * 300, "/l/1.o.zz", "/l/..."):
         assert browser.get(junk).status_code == 404
