@@ -115,10 +115,10 @@ def create_assignment(
     db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, body: AssignmentCreate
 ) -> AssignmentOut:
     """The pair is checked on the provider's day as it stands, by the same rules as the
-    matcher: a broken rule is a 422 whose `rule` is its number in PROBLEM.md (e.g. 7),
-    `rule_code` its name (e.g. `availability`) and `detail` a sentence. 409 if the booking
-    is no longer open or someone holds it, or (for `confirmed`) the provider is already
-    confirmed elsewhere at that time."""
+    matcher: a broken rule is a 422 whose `rule` is its number in docs/problem.md (e.g.
+    7), `rule_code` its name (e.g. `availability`) and `detail` a sentence. 409 if the
+    booking is no longer open or someone holds it, or (for `confirmed`) the provider is
+    already confirmed elsewhere at that time."""
     booking = get_visible_booking(db, user, body.booking_id)
     provider = db.get(Provider, body.provider_id)
     if provider is None:

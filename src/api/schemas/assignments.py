@@ -96,7 +96,9 @@ class CandidateOut(ResponseModel):
         description="Has an email or a phone; if not, offers skip them and confirming them "
         "needs `confirmed_by_phone`."
     )
-    rule: int | None = Field(description="The hard rule (PROBLEM.md, 1-11) that rules them out.")
+    rule: int | None = Field(
+        description="The hard rule (docs/problem.md, 1-11) that rules them out."
+    )
     code: str | None = Field(
         description="`language`, `certification`, `kind`, `gender`, `skills`, `excluded`, "
         "`modality`, `country`, `travel_range`, `availability`, `daily_minutes`, "

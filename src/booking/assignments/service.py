@@ -1,6 +1,6 @@
 """Assignments: a provider on a booking, from proposal to confirmation, and who may move it.
 
-The state machine (DESIGN.md): ``proposed -> offered -> accepted -> confirmed``,
+The state machine (docs/api.md): ``proposed -> offered -> accepted -> confirmed``,
 or ``declined`` (the booking goes back to ``requested``), or ``cancelled``;
 an offer nobody answered in time becomes ``expired``. A provider accepts or
 declines only their own offers and work, and cannot give back accepted or
@@ -103,7 +103,7 @@ RULE_CODES: dict[int, str] = {
     10: "daily_minutes",
     11: "window",
 }
-"""A code for each hard rule of PROBLEM.md, when the matcher gives none of its own."""
+"""A code for each hard rule of docs/problem.md, when the matcher gives none of its own."""
 
 
 def assert_fits_commitments(
@@ -117,7 +117,7 @@ def assert_fits_commitments(
     """Refuse (409) work that clashes with the provider's accepted or confirmed work.
 
     An overlap is ``provider_double_booked``; work that leaves no free time to
-    drive between two places (rule 9 of PROBLEM.md, read as the matcher reads
+    drive between two places (rule 9 of docs/problem.md, read as the matcher reads
     it, with the days before and after) is ``no_time_to_drive``. Only the
     clashes this assignment brings count: the rest of the provider's rules
     (availability, daily minutes) were checked when the work was proposed.

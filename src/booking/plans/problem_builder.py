@@ -555,7 +555,7 @@ def _match_providers(
         # Work they hold was agreed with them: it counts as available, whatever
         # the rules or a later absence say, so keeping it never breaks rule 7.
         # It is added whole, after the cut to the horizon's days: held work that
-        # runs past the first or last midnight is pinned whole (PROBLEM.md's
+        # runs past the first or last midnight is pinned whole (docs/problem.md's
         # rule 7 applies to pinned pairs too).
         spans = merge([*spans, *held_time.get(provider.id, [])])
         availability = tuple(
