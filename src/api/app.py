@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api import VERSION
 from api.access_log import install_access_log_filter
 from api.middleware import install_middleware
 from api.problems import install_problem_handlers
@@ -20,7 +21,6 @@ from api.routers import series as series_router
 from api.web import install_web
 from booking.db import make_engine, make_session_factory
 from booking.settings import Settings, get_settings
-from truchement import __version__
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_access_log_filter()
     app = FastAPI(
         title="Truchement",
-        version=__version__,
+        version=VERSION,
         summary="Scheduling of social interpreters and integration ambassadors.",
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",

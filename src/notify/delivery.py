@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from booking.db import session_scope
 from booking.outbox.models import OutboxMessage
+from booking.outbox.timing import sms_not_before
 from booking.types import ensure_aware, utc_now
 from booking.vocabulary import Channel, OutboxStatus
 from notify.channels import (
@@ -58,7 +59,7 @@ from notify.channels import (
 from notify.deadline import Deadline, DeadlinePassed, ensure_time_left, within
 from notify.render import render_email, render_sms
 from notify.settings import NotifySettings, get_notify_settings
-from notify.timing import backoff_delay, sms_not_before
+from notify.timing import backoff_delay
 
 log = logging.getLogger("truchement.notify")
 

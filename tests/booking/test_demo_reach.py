@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from booking.assignments.service import assign_manually, candidates_for
 from booking.demo import PROVIDER_DOMAIN, seed_demo_data
 from booking.models import Booking, Organisation, OutboxMessage, Provider, User
+from booking.outbox.settings import get_outbox_settings
 from booking.phones import mobile_e164
 from booking.settings import get_settings
 from booking.vocabulary import AssignmentStatus, BookingStatus, UserRole
@@ -27,9 +28,11 @@ def file_backends(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TRUCHEMENT_EMAIL_BACKEND", "file")
     monkeypatch.setenv("TRUCHEMENT_SMS_BACKEND", "file")
     get_notify_settings.cache_clear()
+    get_outbox_settings.cache_clear()
     get_settings.cache_clear()
     yield
     get_notify_settings.cache_clear()
+    get_outbox_settings.cache_clear()
     get_settings.cache_clear()
 
 

@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 
+from booking.outbox.settings import get_outbox_settings
 from booking.settings import get_settings
 from notify.channels import Channels, SmtpEmailTransport
 from notify.settings import NotifySettings, get_notify_settings
@@ -33,9 +34,11 @@ def notify_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Notif
     monkeypatch.setenv("TRUCHEMENT_BASE_URL", "https://truchement.example.org")
     monkeypatch.delenv("TRUCHEMENT_REMINDER_OFFSETS_HOURS", raising=False)
     get_notify_settings.cache_clear()
+    get_outbox_settings.cache_clear()
     get_settings.cache_clear()
     yield get_notify_settings()
     get_notify_settings.cache_clear()
+    get_outbox_settings.cache_clear()
     get_settings.cache_clear()
 
 
@@ -44,6 +47,7 @@ def reconfigure(monkeypatch: pytest.MonkeyPatch, **env: str) -> NotifySettings:
     for name, value in env.items():
         monkeypatch.setenv(f"TRUCHEMENT_{name.upper()}", value)
     get_notify_settings.cache_clear()
+    get_outbox_settings.cache_clear()
     get_settings.cache_clear()
     return get_notify_settings()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notify.phones import normalise_phone
+from booking.phones import mobile_e164
 
 
 @pytest.mark.parametrize(
@@ -20,12 +20,12 @@ from notify.phones import normalise_phone
 def test_mobile_numbers_in_any_common_notation_become_e164(
     raw: str, region: str, expected: str
 ) -> None:
-    assert normalise_phone(raw, default_region=region) == expected
+    assert mobile_e164(raw, default_region=region) == expected
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "not a number", "12", "+32 69 22 11 11"])
 def test_no_number_invalid_numbers_and_landlines_get_no_sms(raw: str | None) -> None:
-    assert normalise_phone(raw, default_region="BE") is None
+    assert mobile_e164(raw, default_region="BE") is None
 
 
 @pytest.mark.parametrize(
@@ -33,8 +33,8 @@ def test_no_number_invalid_numbers_and_landlines_get_no_sms(raw: str | None) -> 
 )
 def test_the_arcep_fiction_range_counts_as_a_mobile(raw: str, expected: str) -> None:
     """The demo's French numbers reach nobody, yet their SMS are written like any other."""
-    assert normalise_phone(raw, default_region="FR") == expected
+    assert mobile_e164(raw, default_region="FR") == expected
 
 
 def test_a_number_beside_the_fiction_range_is_judged_as_usual() -> None:
-    assert normalise_phone("06 39 98 12 3", default_region="FR") is None
+    assert mobile_e164("06 39 98 12 3", default_region="FR") is None

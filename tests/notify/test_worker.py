@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from booking.db import session_scope
 from booking.outbox import events
 from booking.outbox.models import OutboxMessage
+from booking.outbox.settings import get_outbox_settings
 from booking.vocabulary import OutboxStatus
 from notify.channels import Channels
 from notify.settings import NotifySettings
@@ -110,6 +111,8 @@ def test_worker_refuses_an_incomplete_gateway_setup(monkeypatch: pytest.MonkeyPa
     from notify.settings import get_notify_settings
 
     get_notify_settings.cache_clear()
+
+    get_outbox_settings.cache_clear()
     result = runner.invoke(app, ["worker", "--once"])
     assert result.exit_code == 1
     assert "TRUCHEMENT_TWILIO_ACCOUNT_SID" in result.stderr

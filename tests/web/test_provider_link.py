@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from booking.assignments.offers import offer_booking
 from booking.audit import AuditLog
 from booking.models import Assignment, OutboxMessage, Provider
+from booking.outbox.settings import get_outbox_settings
 from booking.providers.links import GRACE, LinkPurpose, link_url, sign_link
 from booking.settings import Settings, get_settings
 from booking.types import utc_now
@@ -34,9 +35,11 @@ def same_secret(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("TRUCHEMENT_SMS_BACKEND", "file")
     get_settings.cache_clear()
     get_notify_settings.cache_clear()
+    get_outbox_settings.cache_clear()
     yield
     get_settings.cache_clear()
     get_notify_settings.cache_clear()
+    get_outbox_settings.cache_clear()
 
 
 @pytest.fixture

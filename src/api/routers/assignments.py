@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -15,11 +16,15 @@ from api.schemas.assignments import (
     CandidateOut,
     CandidatesOut,
     ConfirmIn,
+    DayRoutesOut,
+    DaySessionOut,
+    ProviderDayOut,
     ReasonIn,
 )
 from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
 from booking.access import get_visible_booking
 from booking.assignments import service
+from booking.assignments.day_routes import day_routes
 from booking.assignments.models import Assignment
 from booking.bookings.models import Booking
 from booking.errors import NotFound
@@ -254,5 +259,52 @@ def booking_candidates(
                 detail=c.detail,
             )
             for c in ranked
+        ],
+    )
+
+
+@router.get(
+    "/day-routes",
+    summary="Each provider's day: sessions in order and the drives between them",
+    response_model=DayRoutesOut,
+    responses=problem_responses(401, 403, 422),
+)
+def read_day_routes(
+    db: DbSession,
+    settings: AppSettings,
+    user: DispatcherOrAdmin,
+    date: Annotated[dt.date, Query(description="The local day (`YYYY-MM-DD`).")],
+) -> DayRoutesOut:
+    """The live work (proposed to confirmed) of the caller's service's providers (an admin:
+    every provider) starting that day in the service's time zone, as the board's day view
+    shows it: the drive into each onsite session from home or from the previous place, and
+    the drive home, timed as the matcher times them."""
+    days = day_routes(db, actor=user, day=date, timezone=settings.timezone)
+    return DayRoutesOut(
+        date=date,
+        timezone=settings.timezone,
+        providers=[
+            ProviderDayOut(
+                provider_id=entry.provider.id,
+                provider_name=entry.provider.display_name,
+                work_minutes=entry.work_minutes,
+                travel_minutes=entry.travel_minutes,
+                return_minutes=entry.return_minutes,
+                sessions=[
+                    DaySessionOut(
+                        assignment_id=item.assignment.id,
+                        booking_id=item.booking.id,
+                        booking_reference=item.booking.reference,
+                        status=AssignmentStatus(item.assignment.status),
+                        starts_at=item.assignment.starts_at,
+                        ends_at=item.assignment.ends_at,
+                        modality=item.booking.modality,
+                        travel_minutes=item.travel_minutes,
+                        from_home=item.travel_from_home,
+                    )
+                    for item in entry.items
+                ],
+            )
+            for entry in days
         ],
     )

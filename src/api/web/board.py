@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,25 +20,29 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from api.web.context import CheckedForm, DispatcherPage, Page
-from api.web.forms import language_name
+from api.web.forms import language_names
 from booking.access import get_visible_booking
-from booking.assignments.models import Assignment
+from booking.assignments.day_routes import ProviderDay, day_routes
 from booking.assignments.offers import offer_booking
 from booking.assignments.service import (
-    LIVE_ASSIGNMENT_STATUSES,
     CandidateView,
     assign_manually,
-    assignment_query_for,
     cancel_assignment,
     candidates_for,
     confirm,
     get_visible_assignment,
 )
+from booking.bookings.board import (
+    BoardEntry,
+    board_listing,
+    booking_regions,
+    held_assignments,
+    holders_of,
+)
 from booking.bookings.models import Booking
-from booking.bookings.service import BookingFilters, booking_list_query, describe_booking
+from booking.bookings.service import BookingFilters, describe_booking
 from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
-from booking.languages.models import Language
 from booking.organisations.models import Organisation
 from booking.plans.models import Plan
 from booking.plans.service import (
@@ -51,11 +54,8 @@ from booking.plans.service import (
     plan_assignments,
     plan_query_for,
 )
-from booking.providers.models import Provider
 from booking.providers.service import get_visible_provider
-from booking.vocabulary import AssignmentStatus, BookingStatus, Modality, UserRole
-from matching.problem import HaversineTravel, Location
-from matching.travel import Travel
+from booking.vocabulary import AssignmentStatus, BookingStatus, UserRole
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,57 +114,8 @@ def _id(page: Page, value: str) -> int:
     return int(value)
 
 
-def _languages(page: Page) -> dict[str, str]:
-    return {
-        lang.code: language_name(lang, page.locale) for lang in page.db.scalars(select(Language))
-    }
-
-
 def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=zone)
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who a booking is proposed to, offered to or held by, as the board shows it."""
-
-    assignment_id: int
-    provider_name: str
-    status: str
-    email: str | None = None
-    phone: str | None = None
-
-    @property
-    def reachable(self) -> bool:
-        """No email and no phone: no message reaches them; the dispatcher must call."""
-        return bool(self.email or self.phone)
-
-
-def _holders(page: Page, booking_ids: list[int]) -> dict[int, list[Holder]]:
-    assert page.user is not None
-    found: dict[int, list[Holder]] = defaultdict(list)
-    if not booking_ids:
-        return found
-    rows = page.db.execute(
-        assignment_query_for(page.db, page.user)
-        .join(Provider, Provider.id == Assignment.provider_id)
-        .where(
-            Assignment.booking_id.in_(booking_ids),
-            Assignment.status.in_(LIVE_ASSIGNMENT_STATUSES),
-        )
-        .with_only_columns(
-            Assignment.booking_id,
-            Assignment.id,
-            Provider.display_name,
-            Assignment.status,
-            Provider.email,
-            Provider.phone_e164,
-        )
-        .order_by(Assignment.id)
-    )
-    for booking_id, assignment_id, name, status, email, phone in rows:
-        found[booking_id].append(Holder(assignment_id, name, status, email, phone))
-    return found
 
 
 @router.get("/board")
@@ -182,48 +133,24 @@ def board(
     first_day = _day(page, start)
     count = _parse_int(days, DEFAULT_DAYS, 1, MAX_BOARD_DAYS)
     statuses = (status,) if status in BOARD_STATUSES else BOARD_STATUSES
-    languages = _languages(page)
+    languages = language_names(page.db, page.locale)
     filters = BookingFilters(
         statuses=statuses,
         language_code=language if language in languages else None,
         starts_from=_local_midnight(first_day, zone),
         starts_before=_local_midnight(first_day + dt.timedelta(days=count), zone),
     )
-    query = booking_list_query(page.db, actor=page.user, filters=filters).join(
-        Organisation, Organisation.id == Booking.organisation_id
+    regions = booking_regions(page.db, actor=page.user)
+    listing = board_listing(
+        page.db,
+        actor=page.user,
+        filters=filters,
+        region=region if region in regions else None,
+        limit=MAX_BOARD_ROWS,
     )
-    regions = sorted(
-        {
-            r
-            for r in page.db.scalars(
-                booking_list_query(page.db, actor=page.user, filters=BookingFilters())
-                .join(Organisation, Organisation.id == Booking.organisation_id)
-                .with_only_columns(Organisation.region)
-                .distinct()
-            )
-            if r
-        }
-    )
-    if region in regions:
-        query = query.where(Organisation.region == region)
-    rows = page.db.execute(
-        query.add_columns(Organisation.name, Organisation.region)
-        .order_by(Booking.starts_at, Booking.id)
-        .limit(MAX_BOARD_ROWS + 1)
-    ).all()
-    truncated = len(rows) > MAX_BOARD_ROWS
-    rows = rows[:MAX_BOARD_ROWS]
-    holders = _holders(page, [row[0].id for row in rows])
-    by_day: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
-    for booking, organisation_name, organisation_region in rows:
-        by_day[booking.starts_at.astimezone(zone).date()].append(
-            {
-                "booking": booking,
-                "organisation": organisation_name,
-                "region": organisation_region or "",
-                "holders": holders.get(booking.id, []),
-            }
-        )
+    by_day: dict[dt.date, list[BoardEntry]] = defaultdict(list)
+    for entry in listing.entries:
+        by_day[entry.booking.starts_at.astimezone(zone).date()].append(entry)
     plans = list(
         page.db.scalars(
             plan_query_for(page.db, page.user).order_by(Plan.created_at.desc(), Plan.id.desc())
@@ -243,7 +170,7 @@ def board(
             "region": region if region in regions else "",
             "status": status if status in BOARD_STATUSES else "",
         },
-        truncated=truncated,
+        truncated=listing.truncated,
         plans=plans,
         time_limit=int(page.settings.plan_time_limit_seconds),
         max_horizon_days=MAX_HORIZON_DAYS,
@@ -334,7 +261,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         batch=batch,
         proposals=proposals,
         unassigned=unassigned,
-        language_names=_languages(page),
+        language_names=language_names(page.db, page.locale),
         warnings=[str(w) for w in result.get("warnings", [])],
         stats=result.get("stats", {}),
         sizes=result.get("sizes", {}),
@@ -400,13 +327,7 @@ def _booking_page(
             )
     except DomainError as refused:
         candidates_problem = page_problem_key(page, refused)
-    holders = _holders(page, [booking.id]).get(booking.id, [])
-    assignments = {
-        a.id: a
-        for a in page.db.scalars(
-            select(Assignment).where(Assignment.id.in_([h.assignment_id for h in holders]))
-        )
-    }
+    holders = holders_of(page.db, page.user, [booking.id]).get(booking.id, [])
     query = page.request.query_params
     return page.render(
         "board_booking.html",
@@ -414,9 +335,11 @@ def _booking_page(
         booking=booking,
         view=describe_booking(page.db, booking),
         organisation=page.db.get(Organisation, booking.organisation_id),
-        language=_languages(page).get(booking.language_code, booking.language_code),
+        language=language_names(page.db, page.locale, {booking.language_code}).get(
+            booking.language_code, booking.language_code
+        ),
         holders=holders,
-        assignments=assignments,
+        assignments=held_assignments(page.db, holders),
         candidates=candidates,
         candidates_problem=candidates_problem,
         problem=problem,
@@ -534,70 +457,12 @@ def transition(
     return page.redirect(f"/board/bookings/{booking.id}?done={done}")
 
 
-@dataclass
-class DayItem:
-    """One session on a provider's day, and the drive that brings them there."""
-
-    assignment: Assignment
-    booking: Booking
-    travel_minutes: int
-    travel_from_home: bool
-
-
-@dataclass
-class ProviderDay:
-    provider: Provider
-    items: list[DayItem]
-
-    @property
-    def work_minutes(self) -> int:
-        return sum(i.booking.duration_minutes for i in self.items)
-
-    @property
-    def travel_minutes(self) -> int:
-        return sum(i.travel_minutes for i in self.items)
-
-
-def _provider_days(page: Page, day: dt.date) -> list[ProviderDay]:
-    """Each provider's live assignments of ``day``, in order, with the drive before each one."""
-    assert page.user is not None
-    zone = _zone(page)
-    begin, end = _local_midnight(day, zone), _local_midnight(day + dt.timedelta(days=1), zone)
-    rows = page.db.execute(
-        assignment_query_for(page.db, page.user)
-        .join(Booking, Booking.id == Assignment.booking_id)
-        .join(Provider, Provider.id == Assignment.provider_id)
-        .where(
-            Assignment.status.in_(LIVE_ASSIGNMENT_STATUSES),
-            Assignment.starts_at >= begin,
-            Assignment.starts_at < end,
-        )
-        .add_columns(Booking, Provider)
-        .order_by(Provider.display_name, Provider.id, Assignment.starts_at)
-    ).all()
-    travel = Travel(HaversineTravel())
-    days: dict[int, ProviderDay] = {}
-    last_place: dict[int, Location] = {}
-    for assignment, booking, provider in rows:
-        entry = days.setdefault(provider.id, ProviderDay(provider, []))
-        minutes, from_home = 0, False
-        if booking.modality == Modality.ONSITE and booking.location_lat is not None:
-            here = Location(lat=booking.location_lat, lon=booking.location_lon)
-            before = last_place.get(provider.id)
-            from_home = before is None
-            if before is None:
-                before = Location(lat=provider.home_lat, lon=provider.home_lon)
-            minutes = travel.minutes(before, here)
-            last_place[provider.id] = here
-        entry.items.append(DayItem(assignment, booking, minutes, from_home))
-    return sorted(days.values(), key=lambda d: d.provider.display_name.lower())
-
-
 @router.get("/board/day")
 def day_view(page: DispatcherPage, date: str = "") -> HTMLResponse:
     """A compact day per provider: sessions, the drives between them, offers outstanding."""
+    assert page.user is not None
     day = _day(page, date)
-    provider_days = _provider_days(page, day)
+    provider_days = day_routes(page.db, actor=page.user, day=day, timezone=page.settings.timezone)
     hours = list(range(DAY_START_HOUR, DAY_END_HOUR + 1))
     return page.render(
         "day.html",
@@ -607,7 +472,7 @@ def day_view(page: DispatcherPage, date: str = "") -> HTMLResponse:
         provider_days=provider_days,
         hours=hours,
         chart=_chart_geometry(page, provider_days, day),
-        language_names=_languages(page),
+        language_names=language_names(page.db, page.locale),
     )
 
 

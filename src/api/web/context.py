@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from api import VERSION
 from api.auth import user_from_session_cookie
 from api.deps import AppSettings, get_db
 from api.web.i18n import LOCALES, Translator, choose_locale
@@ -38,7 +39,6 @@ from booking.errors import DomainError
 from booking.settings import Settings
 from booking.users.models import User
 from booking.vocabulary import UserRole
-from truchement import __version__
 
 WEB_DIR = Path(__file__).resolve().parent
 MAX_FIELD_LENGTH = 5000
@@ -84,7 +84,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["locales"] = LOCALES
-    env.globals["version"] = __version__
+    env.globals["version"] = VERSION
     return env
 
 

@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from api.web.context import CheckedForm, Form, Page, ProviderPage
-from api.web.forms import language_name
+from api.web.forms import language_names
 from booking.access import provider_for_user
 from booking.assignments.models import Assignment
 from booking.assignments.service import (
@@ -24,7 +23,6 @@ from booking.assignments.service import (
 from booking.bookings.models import Booking
 from booking.dates import day_in_bounds, wall_time
 from booking.errors import DomainError, NotFound, Unprocessable
-from booking.languages.models import Language
 from booking.policies import provider_may_decline
 from booking.providers.availability import (
     MAX_EXCEPTIONS,
@@ -87,10 +85,7 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
     work = [(a, b) for a, b in rows if a.status != AssignmentStatus.OFFERED]
     lock_hours = page.settings.decline_lock_hours
     codes = {b.language_code for _, b in rows}
-    languages = {
-        lang.code: language_name(lang, page.locale)
-        for lang in page.db.scalars(select(Language).where(Language.code.in_(codes)))
-    }
+    languages = language_names(page.db, page.locale, codes)
     query = page.request.query_params
     done = query.get("done", "")
     asked = query.get("offer", "")

@@ -24,13 +24,13 @@ from booking.bookings.models import Booking
 from booking.errors import Conflict, NotFound
 from booking.organisations.models import Organisation, ServiceAgreement
 from booking.outbox.models import OutboxMessage
+from booking.outbox.settings import get_outbox_settings
+from booking.outbox.timing import sms_not_before
 from booking.phones import mobile_e164
 from booking.providers.models import Provider
 from booking.types import ensure_aware, to_jsonable, utc_now
 from booking.users.models import User
 from booking.vocabulary import Channel, MessageChannels, OutboxStatus, UserRole
-from notify.settings import get_notify_settings
-from notify.timing import sms_not_before
 
 UNSENT_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 """Messages nobody is sending right now and that would still go out: what voiding stops."""
@@ -88,7 +88,7 @@ def recipient_for(db: Session, user_id: int | None) -> Recipient | None:
     user, organisation = row
     if not user.is_active:
         return None
-    region = organisation.country or get_notify_settings().sms_default_region
+    region = organisation.country or get_outbox_settings().sms_default_region
     return Recipient(
         user_id=user.id,
         role=user.role,
@@ -123,7 +123,7 @@ def recipient_for_provider(db: Session, provider_id: int) -> Recipient | None:
         signed_in = bool(
             db.scalar(select(User.is_active).where(User.id == provider.user_id)) or False
         )
-    region = organisation.country or get_notify_settings().sms_default_region
+    region = organisation.country or get_outbox_settings().sms_default_region
     return Recipient(
         user_id=provider.user_id,
         role=UserRole.PROVIDER,
@@ -149,7 +149,7 @@ def provider_channels(person: Recipient, *, has_sms: bool) -> tuple[Channel, ...
     channel does: a preference never leaves a provider uninformed.
     """
     can_email = person.email is not None
-    can_sms = has_sms and person.phone is not None and get_notify_settings().sms_backend != "none"
+    can_sms = has_sms and person.phone is not None and get_outbox_settings().sms_backend != "none"
     chosen: list[Channel] = []
     if can_email and person.channels in (MessageChannels.BOTH, MessageChannels.EMAIL):
         chosen.append(Channel.EMAIL)
@@ -208,10 +208,10 @@ def enqueue(
     An existing key is skipped, not an error, and leaves the caller's
     transaction intact (``ON CONFLICT DO NOTHING``). SMS go to the recipient's
     E.164 number and wait for the morning when due in the quiet hours (see
-    ``notify.timing.sms_not_before``); a channel the recipient cannot receive,
+    ``booking.outbox.timing.sms_not_before``); a channel the recipient cannot receive,
     or SMS while no gateway is configured, inserts nothing.
     """
-    settings = get_notify_settings()
+    settings = get_outbox_settings()
     ensure_aware(due_at)
     if channel == Channel.SMS:
         if recipient.phone is None or settings.sms_backend == "none":
@@ -418,7 +418,7 @@ def retry_message(
         .values(
             status=OutboxStatus.PENDING.value,
             due_at=now,
-            max_attempts=message.attempts + get_notify_settings().outbox_max_attempts,
+            max_attempts=message.attempts + get_outbox_settings().outbox_max_attempts,
             lease_until=None,
         )
         .execution_options(synchronize_session="fetch")

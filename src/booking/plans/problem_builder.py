@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from booking.access import served_organisation_ids
 from booking.assignments.models import Assignment
 from booking.bookings.models import Booking, BookingProviderPreference, Series
+from booking.geography import TRAVEL
 from booking.organisations.models import Organisation, OrganisationClosure
 from booking.policies import certification_valid
 from booking.providers.availability import availability_spans, merge, public_holidays
@@ -39,7 +40,6 @@ from booking.types import ensure_aware
 from booking.vocabulary import AssignmentStatus, BookingStatus, Modality, PreferenceKind
 from matching.problem import (
     FixedAssignment,
-    HaversineTravel,
     Interval,
     LanguageSkill,
     Location,
@@ -276,7 +276,7 @@ def build_problem(
         providers=tuple(match_providers),
         sessions=tuple(sessions),
         timezone=timezone,
-        travel=HaversineTravel(),
+        travel=TRAVEL,
         fixed=tuple(fixed),
     )
     return problem, index
