@@ -6,8 +6,8 @@ from fastapi import FastAPI
 
 from api import VERSION
 from api.access_log import install_access_log_filter
+from api.errors import install_error_handlers
 from api.middleware import install_middleware
-from api.problems import install_problem_handlers
 from api.routers import assignments as assignments_router
 from api.routers import bookings as bookings_router
 from api.routers import calendar as calendar_router
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    install_problem_handlers(app)
+    install_error_handlers(app)
     install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(me_router.router)

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AppSettings, DbSession
-from api.problems import ApiProblem
+from api.errors import ApiError
 from booking.settings import Settings
 from booking.types import utc_now
 from booking.users.models import ApiToken, User
@@ -62,12 +62,12 @@ session_cookie_scheme = APIKeyCookie(
 _CHALLENGE = 'Bearer realm="truchement"'
 
 
-def _unauthenticated() -> ApiProblem:
-    return ApiProblem(401, "unauthenticated", headers={"WWW-Authenticate": _CHALLENGE})
+def _unauthenticated() -> ApiError:
+    return ApiError(401, "unauthenticated", headers={"WWW-Authenticate": _CHALLENGE})
 
 
-def _invalid_token() -> ApiProblem:
-    return ApiProblem(
+def _invalid_token() -> ApiError:
+    return ApiError(
         401,
         "invalid_token",
         headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
@@ -188,7 +188,7 @@ def current_user(
             raise _unauthenticated()
         user = signed_in
         if request.method not in SAFE_METHODS and not _same_origin(request, settings):
-            raise ApiProblem(403, "cross_origin")
+            raise ApiError(403, "cross_origin")
     else:
         raise _unauthenticated()
     request.state.user_id = user.id
@@ -207,7 +207,7 @@ def require_roles(*roles: str) -> Callable[[User], User]:
 
     def _check(user: CurrentUser) -> User:
         if user.role not in allowed:
-            raise ApiProblem(403, "forbidden_role", params={"roles": listed})
+            raise ApiError(403, "forbidden_role", params={"roles": listed})
         return user
 
     _check.__name__ = f"require_{'_or_'.join(sorted(allowed))}"

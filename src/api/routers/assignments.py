@@ -21,7 +21,7 @@ from api.schemas.assignments import (
     ProviderDayOut,
     ReasonIn,
 )
-from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
 from booking.access import get_visible_booking
 from booking.assignments import service
 from booking.assignments.day_routes import day_routes
@@ -39,7 +39,7 @@ Answerer = Annotated[
     User, Depends(require_roles(UserRole.PROVIDER, UserRole.DISPATCHER, UserRole.ADMIN))
 ]
 
-TRANSITION_ERRORS = problem_responses(401, 403, 404, 409, 422, 429)
+TRANSITION_ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
 def assignment_out(db: Session, assignment: Assignment) -> AssignmentOut:
@@ -72,7 +72,7 @@ def assignment_out(db: Session, assignment: Assignment) -> AssignmentOut:
     "/assignments",
     summary="List the assignments the caller may see",
     response_model=Page[AssignmentOut],
-    responses=problem_responses(401, 422),
+    responses=error_responses(401, 422),
 )
 def list_assignments(
     db: DbSession,
@@ -103,7 +103,7 @@ def list_assignments(
     "/assignments/{assignment_id}",
     summary="Read one assignment",
     response_model=AssignmentOut,
-    responses=problem_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 def read_assignment(db: DbSession, user: CurrentUser, assignment_id: IdPath) -> AssignmentOut:
     return assignment_out(db, service.get_visible_assignment(db, user, assignment_id))
@@ -230,7 +230,7 @@ def cancel_assignment(
     "/bookings/{booking_id}/candidates",
     summary="Every provider who speaks the language, ranked for this booking, with why not",
     response_model=CandidatesOut,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 def booking_candidates(
     db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, booking_id: IdPath
@@ -267,7 +267,7 @@ def booking_candidates(
     "/day-routes",
     summary="Each provider's day: sessions in order and the drives between them",
     response_model=DayRoutesOut,
-    responses=problem_responses(401, 403, 422),
+    responses=error_responses(401, 403, 422),
 )
 def read_day_routes(
     db: DbSession,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import CurrentUser, require_roles
 from api.deps import AppSettings, DbSession
-from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
 from api.schemas.providers import (
     AvailabilityIn,
     AvailabilityOut,
@@ -140,7 +140,7 @@ def _availability_out(
     "",
     summary="List the providers the caller may see",
     response_model=Page[ProviderOut | ProviderSummary],
-    responses=problem_responses(401, 422),
+    responses=error_responses(401, 422),
 )
 def list_providers(
     db: DbSession,
@@ -184,7 +184,7 @@ def list_providers(
     summary="Add a provider (dispatcher of the service, or admin)",
     status_code=status.HTTP_201_CREATED,
     response_model=ProviderOut,
-    responses=problem_responses(401, 403, 413, 422, 429),
+    responses=error_responses(401, 403, 413, 422, 429),
 )
 def create_provider(db: DbSession, user: DispatcherOrAdmin, body: ProviderCreate) -> ProviderOut:
     """A dispatcher adds a provider to their own service; an admin gives `organisation_id`."""
@@ -220,7 +220,7 @@ def create_provider(db: DbSession, user: DispatcherOrAdmin, body: ProviderCreate
     "/{provider_id}",
     summary="Read one provider",
     response_model=ProviderOut | ProviderSummary,
-    responses=problem_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 def read_provider(
     db: DbSession, user: CurrentUser, provider_id: IdPath
@@ -233,7 +233,7 @@ def read_provider(
     "/{provider_id}",
     summary="Change a provider (dispatcher of the service, or admin)",
     response_model=ProviderOut,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def update_provider(
     db: DbSession, user: DispatcherOrAdmin, provider_id: IdPath, body: ProviderUpdate
@@ -265,7 +265,7 @@ def update_provider(
     "/{provider_id}/availability",
     summary="Read a provider's weekly rules and dated exceptions",
     response_model=AvailabilityOut,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def read_availability(
     db: DbSession, settings: AppSettings, user: AvailabilityEditor, provider_id: IdPath
@@ -284,7 +284,7 @@ def read_availability(
     "/{provider_id}/availability",
     summary="Replace a provider's weekly rules and dated exceptions",
     response_model=AvailabilityOut,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def replace_availability(
     db: DbSession,
@@ -321,7 +321,7 @@ def replace_availability(
     "/{provider_id}/contact",
     summary="Change how messages reach a provider (their dispatcher, an admin, or themself)",
     response_model=ProviderOut,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def update_contact(
     db: DbSession, user: AvailabilityEditor, provider_id: IdPath, body: ContactUpdate

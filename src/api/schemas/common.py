@@ -8,7 +8,7 @@ pages stay stable while rows are added, unlike page numbers.
 
 In a router::
 
-    @router.get("", response_model=Page[SiteOut], responses=problem_responses(401, 403))
+    @router.get("", response_model=Page[SiteOut], responses=error_responses(401, 403))
     def list_sites(db: DbSession, user: CurrentUser, page: PageQuery) -> Page[SiteOut]:
         query = sites_service.site_query_for(db, user)
         return paginate(db, query, page, order_by=(Site.name, Site.id), item=SiteOut)
@@ -140,7 +140,7 @@ class FieldProblem(BaseModel):
     type: str = Field(description="Stable machine-readable reason (e.g. `missing`).")
 
 
-class Problem(BaseModel):
+class ProblemDetails(BaseModel):
     """An RFC 9457 problem document (``application/problem+json``)."""
 
     model_config = ConfigDict(extra="allow")
@@ -154,7 +154,7 @@ class Problem(BaseModel):
     )
 
 
-_PROBLEM_DESCRIPTIONS: dict[int, str] = {
+_ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "Bad request.",
     401: "No valid credentials (missing, unknown, revoked or expired token).",
     403: "Authenticated, but the role does not allow this.",
@@ -169,12 +169,12 @@ _PROBLEM_DESCRIPTIONS: dict[int, str] = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting these statuses as problem+json."""
     return {
         status: {
-            "model": Problem,
-            "description": _PROBLEM_DESCRIPTIONS.get(status, "Error."),
+            "model": ProblemDetails,
+            "description": _ERROR_DESCRIPTIONS.get(status, "Error."),
             "content": {"application/problem+json": {}},
         }
         for status in statuses

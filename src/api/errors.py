@@ -22,17 +22,20 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import has_message, negotiate_locale, status_title, translate
-from api.schemas.common import LOCAL_TIME_PATTERN, Problem
+from api.schemas.common import LOCAL_TIME_PATTERN, ProblemDetails
 from booking.db import is_transient_conflict, violated_constraint
 from booking.errors import DomainError, NotFound
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://truchement.eu/problems/"
+OPENAPI_NAME = "Problem"
+"""The problem document's name in the published OpenAPI document, as it always was: clients
+generated from it keep their type names."""
 
 log = logging.getLogger("truchement.api")
 
 
-class ApiProblem(Exception):
+class ApiError(Exception):
     """An HTTP-level refusal (authentication, limits) rendered as a localised problem.
 
     ``key`` names the detail in the catalogue (``detail.<key>``) and the end
@@ -57,7 +60,7 @@ class ApiProblem(Exception):
         self.extra = dict(extra or {})
 
 
-def problem(
+def error_response(
     status: int,
     title: str,
     *,
@@ -87,7 +90,7 @@ def request_locale(headers: Mapping[str, str]) -> str:
     return negotiate_locale(headers.get("accept-language"))
 
 
-def localised_problem(
+def localised_error(
     locale: str,
     status: int,
     key: str,
@@ -104,7 +107,7 @@ def localised_problem(
     detail_key = f"detail.{key}"
     if has_message(detail_key):
         detail = translate(locale, detail_key, params)
-    return problem(
+    return error_response(
         status,
         status_title(locale, status),
         detail=detail,
@@ -160,10 +163,10 @@ def _domain_errors(locale: str, members: dict[str, Any]) -> None:
     members["errors"] = shaped
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI) -> None:
     """Render every error the same way, so a client needs one parser."""
 
-    install_problem_openapi(app)
+    install_error_openapi(app)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -176,11 +179,13 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         members = exc.extra()
         _domain_errors(locale, members)
-        return problem(exc.status, title, detail=detail, type_=f"{TYPE_BASE}{exc.code}", **members)
+        return error_response(
+            exc.status, title, detail=detail, type_=f"{TYPE_BASE}{exc.code}", **members
+        )
 
-    @app.exception_handler(ApiProblem)
-    async def _api(request: Request, exc: ApiProblem) -> JSONResponse:
-        return localised_problem(
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        return localised_error(
             request_locale(request.headers),
             exc.status,
             exc.key,
@@ -194,7 +199,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         locale = request_locale(request.headers)
         errors = validation_errors(locale, list(exc.errors()))
         malformed = any(err["type"] == "json_invalid" for err in errors)
-        return localised_problem(
+        return localised_error(
             locale,
             422,
             "malformed_json" if malformed else "validation",
@@ -205,10 +210,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         locale = request_locale(request.headers)
         keys = {404: "no_route", 405: "method_not_allowed"}
-        key = getattr(exc, "problem_key", None) or keys.get(
+        key = getattr(exc, "error_key", None) or keys.get(
             exc.status_code, f"http_{exc.status_code}"
         )
-        return localised_problem(
+        return localised_error(
             locale,
             exc.status_code,
             key,
@@ -224,7 +229,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         constraint = violated_constraint(exc)
         log.warning("database refused a change on %s: %s", request.url.path, constraint)
         status = 422 if constraint and constraint.startswith("ck_") else 409
-        return localised_problem(
+        return localised_error(
             request_locale(request.headers),
             status,
             "constraint",
@@ -237,12 +242,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         # A value the database cannot hold slipped past validation (a NUL in a
         # query parameter, a number out of range): the input's fault, not a 500.
         log.warning("database could not store a value on %s: %s", request.url.path, exc.orig)
-        return localised_problem(request_locale(request.headers), 422, "unstorable")
+        return localised_error(request_locale(request.headers), 422, "unstorable")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return localised_problem(request_locale(request.headers), 500, "internal")
+        return localised_error(request_locale(request.headers), 500, "internal")
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
@@ -251,7 +256,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         # one back, and that one may simply be sent again: a 409, not a 500.
         if is_transient_conflict(exc):
             log.warning("transaction lost a race on %s: %s", request.url.path, exc.orig)
-            return localised_problem(request_locale(request.headers), 409, "conflict")
+            return localised_error(request_locale(request.headers), 409, "conflict")
         return await _unexpected(request, exc)
 
 
@@ -283,10 +288,10 @@ def _document_local_times(node: Any) -> None:
             _document_local_times(value)
 
 
-def install_problem_openapi(app: FastAPI) -> None:
+def install_error_openapi(app: FastAPI) -> None:
     """Make the OpenAPI document say what the API really answers on errors.
 
-    Every error response is ``application/problem+json`` with the ``Problem``
+    Every error response is ``application/problem+json`` with the ``ProblemDetails``
     schema (FastAPI's default 422 schema is replaced), secured operations
     document 401, and writes document 413 and 429, so a generated client
     and a schema-checking fuzzer see the truth.
@@ -298,12 +303,13 @@ def install_problem_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = generate()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        problem_schema = TypeAdapter(Problem).json_schema(
+        problem_schema = TypeAdapter(ProblemDetails).json_schema(
             ref_template="#/components/schemas/{model}"
         )
         components.update(problem_schema.pop("$defs", {}))
-        components["Problem"] = problem_schema
-        reference = {"$ref": "#/components/schemas/Problem"}
+        components.pop(ProblemDetails.__name__, None)  # the routes' copy, named after the class
+        components[OPENAPI_NAME] = {**problem_schema, "title": OPENAPI_NAME}
+        reference = {"$ref": f"#/components/schemas/{OPENAPI_NAME}"}
         for operations in schema.get("paths", {}).values():
             for method, operation in operations.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
