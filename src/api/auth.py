@@ -215,6 +215,4 @@ def require_roles(*roles: str) -> Callable[[User], User]:
 
 
 DispatcherUser = Annotated[User, Depends(require_roles(UserRole.DISPATCHER))]
-RequesterUser = Annotated[User, Depends(require_roles(UserRole.REQUESTER))]
-ProviderUser = Annotated[User, Depends(require_roles(UserRole.PROVIDER))]
 AdminUser = Annotated[User, Depends(require_roles(UserRole.ADMIN))]

@@ -47,7 +47,7 @@ from booking.db import session_scope
 from booking.outbox.models import OutboxMessage
 from booking.outbox.timing import sms_not_before
 from booking.types import ensure_aware, utc_now
-from booking.vocabulary import Channel, OutboxStatus
+from booking.vocabulary import UNSENT_OUTBOX_STATUSES, Channel, OutboxStatus
 from notify.channels import (
     Channels,
     DeliveryError,
@@ -130,7 +130,7 @@ def _due(now: dt.datetime) -> Any:
     """Rows to take now: due and waiting, or ``sending`` under a lease that ran out."""
     return or_(
         and_(
-            _c.status.in_([OutboxStatus.PENDING.value, OutboxStatus.FAILED.value]),
+            _c.status.in_(UNSENT_OUTBOX_STATUSES),
             _c.due_at <= now,
         ),
         and_(

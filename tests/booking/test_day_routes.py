@@ -95,7 +95,9 @@ def test_the_drives_are_those_the_matcher_counts_for_the_same_day(
 
     (day,) = day_routes(db, actor=world.dispatcher, day=world.day, timezone="Europe/Brussels")
 
-    assert day.travel_minutes + day.return_minutes == matcher[(provider_key(provider.id), world.day)]
+    assert (
+        day.travel_minutes + day.return_minutes == matcher[(provider_key(provider.id), world.day)]
+    )
 
 
 def test_a_day_out_of_range_is_refused(db: Session, world: World) -> None:

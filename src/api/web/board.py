@@ -55,22 +55,21 @@ from booking.plans.service import (
     plan_query_for,
 )
 from booking.providers.service import get_visible_provider
-from booking.vocabulary import AssignmentStatus, BookingStatus, UserRole
+from booking.vocabulary import (
+    CHANGEABLE_BOOKING_STATUSES,
+    HELD_ASSIGNMENT_STATUSES,
+    MANUAL_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    UserRole,
+)
 
 router = APIRouter(include_in_schema=False)
 
-BOARD_STATUSES: tuple[str, ...] = (
-    BookingStatus.REQUESTED,
-    BookingStatus.PROPOSED,
-    BookingStatus.UNFILLED,
-    BookingStatus.CONFIRMED,
-)
 DEFAULT_DAYS = 7
 MAX_BOARD_DAYS = 31
 MAX_BOARD_ROWS = 500
 DAY_START_HOUR = 7
 DAY_END_HOUR = 20
-MANUAL_STATUSES = ("proposed", "offered", "confirmed")
 OFFER_COUNT_CHOICES = (1, 2, 3, 5)
 DONE_MESSAGES = frozenset({"assigned", "offered", "confirmed", "withdrawn"})
 
@@ -132,7 +131,7 @@ def board(
     zone = _zone(page)
     first_day = _day(page, start)
     count = _parse_int(days, DEFAULT_DAYS, 1, MAX_BOARD_DAYS)
-    statuses = (status,) if status in BOARD_STATUSES else BOARD_STATUSES
+    statuses = (status,) if status in CHANGEABLE_BOOKING_STATUSES else CHANGEABLE_BOOKING_STATUSES
     languages = language_names(page.db, page.locale)
     filters = BookingFilters(
         statuses=statuses,
@@ -162,13 +161,13 @@ def board(
         languages=sorted(languages.items(), key=lambda item: item[1].lower()),
         language_names=languages,
         regions=regions,
-        statuses=BOARD_STATUSES,
+        statuses=CHANGEABLE_BOOKING_STATUSES,
         chosen={
             "start": first_day.isoformat(),
             "days": count,
             "language": filters.language_code or "",
             "region": region if region in regions else "",
-            "status": status if status in BOARD_STATUSES else "",
+            "status": status if status in CHANGEABLE_BOOKING_STATUSES else "",
         },
         truncated=listing.truncated,
         plans=plans,
@@ -344,7 +343,7 @@ def _booking_page(
         candidates_problem=candidates_problem,
         problem=problem,
         done=query.get("done", "") if query.get("done") in DONE_MESSAGES else "",
-        manual_statuses=MANUAL_STATUSES,
+        manual_statuses=MANUAL_ASSIGNMENT_STATUSES,
         offer_counts=OFFER_COUNT_CHOICES,
     )
 
@@ -372,7 +371,7 @@ def assign(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response
     booking = _booking_or_404(page, booking_id)
     provider_id = form.get("provider_id")
     status = form.get("status")
-    if status not in MANUAL_STATUSES:
+    if status not in MANUAL_ASSIGNMENT_STATUSES:
         status = "proposed"
     try:
         provider = get_visible_provider(page.db, page.user, _id(page, provider_id))
@@ -508,8 +507,7 @@ def _chart_geometry(
             items.append(
                 {
                     "kind": "held"
-                    if item.assignment.status
-                    in (AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)
+                    if item.assignment.status in HELD_ASSIGNMENT_STATUSES
                     else "pending",
                     "x": x0,
                     "width": max(x1 - x0, 2),

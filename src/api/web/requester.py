@@ -25,7 +25,6 @@ from api.web.forms import (
 from booking.access import get_visible_booking
 from booking.bookings.models import Booking
 from booking.bookings.service import (
-    OPEN_BOOKING_STATUSES,
     BookingFilters,
     booking_list_query,
     cancel_booking,
@@ -42,6 +41,7 @@ from booking.organisations.service import site_query_for
 from booking.providers.service import nameable_providers
 from booking.types import utc_now
 from booking.vocabulary import (
+    CHANGEABLE_BOOKING_STATUSES,
     Gender,
     Modality,
     ProviderKindRequirement,
@@ -239,7 +239,7 @@ def my_bookings(
         scope=scope,
         number=number,
         has_more=has_more,
-        open_statuses=OPEN_BOOKING_STATUSES,
+        open_statuses=CHANGEABLE_BOOKING_STATUSES,
     )
 
 
@@ -264,7 +264,7 @@ def _detail(
         created=query.get("created") == "1",
         clock_change=_clock_change_notice(page, booking),
         cancelled=query.get("cancelled") == "1",
-        can_cancel=booking.status in OPEN_BOOKING_STATUSES and booking.starts_at > utc_now(),
+        can_cancel=booking.status in CHANGEABLE_BOOKING_STATUSES and booking.starts_at > utc_now(),
         cancel_error=cancel_error,
         reason=reason,
     )

@@ -43,11 +43,15 @@ from booking.providers.service import (
     update_contact,
 )
 from booking.types import utc_now
-from booking.vocabulary import AssignmentStatus, AvailabilityExceptionKind, MessageChannels
+from booking.vocabulary import (
+    PROVIDER_VISIBLE_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    AvailabilityExceptionKind,
+    MessageChannels,
+)
 
 router = APIRouter(include_in_schema=False)
 
-SHOWN_STATUSES = (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)
 BLANK_RULES = 3
 BLANK_EXCEPTIONS = 2
 DONE_MESSAGES = frozenset({"accepted", "declined", "saved"})
@@ -72,7 +76,9 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
     rows = page.db.execute(
         assignment_query_for(page.db, page.user)
         .join(Booking, Booking.id == Assignment.booking_id)
-        .where(Assignment.status.in_(SHOWN_STATUSES), Assignment.ends_at >= now)
+        .where(
+            Assignment.status.in_(PROVIDER_VISIBLE_ASSIGNMENT_STATUSES), Assignment.ends_at >= now
+        )
         .add_columns(Booking)
         .order_by(Assignment.starts_at, Assignment.id)
     ).all()

@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from booking.assignments.models import Assignment
-from booking.assignments.service import LIVE_ASSIGNMENT_STATUSES, assignment_query_for
+from booking.assignments.service import assignment_query_for
 from booking.bookings.models import Booking
 from booking.dates import OUT_OF_RANGE, bounds_message, day_in_bounds
 from booking.errors import FieldError, Unprocessable
 from booking.geography import TRAVEL
 from booking.providers.models import Provider
 from booking.users.models import User
-from booking.vocabulary import Modality
+from booking.vocabulary import LIVE_ASSIGNMENT_STATUSES, Modality
 from matching.problem import Location
 from matching.routes import Visit, route_legs
 from matching.travel import Travel

@@ -36,7 +36,7 @@ from booking.plans.problem_builder import DEFAULT_TIMEZONE
 from booking.settings import get_settings
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
-from booking.vocabulary import AssignmentStatus, BookingStatus
+from booking.vocabulary import HELD_ASSIGNMENT_STATUSES, AssignmentStatus, BookingStatus
 
 MAX_OFFER_COUNT = 20
 UNANSWERED_REASON = "offer_unanswered"
@@ -288,7 +288,7 @@ def _widen_or_flag(
         select(Assignment.id).where(
             Assignment.booking_id == booking.id,
             (
-                Assignment.status.in_((AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED))
+                Assignment.status.in_(HELD_ASSIGNMENT_STATUSES)
                 | (
                     (Assignment.status == AssignmentStatus.OFFERED)
                     & (Assignment.offer_expires_at > now)

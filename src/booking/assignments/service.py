@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, select, update
@@ -45,7 +46,6 @@ from booking.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessa
 from booking.outbox import events
 from booking.plans.problem_builder import (
     DEFAULT_TIMEZONE,
-    OPEN_BOOKING_STATUSES,
     ProblemIndex,
     assignment_session,
     build_problem,
@@ -58,7 +58,17 @@ from booking.providers.models import Provider
 from booking.settings import get_settings
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
-from booking.vocabulary import ACTIVE_ASSIGNMENT_STATUSES, AssignmentStatus, BookingStatus, UserRole
+from booking.vocabulary import (
+    CHANGEABLE_BOOKING_STATUSES,
+    HELD_ASSIGNMENT_STATUSES,
+    LIVE_ASSIGNMENT_STATUSES,
+    MANUAL_ASSIGNMENT_STATUSES,
+    PENDING_ASSIGNMENT_STATUSES,
+    PROVIDER_VISIBLE_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    BookingStatus,
+    UserRole,
+)
 from matching.candidates import rank_candidates
 from matching.eligibility import check_pair
 from matching.problem import Assignment as MatchAssignment
@@ -67,43 +77,7 @@ from matching.problem import Problem as MatchProblem
 from matching.problem import Score, Stats, Unassigned
 from matching.timeline import Timeline
 from matching.travel import Travel
-from matching.validate import Violation, check
-
-LIVE_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
-    AssignmentStatus.PROPOSED,
-    AssignmentStatus.OFFERED,
-    AssignmentStatus.ACCEPTED,
-    AssignmentStatus.CONFIRMED,
-)
-"""An assignment still in play (not declined, cancelled or expired)."""
-
-HELD_STATUSES: tuple[AssignmentStatus, ...] = (
-    AssignmentStatus.ACCEPTED,
-    AssignmentStatus.CONFIRMED,
-)
-"""The provider holds the session: no other work of theirs may overlap it."""
-
-MANUAL_STATUSES: tuple[AssignmentStatus, ...] = (
-    AssignmentStatus.PROPOSED,
-    AssignmentStatus.OFFERED,
-    AssignmentStatus.CONFIRMED,
-)
-"""What a dispatcher's manual assignment may start as."""
-
-RULE_CODES: dict[int, str] = {
-    1: "fixed",
-    2: "language",
-    3: "kind",
-    4: "profile",
-    5: "modality",
-    6: "country",
-    7: "availability",
-    8: "travel_range",
-    9: "overlap",
-    10: "daily_minutes",
-    11: "window",
-}
-"""A code for each hard rule of docs/problem.md, when the matcher gives none of its own."""
+from matching.validate import check
 
 
 def assert_fits_commitments(
@@ -129,7 +103,7 @@ def assert_fits_commitments(
         assignment.starts_at,
         assignment.ends_at,
         exclude_assignment_id=assignment.id,
-        statuses=HELD_STATUSES,
+        statuses=HELD_ASSIGNMENT_STATUSES,
     )
     timezone = timezone or get_settings().timezone
     zone = ZoneInfo(timezone)
@@ -176,7 +150,7 @@ def assert_fits_commitments(
             code="no_time_to_drive",
             extra={
                 "rule": 9,
-                "rule_code": _rule_code(clashes[0]),
+                "rule_code": clashes[0].code,
                 "provider_id": assignment.provider_id,
             },
         )
@@ -401,7 +375,7 @@ def flush_guarded(db: Session) -> None:
 
 
 def ensure_booking_open(booking: Booking) -> None:
-    if booking.status not in OPEN_BOOKING_STATUSES:
+    if booking.status not in CHANGEABLE_BOOKING_STATUSES:
         raise Conflict(
             f"The booking is {booking.status}; only an open booking can be staffed.",
             code="booking_not_open",
@@ -412,7 +386,7 @@ def ensure_booking_open(booking: Booking) -> None:
 def _holder(db: Session, booking_id: int, *, besides: int | None = None) -> Assignment | None:
     query = select(Assignment).where(
         Assignment.booking_id == booking_id,
-        Assignment.status.in_(ACTIVE_ASSIGNMENT_STATUSES),
+        Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
     )
     if besides is not None:
         query = query.where(Assignment.id != besides)
@@ -474,6 +448,46 @@ def audit_assignment(
     )
 
 
+def create_proposal(
+    db: Session,
+    *,
+    actor: User,
+    booking: Booking,
+    provider_id: int,
+    starts_at: dt.datetime,
+    explanation: dict[str, Any],
+    plan_id: int | None = None,
+) -> Assignment:
+    """A new ``proposed`` assignment of the booking as it stands now, and its audit row.
+
+    ``explanation`` says where it comes from (``source``: ``manual``, ``plan``) and why;
+    the audit row names the plan it belongs to, or else its source.
+    """
+    assignment = Assignment(
+        booking_id=booking.id,
+        provider_id=provider_id,
+        plan_id=plan_id,
+        status=AssignmentStatus.PROPOSED,
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(minutes=booking.duration_minutes),
+        created_by_id=actor.id,
+        explanation=explanation,
+        booking_version=booking.version_id,
+    )
+    db.add(assignment)
+    db.flush()
+    origin = {"plan_id": plan_id} if plan_id is not None else {"source": explanation["source"]}
+    audit_assignment(
+        db,
+        actor=actor,
+        action="assignment.proposed",
+        assignment=assignment,
+        booking=booking,
+        changes={"status": [None, assignment.status], **origin, "starts_at": starts_at},
+    )
+    return assignment
+
+
 def _audit_status_change(
     db: Session,
     *,
@@ -524,7 +538,7 @@ def _live_others(db: Session, booking_id: int, besides: int) -> list[Assignment]
             .where(
                 Assignment.booking_id == booking_id,
                 Assignment.id != besides,
-                Assignment.status.in_((AssignmentStatus.PROPOSED, AssignmentStatus.OFFERED)),
+                Assignment.status.in_(PENDING_ASSIGNMENT_STATUSES),
             )
             .order_by(Assignment.id)
             .execution_options(populate_existing=True)
@@ -565,9 +579,7 @@ def _release_booking(
     live = db.scalars(
         select(Assignment.id).where(
             Assignment.booking_id == booking.id,
-            Assignment.status.in_(
-                (AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED, AssignmentStatus.OFFERED)
-            ),
+            Assignment.status.in_(PROVIDER_VISIBLE_ASSIGNMENT_STATUSES),
             (Assignment.status != AssignmentStatus.OFFERED) | (Assignment.offer_expires_at > now),
         )
     ).first()
@@ -681,10 +693,6 @@ def candidates_for(
 # --- manual assignment -------------------------------------------------------------------
 
 
-def _rule_code(violation: Violation) -> str:
-    return violation.code
-
-
 def _broken(
     rule: int, code: str, detail: str, violations: Iterable[dict[str, object]] = ()
 ) -> Unprocessable:
@@ -741,17 +749,14 @@ def check_manual_pair(
         v for v in with_pair.violations if (v.rule, v.session, v.provider, v.message) not in known
     ]
     # An overlap says more than the drive it also blocks: name it first.
-    new.sort(key=lambda v: (v.rule, _rule_code(v) != "overlap"))
+    new.sort(key=lambda v: (v.rule, v.code != "overlap"))
     if new:
         first = new[0]
         raise _broken(
             first.rule,
-            _rule_code(first),
+            first.code,
             index.humanise(first.message),
-            [
-                {"rule": v.rule, "code": _rule_code(v), "message": index.humanise(v.message)}
-                for v in new
-            ],
+            [{"rule": v.rule, "code": v.code, "message": index.humanise(v.message)} for v in new],
         )
 
 
@@ -777,7 +782,7 @@ def assign_manually(
     (``confirmed_by_phone`` for a provider no message can reach).
     """
     now = ensure_aware(now) if now is not None else utc_now()
-    if status not in MANUAL_STATUSES:
+    if status not in MANUAL_ASSIGNMENT_STATUSES:
         raise ValueError(f"a manual assignment cannot start as {status}")
     if not dispatcher_can_manage_provider(db, actor, provider):
         raise NotFound(entity="provider", entity_id=provider.id)
@@ -816,25 +821,13 @@ def assign_manually(
     if booking.status != BookingStatus.PROPOSED:
         set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.PROPOSED)
     db.flush()
-    assignment = Assignment(
-        booking_id=booking.id,
-        provider_id=provider.id,
-        status=AssignmentStatus.PROPOSED,
-        starts_at=start,
-        ends_at=start + dt.timedelta(minutes=booking.duration_minutes),
-        created_by_id=actor.id,
-        explanation={"source": "manual", "sentence": "Chosen by a dispatcher."},
-        booking_version=booking.version_id,
-    )
-    db.add(assignment)
-    db.flush()
-    audit_assignment(
+    assignment = create_proposal(
         db,
         actor=actor,
-        action="assignment.proposed",
-        assignment=assignment,
         booking=booking,
-        changes={"status": [None, assignment.status], "source": "manual", "starts_at": start},
+        provider_id=provider.id,
+        starts_at=start,
+        explanation={"source": "manual", "sentence": "Chosen by a dispatcher."},
     )
     if status == AssignmentStatus.OFFERED:
         send_offer(
@@ -999,8 +992,7 @@ def decline(
     _require_answer_right(db, actor, assignment)
     booking = lock_booking(db, assignment.booking_id)
     assignment = _fresh(db, assignment)
-    declinable = (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)
-    if assignment.status not in declinable:
+    if assignment.status not in PROVIDER_VISIBLE_ASSIGNMENT_STATUSES:
         raise Conflict(
             f"Only an offer or held work can be declined; this one is {assignment.status}.",
             code="not_declinable",

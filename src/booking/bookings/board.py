@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.assignments.models import Assignment
-from booking.assignments.service import LIVE_ASSIGNMENT_STATUSES, assignment_query_for
+from booking.assignments.service import assignment_query_for
 from booking.bookings.models import Booking
 from booking.bookings.service import BookingFilters, booking_list_query
 from booking.organisations.models import Organisation
 from booking.providers.models import Provider
 from booking.users.models import User
+from booking.vocabulary import LIVE_ASSIGNMENT_STATUSES
 
 
 @dataclass(frozen=True)

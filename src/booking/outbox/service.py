@@ -30,12 +30,14 @@ from booking.phones import mobile_e164
 from booking.providers.models import Provider
 from booking.types import ensure_aware, to_jsonable, utc_now
 from booking.users.models import User
-from booking.vocabulary import Channel, MessageChannels, OutboxStatus, UserRole
-
-UNSENT_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.PENDING, OutboxStatus.FAILED)
-"""Messages nobody is sending right now and that would still go out: what voiding stops."""
-
-RETRYABLE_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.FAILED, OutboxStatus.DEAD)
+from booking.vocabulary import (
+    RETRYABLE_OUTBOX_STATUSES,
+    UNSENT_OUTBOX_STATUSES,
+    Channel,
+    MessageChannels,
+    OutboxStatus,
+    UserRole,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +287,7 @@ def void_unsent(
     """
     conditions = [
         OutboxMessage.booking_id == booking_id,
-        OutboxMessage.status.in_(UNSENT_STATUSES),
+        OutboxMessage.status.in_(UNSENT_OUTBOX_STATUSES),
     ]
     names = list(events or [])
     prefixes = list(event_prefixes)
@@ -406,7 +408,7 @@ def retry_message(
     ).first()
     if message is None:
         raise NotFound(entity="notification", entity_id=message_id)
-    if message.status not in RETRYABLE_STATUSES:
+    if message.status not in RETRYABLE_OUTBOX_STATUSES:
         raise Conflict(
             f"notification {message_id} is {message.status}; only failed or dead ones are retried",
             code="notification_not_retryable",

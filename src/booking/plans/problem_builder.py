@@ -37,7 +37,14 @@ from booking.providers.models import (
     ProviderLanguage,
 )
 from booking.types import ensure_aware
-from booking.vocabulary import AssignmentStatus, BookingStatus, Modality, PreferenceKind
+from booking.vocabulary import (
+    HELD_ASSIGNMENT_STATUSES,
+    UNSTAFFED_BOOKING_STATUSES,
+    AssignmentStatus,
+    BookingStatus,
+    Modality,
+    PreferenceKind,
+)
 from matching.problem import (
     FixedAssignment,
     Interval,
@@ -53,19 +60,6 @@ from matching.problem import Session as MatchSession
 DEFAULT_TIMEZONE = "Europe/Brussels"
 _KEY = re.compile(r"\b[bp]-\d+\b")
 
-OPEN_BOOKING_STATUSES: tuple[BookingStatus, ...] = (
-    BookingStatus.REQUESTED,
-    BookingStatus.PROPOSED,
-    BookingStatus.UNFILLED,
-)
-"""Bookings the matcher may (re)staff."""
-
-PINNED_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
-    AssignmentStatus.ACCEPTED,
-    AssignmentStatus.CONFIRMED,
-)
-"""Work a new plan must keep: the provider said yes, or the dispatcher confirmed."""
-
 
 def session_key(booking_id: int) -> str:
     """The matcher's id of a booking's session."""
@@ -80,11 +74,6 @@ def provider_key(provider_id: int) -> str:
 def booking_id_of(key: str) -> int:
     """The booking id behind a session id ``b-<id>``."""
     return int(key.removeprefix("b-"))
-
-
-def provider_id_of(key: str) -> int:
-    """The provider id behind ``p-<id>``."""
-    return int(key.removeprefix("p-"))
 
 
 @dataclass
@@ -181,13 +170,13 @@ def build_problem(
     day_end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
 
     held = _held_assignments(
-        db, provider_ids_in_scope, day_start, day_end, PINNED_ASSIGNMENT_STATUSES
+        db, provider_ids_in_scope, day_start, day_end, HELD_ASSIGNMENT_STATUSES
     )
     held_booking_ids = set(
         db.scalars(
             select(Assignment.booking_id).where(
                 Assignment.booking_id.in_([b.id for b in planned]),
-                Assignment.status.in_(PINNED_ASSIGNMENT_STATUSES),
+                Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
             )
         )
     )
@@ -217,7 +206,7 @@ def build_problem(
         a
         for a in proposals
         if a.booking_id in extra_bookings
-        and extra_bookings[a.booking_id].status in OPEN_BOOKING_STATUSES
+        and extra_bookings[a.booking_id].status in UNSTAFFED_BOOKING_STATUSES
     ]
 
     every_booking = [*planned, *extra_bookings.values()]
@@ -315,7 +304,7 @@ def _open_bookings(
     providing_org_id: int | None,
 ) -> list[Booking]:
     query = select(Booking).where(
-        Booking.status.in_(OPEN_BOOKING_STATUSES),
+        Booking.status.in_(UNSTAFFED_BOOKING_STATUSES),
         Booking.starts_at >= horizon_start,
         Booking.starts_at < horizon_end,
         # The past cannot be staffed any more.
@@ -368,7 +357,7 @@ def _minutes_outside(
     inside_start = dt.datetime.combine(first_day, dt.time(0), tzinfo=zone)
     inside_end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     used: dict[tuple[int, tuple[int, int]], int] = defaultdict(int)
-    for a in _held_assignments(db, provider_ids, week_start, week_end, PINNED_ASSIGNMENT_STATUSES):
+    for a in _held_assignments(db, provider_ids, week_start, week_end, HELD_ASSIGNMENT_STATUSES):
         if a.starts_at < inside_end and a.ends_at > inside_start:
             continue
         iso = a.starts_at.astimezone(zone).isocalendar()
