@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
@@ -96,9 +96,14 @@ def session_claims(settings: Settings, value: str) -> tuple[int, int] | None:
     if not isinstance(data, dict):
         return None
     uid, generation = data.get("uid"), data.get("gen")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (uid, generation)):
+    if not _whole(uid) or not _whole(generation):
         return None
     return uid, generation
+
+
+def _whole(value: object) -> TypeGuard[int]:
+    """An ``int`` and not a ``bool`` (``True`` is an ``int`` to Python, not to a cookie)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def user_from_session_cookie(db: Session, settings: Settings, value: str) -> User | None:

@@ -338,4 +338,5 @@ def install_error_openapi(app: FastAPI) -> None:
         app.openapi_schema = schema
         return schema
 
+    # FastAPI's documented way to extend the document; its stubs call it a method.
     app.openapi = openapi  # type: ignore[method-assign]

@@ -8,6 +8,21 @@ constraints built from these same lists (see ``booking.db.one_of``).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
+
+Word = TypeVar("Word", bound=str)
+
+
+def as_word(value: str, words: tuple[Word, ...]) -> Word:
+    """``value`` as one of ``words`` (a ``Literal`` type's words); ``ValueError`` otherwise.
+
+    For a column the database keeps to a closed list (CHECK constraints) and a
+    reader that types that list: the value is checked, not merely asserted.
+    """
+    for word in words:
+        if word == value:
+            return word
+    raise ValueError(f"{value!r} is not one of {', '.join(words)}")
 
 
 class Country(StrEnum):

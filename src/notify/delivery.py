@@ -43,7 +43,7 @@ from jinja2 import TemplateError
 from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from booking.db import session_scope
+from booking.db import rows_matched, session_scope
 from booking.outbox.models import OutboxMessage
 from booking.outbox.timing import sms_not_before
 from booking.types import ensure_aware, utc_now
@@ -157,7 +157,7 @@ def bury_abandoned(session_factory: sessionmaker[Session], *, now: dt.datetime) 
                 last_error="the worker stopped during the last attempt (lease expired)",
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return rows_matched(result)
 
 
 def claim_next(
@@ -219,7 +219,7 @@ def finish(session_factory: sessionmaker[Session], message: ClaimedMessage, **va
             )
             .values(**values)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return rows_matched(result) > 0
 
 
 def _sms_wait_until(

@@ -252,7 +252,7 @@ def list_bookings(
 
 
 def _keyset_page(
-    db: DbSession, query: Select[tuple[Booking]], page: PageParams
+    db: DbSession, query: Select[Booking], page: PageParams
 ) -> tuple[list[Booking], str | None]:
     """One page in (starts_at, id) order, with the cursor format of ``api.schemas.common``.
 

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from api.auth import CurrentUser, require_roles
 from api.deps import AppSettings, DbSession
-from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
+from api.schemas.common import (
+    CLOCK_CHANGES,
+    IdPath,
+    Page,
+    PageQuery,
+    error_responses,
+    paginate,
+)
 from api.schemas.providers import (
     AvailabilityIn,
     AvailabilityOut,
@@ -31,12 +38,21 @@ from api.schemas.providers import (
 from booking.policies import certification_valid
 from booking.providers import availability as availability_service
 from booking.providers import service
-from booking.providers.models import Provider, ProviderLanguage
+from booking.providers.models import AvailabilityRule, Provider, ProviderLanguage
 from booking.providers.service import LanguageData, ProviderData
 from booking.settings import Settings
 from booking.types import utc_now
 from booking.users.models import User
-from booking.vocabulary import Locale, MessageChannels, ProviderKind, UserRole
+from booking.vocabulary import (
+    Country,
+    Gender,
+    Locale,
+    MessageChannels,
+    Modality,
+    ProviderKind,
+    UserRole,
+    as_word,
+)
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 
@@ -56,7 +72,7 @@ def provider_out(
         user_id=provider.user_id,
         display_name=provider.display_name,
         kind=ProviderKind(provider.kind),
-        gender=provider.gender,  # type: ignore[arg-type]
+        gender=Gender(provider.gender) if provider.gender is not None else None,
         languages=[
             LanguageOut(
                 code=row.language_code,
@@ -67,9 +83,9 @@ def provider_out(
             for row in languages
         ],
         skills=list(provider.skills or []),
-        modalities=list(provider.modalities or []),  # type: ignore[arg-type]
+        modalities=[Modality(m) for m in provider.modalities or []],
         home=HomeOut(lat=provider.home_lat, lon=provider.home_lon, town=provider.home_town),
-        countries=list(provider.countries or []),  # type: ignore[arg-type]
+        countries=[Country(c) for c in provider.countries or []],
         max_travel_minutes=provider.max_travel_minutes,
         max_minutes_per_day=provider.max_minutes_per_day,
         max_minutes_per_week=provider.max_minutes_per_week,
@@ -104,6 +120,12 @@ def _view(db: Session, user: User, provider: Provider) -> ProviderOut | Provider
     return provider_summary(provider, languages)
 
 
+def _stored_rule_id(rule: availability_service.RuleData | AvailabilityRule) -> int:
+    """The id of a saved rule: the adjustments of a provider's saved availability name them."""
+    assert isinstance(rule, AvailabilityRule)
+    return rule.id
+
+
 def _availability_out(
     result: availability_service.Availability, settings: Settings
 ) -> AvailabilityOut:
@@ -122,13 +144,13 @@ def _availability_out(
         exceptions=[ExceptionOut.model_validate(item) for item in result.exceptions],
         adjustments=[
             RuleAdjustmentOut(
-                rule_id=a.rule.id,  # type: ignore[union-attr]
+                rule_id=_stored_rule_id(a.rule),
                 weekday=a.rule.weekday,
-                field=a.field,  # type: ignore[arg-type]
+                field=as_word(a.field, ("start_time", "end_time")),
                 date=a.wall_time.day,
                 asked=a.wall_time.asked,
                 local=a.wall_time.local,
-                kind=a.wall_time.kind.value,  # type: ignore[arg-type]
+                kind=as_word(a.wall_time.kind.value, CLOCK_CHANGES),
                 detail=a.wall_time.describe(),
             )
             for a in adjustments

@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, overload
 
 from fastapi import Depends, Path, Query
 from pydantic import (
@@ -48,6 +48,11 @@ from booking.dates import (
 from booking.errors import FieldError, Unprocessable
 
 T = TypeVar("T")
+Model = TypeVar("Model", bound=BaseModel)
+
+ClockChange = Literal["shifted", "ambiguous"]
+"""What a clock change did to a local time: moved past the spring gap, or met twice."""
+CLOCK_CHANGES: tuple[ClockChange, ...] = ("shifted", "ambiguous")
 
 MAX_ID = 2**31 - 1
 """Ids are 32-bit in PostgreSQL: a larger one cannot exist and must not reach the driver."""
@@ -289,14 +294,36 @@ def _after(columns: Sequence[Any], values: Sequence[Any]) -> ColumnElement[bool]
     return or_(*clauses)
 
 
+@overload
 def paginate(
     db: Session,
     query: Select[Any],
     page: PageParams,
     *,
     order_by: Sequence[InstrumentedAttribute[Any] | Any],
-    item: Callable[[Any], T] | type[T],
-) -> Page[T]:
+    item: type[Model],
+) -> Page[Model]: ...
+
+
+@overload
+def paginate(
+    db: Session,
+    query: Select[Any],
+    page: PageParams,
+    *,
+    order_by: Sequence[InstrumentedAttribute[Any] | Any],
+    item: Callable[[Any], T],
+) -> Page[T]: ...
+
+
+def paginate(
+    db: Session,
+    query: Select[Any],
+    page: PageParams,
+    *,
+    order_by: Sequence[InstrumentedAttribute[Any] | Any],
+    item: type[BaseModel] | Callable[[Any], Any],
+) -> Page[Any]:
     """Run ``query`` (already scoped to the caller) one page at a time.
 
     ``order_by`` must end with a unique, non-null column (usually the id) so
@@ -309,14 +336,11 @@ def paginate(
     rows = list(db.scalars(query.order_by(*order_by).limit(page.limit + 1)))
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]
-    convert: Callable[[Any], T]
-    if isinstance(item, type) and issubclass(item, BaseModel):
-        model: Any = item
-        convert = model.model_validate
-    else:
-        convert = item  # type: ignore[assignment]
+    convert: Callable[[Any], Any] = (
+        item.model_validate if isinstance(item, type) and issubclass(item, BaseModel) else item
+    )
     next_cursor = None
     if has_more and rows:
         last = rows[-1]
         next_cursor = encode_cursor([getattr(last, _unwrap(c).key) for c in order_by])
-    return Page[T](items=[convert(row) for row in rows], next_cursor=next_cursor)
+    return Page(items=[convert(row) for row in rows], next_cursor=next_cursor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from fastapi import APIRouter, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from api.auth import clear_session_cookie, issue_session_cookie
 from api.web.context import CheckedForm, Page, WebPage, home_for, safe_next
@@ -26,7 +26,7 @@ def front_door(page: WebPage) -> RedirectResponse:
 
 
 @router.get("/sign-in")
-def sign_in_form(page: WebPage, next: str = "") -> HTMLResponse:
+def sign_in_form(page: WebPage, next: str = "") -> Response:
     """The sign-in form (email and password)."""
     if page.user is not None:
         return page.redirect(safe_next(next, home_for(page.user)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
@@ -275,7 +275,7 @@ def apply(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
     """Offer or confirm the plan's proposals: all of them, or the ticked ones."""
     assert page.user is not None
     plan = _plan_or_404(page, plan_id)
-    mode = "confirm" if form.get("mode") == "confirm" else "offer"
+    mode: Literal["confirm", "offer"] = "confirm" if form.get("mode") == "confirm" else "offer"
     chosen: list[int] | None = None
     if form.get("scope") != "all":
         chosen = [int(v) for v in form.getlist("assignment_id") if v.isdigit() and len(v) < 10]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -41,6 +41,7 @@ from booking.users.models import User
 from booking.vocabulary import UserRole
 
 WEB_DIR = Path(__file__).resolve().parent
+AnyResponse = TypeVar("AnyResponse", bound=Response)
 MAX_FIELD_LENGTH = 5000
 
 SECURITY_HEADERS: dict[str, str] = {
@@ -178,7 +179,7 @@ class Page:
         """See Other: after a POST the browser GETs ``url`` (no resubmission on reload)."""
         return self.finish(RedirectResponse(url, status_code=303))
 
-    def finish(self, response: Response) -> Any:
+    def finish(self, response: AnyResponse) -> AnyResponse:
         """Add the security headers and any cookie this request must set."""
         response.headers.update(SECURITY_HEADERS)
         response.headers["Content-Language"] = self.locale

@@ -191,8 +191,8 @@ def parse_booking_form(
         data = BookingFormInput.model_validate(raw)
     except ValidationError as invalid:
         for error in invalid.errors():
-            location = error.get("loc", ())
-            name = str(location[0]) if location else ""
+            where = error.get("loc", ())
+            name = str(where[0]) if where else ""
             if error.get("type") == "extra_forbidden":
                 errors.add("", "unknown_field")
                 continue

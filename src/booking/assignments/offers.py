@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -30,6 +31,7 @@ from booking.assignments.service import (
     set_booking_status,
 )
 from booking.bookings.models import Booking
+from booking.db import rows_matched
 from booking.errors import Conflict
 from booking.outbox import events
 from booking.plans.problem_builder import DEFAULT_TIMEZONE
@@ -244,7 +246,7 @@ def expire_offers(
                 .values(status=AssignmentStatus.EXPIRED, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if rows_matched(result) != 1:
                 continue
             db.refresh(offer)
             expired += 1
@@ -277,7 +279,7 @@ def _widen_or_flag(
     db: Session,
     *,
     booking: Booking,
-    expired: list[Assignment],
+    expired: Sequence[Assignment],
     now: dt.datetime,
     timezone: str,
     default_minutes: int,

@@ -676,9 +676,7 @@ def cancel_booking(
 # --- read -----------------------------------------------------------------------------
 
 
-def booking_list_query(
-    db: Session, *, actor: User, filters: BookingFilters
-) -> Select[tuple[Booking]]:
+def booking_list_query(db: Session, *, actor: User, filters: BookingFilters) -> Select[Booking]:
     """The bookings ``actor`` may see, narrowed by ``filters`` (unordered: the caller pages)."""
     query = booking_query_for(db, actor)
     if filters.statuses:

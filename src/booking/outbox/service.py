@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Select, and_, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from booking.audit import record_audit
 from booking.bookings.models import Booking
+from booking.db import rows_matched
 from booking.errors import Conflict, NotFound
 from booking.organisations.models import Organisation, ServiceAgreement
 from booking.outbox.models import OutboxMessage
@@ -38,6 +39,13 @@ from booking.vocabulary import (
     OutboxStatus,
     UserRole,
 )
+
+
+class Whose(TypedDict, total=False):
+    """Whose messages, as ``void_unsent`` and ``has_live_message`` take it: one of the two."""
+
+    recipient_user_id: int
+    recipient_provider_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,7 @@ class Recipient:
         return f"p{self.provider_id}" if self.provider_id is not None else f"u{self.user_id}"
 
     @property
-    def whose(self) -> dict[str, int]:
+    def whose(self) -> Whose:
         """The filter that finds this person's messages (``void_unsent``, ``has_live_message``)."""
         if self.provider_id is not None:
             return {"recipient_provider_id": self.provider_id}
@@ -309,7 +317,7 @@ def void_unsent(
         .values(status=OutboxStatus.VOID.value, last_error=reason, lease_until=None)
         .execution_options(synchronize_session="fetch")
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_matched(result)
 
 
 def has_live_message(
@@ -425,7 +433,7 @@ def retry_message(
         )
         .execution_options(synchronize_session="fetch")
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rows_matched(result):
         raise Conflict(
             f"notification {message_id} changed while retrying it",
             code="notification_not_retryable",

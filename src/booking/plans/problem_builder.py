@@ -44,13 +44,17 @@ from booking.vocabulary import (
     BookingStatus,
     Modality,
     PreferenceKind,
+    as_word,
 )
 from matching.problem import (
+    MODALITIES,
+    PROVIDER_KINDS,
     FixedAssignment,
     Interval,
     LanguageSkill,
     Location,
     Requirements,
+    SessionProviderKind,
     Window,
 )
 from matching.problem import Problem as MatchProblem
@@ -59,6 +63,8 @@ from matching.problem import Session as MatchSession
 
 DEFAULT_TIMEZONE = "Europe/Brussels"
 _KEY = re.compile(r"\b[bp]-\d+\b")
+
+SESSION_PROVIDER_KINDS: tuple[SessionProviderKind, ...] = (*PROVIDER_KINDS, "any")
 
 
 def session_key(booking_id: int) -> str:
@@ -391,12 +397,13 @@ def _preferences(db: Session, bookings: list[Booking]) -> dict[int, dict[str, se
     series_ids = {b.series_id for b in bookings if b.series_id is not None}
     if series_ids:
         preferred: dict[int, int] = {}
-        for series_id, provider_id in db.execute(
+        for series_id, preferred_id in db.execute(
             select(Series.id, Series.preferred_provider_id).where(
                 Series.id.in_(series_ids), Series.preferred_provider_id.is_not(None)
             )
         ):
-            preferred[series_id] = provider_id
+            if preferred_id is not None:  # the query says so; the row's type cannot
+                preferred[series_id] = preferred_id
         for booking in bookings:
             if booking.series_id in preferred:
                 found[booking.id]["preferred"].add(preferred[booking.series_id])
@@ -457,10 +464,10 @@ def _session(
         start=start.astimezone(zone),
         duration_minutes=duration,
         kind=booking.session_kind,
-        modality=booking.modality,  # type: ignore[arg-type]
+        modality=as_word(booking.modality, MODALITIES),
         location=location,
         window=window,
-        provider_kind=booking.provider_kind,  # type: ignore[arg-type]
+        provider_kind=as_word(booking.provider_kind, SESSION_PROVIDER_KINDS),
         requires=Requirements(
             gender=booking.required_gender,
             certified=booking.requires_certified,
@@ -561,12 +568,12 @@ def _match_providers(
         result.append(
             MatchProvider(
                 id=provider_key(provider.id),
-                kind=provider.kind,  # type: ignore[arg-type]
+                kind=as_word(provider.kind, PROVIDER_KINDS),
                 languages=skills,
                 home=Location(lat=provider.home_lat, lon=provider.home_lon),
                 gender=provider.gender,
                 skills=frozenset(provider.skills or ()),
-                modalities=frozenset(provider.modalities or ()),  # type: ignore[arg-type]
+                modalities=frozenset(as_word(m, MODALITIES) for m in provider.modalities or ()),
                 countries=frozenset(provider.countries or ()),
                 max_travel_minutes=provider.max_travel_minutes,
                 max_minutes_per_day=provider.max_minutes_per_day,

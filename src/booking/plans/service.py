@@ -90,7 +90,7 @@ ApplyMode = Literal["confirm", "offer"]
 # --- who sees which plan -----------------------------------------------------------------
 
 
-def plan_query_for(db: Session, user: User) -> Select[tuple[Plan]]:
+def plan_query_for(db: Session, user: User) -> Select[Plan]:
     """The plans ``user`` may read: an admin all, a dispatcher those staffing their service.
 
     Whoever made the plan (a colleague or an admin) does not matter: the

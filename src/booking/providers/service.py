@@ -110,7 +110,7 @@ class ProviderData:
 # Who sees whom.
 
 
-def provider_query_for(db: Session, user: User) -> Select[tuple[Provider]]:
+def provider_query_for(db: Session, user: User) -> Select[Provider]:
     """A ``SELECT`` of the providers ``user`` may read about (see the module docstring)."""
     query = select(Provider)
     match user.role:
@@ -265,9 +265,9 @@ def _check_limits(values: Mapping[str, Any]) -> list[FieldError]:
 def _set_languages(db: Session, provider: Provider, languages: Sequence[LanguageData]) -> None:
     existing = {row.language_code: row for row in languages_of(db, [provider.id])[provider.id]}
     wanted = {item.code: item for item in languages}
-    for code, row in existing.items():
+    for code, gone in existing.items():
         if code not in wanted:
-            db.delete(row)
+            db.delete(gone)
     for code, item in wanted.items():
         row = existing.get(code)
         if row is None:
@@ -291,7 +291,8 @@ def _languages_json(languages: Sequence[LanguageData] | Sequence[ProviderLanguag
         out.append(
             {"code": code, "certified": item.certified, "certified_until": item.certified_until}
         )
-    return to_jsonable(out)  # type: ignore[no-any-return]
+    rendered: list[Any] = to_jsonable(out)
+    return rendered
 
 
 # Writes.

@@ -23,7 +23,7 @@ Answerer = User | LinkHolder
 """Who may answer an offer: a signed-in user, or the provider through a signed link."""
 
 
-def assignment_query_for(db: Session, user: User) -> Select[tuple[Assignment]]:
+def assignment_query_for(db: Session, user: User) -> Select[Assignment]:
     """The assignments ``user`` may read: their service's (dispatcher), their own (provider).
 
     A provider does not see proposals nobody has sent them yet. Requesters

@@ -45,6 +45,7 @@ from booking.assignments.service.records import (
     set_booking_status,
 )
 from booking.bookings.models import Booking
+from booking.db import rows_matched
 from booking.errors import Conflict
 from booking.outbox import events
 from booking.policies import provider_may_decline
@@ -159,7 +160,7 @@ def accept(
         if conflict is not None:
             raise conflict from None
         raise
-    if won.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(won) != 1:
         raise Conflict("The offer was answered meanwhile.", code="not_offered")
     assignment = reread(db, assignment)
     audit_assignment(
