@@ -17,21 +17,6 @@ from tests.factories import CALAIS, make_assignment, make_availability_exception
 Headers = Callable[[User], dict[str, str]]
 
 
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-@pytest.fixture
-def login(db: Session, auth_headers: Headers) -> Headers:
-    def _login(user: User) -> dict[str, str]:
-        headers = auth_headers(user)
-        db.commit()
-        return headers
-
-    return _login
-
-
 def post_assignment(
     client: TestClient, headers: dict[str, str], **body: object
 ) -> dict[str, object]:

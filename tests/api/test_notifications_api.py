@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.models import AuditLog, User
+from tests.booking.outbox.scene import START, make_scene
 from tests.factories import (
     make_organisation,
     make_outbox_message,
     make_service_agreement,
     make_user,
 )
-from tests.notify.scene import START, make_scene
 
 Headers = Callable[[User], dict[str, str]]
 URL = "/api/v1/notifications"

@@ -1,4 +1,7 @@
-"""Page tests: the real app through a test client, signed in by the real session cookie."""
+"""Page tests: the real app through a test client, signed in by the real session cookie.
+
+The app on the rolled-back session and its client are the API tests' (``tests/api``).
+"""
 
 from __future__ import annotations
 
@@ -14,13 +17,6 @@ from api.web.i18n import LANGUAGE_COOKIE, MISSING
 from api.web.session import CSRF_COOKIE, csrf_token, new_nonce
 from booking.models import User
 from booking.settings import Settings
-from tests.api import conftest as api_fixtures
-from tests.booking.dispatch_world import World, make_world
-
-# The API tests' fixtures, shared: the app on the rolled-back session and its client.
-app = api_fixtures.app
-client = api_fixtures.client
-settings = api_fixtures.settings
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
@@ -79,11 +75,6 @@ class Browser:
 @pytest.fixture
 def browser(client: TestClient, settings: Settings, db: Session) -> Browser:
     return Browser(client, settings, db)
-
-
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
 """What the accessibility audit (WCAG 2.1 AA) found in the pages' markup, kept fixed.
 
 The browser checks (axe-core, 320 px, the focus trail, the progress announcer)
-are in ``tests/web/browser``; these read the rendered HTML.
+are in ``tests/api/web/browser``; these read the rendered HTML.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from api.web.i18n import catalogue
+from tests.api.web.conftest import Browser
+from tests.api.web.test_requester import _error_of, _form
 from tests.booking.dispatch_world import World
 from tests.factories import make_assignment, make_language
-from tests.web.conftest import Browser
-from tests.web.test_requester import _error_of, _form
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from api.web.context import safe_next
 from api.web.session import CSRF_COOKIE
 from booking.audit import AuditLog
 from booking.users.service import hash_password
+from tests.api.web.conftest import Browser, csrf_of
 from tests.booking.dispatch_world import World
-from tests.web.conftest import Browser, csrf_of
 
 PASSWORD = "correct horse battery staple"
 

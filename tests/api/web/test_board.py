@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.models import Assignment, Plan
+from tests.api.web.conftest import Browser
 from tests.booking.dispatch_world import World, at
 from tests.factories import (
     make_assignment,
@@ -18,7 +19,6 @@ from tests.factories import (
     make_service_agreement,
     make_user,
 )
-from tests.web.conftest import Browser
 
 
 @pytest.fixture

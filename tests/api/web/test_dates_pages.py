@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.models import Booking, Provider
+from tests.api.web.conftest import Browser
+from tests.api.web.test_requester import _error_of, _form
 from tests.booking.dispatch_world import World
 from tests.factories import BRUSSELS, make_availability_rule, make_language
-from tests.web.conftest import Browser
-from tests.web.test_requester import _error_of, _form
 
 
 def next_last_sunday(month: int) -> dt.date:

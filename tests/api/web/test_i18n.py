@@ -29,7 +29,7 @@ from booking.vocabulary import (
 )
 from matching.problem import RULE_OF_CODE, UNASSIGNED_REASONS
 
-WEB = Path(__file__).resolve().parents[2] / "src" / "api" / "web"
+WEB = Path(__file__).resolve().parents[3] / "src" / "api" / "web"
 TEMPLATES = sorted((WEB / "templates").glob("*.html"))
 KEY = r"[a-z_]+(?:\.[a-z0-9_]+)+"
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from api.web.i18n import LOCALES, catalogue
 from booking.models import Booking, Plan, User
+from tests.api.web.conftest import Browser
 from tests.booking.dispatch_world import World, at
 from tests.factories import make_assignment, make_plan
-from tests.web.conftest import Browser
 
 
 @dataclass

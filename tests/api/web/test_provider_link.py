@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session
 from booking.assignments.offers import offer_booking
 from booking.audit import AuditLog
 from booking.models import Assignment, OutboxMessage, Provider
-from booking.outbox.settings import get_outbox_settings
 from booking.providers.links import GRACE, LinkPurpose, link_url, sign_link
-from booking.settings import Settings, get_settings
+from booking.settings import Settings
 from booking.types import utc_now
-from notify.settings import get_notify_settings
+from tests.api.web.conftest import Browser
 from tests.booking.dispatch_world import World
+from tests.conftest import clear_settings
 from tests.factories import make_assignment
-from tests.web.conftest import Browser
 
 BASE = "https://truchement.example.org"
 BENEFICIARY = "b-7c1f-SECRET"
@@ -33,13 +32,9 @@ def same_secret(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("TRUCHEMENT_SECRET_KEY", settings.secret_key)
     monkeypatch.setenv("TRUCHEMENT_BASE_URL", BASE)
     monkeypatch.setenv("TRUCHEMENT_SMS_BACKEND", "file")
-    get_settings.cache_clear()
-    get_notify_settings.cache_clear()
-    get_outbox_settings.cache_clear()
+    clear_settings()
     yield
-    get_settings.cache_clear()
-    get_notify_settings.cache_clear()
-    get_outbox_settings.cache_clear()
+    clear_settings()
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from booking.models import Provider
+from tests.api.web.conftest import Browser
 from tests.booking.dispatch_world import World
 from tests.factories import make_assignment
-from tests.web.conftest import Browser
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from booking.audit import AuditLog
 from booking.models import Booking, BookingProviderPreference
+from tests.api.web.conftest import Browser
 from tests.booking.dispatch_world import World, at
 from tests.factories import make_booking, make_language, make_organisation, make_user
-from tests.web.conftest import Browser
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from booking.models import AvailabilityException, AvailabilityRule, Provider
 from booking.outbox.events import offer_links
 from booking.users.tokens import hash_token
+from tests.api.web.conftest import Browser
 from tests.booking.dispatch_world import World, at
 from tests.factories import make_assignment, make_provider, make_user
-from tests.web.conftest import Browser
 
 
 @pytest.fixture

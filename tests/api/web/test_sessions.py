@@ -19,12 +19,9 @@ from booking.audit import AuditLog
 from booking.models import User
 from booking.settings import Settings
 from booking.users.service import hash_password
-from tests.api import conftest as api_fixtures
+from tests.api.web.conftest import Browser, csrf_of
 from tests.booking.dispatch_world import World
 from tests.factories import make_user
-from tests.web.conftest import Browser, csrf_of
-
-auth_headers = api_fixtures.auth_headers
 
 PASSWORD = "correct horse battery staple"
 Headers = Callable[[User], dict[str, str]]

@@ -21,9 +21,9 @@ from booking.models import SignInThrottle, User
 from booking.settings import Settings
 from booking.types import utc_now
 from booking.users.service import hash_password
+from tests.api.web.conftest import Browser, csrf_of
 from tests.booking.dispatch_world import World
 from tests.factories import make_organisation, make_user
-from tests.web.conftest import Browser, csrf_of
 
 PASSWORD = "correct horse battery staple"
 ADDRESS_ATTEMPTS = 10

@@ -18,20 +18,11 @@ from booking.errors import Conflict, Unprocessable
 from booking.models import Assignment, Booking, Provider, Site
 from booking.plans import service as plans
 from booking.vocabulary import AssignmentStatus
-from tests.booking.dispatch_world import World, at, make_world
+from tests.booking.dispatch_world import World, at, now_for
 from tests.factories import make_assignment, make_booking, make_site
 
 MONS = (50.4542, 3.9523)
 """About an hour's drive from Tournai, where the world's centre and providers are."""
-
-
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-def now_for(world: World) -> dt.datetime:
-    return at(world.day - dt.timedelta(days=7), 9)
 
 
 def mons_site(db: Session, world: World) -> Site:

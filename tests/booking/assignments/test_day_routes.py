@@ -15,15 +15,10 @@ from matching.problem import Assignment as MatchAssignment
 from matching.problem import Location
 from matching.travel import Travel
 from matching.validate import day_routes as matcher_day_routes
-from tests.booking.dispatch_world import World, at, make_world
+from tests.booking.dispatch_world import World, at
 from tests.factories import BRUSSELS, CALAIS, make_assignment
 
 HOME = (50.63, 3.06)  # Lille
-
-
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
 
 
 def test_drives_go_from_home_to_each_onsite_place_and_back_phone_work_stays_put(

@@ -13,17 +13,8 @@ from booking.errors import Conflict
 from booking.models import Assignment, OutboxMessage
 from booking.settings import get_settings
 from booking.vocabulary import AssignmentStatus, BookingStatus
-from tests.booking.dispatch_world import World, at, make_world
+from tests.booking.dispatch_world import World, now_for
 from tests.factories import CALAIS
-
-
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-def now_for(world: World) -> dt.datetime:
-    return at(world.day - dt.timedelta(days=7), 9)
 
 
 def offered_to(db: Session, booking_id: int) -> dict[int, str]:

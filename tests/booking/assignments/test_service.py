@@ -13,18 +13,8 @@ from booking.audit import AuditLog
 from booking.errors import Conflict, Forbidden, NotFound, Unprocessable
 from booking.models import Assignment, OutboxMessage
 from booking.vocabulary import AssignmentStatus, BookingStatus
-from tests.booking.dispatch_world import World, at, make_world
+from tests.booking.dispatch_world import World, at, make_world, now_for
 from tests.factories import make_assignment, make_availability_exception, make_user
-
-
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-def now_for(world: World) -> dt.datetime:
-    """A week before the session: nothing is locked yet."""
-    return at(world.day - dt.timedelta(days=7), 9)
 
 
 def assign(db: Session, world: World, **kwargs: object) -> Assignment:

@@ -15,17 +15,8 @@ from booking.models import OutboxMessage, Provider
 from booking.plans import service as plans
 from booking.providers.links import LinkHolder
 from booking.vocabulary import AssignmentStatus
-from tests.booking.dispatch_world import World, at, make_world
+from tests.booking.dispatch_world import World, at, now_for
 from tests.factories import make_assignment
-
-
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-def now_for(world: World) -> dt.datetime:
-    return at(world.day - dt.timedelta(days=7), 9)
 
 
 def unreachable(db: Session, world: World, name: str = "Mulu Haile") -> Provider:

@@ -28,12 +28,8 @@ from booking.bookings.validation import BookingData, Window
 from booking.errors import NotFound, Unprocessable
 from booking.models import Booking, Series
 from booking.settings import Settings
-from tests.booking import test_bookings_service
-from tests.booking.test_bookings_service import World
+from tests.booking.bookings.conftest import World
 from tests.factories import BRUSSELS, make_assignment, make_provider, make_user
-
-world = test_bookings_service.world
-"""SéTIS serving a Tournai reception centre (the fixture of the booking service tests)."""
 
 SETTINGS = Settings(environment="test", secret_key="test-secret-key-not-for-production")
 NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=BRUSSELS)

@@ -13,9 +13,17 @@ from booking.outbox import events
 from booking.outbox.models import OutboxMessage
 from booking.vocabulary import OutboxStatus
 from notify.render import render_email, render_sms
+from tests.booking.outbox.scene import (
+    BENEFICIARY,
+    BRUSSELS,
+    NOTES,
+    START,
+    assign,
+    make_scene,
+    messages,
+)
+from tests.conftest import reconfigure
 from tests.factories import make_booking, make_organisation, make_service_agreement, make_user
-from tests.notify.conftest import reconfigure
-from tests.notify.scene import BENEFICIARY, BRUSSELS, NOTES, START, assign, make_scene, messages
 
 NOW = START - dt.timedelta(days=3)  # Saturday 8 March 2031, 10:00 Brussels
 UTC = dt.UTC

@@ -20,8 +20,16 @@ from booking.providers.links import read_link
 from booking.settings import get_settings
 from booking.vocabulary import OutboxStatus
 from notify.render import render_email, render_sms
-from tests.notify.conftest import reconfigure
-from tests.notify.scene import BENEFICIARY, NOTES, START, Scene, assign, make_scene, messages
+from tests.booking.outbox.scene import (
+    BENEFICIARY,
+    NOTES,
+    START,
+    Scene,
+    assign,
+    make_scene,
+    messages,
+)
+from tests.conftest import reconfigure
 
 NOW = START - dt.timedelta(days=3)
 PHONE = "+32470123456"

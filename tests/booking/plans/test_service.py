@@ -13,19 +13,10 @@ from booking.errors import Conflict, Unprocessable
 from booking.models import Assignment, Booking, OutboxMessage, Provider, ProviderLanguage
 from booking.plans import service
 from booking.vocabulary import AssignmentStatus, BookingStatus, PlanStatus
-from tests.booking.dispatch_world import World, at, make_world
+from tests.booking.dispatch_world import World, at, make_world, now_for
 from tests.factories import CALAIS, make_assignment, make_language
 
 TIME_LIMIT = 5.0
-
-
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-def now_for(world: World) -> dt.datetime:
-    return at(world.day - dt.timedelta(days=7), 9)
 
 
 def run(db: Session, world: World, **kwargs: object):  # type: ignore[no-untyped-def]

@@ -27,7 +27,7 @@ from booking.db import make_engine, make_session_factory
 from booking.demo import seed_demo_data
 from booking.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 CHROMIUM = os.environ.get("TRUCHEMENT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

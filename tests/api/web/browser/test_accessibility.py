@@ -21,14 +21,14 @@ import pytest
 
 from api.web.i18n import catalogue
 from booking.demo import DEMO_DOMAIN, DEMO_PASSWORD, next_monday
-from tests.web.browser.a11y import (
+from tests.api.web.browser.a11y import (
     NARROW,
     axe_violations,
     invisible_focus_stops,
     sideways_scroll,
     with_axe,
 )
-from tests.web.browser.conftest import DESKTOP, demo_server
+from tests.api.web.browser.conftest import DESKTOP, demo_server
 
 pytestmark = pytest.mark.browser
 

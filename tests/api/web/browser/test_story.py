@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.demo import DEMO_DOMAIN, DEMO_PASSWORD, next_monday
-from tests.web.browser.conftest import DESKTOP, PHONE, copy_for_readme
+from tests.api.web.browser.conftest import DESKTOP, PHONE, copy_for_readme
 
 pytestmark = pytest.mark.browser
 
