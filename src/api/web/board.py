@@ -1,8 +1,10 @@
 """The dispatcher's pages: the board, plans and their proposals, candidates, the day view.
 
-Everything goes through the dispatch services: ``plans.service`` (run and
-apply a plan), ``assignments.service`` (candidates, manual assignment,
-confirm, cancel), ``assignments.offers`` (offer to the best N). The matcher's
+Everything goes through the dispatch services: ``bookings.board`` (the
+open bookings and who holds them), ``plans.service`` (run and apply a plan),
+``assignments.service`` (candidates, manual assignment, confirm, cancel),
+``assignments.offers`` (offer to the best N), ``assignments.day_routes``
+(each provider's day and drives, as the matcher times them). The matcher's
 own sentences (explanations, reasons a candidate is refused) exist in English
 only; the pages show them marked ``lang="en"`` next to translated labels
 built from their codes.
