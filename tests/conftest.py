@@ -1,9 +1,12 @@
-"""Database fixtures shared by every test that needs one.
+"""Fixtures shared by every test that needs one: the database, the settings, a small world.
 
 The database is PostgreSQL when ``TRUCHEMENT_TEST_DATABASE_URL`` is set (its
 ``public`` schema is wiped at the start of the run), otherwise a fresh SQLite
 file. The schema is built once per run by the Alembic migrations, never by
 ``create_all``, so the tests exercise what production runs.
+
+The service and notification modules are imported inside the fixtures that
+need them: the matcher's tests collect without them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from alembic import command
@@ -21,6 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import booking.models
 from booking.db import make_engine, make_session_factory
+
+if TYPE_CHECKING:
+    from notify.settings import NotifySettings
+    from tests.booking.dispatch_world import World
 
 TEST_DATABASE_URL_ENV = "TRUCHEMENT_TEST_DATABASE_URL"
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,3 +176,46 @@ def scratch_engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    """A providing service, a reception centre it serves, their people, a Monday to plan."""
+    from tests.booking.dispatch_world import make_world
+
+    return make_world(db)
+
+
+def clear_settings() -> None:
+    """Forget the settings read so far: the next read takes the environment as it is now."""
+    from booking.outbox.settings import get_outbox_settings
+    from booking.settings import get_settings
+    from notify.settings import get_notify_settings
+
+    for cached in (get_settings, get_outbox_settings, get_notify_settings):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def notify_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[NotifySettings]:
+    """SMS on (file gateway), files under the test's folder, the default offsets and hours."""
+    from notify.settings import get_notify_settings
+
+    monkeypatch.setenv("TRUCHEMENT_SMS_BACKEND", "file")
+    monkeypatch.setenv("TRUCHEMENT_EMAIL_BACKEND", "file")
+    monkeypatch.setenv("TRUCHEMENT_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("TRUCHEMENT_BASE_URL", "https://truchement.example.org")
+    monkeypatch.delenv("TRUCHEMENT_REMINDER_OFFSETS_HOURS", raising=False)
+    clear_settings()
+    yield get_notify_settings()
+    clear_settings()
+
+
+def reconfigure(monkeypatch: pytest.MonkeyPatch, **env: str) -> NotifySettings:
+    """Change settings for one test (``TRUCHEMENT_`` + upper-case name)."""
+    from notify.settings import get_notify_settings
+
+    for name, value in env.items():
+        monkeypatch.setenv(f"TRUCHEMENT_{name.upper()}", value)
+    clear_settings()
+    return get_notify_settings()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api import VERSION
 from api.access_log import install_access_log_filter
 from api.docs import install_docs
+from api.errors import install_error_handlers
 from api.middleware import install_middleware
-from api.problems import install_problem_handlers
 from api.routers import assignments as assignments_router
 from api.routers import bookings as bookings_router
 from api.routers import calendar as calendar_router
@@ -21,7 +22,6 @@ from api.routers import series as series_router
 from api.web import install_web
 from booking.db import make_engine, make_session_factory
 from booking.settings import Settings, get_settings
-from truchement import __version__
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_access_log_filter()
     app = FastAPI(
         title="Truchement",
-        version=__version__,
+        version=VERSION,
         summary="Scheduling of social interpreters and integration ambassadors.",
         openapi_url="/api/v1/openapi.json",
         # Served from the package by ``api.docs`` (FastAPI's own pages load from a CDN).
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    install_problem_handlers(app)
+    install_error_handlers(app)
     install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(me_router.router)

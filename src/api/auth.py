@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import AppSettings, DbSession
-from api.problems import ApiProblem
+from api.errors import ApiError
 from booking.settings import Settings
 from booking.types import utc_now
 from booking.users.models import ApiToken, User
@@ -62,12 +62,12 @@ session_cookie_scheme = APIKeyCookie(
 _CHALLENGE = 'Bearer realm="truchement"'
 
 
-def _unauthenticated() -> ApiProblem:
-    return ApiProblem(401, "unauthenticated", headers={"WWW-Authenticate": _CHALLENGE})
+def _unauthenticated() -> ApiError:
+    return ApiError(401, "unauthenticated", headers={"WWW-Authenticate": _CHALLENGE})
 
 
-def _invalid_token() -> ApiProblem:
-    return ApiProblem(
+def _invalid_token() -> ApiError:
+    return ApiError(
         401,
         "invalid_token",
         headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
@@ -96,9 +96,14 @@ def session_claims(settings: Settings, value: str) -> tuple[int, int] | None:
     if not isinstance(data, dict):
         return None
     uid, generation = data.get("uid"), data.get("gen")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (uid, generation)):
+    if not _whole(uid) or not _whole(generation):
         return None
     return uid, generation
+
+
+def _whole(value: object) -> TypeGuard[int]:
+    """An ``int`` and not a ``bool`` (``True`` is an ``int`` to Python, not to a cookie)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def user_from_session_cookie(db: Session, settings: Settings, value: str) -> User | None:
@@ -188,7 +193,7 @@ def current_user(
             raise _unauthenticated()
         user = signed_in
         if request.method not in SAFE_METHODS and not _same_origin(request, settings):
-            raise ApiProblem(403, "cross_origin")
+            raise ApiError(403, "cross_origin")
     else:
         raise _unauthenticated()
     request.state.user_id = user.id
@@ -207,7 +212,7 @@ def require_roles(*roles: str) -> Callable[[User], User]:
 
     def _check(user: CurrentUser) -> User:
         if user.role not in allowed:
-            raise ApiProblem(403, "forbidden_role", params={"roles": listed})
+            raise ApiError(403, "forbidden_role", params={"roles": listed})
         return user
 
     _check.__name__ = f"require_{'_or_'.join(sorted(allowed))}"
@@ -215,6 +220,4 @@ def require_roles(*roles: str) -> Callable[[User], User]:
 
 
 DispatcherUser = Annotated[User, Depends(require_roles(UserRole.DISPATCHER))]
-RequesterUser = Annotated[User, Depends(require_roles(UserRole.REQUESTER))]
-ProviderUser = Annotated[User, Depends(require_roles(UserRole.PROVIDER))]
 AdminUser = Annotated[User, Depends(require_roles(UserRole.ADMIN))]

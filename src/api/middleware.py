@@ -37,7 +37,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import localised_problem, request_locale
+from api.errors import localised_error, request_locale
 from booking.settings import Settings
 from booking.users.tokens import hash_token
 
@@ -100,7 +100,7 @@ class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(status_code=413, detail=f"The request body is larger than {limit} bytes.")
         self.params = {"limit": limit}
-        self.problem_key = "body_too_large"
+        self.error_key = "body_too_large"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -110,7 +110,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_problem(
+async def _send_error(
     scope: Scope,
     receive: Receive,
     send: Send,
@@ -121,7 +121,7 @@ async def _send_problem(
     headers: dict[str, str] | None = None,
 ) -> None:
     locale = request_locale({"accept-language": _header(scope, b"accept-language") or ""})
-    response = localised_problem(locale, status, key, params=params, headers=headers)
+    response = localised_error(locale, status, key, params=params, headers=headers)
     await response(scope, receive, send)
 
 
@@ -143,7 +143,7 @@ class BodyLimitMiddleware:
             except ValueError:
                 too_large = False  # the server rejects a malformed length itself
             if too_large:
-                await _send_problem(
+                await _send_error(
                     scope, receive, send, 413, "body_too_large", params={"limit": self.max_bytes}
                 )
                 return
@@ -171,7 +171,7 @@ class BodyLimitMiddleware:
             # Read outside a route (a middleware or a raw endpoint): answer here.
             if response_started:
                 raise
-            await _send_problem(
+            await _send_error(
                 scope, receive, send, 413, "body_too_large", params={"limit": self.max_bytes}
             )
 
@@ -272,7 +272,7 @@ class WriteRateLimitMiddleware:
         wait = self.limiter.hit(*keys)
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
-            await _send_problem(
+            await _send_error(
                 scope,
                 receive,
                 send,

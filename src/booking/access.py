@@ -19,16 +19,7 @@ from booking.organisations.models import ServiceAgreement
 from booking.outbox.models import OutboxMessage
 from booking.providers.models import Provider
 from booking.users.models import User
-from booking.vocabulary import AssignmentStatus, UserRole
-
-PROVIDER_VISIBLE_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
-    AssignmentStatus.OFFERED,
-    AssignmentStatus.ACCEPTED,
-    AssignmentStatus.CONFIRMED,
-)
-"""A provider sees a booking while it is offered to them or theirs; not a mere
-proposal the dispatcher has not sent, nor one they declined or lost: only
-the assigned person sees what they need."""
+from booking.vocabulary import PROVIDER_VISIBLE_ASSIGNMENT_STATUSES, UserRole
 
 
 def served_organisation_ids(db: Session, providing_org_id: int) -> set[int]:

@@ -85,7 +85,7 @@ def record_audit(
         actor_user_id=actor.id if actor is not None else None,
         organisation_id=organisation_id,
         action=action,
-        entity_type=state.mapper.local_table.name,  # type: ignore[attr-defined]
+        entity_type=state.mapper.local_table.description,
         entity_id=":".join(str(part) for part in identity),
         changes=to_jsonable(dict(changes or {})),
     )

@@ -13,9 +13,9 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import URL, Engine, MetaData, event, make_url
+from sqlalchemy import URL, CursorResult, Engine, MetaData, Result, event, make_url
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -207,3 +207,12 @@ def is_transient_conflict(error: DBAPIError) -> bool:
     if state is not None:
         return str(state) in TRANSIENT_SQLSTATES
     return "database is locked" in str(error.orig)
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows an ``UPDATE`` or ``DELETE`` matched.
+
+    ``Session.execute`` is typed as returning a plain ``Result``; for these
+    statements it is a ``CursorResult``, which counts them.
+    """
+    return int(cast(CursorResult[Any], result).rowcount or 0)

@@ -1,12 +1,18 @@
 """The service area: where sessions and sites may be (Hauts-de-France, Wallonia, West Flanders).
 
 A rough bounding box, enough to catch swapped coordinates, a typo in a
-degree or a place in another country; it is not a border check.
+degree or a place in another country; it is not a border check. And the
+towns of the area (the matcher's packaged list), which a person may name
+instead of giving coordinates.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from booking.typed import fold
+from matching.problem import HaversineTravel
+from matching.towns import Town, load_towns
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +33,30 @@ SERVICE_AREA = BoundingBox(lat_min=48.8, lat_max=51.6, lon_min=1.4, lon_max=6.5)
 """From the Somme and the Aisne up to the Flemish coast, from the Channel to the Ardennes."""
 
 
+TRAVEL = HaversineTravel()
+"""How long a drive takes: the model the problem builder gives the matcher, and the one the
+day routes are drawn with, so the pages show the drives the matcher planned."""
+
+
 def in_service_area(lat: float, lon: float) -> bool:
     """Whether a point is inside the area the service covers."""
     return SERVICE_AREA.contains(lat, lon)
 
 
-def service_area_message(lat: float, lon: float) -> str:
-    """A sentence saying why a point is refused (for a 422 field error)."""
-    box = SERVICE_AREA
-    return (
-        f"({lat}, {lon}) is outside the service area "
-        f"(latitude {box.lat_min}..{box.lat_max}, longitude {box.lon_min}..{box.lon_max}: "
-        "Hauts-de-France, Wallonia, West Flanders)"
-    )
+def area_towns() -> tuple[Town, ...]:
+    """The towns of the area, in the packaged list's order."""
+    return load_towns()
+
+
+def town_label(town: Town) -> str:
+    """``Tournai (7500, BE)``: how a list shows a town, and one way to type it."""
+    return f"{town.name} ({town.postcode}, {town.country})" if town.postcode else town.name
+
+
+def find_town(typed: str) -> Town | None:
+    """The town of the area a person typed (by name, or as the list shows it)."""
+    wanted = fold(typed)
+    for town in load_towns():
+        if wanted in (fold(town.name), fold(town_label(town))):
+            return town
+    return None

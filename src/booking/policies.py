@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from booking.types import ensure_aware
-from booking.vocabulary import AssignmentStatus, Country
+from booking.vocabulary import HELD_ASSIGNMENT_STATUSES, AssignmentStatus, Country
 
 COUNTRY_TIMEZONES: dict[str, str] = {
     Country.BE: "Europe/Brussels",
@@ -181,7 +181,7 @@ def provider_may_decline(assignment: _HasTimes, now: dt.datetime, *, lock_hours:
     """
     if assignment.status == AssignmentStatus.OFFERED:
         return True
-    if assignment.status in (AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED):
+    if assignment.status in HELD_ASSIGNMENT_STATUSES:
         lock_starts = ensure_aware(assignment.starts_at) - dt.timedelta(hours=lock_hours)
         return ensure_aware(now) < lock_starts
     return False

@@ -8,6 +8,21 @@ constraints built from these same lists (see ``booking.db.one_of``).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
+
+Word = TypeVar("Word", bound=str)
+
+
+def as_word(value: str, words: tuple[Word, ...]) -> Word:
+    """``value`` as one of ``words`` (a ``Literal`` type's words); ``ValueError`` otherwise.
+
+    For a column the database keeps to a closed list (CHECK constraints) and a
+    reader that types that list: the value is checked, not merely asserted.
+    """
+    for word in words:
+        if word == value:
+            return word
+    raise ValueError(f"{value!r} is not one of {', '.join(words)}")
 
 
 class Country(StrEnum):
@@ -79,6 +94,21 @@ class BookingStatus(StrEnum):
     UNFILLED = "unfilled"
 
 
+UNSTAFFED_BOOKING_STATUSES: tuple[BookingStatus, ...] = (
+    BookingStatus.REQUESTED,
+    BookingStatus.PROPOSED,
+    BookingStatus.UNFILLED,
+)
+"""Nobody holds the session yet: the matcher may staff it, the dispatchers' digest lists it."""
+
+CHANGEABLE_BOOKING_STATUSES: tuple[BookingStatus, ...] = (
+    *UNSTAFFED_BOOKING_STATUSES,
+    BookingStatus.CONFIRMED,
+)
+"""Neither done nor cancelled: the booking can still be edited or cancelled, and the board
+lists it (in this order)."""
+
+
 class PreferenceKind(StrEnum):
     EXCLUDED = "excluded"
     PREFERRED = "preferred"
@@ -106,11 +136,40 @@ class AssignmentStatus(StrEnum):
     EXPIRED = "expired"
 
 
-ACTIVE_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
+PENDING_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
+    AssignmentStatus.PROPOSED,
+    AssignmentStatus.OFFERED,
+)
+"""A provider put forward but not yet holding the session."""
+
+HELD_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
     AssignmentStatus.ACCEPTED,
     AssignmentStatus.CONFIRMED,
 )
-"""A booking holds at most one assignment in these states (partial unique index)."""
+"""The provider holds the session (they said yes, or the dispatcher booked them): a booking
+has at most one such assignment (partial unique index), a provider's held work never
+overlaps (exclusion constraint), and a new plan keeps it pinned."""
+
+LIVE_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
+    *PENDING_ASSIGNMENT_STATUSES,
+    *HELD_ASSIGNMENT_STATUSES,
+)
+"""Still in play: not declined, cancelled or expired."""
+
+PROVIDER_VISIBLE_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
+    AssignmentStatus.OFFERED,
+    *HELD_ASSIGNMENT_STATUSES,
+)
+"""The provider was asked or holds the work: they see the booking and it is on their
+schedule, they may decline it, and its cancellation concerns them. A proposal nobody sent
+them yet is the dispatcher's draft; work they declined or lost is no longer theirs."""
+
+MANUAL_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
+    AssignmentStatus.PROPOSED,
+    AssignmentStatus.OFFERED,
+    AssignmentStatus.CONFIRMED,
+)
+"""What a dispatcher's manual assignment may start as."""
 
 
 class Channel(StrEnum):
@@ -139,3 +198,10 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     DEAD = "dead"
     VOID = "void"
+
+
+UNSENT_OUTBOX_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.PENDING, OutboxStatus.FAILED)
+"""Messages nobody is sending right now and that would still go out: what voiding stops."""
+
+RETRYABLE_OUTBOX_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.FAILED, OutboxStatus.DEAD)
+"""Messages an operator may put back in the queue."""

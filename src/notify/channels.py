@@ -25,13 +25,16 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
 from notify.deadline import deadline_note, http_client, step_timeout
 from notify.render import Attachment
 from notify.settings import NotifySettings
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 class DeliveryError(Exception):
@@ -131,37 +134,34 @@ class _SocketReader(io.RawIOBase):
         return int(self._sock.recv_into(buffer))
 
 
-class _BoundedSmtpMixin:
+class _BoundedSMTP(smtplib.SMTP):
     """smtplib with every step (connect, each command, each read of a reply, the TLS
     handshake) ending by the delivery's deadline (``notify.deadline.step_timeout``)."""
 
-    sock: Any
-    file: Any
-    timeout: float
-
     def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+        # A private method of smtplib (the one SMTP_SSL overrides), absent from typeshed.
         return super()._get_socket(host, port, step_timeout(timeout))  # type: ignore[misc]
 
-    def send(self, s: str | bytes) -> None:
+    def send(self, s: ReadableBuffer | str) -> None:
         if self.sock is not None:
             self.sock.settimeout(step_timeout(self.timeout))
-        super().send(s)  # type: ignore[misc]
+        super().send(s)
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None and self.sock is not None:
             self.file = io.BufferedReader(_SocketReader(self.sock, self.timeout))
-        return super().getreply()  # type: ignore[misc, no-any-return]
+        return super().getreply()
 
 
-class _BoundedSMTP(_BoundedSmtpMixin, smtplib.SMTP):
-    pass
-
-
-class _BoundedSMTP_SSL(_BoundedSmtpMixin, smtplib.SMTP_SSL):
+class _BoundedSMTP_SSL(_BoundedSMTP, smtplib.SMTP_SSL):
     def _get_socket(self, host: str, port: int, timeout: float) -> Any:
-        sock = smtplib.SMTP._get_socket(self, host, port, step_timeout(timeout))
+        # smtplib's private method and attribute (the host given to connect()), which
+        # SMTP_SSL itself uses here; typeshed leaves both out.
+        connect = smtplib.SMTP._get_socket  # type: ignore[attr-defined]
+        host_name: str = self._host  # type: ignore[attr-defined]
+        sock = connect(self, host, port, step_timeout(timeout))
         sock.settimeout(step_timeout(timeout))  # the handshake gets what the connect left
-        return self.context.wrap_socket(sock, server_hostname=self._host)  # type: ignore[attr-defined]
+        return self.context.wrap_socket(sock, server_hostname=host_name)
 
 
 class SmtpEmailTransport:

@@ -189,7 +189,9 @@ class DeadlineTransport(httpx.BaseTransport):
         if not self._trust_env:
             return self._direct
         proxy = urllib.request.getproxies_environment().get(url.scheme)
-        if not proxy or urllib.request.proxy_bypass_environment(url.host):
+        # CPython has it on every platform; typeshed leaves it out.
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if not proxy or bypass(url.host):
             return self._direct
         if proxy not in self._proxies:
             settings = httpx.Proxy(proxy if "://" in proxy else f"http://{proxy}")
@@ -211,7 +213,7 @@ class DeadlineTransport(httpx.BaseTransport):
                 target=request.url.raw_path,
             ),
             headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]
+            content=request.stream,
             extensions=request.extensions,
         )
         try:

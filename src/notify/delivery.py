@@ -43,10 +43,11 @@ from jinja2 import TemplateError
 from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from booking.db import session_scope
+from booking.db import rows_matched, session_scope
 from booking.outbox.models import OutboxMessage
+from booking.outbox.timing import sms_not_before
 from booking.types import ensure_aware, utc_now
-from booking.vocabulary import Channel, OutboxStatus
+from booking.vocabulary import UNSENT_OUTBOX_STATUSES, Channel, OutboxStatus
 from notify.channels import (
     Channels,
     DeliveryError,
@@ -58,7 +59,7 @@ from notify.channels import (
 from notify.deadline import Deadline, DeadlinePassed, ensure_time_left, within
 from notify.render import render_email, render_sms
 from notify.settings import NotifySettings, get_notify_settings
-from notify.timing import backoff_delay, sms_not_before
+from notify.timing import backoff_delay
 
 log = logging.getLogger("truchement.notify")
 
@@ -129,7 +130,7 @@ def _due(now: dt.datetime) -> Any:
     """Rows to take now: due and waiting, or ``sending`` under a lease that ran out."""
     return or_(
         and_(
-            _c.status.in_([OutboxStatus.PENDING.value, OutboxStatus.FAILED.value]),
+            _c.status.in_(UNSENT_OUTBOX_STATUSES),
             _c.due_at <= now,
         ),
         and_(
@@ -156,7 +157,7 @@ def bury_abandoned(session_factory: sessionmaker[Session], *, now: dt.datetime) 
                 last_error="the worker stopped during the last attempt (lease expired)",
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return rows_matched(result)
 
 
 def claim_next(
@@ -218,7 +219,7 @@ def finish(session_factory: sessionmaker[Session], message: ClaimedMessage, **va
             )
             .values(**values)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return rows_matched(result) > 0
 
 
 def _sms_wait_until(

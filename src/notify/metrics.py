@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from booking.outbox.models import OutboxMessage
 from booking.types import utc_now
-from booking.vocabulary import Channel, OutboxStatus
+from booking.vocabulary import UNSENT_OUTBOX_STATUSES, Channel, OutboxStatus
 
 
 def outbox_metrics(
@@ -58,7 +58,7 @@ def outbox_metrics(
         values[name] = values.get(name, 0.0) + float(count)
     oldest = db.scalar(
         select(func.min(OutboxMessage.due_at)).where(
-            OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
+            OutboxMessage.status.in_(UNSENT_OUTBOX_STATUSES),
             OutboxMessage.due_at <= now,
             scope,
         )

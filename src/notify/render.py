@@ -33,7 +33,6 @@ from notify.sms import fit_sms
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 FALLBACK_LOCALE = Locale.EN.value
-EMAIL_PARTS = ("subject.txt", "txt", "html")
 SMS_PART = "sms.txt"
 
 
@@ -126,10 +125,6 @@ def environment() -> Environment:
         modality=_modality,
     )
     return env
-
-
-def template_exists(locale: str, template: str, part: str) -> bool:
-    return (TEMPLATES_DIR / locale / f"{template}.{part}").is_file()
 
 
 def _render_part(locale: str, template: str, part: str, context: Mapping[str, Any]) -> str:

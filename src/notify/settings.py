@@ -1,25 +1,29 @@
 """Notification settings, read from the environment with the ``TRUCHEMENT_`` prefix.
 
 The reminder offsets live with the booking settings
-(``TRUCHEMENT_REMINDER_OFFSETS_HOURS``); everything about delivery is here.
+(``TRUCHEMENT_REMINDER_OFFSETS_HOURS``), and what decides at enqueue time
+whether and when a message goes (the SMS backend, the quiet hours, the number
+of attempts) with the outbox (``booking.outbox.settings``), which these extend;
+everything else about delivery is here.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from booking.outbox.settings import OutboxSettings
 
 # The lease lasts at least this many send deadlines: what is left after the send covers
 # writing its outcome and the clocks of several worker machines disagreeing.
 LEASE_PER_DEADLINE = 2
 
 
-class NotifySettings(BaseSettings):
+class NotifySettings(OutboxSettings):
     """How messages leave the service: SMTP, the SMS gateway, the worker's pace."""
 
     model_config = SettingsConfigDict(env_prefix="TRUCHEMENT_", env_file=".env", extra="ignore")
@@ -36,7 +40,6 @@ class NotifySettings(BaseSettings):
     # ... and the whole send, from the claim of the message (see notify.deadline).
     smtp_deadline_seconds: float = Field(default=60.0, gt=0, le=3600)
 
-    sms_backend: Literal["none", "file", "twilio", "custom"] = "none"
     # For ``custom``: "package.module:factory", called with these settings, returning an
     # object with ``send_sms(*, to, body, reference)`` (see notify.channels.SmsGateway).
     sms_gateway_factory: str | None = None
@@ -46,20 +49,14 @@ class NotifySettings(BaseSettings):
     twilio_from_number: str | None = None
     sms_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
     sms_deadline_seconds: float = Field(default=30.0, gt=0, le=3600)
-    sms_default_region: str = "BE"
 
     outbox_dir: Path = Path("./outbox")
 
-    outbox_max_attempts: int = Field(default=6, ge=1, le=100)
     outbox_backoff_base_seconds: float = Field(default=60.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
     # Checked against the deadlines when the worker starts (LEASE_PER_DEADLINE).
     outbox_lease_seconds: int = Field(default=300, ge=1)
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
-
-    sms_quiet_start: dt.time = dt.time(21, 0)
-    sms_quiet_end: dt.time = dt.time(8, 0)
-    sms_urgent_within_hours: int = Field(default=12, ge=0)
 
     worker_interval_seconds: int = Field(default=30, ge=1)
     digest_hour: int = Field(default=7, ge=0, le=23)

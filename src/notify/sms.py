@@ -100,9 +100,16 @@ def fit_sms(text: str) -> tuple[str, bool]:
 def _cut(text: str, tail: str) -> str:
     """``text`` shortened until ``text + tail`` fits one segment, then ``tail`` added."""
     if gsm7_length(text + tail) is not None:
-        while text and gsm7_length(text + tail) > GSM7_SEGMENT:  # type: ignore[operator]
-            text = text[:-1]
+        units, limit = _septets, GSM7_SEGMENT
     else:
-        while text and ucs2_length(text + tail) > UCS2_SEGMENT:
-            text = text[:-1]
+        units, limit = ucs2_length, UCS2_SEGMENT
+    while text and units(text + tail) > limit:
+        text = text[:-1]
     return text.rstrip() + tail
+
+
+def _septets(text: str) -> int:
+    """The septets of a text in the GSM-7 alphabet (cutting a text keeps it there)."""
+    septets = gsm7_length(text)
+    assert septets is not None
+    return septets

@@ -1,3 +1,5 @@
 """Truchement: open scheduling of social interpreters and integration ambassadors."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("truchement")

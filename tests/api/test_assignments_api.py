@@ -17,21 +17,6 @@ from tests.factories import CALAIS, make_assignment, make_availability_exception
 Headers = Callable[[User], dict[str, str]]
 
 
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-@pytest.fixture
-def login(db: Session, auth_headers: Headers) -> Headers:
-    def _login(user: User) -> dict[str, str]:
-        headers = auth_headers(user)
-        db.commit()
-        return headers
-
-    return _login
-
-
 def post_assignment(
     client: TestClient, headers: dict[str, str], **body: object
 ) -> dict[str, object]:
@@ -279,3 +264,55 @@ def test_offers_go_to_the_n_best_and_the_second_to_accept_gets_a_409(
         f"/api/v1/bookings/{booking.id}/offers", json={}, headers=login(world.dispatcher)
     )
     assert again.status_code == 409
+
+
+def test_day_routes_show_each_provider_s_sessions_and_drives_as_the_board_does(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    provider = world.provider(db, name="Yonas", home_lat=50.63, home_lon=3.06)
+    morning = world.booking(db, hour=9, status="confirmed")
+    afternoon = world.booking(
+        db, hour=14, location_lat=CALAIS[0], location_lon=CALAIS[1], location_country="FR"
+    )
+    make_assignment(
+        db, booking=morning, provider=provider, status="confirmed", created_by=world.dispatcher
+    )
+    make_assignment(
+        db, booking=afternoon, provider=provider, status="offered", created_by=world.dispatcher
+    )
+    answer = client.get(
+        f"/api/v1/day-routes?date={world.day.isoformat()}", headers=login(world.dispatcher)
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["date"] == world.day.isoformat() and body["timezone"] == "Europe/Brussels"
+    (day,) = body["providers"]
+    assert day["provider_name"] == "Yonas" and day["work_minutes"] == 120
+    first, second = day["sessions"]
+    assert (first["booking_id"], first["status"], first["from_home"]) == (
+        morning.id,
+        "confirmed",
+        True,
+    )
+    assert (second["booking_id"], second["status"], second["from_home"]) == (
+        afternoon.id,
+        "offered",
+        False,
+    )
+    assert first["travel_minutes"] > 0 and second["travel_minutes"] > first["travel_minutes"]
+    assert day["travel_minutes"] == first["travel_minutes"] + second["travel_minutes"]
+    assert day["return_minutes"] > 0
+    assert first["starts_at"].endswith("Z")
+
+
+def test_day_routes_are_for_dispatchers_and_refuse_a_bad_day(
+    client: TestClient, world: World, login: Headers
+) -> None:
+    day = world.day.isoformat()
+    refused = client.get(f"/api/v1/day-routes?date={day}", headers=login(world.requester))
+    assert refused.status_code == 403
+    for bad in ("tomorrow", "2026-02-30", "0001-01-01"):
+        answer = client.get(f"/api/v1/day-routes?date={bad}", headers=login(world.dispatcher))
+        assert answer.status_code == 422, (bad, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/v1/day-routes", headers=login(world.dispatcher)).status_code == 422

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,78 +12,19 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session
 
-from booking.models import Booking, Organisation, Provider, Site, User
+from booking.models import Booking, User
 from booking.types import utc_now
+from tests.api.conftest import Border
 from tests.factories import (
     BRUSSELS,
     CALAIS,
     make_assignment,
     make_booking,
-    make_language,
-    make_organisation,
-    make_provider,
-    make_service_agreement,
     make_site,
-    make_user,
 )
 
 Headers = Callable[[User], dict[str, str]]
 URL = "/api/v1/bookings"
-
-
-@dataclass
-class Border:
-    """SéTIS serving a Tournai centre; a Calais centre served by nobody."""
-
-    setis: Organisation
-    centre: Organisation
-    elsewhere: Organisation
-    site: Site
-    requester: User
-    stranger: User
-    dispatcher: User
-    admin: User
-    provider_user: User
-    provider: Provider
-
-
-@pytest.fixture
-def border(db: Session) -> Border:
-    setis = make_organisation(db, name="SéTIS wallon", kind="providing")
-    centre = make_organisation(db, name="Centre Fedasil Tournai")
-    elsewhere = make_organisation(db, name="CAES Calais", country="FR")
-    make_service_agreement(db, providing=setis, requesting=centre)
-    make_language(db, code="tir")
-    make_language(db, code="prs")
-    provider_user = make_user(db, organisation=setis, role="provider")
-    return Border(
-        setis=setis,
-        centre=centre,
-        elsewhere=elsewhere,
-        site=make_site(db, organisation=centre, name="Centre Fedasil"),
-        requester=make_user(db, organisation=centre),
-        stranger=make_user(db, organisation=elsewhere),
-        dispatcher=make_user(db, organisation=setis, role="dispatcher"),
-        admin=make_user(db, organisation=setis, role="admin"),
-        provider_user=provider_user,
-        provider=make_provider(db, organisation=setis, user=provider_user, display_name="Selam T."),
-    )
-
-
-@pytest.fixture
-def login(db: Session, auth_headers: Headers) -> Headers:
-    """Bearer headers for a user; what the test built so far is kept when a request fails.
-
-    The request dependency rolls back the test session's savepoint on an
-    error; committing here releases it, so only the failed request is undone.
-    """
-
-    def _login(user: User) -> dict[str, str]:
-        headers = auth_headers(user)
-        db.commit()
-        return headers
-
-    return _login
 
 
 def in_days(days: int, hour: int = 10) -> dt.datetime:

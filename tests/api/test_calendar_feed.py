@@ -22,21 +22,6 @@ SECRET_NOTE = "Patient afraid of the Eritrean community, asks for discretion"
 PSEUDONYM = "b-secret-7c1f"
 
 
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-@pytest.fixture
-def login(db: Session, auth_headers: Headers) -> Headers:
-    def _login(user: User) -> dict[str, str]:
-        headers = auth_headers(user)
-        db.commit()
-        return headers
-
-    return _login
-
-
 def issue(client: TestClient, provider_id: int, headers: dict[str, str]) -> str:
     answer = client.post(f"/api/v1/providers/{provider_id}/calendar-token", headers=headers)
     assert answer.status_code == 201, answer.text

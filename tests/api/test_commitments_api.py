@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from booking.types import utc_now
+from tests.booking.assignments.test_commitments import in_mons, offered
 from tests.booking.dispatch_world import make_world
-from tests.booking.test_commitments import in_mons, offered
 from tests.factories import make_api_token, make_assignment
 
 

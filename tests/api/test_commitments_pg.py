@@ -22,16 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.deps import DbSession
 from booking.models import Assignment
 from booking.vocabulary import AssignmentStatus
-from tests.api import test_double_booking_pg
+from tests.booking.assignments.test_commitments import in_mons, offered
 from tests.booking.dispatch_world import World, make_world
-from tests.booking.test_commitments import in_mons, offered
 from tests.factories import make_api_token, make_assignment, make_user
 
 pytestmark = pytest.mark.postgres
-
-# The real app on its own engine, shared with the older concurrency tests.
-live_app = test_double_booking_pg.live_app
-live_client = test_double_booking_pg.live_client
 
 ROUNDS = 20
 HELD = (AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)

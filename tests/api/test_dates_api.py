@@ -15,13 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.api import test_bookings_api
-from tests.api.test_bookings_api import Border, Headers, body, in_days
+from tests.api.conftest import Border
+from tests.api.test_bookings_api import Headers, body, in_days
 from tests.api.test_series_api import SPRING, series_body
 from tests.factories import BRUSSELS, make_booking
-
-border = test_bookings_api.border
-login = test_bookings_api.login
 
 YEAR_9999 = ["9999-12-31T23:30:00+01:00", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+00:00"]
 

@@ -9,20 +9,16 @@ holds two confirmed overlapping assignments for one provider.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
 from booking.assignments import service
 from booking.errors import Conflict
 from booking.models import Assignment
-from booking.settings import Settings
 from booking.vocabulary import AssignmentStatus
 from tests.booking.dispatch_world import make_world
 from tests.factories import make_api_token, make_assignment, make_user
@@ -30,27 +26,6 @@ from tests.factories import make_api_token, make_assignment, make_user
 pytestmark = pytest.mark.postgres
 
 ROUNDS = 3
-
-
-@pytest.fixture
-def live_app(database_url: str) -> Iterator[FastAPI]:
-    """The app on its own engine: every request is its own transaction, as in production."""
-    app = create_app(
-        Settings(
-            environment="test",
-            database_url=database_url,
-            secret_key="test-secret-key-not-for-production",
-            write_rate_per_minute=10_000,
-        )
-    )
-    yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def live_client(live_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(live_app, raise_server_exceptions=False) as client:
-        yield client
 
 
 def race(client: TestClient, calls: list[tuple[str, dict[str, str]]]) -> list[int]:

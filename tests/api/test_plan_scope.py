@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from booking.models import Assignment, Booking, OutboxMessage, Plan, Provider, User
 from booking.settings import Settings
 from booking.vocabulary import AssignmentStatus, BookingStatus
+from tests.api.web.conftest import Browser
 from tests.booking.dispatch_world import World, at, make_world
 from tests.factories import make_language, make_user
-from tests.web.conftest import Browser
 
 Headers = Callable[[User], dict[str, str]]
 

@@ -17,21 +17,6 @@ from tests.factories import make_language
 Headers = Callable[[User], dict[str, str]]
 
 
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-@pytest.fixture
-def login(db: Session, auth_headers: Headers) -> Headers:
-    def _login(user: User) -> dict[str, str]:
-        headers = auth_headers(user)
-        db.commit()
-        return headers
-
-    return _login
-
-
 def horizon(world: World) -> dict[str, object]:
     return {
         "horizon_start": at(world.day, 0).isoformat(),

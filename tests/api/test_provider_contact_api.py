@@ -18,21 +18,6 @@ Headers = Callable[[User], dict[str, str]]
 CONTACT_KEYS = {"email", "phone_e164", "locale", "message_channels", "reachable"}
 
 
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-@pytest.fixture
-def login(db: Session, auth_headers: Headers) -> Headers:
-    def _login(user: User) -> dict[str, str]:
-        headers = auth_headers(user)
-        db.commit()
-        return headers
-
-    return _login
-
-
 def body(**overrides: object) -> dict[str, object]:
     values: dict[str, object] = {
         "display_name": "Awet Gebre",

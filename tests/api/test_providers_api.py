@@ -18,24 +18,6 @@ from tests.factories import make_language, make_user
 Headers = Callable[[User], dict[str, str]]
 
 
-@pytest.fixture
-def world(db: Session) -> World:
-    return make_world(db)
-
-
-@pytest.fixture
-def login(db: Session, auth_headers: Headers) -> Headers:
-    """Bearer headers for a user; committed first, so a refused request's rollback keeps
-    the test's data."""
-
-    def _login(user: User) -> dict[str, str]:
-        headers = auth_headers(user)
-        db.commit()
-        return headers
-
-    return _login
-
-
 def new_provider_body(**overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
         "display_name": "Awet T.",

@@ -10,12 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from booking.models import User
-from tests.api import test_bookings_api
-from tests.api.test_bookings_api import Border, Headers
+from tests.api.conftest import Border
+from tests.api.test_bookings_api import Headers
 from tests.factories import BRUSSELS, make_user
 
-border = test_bookings_api.border
-login = test_bookings_api.login
 URL = "/api/v1/series"
 
 

@@ -115,3 +115,8 @@ def make_world(db: Session, *, day: dt.date | None = None) -> World:
         requester=make_user(db, organisation=centre, role="requester", full_name="Assistante"),
         day=day or next_monday(),
     )
+
+
+def now_for(world: World) -> dt.datetime:
+    """A week before the session: nothing is locked yet."""
+    return at(world.day - dt.timedelta(days=7), 9)

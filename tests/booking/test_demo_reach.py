@@ -16,7 +16,7 @@ from booking.models import Booking, Organisation, OutboxMessage, Provider, User
 from booking.phones import mobile_e164
 from booking.settings import get_settings
 from booking.vocabulary import AssignmentStatus, BookingStatus, UserRole
-from notify.settings import get_notify_settings
+from tests.conftest import clear_settings
 
 MONDAY = dt.date(2030, 3, 4)
 NOW = dt.datetime(2030, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -27,11 +27,9 @@ def file_backends(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The demo's delivery: email and SMS written to files."""
     monkeypatch.setenv("TRUCHEMENT_EMAIL_BACKEND", "file")
     monkeypatch.setenv("TRUCHEMENT_SMS_BACKEND", "file")
-    get_notify_settings.cache_clear()
-    get_settings.cache_clear()
+    clear_settings()
     yield
-    get_notify_settings.cache_clear()
-    get_settings.cache_clear()
+    clear_settings()
 
 
 def test_every_demo_provider_can_be_reached_at_fictitious_addresses(db: Session) -> None:

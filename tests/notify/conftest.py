@@ -1,4 +1,4 @@
-"""Fixtures for the notifications: settings, a scene to notify about, a real SMTP server."""
+"""Fixtures for delivering messages: the test settings, a real SMTP server, an SMS recorder."""
 
 from __future__ import annotations
 
@@ -16,36 +16,16 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 
-from booking.settings import get_settings
 from notify.channels import Channels, SmtpEmailTransport
-from notify.settings import NotifySettings, get_notify_settings
-from tests.api.conftest import app, auth_headers, client, settings  # noqa: F401 - API fixtures
+from notify.settings import NotifySettings
 
 UTC = dt.UTC
 
 
 @pytest.fixture(autouse=True)
-def notify_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[NotifySettings]:
-    """SMS on (file gateway), files under the test's folder, the default offsets and hours."""
-    monkeypatch.setenv("TRUCHEMENT_SMS_BACKEND", "file")
-    monkeypatch.setenv("TRUCHEMENT_EMAIL_BACKEND", "file")
-    monkeypatch.setenv("TRUCHEMENT_OUTBOX_DIR", str(tmp_path / "outbox"))
-    monkeypatch.setenv("TRUCHEMENT_BASE_URL", "https://truchement.example.org")
-    monkeypatch.delenv("TRUCHEMENT_REMINDER_OFFSETS_HOURS", raising=False)
-    get_notify_settings.cache_clear()
-    get_settings.cache_clear()
-    yield get_notify_settings()
-    get_notify_settings.cache_clear()
-    get_settings.cache_clear()
-
-
-def reconfigure(monkeypatch: pytest.MonkeyPatch, **env: str) -> NotifySettings:
-    """Change settings for one test (``TRUCHEMENT_`` + upper-case name)."""
-    for name, value in env.items():
-        monkeypatch.setenv(f"TRUCHEMENT_{name.upper()}", value)
-    get_notify_settings.cache_clear()
-    get_settings.cache_clear()
-    return get_notify_settings()
+def messages_env(notify_env: NotifySettings) -> NotifySettings:
+    """Every test here sends with the test settings of ``notify_env`` (the root conftest)."""
+    return notify_env
 
 
 @dataclass

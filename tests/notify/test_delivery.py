@@ -31,9 +31,10 @@ from notify.channels import (
     sms_reference,
 )
 from notify.delivery import claim_next, deliver_due, finish
+from tests.booking.outbox.scene import BRUSSELS, START, Scene, assign, make_scene
+from tests.conftest import reconfigure
 from tests.factories import make_booking, make_outbox_message, make_user
-from tests.notify.conftest import Mailbox, SmsRecorder, SmtpServer, reconfigure
-from tests.notify.scene import BRUSSELS, START, Scene, assign, make_scene
+from tests.notify.conftest import Mailbox, SmsRecorder, SmtpServer
 from tests.notify.test_templates import full_context
 
 NOW = START - dt.timedelta(days=3)

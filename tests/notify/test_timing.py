@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notify.timing import backoff_delay, in_quiet_hours, sms_not_before
+from booking.outbox.timing import in_quiet_hours, sms_not_before
+from notify.timing import backoff_delay
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 QUIET = {"quiet_start": dt.time(21), "quiet_end": dt.time(8)}

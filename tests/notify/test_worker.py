@@ -21,9 +21,10 @@ from booking.vocabulary import OutboxStatus
 from notify.channels import Channels
 from notify.settings import NotifySettings
 from notify.worker import build_scheduler, run_once
+from tests.booking.outbox.scene import START, assign, make_scene
+from tests.conftest import clear_settings, reconfigure
 from tests.factories import make_booking
-from tests.notify.conftest import SmsRecorder, reconfigure
-from tests.notify.scene import START, assign, make_scene
+from tests.notify.conftest import SmsRecorder
 from truchement.cli import app
 
 runner = CliRunner()
@@ -107,9 +108,7 @@ def test_worker_refuses_bad_arguments_in_one_line(arguments: list[str], message:
 
 def test_worker_refuses_an_incomplete_gateway_setup(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRUCHEMENT_SMS_BACKEND", "twilio")
-    from notify.settings import get_notify_settings
-
-    get_notify_settings.cache_clear()
+    clear_settings()
     result = runner.invoke(app, ["worker", "--once"])
     assert result.exit_code == 1
     assert "TRUCHEMENT_TWILIO_ACCOUNT_SID" in result.stderr

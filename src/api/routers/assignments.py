@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -15,11 +16,15 @@ from api.schemas.assignments import (
     CandidateOut,
     CandidatesOut,
     ConfirmIn,
+    DayRoutesOut,
+    DaySessionOut,
+    ProviderDayOut,
     ReasonIn,
 )
-from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
 from booking.access import get_visible_booking
 from booking.assignments import service
+from booking.assignments.day_routes import day_routes
 from booking.assignments.models import Assignment
 from booking.bookings.models import Booking
 from booking.errors import NotFound
@@ -34,7 +39,7 @@ Answerer = Annotated[
     User, Depends(require_roles(UserRole.PROVIDER, UserRole.DISPATCHER, UserRole.ADMIN))
 ]
 
-TRANSITION_ERRORS = problem_responses(401, 403, 404, 409, 422, 429)
+TRANSITION_ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
 def assignment_out(db: Session, assignment: Assignment) -> AssignmentOut:
@@ -67,7 +72,7 @@ def assignment_out(db: Session, assignment: Assignment) -> AssignmentOut:
     "/assignments",
     summary="List the assignments the caller may see",
     response_model=Page[AssignmentOut],
-    responses=problem_responses(401, 422),
+    responses=error_responses(401, 422),
 )
 def list_assignments(
     db: DbSession,
@@ -98,7 +103,7 @@ def list_assignments(
     "/assignments/{assignment_id}",
     summary="Read one assignment",
     response_model=AssignmentOut,
-    responses=problem_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 def read_assignment(db: DbSession, user: CurrentUser, assignment_id: IdPath) -> AssignmentOut:
     return assignment_out(db, service.get_visible_assignment(db, user, assignment_id))
@@ -115,10 +120,10 @@ def create_assignment(
     db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, body: AssignmentCreate
 ) -> AssignmentOut:
     """The pair is checked on the provider's day as it stands, by the same rules as the
-    matcher: a broken rule is a 422 whose `rule` is its number in PROBLEM.md (e.g. 7),
-    `rule_code` its name (e.g. `availability`) and `detail` a sentence. 409 if the booking
-    is no longer open or someone holds it, or (for `confirmed`) the provider is already
-    confirmed elsewhere at that time."""
+    matcher: a broken rule is a 422 whose `rule` is its number in docs/problem.md (e.g.
+    7), `rule_code` its name (e.g. `availability`) and `detail` a sentence. 409 if the
+    booking is no longer open or someone holds it, or (for `confirmed`) the provider is
+    already confirmed elsewhere at that time."""
     booking = get_visible_booking(db, user, body.booking_id)
     provider = db.get(Provider, body.provider_id)
     if provider is None:
@@ -225,7 +230,7 @@ def cancel_assignment(
     "/bookings/{booking_id}/candidates",
     summary="Every provider who speaks the language, ranked for this booking, with why not",
     response_model=CandidatesOut,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 def booking_candidates(
     db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, booking_id: IdPath
@@ -254,5 +259,52 @@ def booking_candidates(
                 detail=c.detail,
             )
             for c in ranked
+        ],
+    )
+
+
+@router.get(
+    "/day-routes",
+    summary="Each provider's day: sessions in order and the drives between them",
+    response_model=DayRoutesOut,
+    responses=error_responses(401, 403, 422),
+)
+def read_day_routes(
+    db: DbSession,
+    settings: AppSettings,
+    user: DispatcherOrAdmin,
+    date: Annotated[dt.date, Query(description="The local day (`YYYY-MM-DD`).")],
+) -> DayRoutesOut:
+    """The live work (proposed to confirmed) of the caller's service's providers (an admin:
+    every provider) starting that day in the service's time zone, as the board's day view
+    shows it: the drive into each onsite session from home or from the previous place, and
+    the drive home, timed as the matcher times them."""
+    days = day_routes(db, actor=user, day=date, timezone=settings.timezone)
+    return DayRoutesOut(
+        date=date,
+        timezone=settings.timezone,
+        providers=[
+            ProviderDayOut(
+                provider_id=entry.provider.id,
+                provider_name=entry.provider.display_name,
+                work_minutes=entry.work_minutes,
+                travel_minutes=entry.travel_minutes,
+                return_minutes=entry.return_minutes,
+                sessions=[
+                    DaySessionOut(
+                        assignment_id=item.assignment.id,
+                        booking_id=item.booking.id,
+                        booking_reference=item.booking.reference,
+                        status=AssignmentStatus(item.assignment.status),
+                        starts_at=item.assignment.starts_at,
+                        ends_at=item.assignment.ends_at,
+                        modality=item.booking.modality,
+                        travel_minutes=item.travel_minutes,
+                        from_home=item.travel_from_home,
+                    )
+                    for item in entry.items
+                ],
+            )
+            for entry in days
         ],
     )

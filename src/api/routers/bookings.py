@@ -43,7 +43,7 @@ from api.schemas.common import (
     PageParams,
     PageQuery,
     encode_cursor,
-    problem_responses,
+    error_responses,
 )
 from booking.access import get_visible_booking
 from booking.bookings import service
@@ -160,7 +160,7 @@ def _views(db: DbSession, user: User, bookings: list[Booking]) -> list[AnyBookin
             "description": "A repeat of an earlier request with the same `Idempotency-Key`: "
             "the booking made then, as it is now (`Idempotent-Replayed: true`).",
         },
-        **problem_responses(401, 403, 409, 413, 422, 429),
+        **error_responses(401, 403, 409, 413, 422, 429),
     },
 )
 def create_booking(
@@ -197,7 +197,7 @@ def create_booking(
     "",
     summary="List the bookings the caller may see",
     response_model=Page[AnyBookingOut],
-    responses=problem_responses(401, 422),
+    responses=error_responses(401, 422),
 )
 def list_bookings(
     db: DbSession,
@@ -252,7 +252,7 @@ def list_bookings(
 
 
 def _keyset_page(
-    db: DbSession, query: Select[tuple[Booking]], page: PageParams
+    db: DbSession, query: Select[Booking], page: PageParams
 ) -> tuple[list[Booking], str | None]:
     """One page in (starts_at, id) order, with the cursor format of ``api.schemas.common``.
 
@@ -305,7 +305,7 @@ def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     "/{booking_id}",
     summary="Read one booking",
     response_model=AnyBookingOut,
-    responses={200: {"headers": ETAG_HEADER}, **problem_responses(401, 404, 422)},
+    responses={200: {"headers": ETAG_HEADER}, **error_responses(401, 404, 422)},
 )
 def read_booking(
     db: DbSession, user: CurrentUser, booking_id: IdPath, response: Response
@@ -326,7 +326,7 @@ def read_booking(
     response_model=BookingOut,
     responses={
         200: {"headers": ETAG_HEADER},
-        **problem_responses(401, 403, 404, 409, 412, 413, 422, 428, 429),
+        **error_responses(401, 403, 404, 409, 412, 413, 422, 428, 429),
     },
 )
 def update_booking(
@@ -359,7 +359,7 @@ def update_booking(
     response_model=BookingOut,
     responses={
         200: {"headers": ETAG_HEADER},
-        **problem_responses(401, 403, 404, 409, 413, 422, 429),
+        **error_responses(401, 403, 404, 409, 413, 422, 429),
     },
 )
 def cancel_booking(
@@ -385,7 +385,7 @@ def cancel_booking(
     "/{booking_id}/history",
     summary="Who changed a booking, what and when",
     response_model=list[HistoryEntryOut],
-    responses=problem_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 def booking_history(db: DbSession, user: CurrentUser, booking_id: IdPath) -> list[HistoryEntryOut]:
     """The audit entries of the booking and of its assignments, oldest first. A provider

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.auth import require_roles
 from api.deps import AppSettings, DbSession
-from api.schemas.common import IdPath, problem_responses
+from api.schemas.common import IdPath, error_responses
 from api.schemas.providers import CalendarTokenOut
 from booking.providers import calendar, service
 from booking.users.models import User
@@ -27,7 +27,7 @@ ICS = "text/calendar"
     summary="Issue a new private calendar feed address (the old one stops working)",
     status_code=status.HTTP_201_CREATED,
     response_model=CalendarTokenOut,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 def issue_calendar_token(
     db: DbSession, settings: AppSettings, user: FeedOwner, provider_id: IdPath
@@ -52,7 +52,7 @@ def issue_calendar_token(
             "content": {ICS: {"schema": {"type": "string"}}},
             "description": "An iCalendar document (RFC 5545).",
         },
-        **problem_responses(404, 422),
+        **error_responses(404, 422),
     },
 )
 def read_calendar_feed(

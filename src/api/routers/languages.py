@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from api.auth import AdminUser, CurrentUser
 from api.deps import DbSession
-from api.schemas.common import Page, PageQuery, paginate, problem_responses
+from api.schemas.common import Page, PageQuery, error_responses, paginate
 from api.schemas.languages import LanguageCreate, LanguageOut, LanguageUpdate
 from booking.languages import service
 from booking.languages.models import Language
@@ -35,7 +35,7 @@ def _out(language: Language, user: User) -> LanguageOut:
     "",
     summary="List or search the bookable languages",
     response_model=Page[LanguageOut],
-    responses=problem_responses(401, 422),
+    responses=error_responses(401, 422),
 )
 def list_languages(
     db: DbSession,
@@ -64,7 +64,7 @@ def list_languages(
     "/{code}",
     summary="Read one language",
     response_model=LanguageOut,
-    responses=problem_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 def read_language(db: DbSession, user: CurrentUser, code: LanguageCode) -> LanguageOut:
     return _out(service.get_language(db, code), user)
@@ -75,7 +75,7 @@ def read_language(db: DbSession, user: CurrentUser, code: LanguageCode) -> Langu
     summary="Add a language (admin)",
     status_code=status.HTTP_201_CREATED,
     response_model=LanguageOut,
-    responses=problem_responses(401, 403, 409, 413, 422, 429),
+    responses=error_responses(401, 403, 409, 413, 422, 429),
 )
 def create_language(db: DbSession, admin: AdminUser, body: LanguageCreate) -> LanguageOut:
     return _out(service.create_language(db, actor=admin, **body.model_dump()), admin)
@@ -85,7 +85,7 @@ def create_language(db: DbSession, admin: AdminUser, body: LanguageCreate) -> La
     "/{code}",
     summary="Rename a language or flag it rare (admin)",
     response_model=LanguageOut,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def update_language(
     db: DbSession, admin: AdminUser, code: LanguageCode, body: LanguageUpdate

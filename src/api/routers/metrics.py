@@ -29,7 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from api.auth import require_roles
 from api.deps import DbSession
 from api.middleware import LATENCY_BUCKETS, Registry
-from api.schemas.common import problem_responses
+from api.schemas.common import error_responses
 from booking.access import booking_query_for, outbox_condition_for
 from booking.bookings.models import Booking
 from booking.plans.models import Plan
@@ -166,7 +166,7 @@ def _outbox_lines(db: Session, reader: User) -> Iterator[str]:
             "description": "Prometheus text exposition format 0.0.4.",
             "content": {"text/plain": {"schema": {"type": "string"}}},
         },
-        **problem_responses(401, 403),
+        **error_responses(401, 403),
     },
 )
 def metrics(request: Request, db: DbSession, reader: MetricsReader) -> PlainTextResponse:

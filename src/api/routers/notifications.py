@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import require_roles
 from api.deps import DbSession
-from api.schemas.common import MAX_ID, IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import MAX_ID, IdPath, Page, PageQuery, error_responses, paginate
 from api.schemas.notifications import NotificationOut
 from booking.outbox import service
 from booking.outbox.models import OutboxMessage
@@ -24,7 +24,7 @@ Operator = Annotated[User, Depends(require_roles("dispatcher", "admin"))]
     "",
     summary="List notifications (dispatcher, admin)",
     response_model=Page[NotificationOut],
-    responses=problem_responses(401, 403, 422),
+    responses=error_responses(401, 403, 422),
 )
 def list_notifications(
     db: DbSession,
@@ -50,7 +50,7 @@ def list_notifications(
     "/{notification_id}/retry",
     summary="Retry a failed or dead notification (dispatcher, admin)",
     response_model=NotificationOut,
-    responses=problem_responses(401, 403, 404, 409, 422, 429),
+    responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 def retry_notification(
     db: DbSession, operator: Operator, notification_id: IdPath

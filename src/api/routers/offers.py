@@ -10,7 +10,7 @@ from api.auth import require_roles
 from api.deps import AppSettings, DbSession
 from api.routers.assignments import assignment_out
 from api.schemas.assignments import OfferCreate, OffersOut
-from api.schemas.common import IdPath, problem_responses
+from api.schemas.common import IdPath, error_responses
 from booking.access import get_visible_booking
 from booking.assignments import offers
 from booking.users.models import User
@@ -26,7 +26,7 @@ DispatcherOrAdmin = Annotated[User, Depends(require_roles(UserRole.DISPATCHER, U
     summary="Offer a booking to the N best providers at once",
     status_code=status.HTTP_201_CREATED,
     response_model=OffersOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 409, 413, 422, 429),
 )
 def offer_booking(
     db: DbSession,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.auth import AdminUser, CurrentUser
 from api.deps import DbSession
-from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
 from api.schemas.organisations import (
     AgreementCreate,
     AgreementOut,
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1/organisations", tags=["organisations"])
     "",
     summary="List the organisations the caller may see",
     response_model=Page[OrganisationOut],
-    responses=problem_responses(401, 422),
+    responses=error_responses(401, 422),
 )
 def list_organisations(
     db: DbSession,
@@ -47,7 +47,7 @@ def list_organisations(
     "/{organisation_id}",
     summary="Read one organisation",
     response_model=OrganisationOut,
-    responses=problem_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 def read_organisation(db: DbSession, user: CurrentUser, organisation_id: IdPath) -> OrganisationOut:
     return OrganisationOut.model_validate(
@@ -60,7 +60,7 @@ def read_organisation(db: DbSession, user: CurrentUser, organisation_id: IdPath)
     summary="Add an organisation (admin)",
     status_code=status.HTTP_201_CREATED,
     response_model=OrganisationOut,
-    responses=problem_responses(401, 403, 413, 422, 429),
+    responses=error_responses(401, 403, 413, 422, 429),
 )
 def create_organisation(
     db: DbSession, admin: AdminUser, body: OrganisationCreate
@@ -73,7 +73,7 @@ def create_organisation(
     "/{organisation_id}",
     summary="Change an organisation (admin)",
     response_model=OrganisationOut,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def update_organisation(
     db: DbSession, admin: AdminUser, organisation_id: IdPath, body: OrganisationUpdate
@@ -91,7 +91,7 @@ def update_organisation(
     "/{organisation_id}/agreements",
     summary="List the service agreements of an organisation",
     response_model=Page[AgreementOut],
-    responses=problem_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 def list_agreements(
     db: DbSession, user: CurrentUser, organisation_id: IdPath, page: PageQuery
@@ -107,7 +107,7 @@ def list_agreements(
     summary="Let a providing service serve a requesting organisation (admin)",
     status_code=status.HTTP_201_CREATED,
     response_model=AgreementOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 409, 413, 422, 429),
 )
 def create_agreement(
     db: DbSession, admin: AdminUser, organisation_id: IdPath, body: AgreementCreate
@@ -128,7 +128,7 @@ def create_agreement(
     summary="End a service agreement (admin)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 def delete_agreement(
     db: DbSession, admin: AdminUser, organisation_id: IdPath, agreement_id: IdPath

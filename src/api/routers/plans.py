@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from api.auth import require_roles
 from api.deps import AppSettings, DbSession
-from api.problems import PROBLEM_JSON, localised_problem, request_locale
+from api.errors import PROBLEM_JSON, localised_error, request_locale
 from api.routers.assignments import assignment_out
-from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
 from api.schemas.plans import (
     ApplyOut,
     ApplyProblem,
@@ -87,7 +87,7 @@ def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
     summary="Run the matcher over a horizon and store its proposals",
     status_code=status.HTTP_201_CREATED,
     response_model=PlanOut,
-    responses=problem_responses(401, 403, 409, 413, 422, 429),
+    responses=error_responses(401, 403, 409, 413, 422, 429),
 )
 def create_plan(
     db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, body: PlanCreate
@@ -119,7 +119,7 @@ def create_plan(
     "",
     summary="List the plans of the caller's service, newest first",
     response_model=Page[PlanSummary],
-    responses=problem_responses(401, 403, 422),
+    responses=error_responses(401, 403, 422),
 )
 def list_plans(db: DbSession, user: DispatcherOrAdmin, page: PageQuery) -> Page[PlanSummary]:
     return paginate(
@@ -135,7 +135,7 @@ def list_plans(db: DbSession, user: DispatcherOrAdmin, page: PageQuery) -> Page[
     "/{plan_id}",
     summary="Read a plan: proposals, unassigned sessions with reasons, score, bound, timings",
     response_model=PlanOut,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def read_plan(db: DbSession, user: DispatcherOrAdmin, plan_id: IdPath) -> PlanOut:
     return plan_out(db, service.get_visible_plan(db, user, plan_id), user)
@@ -146,7 +146,7 @@ def read_plan(db: DbSession, user: DispatcherOrAdmin, plan_id: IdPath) -> PlanOu
     summary="Confirm (or offer) the plan's proposals, all or some",
     response_model=ApplyOut,
     responses={
-        **problem_responses(401, 403, 404, 413, 422, 429),
+        **error_responses(401, 403, 404, 413, 422, 429),
         409: {
             "model": ApplyProblem,
             "description": "Some proposals were stale and refused (listed in `refused` with "
@@ -193,7 +193,7 @@ def apply_plan(
     ]
     if refused:
         # Not raised: the request must still commit what was applied.
-        return localised_problem(
+        return localised_error(
             request_locale(request.headers),
             409,
             "stale_proposals",

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from api.auth import CurrentUser, require_roles
 from api.deps import AppSettings, DbSession
-from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import (
+    CLOCK_CHANGES,
+    IdPath,
+    Page,
+    PageQuery,
+    error_responses,
+    paginate,
+)
 from api.schemas.providers import (
     AvailabilityIn,
     AvailabilityOut,
@@ -31,12 +38,21 @@ from api.schemas.providers import (
 from booking.policies import certification_valid
 from booking.providers import availability as availability_service
 from booking.providers import service
-from booking.providers.models import Provider, ProviderLanguage
+from booking.providers.models import AvailabilityRule, Provider, ProviderLanguage
 from booking.providers.service import LanguageData, ProviderData
 from booking.settings import Settings
 from booking.types import utc_now
 from booking.users.models import User
-from booking.vocabulary import Locale, MessageChannels, ProviderKind, UserRole
+from booking.vocabulary import (
+    Country,
+    Gender,
+    Locale,
+    MessageChannels,
+    Modality,
+    ProviderKind,
+    UserRole,
+    as_word,
+)
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 
@@ -56,7 +72,7 @@ def provider_out(
         user_id=provider.user_id,
         display_name=provider.display_name,
         kind=ProviderKind(provider.kind),
-        gender=provider.gender,  # type: ignore[arg-type]
+        gender=Gender(provider.gender) if provider.gender is not None else None,
         languages=[
             LanguageOut(
                 code=row.language_code,
@@ -67,9 +83,9 @@ def provider_out(
             for row in languages
         ],
         skills=list(provider.skills or []),
-        modalities=list(provider.modalities or []),  # type: ignore[arg-type]
+        modalities=[Modality(m) for m in provider.modalities or []],
         home=HomeOut(lat=provider.home_lat, lon=provider.home_lon, town=provider.home_town),
-        countries=list(provider.countries or []),  # type: ignore[arg-type]
+        countries=[Country(c) for c in provider.countries or []],
         max_travel_minutes=provider.max_travel_minutes,
         max_minutes_per_day=provider.max_minutes_per_day,
         max_minutes_per_week=provider.max_minutes_per_week,
@@ -104,6 +120,12 @@ def _view(db: Session, user: User, provider: Provider) -> ProviderOut | Provider
     return provider_summary(provider, languages)
 
 
+def _stored_rule_id(rule: availability_service.RuleData | AvailabilityRule) -> int:
+    """The id of a saved rule: the adjustments of a provider's saved availability name them."""
+    assert isinstance(rule, AvailabilityRule)
+    return rule.id
+
+
 def _availability_out(
     result: availability_service.Availability, settings: Settings
 ) -> AvailabilityOut:
@@ -122,13 +144,13 @@ def _availability_out(
         exceptions=[ExceptionOut.model_validate(item) for item in result.exceptions],
         adjustments=[
             RuleAdjustmentOut(
-                rule_id=a.rule.id,  # type: ignore[union-attr]
+                rule_id=_stored_rule_id(a.rule),
                 weekday=a.rule.weekday,
-                field=a.field,  # type: ignore[arg-type]
+                field=as_word(a.field, ("start_time", "end_time")),
                 date=a.wall_time.day,
                 asked=a.wall_time.asked,
                 local=a.wall_time.local,
-                kind=a.wall_time.kind.value,  # type: ignore[arg-type]
+                kind=as_word(a.wall_time.kind.value, CLOCK_CHANGES),
                 detail=a.wall_time.describe(),
             )
             for a in adjustments
@@ -140,7 +162,7 @@ def _availability_out(
     "",
     summary="List the providers the caller may see",
     response_model=Page[ProviderOut | ProviderSummary],
-    responses=problem_responses(401, 422),
+    responses=error_responses(401, 422),
 )
 def list_providers(
     db: DbSession,
@@ -184,7 +206,7 @@ def list_providers(
     summary="Add a provider (dispatcher of the service, or admin)",
     status_code=status.HTTP_201_CREATED,
     response_model=ProviderOut,
-    responses=problem_responses(401, 403, 413, 422, 429),
+    responses=error_responses(401, 403, 413, 422, 429),
 )
 def create_provider(db: DbSession, user: DispatcherOrAdmin, body: ProviderCreate) -> ProviderOut:
     """A dispatcher adds a provider to their own service; an admin gives `organisation_id`."""
@@ -220,7 +242,7 @@ def create_provider(db: DbSession, user: DispatcherOrAdmin, body: ProviderCreate
     "/{provider_id}",
     summary="Read one provider",
     response_model=ProviderOut | ProviderSummary,
-    responses=problem_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 def read_provider(
     db: DbSession, user: CurrentUser, provider_id: IdPath
@@ -233,7 +255,7 @@ def read_provider(
     "/{provider_id}",
     summary="Change a provider (dispatcher of the service, or admin)",
     response_model=ProviderOut,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def update_provider(
     db: DbSession, user: DispatcherOrAdmin, provider_id: IdPath, body: ProviderUpdate
@@ -265,7 +287,7 @@ def update_provider(
     "/{provider_id}/availability",
     summary="Read a provider's weekly rules and dated exceptions",
     response_model=AvailabilityOut,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def read_availability(
     db: DbSession, settings: AppSettings, user: AvailabilityEditor, provider_id: IdPath
@@ -284,7 +306,7 @@ def read_availability(
     "/{provider_id}/availability",
     summary="Replace a provider's weekly rules and dated exceptions",
     response_model=AvailabilityOut,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def replace_availability(
     db: DbSession,
@@ -321,7 +343,7 @@ def replace_availability(
     "/{provider_id}/contact",
     summary="Change how messages reach a provider (their dispatcher, an admin, or themself)",
     response_model=ProviderOut,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def update_contact(
     db: DbSession, user: AvailabilityEditor, provider_id: IdPath, body: ContactUpdate

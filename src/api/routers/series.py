@@ -20,7 +20,7 @@ from api.schemas.bookings import (
     SeriesUpdate,
     WallTimeAdjustmentOut,
 )
-from api.schemas.common import IdPath, problem_responses
+from api.schemas.common import IdPath, error_responses
 from booking.bookings import series as series_service
 from booking.bookings.models import Series
 from booking.bookings.service import describe_bookings
@@ -56,7 +56,7 @@ def _answer(
     summary="Book a recurring session",
     status_code=status.HTTP_201_CREATED,
     response_model=SeriesOut,
-    responses=problem_responses(401, 403, 413, 422, 429),
+    responses=error_responses(401, 403, 413, 422, 429),
 )
 def create_series(db: DbSession, user: Booker, body: SeriesCreate) -> SeriesOut:
     """`starts_at` is the first session; the others follow every `interval_weeks` weeks at
@@ -82,7 +82,7 @@ def create_series(db: DbSession, user: Booker, body: SeriesCreate) -> SeriesOut:
     "/{series_id}",
     summary="Read a series and its occurrences",
     response_model=SeriesOut,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def read_series(db: DbSession, user: Booker, series_id: IdPath) -> SeriesOut:
     """404 unless the caller may see at least one of its occurrences. Providers read their
@@ -94,7 +94,7 @@ def read_series(db: DbSession, user: Booker, series_id: IdPath) -> SeriesOut:
     "/{series_id}/cancel",
     summary="Cancel one occurrence, it and the following ones, or all",
     response_model=SeriesOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 409, 413, 422, 429),
 )
 def cancel_series(
     db: DbSession, user: Booker, settings: AppSettings, series_id: IdPath, body: SeriesCancel
@@ -118,7 +118,7 @@ def cancel_series(
     "/{series_id}",
     summary="Move one occurrence, it and the following ones, or all",
     response_model=SeriesOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 409, 413, 422, 429),
 )
 def move_series(db: DbSession, user: Booker, series_id: IdPath, body: SeriesUpdate) -> SeriesOut:
     """A new local start time, a shift to another weekday, a new length. Each occurrence is

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from api.auth import AdminUser, CurrentUser
 from api.deps import DbSession
-from api.schemas.common import MAX_ID, IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import MAX_ID, IdPath, Page, PageQuery, error_responses, paginate
 from api.schemas.organisations import SiteCreate, SiteOut, SiteUpdate
 from booking.organisations import service
 from booking.organisations.models import Site
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
     "",
     summary="List the sites the caller may see",
     response_model=Page[SiteOut],
-    responses=problem_responses(401, 422),
+    responses=error_responses(401, 422),
 )
 def list_sites(
     db: DbSession,
@@ -40,7 +40,7 @@ def list_sites(
     "/{site_id}",
     summary="Read one site",
     response_model=SiteOut,
-    responses=problem_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422),
 )
 def read_site(db: DbSession, user: CurrentUser, site_id: IdPath) -> SiteOut:
     return SiteOut.model_validate(service.get_visible_site(db, user, site_id))
@@ -51,7 +51,7 @@ def read_site(db: DbSession, user: CurrentUser, site_id: IdPath) -> SiteOut:
     summary="Add a site (admin)",
     status_code=status.HTTP_201_CREATED,
     response_model=SiteOut,
-    responses=problem_responses(401, 403, 413, 422, 429),
+    responses=error_responses(401, 403, 413, 422, 429),
 )
 def create_site(db: DbSession, admin: AdminUser, body: SiteCreate) -> SiteOut:
     """The point must lie in the service area (latitude 48.8 to 51.6, longitude 1.4 to 6.5)."""
@@ -62,7 +62,7 @@ def create_site(db: DbSession, admin: AdminUser, body: SiteCreate) -> SiteOut:
     "/{site_id}",
     summary="Change a site (admin)",
     response_model=SiteOut,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def update_site(db: DbSession, admin: AdminUser, site_id: IdPath, body: SiteUpdate) -> SiteOut:
     site = service.update_site(

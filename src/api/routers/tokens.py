@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from api.auth import AdminUser
 from api.deps import DbSession
-from api.schemas.common import IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
 from api.schemas.users import TokenCreate, TokenCreated, TokenOut
 from booking.users import service
 from booking.users.models import ApiToken
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["tokens"])
     summary="Issue an API token for a user (admin)",
     status_code=status.HTTP_201_CREATED,
     response_model=TokenCreated,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def create_token(
     db: DbSession, admin: AdminUser, user_id: IdPath, body: TokenCreate
@@ -39,7 +39,7 @@ def create_token(
     "/users/{user_id}/tokens",
     summary="List a user's API tokens (admin)",
     response_model=Page[TokenOut],
-    responses=problem_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def list_tokens(
     db: DbSession, admin: AdminUser, user_id: IdPath, page: PageQuery
@@ -55,7 +55,7 @@ def list_tokens(
     summary="Revoke an API token (admin)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 def revoke_token(db: DbSession, admin: AdminUser, token_id: IdPath) -> Response:
     """Takes effect on the next request; revoking twice is harmless."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.auth import AdminUser
 from api.deps import DbSession
-from api.schemas.common import MAX_ID, IdPath, Page, PageQuery, paginate, problem_responses
+from api.schemas.common import MAX_ID, IdPath, Page, PageQuery, error_responses, paginate
 from api.schemas.users import UserCreate, UserOut, UserUpdate
 from booking.users import service
 from booking.users.models import User
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
     "",
     summary="List users (admin)",
     response_model=Page[UserOut],
-    responses=problem_responses(401, 403, 422),
+    responses=error_responses(401, 403, 422),
 )
 def list_users(
     db: DbSession,
@@ -40,7 +40,7 @@ def list_users(
     "/{user_id}",
     summary="Read one user (admin)",
     response_model=UserOut,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def read_user(db: DbSession, admin: AdminUser, user_id: IdPath) -> UserOut:
     return UserOut.model_validate(service.get_user(db, user_id))
@@ -51,7 +51,7 @@ def read_user(db: DbSession, admin: AdminUser, user_id: IdPath) -> UserOut:
     summary="Add a user (admin)",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=problem_responses(401, 403, 409, 413, 422, 429),
+    responses=error_responses(401, 403, 409, 413, 422, 429),
 )
 def create_user(db: DbSession, admin: AdminUser, body: UserCreate) -> UserOut:
     """The email is stored lower-case; the phone in E.164, a national number being read
@@ -65,7 +65,7 @@ def create_user(db: DbSession, admin: AdminUser, body: UserCreate) -> UserOut:
     "/{user_id}",
     summary="Change a user (admin)",
     response_model=UserOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 409, 413, 422, 429),
 )
 def update_user(db: DbSession, admin: AdminUser, user_id: IdPath, body: UserUpdate) -> UserOut:
     """Deactivating a user (``is_active: false``) also revokes their API tokens."""
@@ -83,7 +83,7 @@ def update_user(db: DbSession, admin: AdminUser, user_id: IdPath, body: UserUpda
     summary="Sign a user out everywhere (admin): end every web session",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 def sign_out_everywhere(db: DbSession, admin: AdminUser, user_id: IdPath) -> Response:
     """Every session cookie of the user stops working on its next request, on every browser

@@ -98,7 +98,9 @@ class CandidateOut(ResponseModel):
         description="Has an email or a phone; if not, offers skip them and confirming them "
         "needs `confirmed_by_phone`."
     )
-    rule: int | None = Field(description="The hard rule (PROBLEM.md, 1-11) that rules them out.")
+    rule: int | None = Field(
+        description="The hard rule (docs/problem.md, 1-11) that rules them out."
+    )
     code: str | None = Field(
         description="`language`, `certification`, `kind`, `gender`, `skills`, `excluded`, "
         "`modality`, `country`, `travel_range`, `availability`, `daily_minutes`, "
@@ -128,3 +130,34 @@ class OfferCreate(StrictModel):
 class OffersOut(ResponseModel):
     booking_id: int
     offers: list[AssignmentOut]
+
+
+class DaySessionOut(ResponseModel):
+    """One session of a provider's day, and the drive that brings them there."""
+
+    assignment_id: int
+    booking_id: int
+    booking_reference: str
+    status: AssignmentStatus
+    starts_at: UTCInstant
+    ends_at: UTCInstant
+    modality: str = Field(description="`onsite`, `phone` or `video`: only onsite work drives.")
+    travel_minutes: int = Field(description="The drive to this session; 0 if none.")
+    from_home: bool = Field(description="Whether that drive starts at home.")
+
+
+class ProviderDayOut(ResponseModel):
+    """A provider's live work of the day in start order: home, each onsite place, home."""
+
+    provider_id: int
+    provider_name: str
+    work_minutes: int = Field(description="Minutes of the day's sessions.")
+    travel_minutes: int = Field(description="Minutes of the drives to the day's sessions.")
+    return_minutes: int = Field(description="The drive home after the last onsite session.")
+    sessions: list[DaySessionOut]
+
+
+class DayRoutesOut(ResponseModel):
+    date: dt.date = Field(description="The local day, in `timezone`.")
+    timezone: str
+    providers: list[ProviderDayOut] = Field(description="By name.")

@@ -10,11 +10,20 @@ come back as the same 422 problem, with ``errors`` naming the fields.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import Field, StringConstraints, model_validator
 
-from api.schemas.common import Day, Id, Instant, LocalTime, ResponseModel, StrictModel
+from api.schemas.common import (
+    CLOCK_CHANGES,
+    ClockChange,
+    Day,
+    Id,
+    Instant,
+    LocalTime,
+    ResponseModel,
+    StrictModel,
+)
 from booking.bookings.models import (
     MAX_DURATION_MINUTES,
     MIN_DURATION_MINUTES,
@@ -55,6 +64,7 @@ from booking.vocabulary import (
     ProviderKind,
     ProviderKindRequirement,
     SessionKind,
+    as_word,
 )
 
 Duration = Annotated[int, Field(ge=MIN_DURATION_MINUTES, le=MAX_DURATION_MINUTES)]
@@ -117,7 +127,11 @@ class PlaceOut(ResponseModel):
     @classmethod
     def of(cls, booking: Booking) -> PlaceOut | None:
         """The booking's place, if it has one (onsite sessions do)."""
-        if booking.location_lat is None or booking.location_lon is None:
+        if (
+            booking.location_lat is None
+            or booking.location_lon is None
+            or booking.location_country is None
+        ):
             return None
         return cls(
             address=booking.address,
@@ -320,7 +334,7 @@ class BookingUpdate(StrictModel):
                 if name in needs.model_fields_set:
                     value = getattr(needs, name)
                     patch[target] = tuple(value) if isinstance(value, list) else value
-        return patch  # type: ignore[return-value]
+        return cast(BookingPatch, patch)  # built key by key from the fields given
 
 
 class CancelIn(StrictModel):
@@ -501,13 +515,18 @@ class ProviderBookingOut(ResponseModel):
         )
 
 
+HistoryEntity = Literal["booking", "assignment"]
+HISTORY_ENTITIES: tuple[HistoryEntity, ...] = ("booking", "assignment")
+"""What a booking's history is made of: its own entries and those of its assignments."""
+
+
 class HistoryEntryOut(ResponseModel):
     """One audited change: who, what, when."""
 
     id: int
     at: dt.datetime
     action: str = Field(examples=["booking.created", "booking.rescheduled", "assignment.cancelled"])
-    entity_type: Literal["booking", "assignment"]
+    entity_type: HistoryEntity
     entity_id: int
     actor_id: int | None = Field(description="Null for the system (matcher, scheduler).")
     actor_name: str | None
@@ -519,7 +538,7 @@ class HistoryEntryOut(ResponseModel):
             id=entry.id,
             at=_utc(entry.at),
             action=entry.action,
-            entity_type=entry.entity_type,  # type: ignore[arg-type]
+            entity_type=as_word(entry.entity_type, HISTORY_ENTITIES),
             entity_id=int(entry.entity_id),
             actor_id=entry.actor_id,
             actor_name=entry.actor_name,
@@ -608,7 +627,7 @@ class WallTimeAdjustmentOut(ResponseModel):
         description="When it starts, in the organisation's time zone (03:30+02:00 for a "
         "02:30 that the spring change skips)."
     )
-    kind: Literal["shifted", "ambiguous"] = Field(
+    kind: ClockChange = Field(
         description="`shifted`: the time does not exist, moved forward by the gap; "
         "`ambiguous`: it occurs twice, the first (summer time) was taken."
     )
@@ -623,7 +642,7 @@ class WallTimeAdjustmentOut(ResponseModel):
             date=when.day,
             asked=when.asked,
             starts_at_local=when.local,
-            kind=when.kind.value,  # type: ignore[arg-type]
+            kind=as_word(when.kind.value, CLOCK_CHANGES),
             detail=when.describe(),
         )
 

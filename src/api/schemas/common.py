@@ -8,7 +8,7 @@ pages stay stable while rows are added, unlike page numbers.
 
 In a router::
 
-    @router.get("", response_model=Page[SiteOut], responses=problem_responses(401, 403))
+    @router.get("", response_model=Page[SiteOut], responses=error_responses(401, 403))
     def list_sites(db: DbSession, user: CurrentUser, page: PageQuery) -> Page[SiteOut]:
         query = sites_service.site_query_for(db, user)
         return paginate(db, query, page, order_by=(Site.name, Site.id), item=SiteOut)
@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, overload
 
 from fastapi import Depends, Path, Query
 from pydantic import (
@@ -48,6 +48,11 @@ from booking.dates import (
 from booking.errors import FieldError, Unprocessable
 
 T = TypeVar("T")
+Model = TypeVar("Model", bound=BaseModel)
+
+ClockChange = Literal["shifted", "ambiguous"]
+"""What a clock change did to a local time: moved past the spring gap, or met twice."""
+CLOCK_CHANGES: tuple[ClockChange, ...] = ("shifted", "ambiguous")
 
 MAX_ID = 2**31 - 1
 """Ids are 32-bit in PostgreSQL: a larger one cannot exist and must not reach the driver."""
@@ -140,7 +145,7 @@ class FieldProblem(BaseModel):
     type: str = Field(description="Stable machine-readable reason (e.g. `missing`).")
 
 
-class Problem(BaseModel):
+class ProblemDetails(BaseModel):
     """An RFC 9457 problem document (``application/problem+json``)."""
 
     model_config = ConfigDict(extra="allow")
@@ -154,7 +159,7 @@ class Problem(BaseModel):
     )
 
 
-_PROBLEM_DESCRIPTIONS: dict[int, str] = {
+_ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "Bad request.",
     401: "No valid credentials (missing, unknown, revoked or expired token).",
     403: "Authenticated, but the role does not allow this.",
@@ -169,12 +174,12 @@ _PROBLEM_DESCRIPTIONS: dict[int, str] = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting these statuses as problem+json."""
     return {
         status: {
-            "model": Problem,
-            "description": _PROBLEM_DESCRIPTIONS.get(status, "Error."),
+            "model": ProblemDetails,
+            "description": _ERROR_DESCRIPTIONS.get(status, "Error."),
             "content": {"application/problem+json": {}},
         }
         for status in statuses
@@ -289,14 +294,36 @@ def _after(columns: Sequence[Any], values: Sequence[Any]) -> ColumnElement[bool]
     return or_(*clauses)
 
 
+@overload
 def paginate(
     db: Session,
     query: Select[Any],
     page: PageParams,
     *,
     order_by: Sequence[InstrumentedAttribute[Any] | Any],
-    item: Callable[[Any], T] | type[T],
-) -> Page[T]:
+    item: type[Model],
+) -> Page[Model]: ...
+
+
+@overload
+def paginate(
+    db: Session,
+    query: Select[Any],
+    page: PageParams,
+    *,
+    order_by: Sequence[InstrumentedAttribute[Any] | Any],
+    item: Callable[[Any], T],
+) -> Page[T]: ...
+
+
+def paginate(
+    db: Session,
+    query: Select[Any],
+    page: PageParams,
+    *,
+    order_by: Sequence[InstrumentedAttribute[Any] | Any],
+    item: type[BaseModel] | Callable[[Any], Any],
+) -> Page[Any]:
     """Run ``query`` (already scoped to the caller) one page at a time.
 
     ``order_by`` must end with a unique, non-null column (usually the id) so
@@ -309,14 +336,11 @@ def paginate(
     rows = list(db.scalars(query.order_by(*order_by).limit(page.limit + 1)))
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]
-    convert: Callable[[Any], T]
-    if isinstance(item, type) and issubclass(item, BaseModel):
-        model: Any = item
-        convert = model.model_validate
-    else:
-        convert = item  # type: ignore[assignment]
+    convert: Callable[[Any], Any] = (
+        item.model_validate if isinstance(item, type) and issubclass(item, BaseModel) else item
+    )
     next_cursor = None
     if has_more and rows:
         last = rows[-1]
         next_cursor = encode_cursor([getattr(last, _unwrap(c).key) for c in order_by])
-    return Page[T](items=[convert(row) for row in rows], next_cursor=next_cursor)
+    return Page(items=[convert(row) for row in rows], next_cursor=next_cursor)

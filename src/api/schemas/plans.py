@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from api.schemas.assignments import AssignmentOut, UTCInstant
-from api.schemas.common import Id, Instant, Problem, ResponseModel, StrictModel
+from api.schemas.common import Id, Instant, ProblemDetails, ResponseModel, StrictModel
 from booking.vocabulary import AssignmentStatus, PlanStatus
 
 
@@ -145,7 +145,7 @@ class ApplyOut(ResponseModel):
     refused: list[RefusalOut] = Field(default_factory=list)
 
 
-class ApplyProblem(Problem):
+class ApplyProblem(ProblemDetails):
     """409 of a partial apply: the stale proposals were refused, the others WERE applied."""
 
     plan_id: int

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from api.schemas.assignments import UTCInstant
-from api.schemas.common import Day, Id, Instant, LocalTime, ResponseModel, StrictModel
+from api.schemas.common import ClockChange, Day, Id, Instant, LocalTime, ResponseModel, StrictModel
 from api.schemas.users import Email
 from booking.vocabulary import (
     AvailabilityExceptionKind,
@@ -265,7 +265,7 @@ class RuleAdjustmentOut(ResponseModel):
         description="What the time means that day, in the service's zone (03:30+02:00 for "
         "a 02:30 the spring change skips)."
     )
-    kind: Literal["shifted", "ambiguous"]
+    kind: ClockChange
     detail: str
 
 

@@ -5,24 +5,18 @@ from __future__ import annotations
 import math
 
 from fastapi import APIRouter, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
+from fastapi.responses import RedirectResponse
 
 from api.auth import clear_session_cookie, issue_session_cookie
 from api.web.context import CheckedForm, Page, WebPage, home_for, safe_next
 from api.web.i18n import LANGUAGE_COOKIE, LOCALES
-from booking.audit import record_audit
-from booking.settings import Settings
-from booking.users import throttle
-from booking.users.models import User
-from booking.users.service import end_web_sessions, hash_password, update_user, verify_password
+from booking.users.service import end_web_sessions, sign_in, update_user
+from booking.users.throttle import ThrottlePolicy
 
 router = APIRouter(include_in_schema=False)
 
 MAX_EMAIL_LENGTH = 320
 MAX_PASSWORD_LENGTH = 1000
-_DUMMY_HASH = hash_password("not a real password")
-"""Checked against when the email is unknown, so a wrong email takes as long as a wrong password."""
 
 
 @router.get("/")
@@ -32,7 +26,7 @@ def front_door(page: WebPage) -> RedirectResponse:
 
 
 @router.get("/sign-in")
-def sign_in_form(page: WebPage, next: str = "") -> HTMLResponse:
+def sign_in_form(page: WebPage, next: str = "") -> Response:
     """The sign-in form (email and password)."""
     if page.user is not None:
         return page.redirect(safe_next(next, home_for(page.user)))
@@ -42,7 +36,7 @@ def sign_in_form(page: WebPage, next: str = "") -> HTMLResponse:
 
 
 @router.post("/sign-in")
-def sign_in(page: WebPage, form: CheckedForm) -> Response:
+def sign_in_page(page: WebPage, form: CheckedForm) -> Response:
     """Check the password (argon2); on success set the session cookie and go on.
 
     Failed attempts are counted per account and per address
@@ -53,19 +47,17 @@ def sign_in(page: WebPage, form: CheckedForm) -> Response:
     password = form.get("password")[:MAX_PASSWORD_LENGTH]
     next_url = safe_next(form.get("next"), "")
     address = page.request.client.host if page.request.client else None
-    wait = throttle.seconds_to_wait(page.db, email=email, address=address)
-    if wait:
-        return _paused(page, email, next_url, wait)
-    user = page.db.scalars(select(User).where(User.email == email)).first() if email else None
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not ok or not user.is_active or not password:
-        throttle.record_failure(
-            page.db,
-            email=email,
-            address=address,
-            user=user,
-            policy=throttle_policy(page.settings),
-        )
+    outcome = sign_in(
+        page.db,
+        email=email,
+        password=password,
+        address=address,
+        policy=ThrottlePolicy.of(page.settings),
+    )
+    if outcome.wait_seconds:
+        return _paused(page, email, next_url, outcome.wait_seconds)
+    user = outcome.user
+    if user is None:
         return page.render(
             "sign_in.html",
             status=401,
@@ -74,21 +66,10 @@ def sign_in(page: WebPage, form: CheckedForm) -> Response:
             failed=True,
             paused_minutes=0,
         )
-    throttle.record_success(page.db, email=email)
-    record_audit(page.db, actor=user, action="user.signed_in", entity=user, changes={})
     page.user = user
     page.rotate_nonce()
     page.extra_cookies.append(lambda r: issue_session_cookie(r, page.settings, user))
     return page.redirect(next_url or home_for(user))
-
-
-def throttle_policy(settings: Settings) -> throttle.ThrottlePolicy:
-    """The sign-in brake as the service's settings tune it."""
-    return throttle.ThrottlePolicy(
-        account_attempts=settings.sign_in_account_attempts,
-        address_attempts=settings.sign_in_address_attempts,
-        max_pause_seconds=settings.sign_in_max_pause_seconds,
-    )
 
 
 def _paused(page: Page, email: str, next_url: str, wait: int) -> Response:

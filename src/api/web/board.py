@@ -1,8 +1,10 @@
 """The dispatcher's pages: the board, plans and their proposals, candidates, the day view.
 
-Everything goes through the dispatch services: ``plans.service`` (run and
-apply a plan), ``assignments.service`` (candidates, manual assignment,
-confirm, cancel), ``assignments.offers`` (offer to the best N). The matcher's
+Everything goes through the dispatch services: ``bookings.board`` (the
+open bookings and who holds them), ``plans.service`` (run and apply a plan),
+``assignments.service`` (candidates, manual assignment, confirm, cancel),
+``assignments.offers`` (offer to the best N), ``assignments.day_routes``
+(each provider's day and drives, as the matcher times them). The matcher's
 own sentences (explanations, reasons a candidate is refused) exist in English
 only; the pages show them marked ``lang="en"`` next to translated labels
 built from their codes.
@@ -13,8 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
@@ -22,28 +23,31 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from api.web.context import CheckedForm, DispatcherPage, Page
-from api.web.forms import language_name
+from api.web.forms import language_names
 from booking.access import get_visible_booking
-from booking.assignments.models import Assignment
+from booking.assignments.day_routes import ProviderDay, day_routes
 from booking.assignments.offers import asked_providers, offer_booking
 from booking.assignments.service import (
-    LIVE_ASSIGNMENT_STATUSES,
     CandidateView,
     assign_manually,
-    assignment_query_for,
     cancel_assignment,
     candidates_for,
     confirm,
     get_visible_assignment,
 )
+from booking.bookings.board import (
+    BoardEntry,
+    board_listing,
+    booking_regions,
+    held_assignments,
+    holders_of,
+)
 from booking.bookings.models import Booking
 from booking.bookings.service import BookingFilters, booking_list_query, describe_booking
 from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
-from booking.languages.models import Language
 from booking.organisations.models import Organisation, OrganisationClosure
 from booking.plans.models import Plan
-from booking.plans.problem_builder import OPEN_BOOKING_STATUSES
 from booking.plans.service import (
     MAX_HORIZON_DAYS,
     apply_plan,
@@ -54,27 +58,24 @@ from booking.plans.service import (
     plan_query_for,
 )
 from booking.policies import next_working_day
-from booking.providers.models import Provider
 from booking.providers.service import get_visible_provider
 from booking.types import ensure_aware
-from booking.vocabulary import AssignmentStatus, BookingStatus, Modality, UserRole
-from matching.problem import HaversineTravel, Location
-from matching.travel import Travel
+from booking.vocabulary import (
+    CHANGEABLE_BOOKING_STATUSES,
+    HELD_ASSIGNMENT_STATUSES,
+    MANUAL_ASSIGNMENT_STATUSES,
+    UNSTAFFED_BOOKING_STATUSES,
+    AssignmentStatus,
+    UserRole,
+)
 
 router = APIRouter(include_in_schema=False)
 
-BOARD_STATUSES: tuple[str, ...] = (
-    BookingStatus.REQUESTED,
-    BookingStatus.PROPOSED,
-    BookingStatus.UNFILLED,
-    BookingStatus.CONFIRMED,
-)
 DEFAULT_DAYS = 7
 MAX_BOARD_DAYS = 31
 MAX_BOARD_ROWS = 500
 DAY_START_HOUR = 7
 DAY_END_HOUR = 20
-MANUAL_STATUSES = ("proposed", "offered", "confirmed")
 OFFER_COUNT_CHOICES = (1, 2, 3, 5)
 DONE_MESSAGES = frozenset({"assigned", "offered", "confirmed", "withdrawn"})
 REFUSAL = re.compile(r"[a-z_]{1,64}")
@@ -120,57 +121,8 @@ def _id(page: Page, value: str) -> int:
     return int(value)
 
 
-def _languages(page: Page) -> dict[str, str]:
-    return {
-        lang.code: language_name(lang, page.locale) for lang in page.db.scalars(select(Language))
-    }
-
-
 def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=zone)
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who a booking is proposed to, offered to or held by, as the board shows it."""
-
-    assignment_id: int
-    provider_name: str
-    status: str
-    email: str | None = None
-    phone: str | None = None
-
-    @property
-    def reachable(self) -> bool:
-        """No email and no phone: no message reaches them; the dispatcher must call."""
-        return bool(self.email or self.phone)
-
-
-def _holders(page: Page, booking_ids: list[int]) -> dict[int, list[Holder]]:
-    assert page.user is not None
-    found: dict[int, list[Holder]] = defaultdict(list)
-    if not booking_ids:
-        return found
-    rows = page.db.execute(
-        assignment_query_for(page.db, page.user)
-        .join(Provider, Provider.id == Assignment.provider_id)
-        .where(
-            Assignment.booking_id.in_(booking_ids),
-            Assignment.status.in_(LIVE_ASSIGNMENT_STATUSES),
-        )
-        .with_only_columns(
-            Assignment.booking_id,
-            Assignment.id,
-            Provider.display_name,
-            Assignment.status,
-            Provider.email,
-            Provider.phone_e164,
-        )
-        .order_by(Assignment.id)
-    )
-    for booking_id, assignment_id, name, status, email, phone in rows:
-        found[booking_id].append(Holder(assignment_id, name, status, email, phone))
-    return found
 
 
 @router.get("/board")
@@ -204,49 +156,25 @@ def _board_page(
     zone = _zone(page)
     first_day = _day(page, start)
     count = _parse_int(days, DEFAULT_DAYS, 1, MAX_BOARD_DAYS)
-    statuses = (status,) if status in BOARD_STATUSES else BOARD_STATUSES
-    languages = _languages(page)
+    statuses = (status,) if status in CHANGEABLE_BOOKING_STATUSES else CHANGEABLE_BOOKING_STATUSES
+    languages = language_names(page.db, page.locale)
     filters = BookingFilters(
         statuses=statuses,
         language_code=language if language in languages else None,
         starts_from=_local_midnight(first_day, zone),
         starts_before=_local_midnight(first_day + dt.timedelta(days=count), zone),
     )
-    query = booking_list_query(page.db, actor=page.user, filters=filters).join(
-        Organisation, Organisation.id == Booking.organisation_id
+    regions = booking_regions(page.db, actor=page.user)
+    listing = board_listing(
+        page.db,
+        actor=page.user,
+        filters=filters,
+        region=region if region in regions else None,
+        limit=MAX_BOARD_ROWS,
     )
-    regions = sorted(
-        {
-            r
-            for r in page.db.scalars(
-                booking_list_query(page.db, actor=page.user, filters=BookingFilters())
-                .join(Organisation, Organisation.id == Booking.organisation_id)
-                .with_only_columns(Organisation.region)
-                .distinct()
-            )
-            if r
-        }
-    )
-    if region in regions:
-        query = query.where(Organisation.region == region)
-    rows = page.db.execute(
-        query.add_columns(Organisation.name, Organisation.region)
-        .order_by(Booking.starts_at, Booking.id)
-        .limit(MAX_BOARD_ROWS + 1)
-    ).all()
-    truncated = len(rows) > MAX_BOARD_ROWS
-    rows = rows[:MAX_BOARD_ROWS]
-    holders = _holders(page, [row[0].id for row in rows])
-    by_day: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
-    for booking, organisation_name, organisation_region in rows:
-        by_day[booking.starts_at.astimezone(zone).date()].append(
-            {
-                "booking": booking,
-                "organisation": organisation_name,
-                "region": organisation_region or "",
-                "holders": holders.get(booking.id, []),
-            }
-        )
+    by_day: dict[dt.date, list[BoardEntry]] = defaultdict(list)
+    for entry in listing.entries:
+        by_day[entry.booking.starts_at.astimezone(zone).date()].append(entry)
     plans = list(
         page.db.scalars(
             plan_query_for(page.db, page.user).order_by(Plan.created_at.desc(), Plan.id.desc())
@@ -259,15 +187,15 @@ def _board_page(
         languages=sorted(languages.items(), key=lambda item: item[1].lower()),
         language_names=languages,
         regions=regions,
-        statuses=BOARD_STATUSES,
+        statuses=CHANGEABLE_BOOKING_STATUSES,
         chosen={
             "start": first_day.isoformat(),
             "days": count,
             "language": filters.language_code or "",
             "region": region if region in regions else "",
-            "status": status if status in BOARD_STATUSES else "",
+            "status": status if status in CHANGEABLE_BOOKING_STATUSES else "",
         },
-        truncated=truncated,
+        truncated=listing.truncated,
         plans=plans,
         time_limit=int(page.settings.plan_time_limit_seconds),
         max_horizon_days=MAX_HORIZON_DAYS,
@@ -301,7 +229,7 @@ def _plan_defaults(page: Page) -> dict[str, str]:
             page.db,
             actor=page.user,
             filters=BookingFilters(
-                statuses=OPEN_BOOKING_STATUSES, starts_from=_local_midnight(first_day, zone)
+                statuses=UNSTAFFED_BOOKING_STATUSES, starts_from=_local_midnight(first_day, zone)
             ),
         )
         .with_only_columns(func.max(Booking.starts_at))
@@ -431,7 +359,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         batch=batch,
         proposals=proposals,
         unassigned=unassigned,
-        language_names=_languages(page),
+        language_names=language_names(page.db, page.locale),
         warnings=[str(w) for w in result.get("warnings", [])],
         stats=result.get("stats", {}),
         sizes=result.get("sizes", {}),
@@ -446,7 +374,7 @@ def apply(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
     """Offer or confirm the plan's proposals: all of them, or the ticked ones."""
     assert page.user is not None
     plan = _plan_or_404(page, plan_id)
-    mode = "confirm" if form.get("mode") == "confirm" else "offer"
+    mode: Literal["confirm", "offer"] = "confirm" if form.get("mode") == "confirm" else "offer"
     chosen: list[int] | None = None
     if form.get("scope") != "all":
         chosen = [int(v) for v in form.getlist("assignment_id") if v.isdigit() and len(v) < 10]
@@ -495,15 +423,9 @@ def _booking_page(
             candidates = candidates_for(
                 page.db, actor=page.user, booking=booking, timezone=page.settings.timezone
             )
-    except DomainError as refused:
-        candidates_problem = page_problem_key(page, refused)
-    holders = _holders(page, [booking.id]).get(booking.id, [])
-    assignments = {
-        a.id: a
-        for a in page.db.scalars(
-            select(Assignment).where(Assignment.id.in_([h.assignment_id for h in holders]))
-        )
-    }
+    except DomainError as error:
+        candidates_problem = page_problem_key(page, error)
+    holders = holders_of(page.db, page.user, [booking.id]).get(booking.id, [])
     asked = asked_providers(page.db, booking.id)
     # Offers go only to feasible candidates a message can reach.
     offerable = [c for c in candidates if c.feasible and c.provider.reachable]
@@ -520,14 +442,16 @@ def _booking_page(
         booking=booking,
         view=describe_booking(page.db, booking),
         organisation=page.db.get(Organisation, booking.organisation_id),
-        language=_languages(page).get(booking.language_code, booking.language_code),
+        language=language_names(page.db, page.locale, {booking.language_code}).get(
+            booking.language_code, booking.language_code
+        ),
         holders=holders,
-        assignments=assignments,
+        assignments=held_assignments(page.db, holders),
         candidates=candidates,
         candidates_problem=candidates_problem,
         problem=problem,
         done=query.get("done", "") if query.get("done") in DONE_MESSAGES else "",
-        manual_statuses=MANUAL_STATUSES,
+        manual_statuses=MANUAL_ASSIGNMENT_STATUSES,
         offer_counts=OFFER_COUNT_CHOICES,
         # No offer button when everyone one may offer to was asked before.
         can_offer=any(c.provider.id not in asked for c in offerable),
@@ -558,7 +482,7 @@ def assign(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response
     booking = _booking_or_404(page, booking_id)
     provider_id = form.get("provider_id")
     status = form.get("status")
-    if status not in MANUAL_STATUSES:
+    if status not in MANUAL_ASSIGNMENT_STATUSES:
         status = "proposed"
     try:
         provider = get_visible_provider(page.db, page.user, _id(page, provider_id))
@@ -647,70 +571,12 @@ def transition(
     return page.redirect(f"/board/bookings/{booking.id}?done={done}")
 
 
-@dataclass
-class DayItem:
-    """One session on a provider's day, and the drive that brings them there."""
-
-    assignment: Assignment
-    booking: Booking
-    travel_minutes: int
-    travel_from_home: bool
-
-
-@dataclass
-class ProviderDay:
-    provider: Provider
-    items: list[DayItem]
-
-    @property
-    def work_minutes(self) -> int:
-        return sum(i.booking.duration_minutes for i in self.items)
-
-    @property
-    def travel_minutes(self) -> int:
-        return sum(i.travel_minutes for i in self.items)
-
-
-def _provider_days(page: Page, day: dt.date) -> list[ProviderDay]:
-    """Each provider's live assignments of ``day``, in order, with the drive before each one."""
-    assert page.user is not None
-    zone = _zone(page)
-    begin, end = _local_midnight(day, zone), _local_midnight(day + dt.timedelta(days=1), zone)
-    rows = page.db.execute(
-        assignment_query_for(page.db, page.user)
-        .join(Booking, Booking.id == Assignment.booking_id)
-        .join(Provider, Provider.id == Assignment.provider_id)
-        .where(
-            Assignment.status.in_(LIVE_ASSIGNMENT_STATUSES),
-            Assignment.starts_at >= begin,
-            Assignment.starts_at < end,
-        )
-        .add_columns(Booking, Provider)
-        .order_by(Provider.display_name, Provider.id, Assignment.starts_at)
-    ).all()
-    travel = Travel(HaversineTravel())
-    days: dict[int, ProviderDay] = {}
-    last_place: dict[int, Location] = {}
-    for assignment, booking, provider in rows:
-        entry = days.setdefault(provider.id, ProviderDay(provider, []))
-        minutes, from_home = 0, False
-        if booking.modality == Modality.ONSITE and booking.location_lat is not None:
-            here = Location(lat=booking.location_lat, lon=booking.location_lon)
-            before = last_place.get(provider.id)
-            from_home = before is None
-            if before is None:
-                before = Location(lat=provider.home_lat, lon=provider.home_lon)
-            minutes = travel.minutes(before, here)
-            last_place[provider.id] = here
-        entry.items.append(DayItem(assignment, booking, minutes, from_home))
-    return sorted(days.values(), key=lambda d: d.provider.display_name.lower())
-
-
 @router.get("/board/day")
 def day_view(page: DispatcherPage, date: str = "") -> HTMLResponse:
     """A compact day per provider: sessions, the drives between them, offers outstanding."""
+    assert page.user is not None
     day = _day(page, date)
-    provider_days = _provider_days(page, day)
+    provider_days = day_routes(page.db, actor=page.user, day=day, timezone=page.settings.timezone)
     hours = list(range(DAY_START_HOUR, DAY_END_HOUR + 1))
     return page.render(
         "day.html",
@@ -720,7 +586,7 @@ def day_view(page: DispatcherPage, date: str = "") -> HTMLResponse:
         provider_days=provider_days,
         hours=hours,
         chart=_chart_geometry(page, provider_days, day),
-        language_names=_languages(page),
+        language_names=language_names(page.db, page.locale),
     )
 
 
@@ -756,8 +622,7 @@ def _chart_geometry(
             items.append(
                 {
                     "kind": "held"
-                    if item.assignment.status
-                    in (AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)
+                    if item.assignment.status in HELD_ASSIGNMENT_STATUSES
                     else "pending",
                     "x": x0,
                     "width": max(x1 - x0, 2),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from api import VERSION
 from api.auth import user_from_session_cookie
 from api.deps import AppSettings, get_db
 from api.web.i18n import LOCALES, Translator, choose_locale
@@ -38,9 +39,9 @@ from booking.errors import DomainError
 from booking.settings import Settings
 from booking.users.models import User
 from booking.vocabulary import UserRole
-from truchement import __version__
 
 WEB_DIR = Path(__file__).resolve().parent
+AnyResponse = TypeVar("AnyResponse", bound=Response)
 MAX_FIELD_LENGTH = 5000
 
 SECURITY_HEADERS: dict[str, str] = {
@@ -84,7 +85,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["locales"] = LOCALES
-    env.globals["version"] = __version__
+    env.globals["version"] = VERSION
     return env
 
 
@@ -178,7 +179,7 @@ class Page:
         """See Other: after a POST the browser GETs ``url`` (no resubmission on reload)."""
         return self.finish(RedirectResponse(url, status_code=303))
 
-    def finish(self, response: Response) -> Any:
+    def finish(self, response: AnyResponse) -> AnyResponse:
         """Add the security headers and any cookie this request must set."""
         response.headers.update(SECURITY_HEADERS)
         response.headers["Content-Language"] = self.locale

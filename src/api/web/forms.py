@@ -12,24 +12,23 @@ are mapped back by ``FIELD_OF_SERVICE_ERROR``.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.web.i18n import DEFAULT_LOCALE, catalogue
 from booking.bookings.validation import BookingData, Place, Window, check_booking
 from booking.dates import OUT_OF_RANGE, day_in_bounds, wall_time
 from booking.errors import FieldError, Unprocessable
+from booking.geography import find_town
 from booking.languages.models import Language
+from booking.languages.service import find_language_code, languages_by_code
 from booking.types import utc_now
 from booking.vocabulary import Gender, Modality, ProviderKindRequirement, SessionKind
-from matching.towns import Town, load_towns
 
 SITE_ADDRESS = "address"
 """The value of the site choice that means "another address, typed below"."""
@@ -142,12 +141,6 @@ class FormErrors:
         return bool(self.by_field)
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents, for matching what a person types."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
-
-
 def language_label(language: Language, locale: str) -> str:
     """``Tigrinya (tir)``: the name in ``locale`` and the ISO 639-3 code."""
     return f"{language_name(language, locale)} ({language.code})"
@@ -158,34 +151,10 @@ def language_name(language: Language, locale: str) -> str:
     return str(getattr(language, f"name_{locale}", None) or language.name_en)
 
 
-def resolve_language(db: Session, typed: str) -> str | None:
-    """The code of the language a person typed: a code, ``Name (code)``, or a name in any locale."""
-    text = typed.strip()
-    if text.endswith(")") and "(" in text:
-        text = text[text.rindex("(") + 1 : -1]
-    if len(text) == 3 and text.isascii() and text.isalpha():
-        found = db.get(Language, text.lower())
-        if found is not None:
-            return found.code
-    wanted = _fold(typed)
-    for language in db.scalars(select(Language)):
-        names = (language.name_fr, language.name_nl, language.name_en, language.code)
-        if wanted in {_fold(name) for name in names}:
-            return language.code
-    return None
-
-
-def town_label(town: Town) -> str:
-    return f"{town.name} ({town.postcode}, {town.country})" if town.postcode else town.name
-
-
-def resolve_town(typed: str) -> Town | None:
-    """The town of the border area a person typed (by name, or as the list shows it)."""
-    wanted = _fold(typed)
-    for town in load_towns():
-        if wanted in (_fold(town.name), _fold(town_label(town))):
-            return town
-    return None
+def language_names(db: Session, locale: str, codes: Iterable[str] | None = None) -> dict[str, str]:
+    """Names in ``locale`` by code: of ``codes``, or of the whole catalogue."""
+    found = languages_by_code(db, codes)
+    return {code: language_name(language, locale) for code, language in found.items()}
 
 
 def form_start_time(data: BookingFormInput) -> dt.time | None:
@@ -258,7 +227,7 @@ def parse_booking_form(
 
     language_code = None
     if data.language is not None:
-        language_code = resolve_language(db, data.language)
+        language_code = find_language_code(db, data.language)
         if language_code is None:
             errors.add("language", "unknown_language")
     for name in ("language", "session_kind", "modality", "date", "duration"):
@@ -278,7 +247,7 @@ def parse_booking_form(
     if data.site == SITE_ADDRESS:
         if data.address is None:
             errors.add("address", "required")
-        town = resolve_town(data.town) if data.town is not None else None
+        town = find_town(data.town) if data.town is not None else None
         if data.town is None:
             errors.add("town", "required")
         elif town is None:

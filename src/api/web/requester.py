@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from api.web.context import CheckedForm, Page, RequesterPage, form_id
 from api.web.forms import (
@@ -20,14 +19,12 @@ from api.web.forms import (
     form_start_time,
     language_label,
     language_name,
+    language_names,
     parse_booking_form,
-    town_label,
 )
 from booking.access import get_visible_booking
-from booking.assignments.models import Assignment
 from booking.bookings.models import Booking
 from booking.bookings.service import (
-    OPEN_BOOKING_STATUSES,
     BookingFilters,
     booking_list_query,
     cancel_booking,
@@ -37,21 +34,19 @@ from booking.bookings.service import (
 )
 from booking.dates import WallTimeKind, wall_time
 from booking.errors import DomainError, NotFound, Unprocessable
-from booking.languages.models import Language
+from booking.geography import area_towns, town_label
 from booking.languages.service import language_query
 from booking.organisations.models import Organisation, Site
 from booking.organisations.service import site_query_for
-from booking.providers.models import Provider
-from booking.providers.service import provider_query_for
+from booking.providers.service import nameable_providers
 from booking.types import utc_now
 from booking.vocabulary import (
-    AssignmentStatus,
+    CHANGEABLE_BOOKING_STATUSES,
     Gender,
     Modality,
     ProviderKindRequirement,
     SessionKind,
 )
-from matching.towns import load_towns
 
 router = APIRouter(include_in_schema=False)
 
@@ -110,14 +105,7 @@ def _form_page(
             )
         )
     )
-    served = select(Assignment.provider_id).join(Booking, Booking.id == Assignment.booking_id)
-    served = served.where(
-        Booking.organisation_id == user.organisation_id,
-        Assignment.status == AssignmentStatus.CONFIRMED,
-    )
-    visible = provider_query_for(db, user).order_by(Provider.display_name, Provider.id)
-    previous = list(db.scalars(visible.where(Provider.id.in_(served))))
-    everyone = list(db.scalars(visible))
+    providers = nameable_providers(db, user)
     days = page.settings.max_booking_ahead_days
     messages = {
         name: [page.t(key if "." in key else f"error.{key}", days=days) for key in keys]
@@ -140,9 +128,9 @@ def _form_page(
         durations=DURATIONS,
         sites=sites,
         site_address=SITE_ADDRESS,
-        towns=[town_label(town) for town in load_towns()],
-        previous=previous,
-        everyone=everyone,
+        towns=[town_label(town) for town in area_towns()],
+        previous=providers.served_before,
+        everyone=providers.everyone,
     )
 
 
@@ -214,11 +202,6 @@ def _booking_or_404(page: Page, booking_id: str) -> Booking:
         raise page.error(404, "error.not_found") from None
 
 
-def _languages(page: Page, codes: set[str]) -> dict[str, str]:
-    rows = page.db.scalars(select(Language).where(Language.code.in_(codes))) if codes else []
-    return {lang.code: language_name(lang, page.locale) for lang in rows}
-
-
 @router.get("/bookings")
 def my_bookings(
     page: RequesterPage, show: str = "upcoming", scope: str = "mine", number: int = 1
@@ -248,12 +231,12 @@ def my_bookings(
     return page.render(
         "bookings.html",
         views=views,
-        languages=_languages(page, {b.language_code for b in rows}),
+        languages=language_names(page.db, page.locale, {b.language_code for b in rows}),
         show=show,
         scope=scope,
         number=number,
         has_more=has_more,
-        open_statuses=OPEN_BOOKING_STATUSES,
+        open_statuses=CHANGEABLE_BOOKING_STATUSES,
     )
 
 
@@ -272,11 +255,13 @@ def _detail(
         status=status,
         view=view,
         booking=booking,
-        language=_languages(page, {booking.language_code}).get(booking.language_code, ""),
+        language=language_names(page.db, page.locale, {booking.language_code}).get(
+            booking.language_code, ""
+        ),
         created=query.get("created") == "1",
         clock_change=_clock_change_notice(page, booking),
         cancelled=query.get("cancelled") == "1",
-        can_cancel=booking.status in OPEN_BOOKING_STATUSES and booking.starts_at > utc_now(),
+        can_cancel=booking.status in CHANGEABLE_BOOKING_STATUSES and booking.starts_at > utc_now(),
         cancel_error=cancel_error,
         reason=reason,
     )

@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from api.web.context import CheckedForm, Form, Page, ProviderPage
-from api.web.forms import language_name
+from api.web.forms import language_names
 from booking.access import provider_for_user
 from booking.assignments.models import Assignment
 from booking.assignments.service import (
@@ -24,7 +23,6 @@ from booking.assignments.service import (
 from booking.bookings.models import Booking
 from booking.dates import day_in_bounds, wall_time
 from booking.errors import DomainError, NotFound, Unprocessable
-from booking.languages.models import Language
 from booking.policies import provider_may_decline
 from booking.providers.availability import (
     MAX_EXCEPTIONS,
@@ -45,11 +43,15 @@ from booking.providers.service import (
     update_contact,
 )
 from booking.types import utc_now
-from booking.vocabulary import AssignmentStatus, AvailabilityExceptionKind, MessageChannels
+from booking.vocabulary import (
+    PROVIDER_VISIBLE_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    AvailabilityExceptionKind,
+    MessageChannels,
+)
 
 router = APIRouter(include_in_schema=False)
 
-SHOWN_STATUSES = (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED)
 BLANK_RULES = 3
 BLANK_EXCEPTIONS = 2
 DONE_MESSAGES = frozenset({"accepted", "declined", "saved"})
@@ -74,7 +76,9 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
     rows = page.db.execute(
         assignment_query_for(page.db, page.user)
         .join(Booking, Booking.id == Assignment.booking_id)
-        .where(Assignment.status.in_(SHOWN_STATUSES), Assignment.ends_at >= now)
+        .where(
+            Assignment.status.in_(PROVIDER_VISIBLE_ASSIGNMENT_STATUSES), Assignment.ends_at >= now
+        )
         .add_columns(Booking)
         .order_by(Assignment.starts_at, Assignment.id)
     ).all()
@@ -87,10 +91,7 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
     work = [(a, b) for a, b in rows if a.status != AssignmentStatus.OFFERED]
     lock_hours = page.settings.decline_lock_hours
     codes = {b.language_code for _, b in rows}
-    languages = {
-        lang.code: language_name(lang, page.locale)
-        for lang in page.db.scalars(select(Language).where(Language.code.in_(codes)))
-    }
+    languages = language_names(page.db, page.locale, codes)
     query = page.request.query_params
     done = query.get("done", "")
     asked = query.get("offer", "")

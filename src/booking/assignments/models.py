@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import Base, one_of
 from booking.types import utc_now
-from booking.vocabulary import ACTIVE_ASSIGNMENT_STATUSES, AssignmentStatus
+from booking.vocabulary import HELD_ASSIGNMENT_STATUSES, AssignmentStatus
 
 if TYPE_CHECKING:
     from booking.bookings.models import Booking
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 ACTIVE_ASSIGNMENT_INDEX = "uq_assignment_booking_id_active"
 HELD_OVERLAP_CONSTRAINT = "ex_assignment_provider_id_held_overlap"
-_ACTIVE = one_of("status", ACTIVE_ASSIGNMENT_STATUSES)
+_ACTIVE = one_of("status", HELD_ASSIGNMENT_STATUSES)
 
 
 class Assignment(Base):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -31,13 +32,14 @@ from booking.assignments.service import (
     set_booking_status,
 )
 from booking.bookings.models import Booking
+from booking.db import rows_matched
 from booking.errors import Conflict
 from booking.outbox import events
 from booking.plans.problem_builder import DEFAULT_TIMEZONE
 from booking.settings import get_settings
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
-from booking.vocabulary import AssignmentStatus, BookingStatus
+from booking.vocabulary import HELD_ASSIGNMENT_STATUSES, AssignmentStatus, BookingStatus
 
 MAX_OFFER_COUNT = 20
 UNANSWERED_REASON = "offer_unanswered"
@@ -254,7 +256,7 @@ def expire_offers(
                 .values(status=AssignmentStatus.EXPIRED, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if rows_matched(result) != 1:
                 continue
             db.refresh(offer)
             expired += 1
@@ -288,7 +290,7 @@ def _widen_or_flag(
     db: Session,
     *,
     booking: Booking,
-    expired: list[Assignment],
+    expired: Sequence[Assignment],
     now: dt.datetime,
     timezone: str,
     default_minutes: int,
@@ -299,7 +301,7 @@ def _widen_or_flag(
         select(Assignment.id).where(
             Assignment.booking_id == booking.id,
             (
-                Assignment.status.in_((AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED))
+                Assignment.status.in_(HELD_ASSIGNMENT_STATUSES)
                 | (
                     (Assignment.status == AssignmentStatus.OFFERED)
                     & (Assignment.offer_expires_at > now)

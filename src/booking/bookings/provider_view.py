@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.access import PROVIDER_VISIBLE_ASSIGNMENT_STATUSES
 from booking.assignments.models import Assignment
 from booking.bookings.models import Booking
 from booking.bookings.service import (
@@ -33,12 +32,10 @@ from booking.bookings.service import (
 from booking.organisations.models import Organisation
 from booking.providers.models import Provider
 from booking.users.models import User
-from booking.vocabulary import AssignmentStatus
-
-HOLDING_STATUSES: frozenset[str] = frozenset(
-    {AssignmentStatus.ACCEPTED, AssignmentStatus.CONFIRMED}
+from booking.vocabulary import (
+    HELD_ASSIGNMENT_STATUSES,
+    PROVIDER_VISIBLE_ASSIGNMENT_STATUSES,
 )
-"""The provider holds the work: the requester's notes are for them now."""
 
 BOOKING_FIELDS_FOR_PROVIDERS: frozenset[str] = (
     TIME_COLUMNS
@@ -63,7 +60,7 @@ class ProviderBookingView:
 
     @property
     def holds(self) -> bool:
-        return self.assignment.status in HOLDING_STATUSES
+        return self.assignment.status in HELD_ASSIGNMENT_STATUSES
 
     @property
     def notes(self) -> str | None:

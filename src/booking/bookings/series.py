@@ -30,7 +30,6 @@ from booking.access import booking_query_for
 from booking.audit import record_audit
 from booking.bookings.models import Booking, BookingProviderPreference, Series
 from booking.bookings.service import (
-    OPEN_BOOKING_STATUSES,
     booking_organisation,
     cancel_booking,
     insert_booking,
@@ -52,7 +51,7 @@ from booking.organisations.models import Organisation
 from booking.settings import Settings, get_settings
 from booking.types import UTC, ensure_aware, utc_now
 from booking.users.models import User
-from booking.vocabulary import PreferenceKind
+from booking.vocabulary import CHANGEABLE_BOOKING_STATUSES, PreferenceKind
 
 MAX_OCCURRENCES = 52
 """A year of weekly sessions; a longer episode is booked again, with a review."""
@@ -475,7 +474,7 @@ def _targets(
         select(Booking)
         .where(
             Booking.series_id == series.id,
-            Booking.status.in_(OPEN_BOOKING_STATUSES),
+            Booking.status.in_(CHANGEABLE_BOOKING_STATUSES),
             Booking.starts_at > now,
         )
         .order_by(Booking.series_index)
@@ -522,7 +521,7 @@ def _prefer_on_open_occurrences(
         db.scalars(
             select(Booking.id).where(
                 Booking.series_id == series.id,
-                Booking.status.in_(OPEN_BOOKING_STATUSES),
+                Booking.status.in_(CHANGEABLE_BOOKING_STATUSES),
                 Booking.starts_at > now,
             )
         )

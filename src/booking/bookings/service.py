@@ -54,7 +54,9 @@ from booking.settings import Settings, get_settings
 from booking.types import UTC, ensure_aware, utc_now
 from booking.users.models import User
 from booking.vocabulary import (
-    ACTIVE_ASSIGNMENT_STATUSES,
+    CHANGEABLE_BOOKING_STATUSES,
+    HELD_ASSIGNMENT_STATUSES,
+    LIVE_ASSIGNMENT_STATUSES,
     AssignmentStatus,
     BookingStatus,
     OrganisationKind,
@@ -63,22 +65,6 @@ from booking.vocabulary import (
 )
 
 IDEMPOTENCY_UNIQUE = "uq_idempotency_record_user_id_key"
-
-PENDING_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
-    AssignmentStatus.PROPOSED,
-    AssignmentStatus.OFFERED,
-)
-"""A provider put forward but not yet holding the session."""
-
-LIVE_ASSIGNMENT_STATUSES = (*PENDING_ASSIGNMENT_STATUSES, *ACTIVE_ASSIGNMENT_STATUSES)
-
-OPEN_BOOKING_STATUSES: tuple[BookingStatus, ...] = (
-    BookingStatus.REQUESTED,
-    BookingStatus.PROPOSED,
-    BookingStatus.CONFIRMED,
-    BookingStatus.UNFILLED,
-)
-"""A booking that can still be edited or cancelled (not done, not cancelled)."""
 
 TIME_COLUMNS = frozenset({"starts_at", "duration_minutes", "window_earliest", "window_latest"})
 MATCHING_COLUMNS = frozenset(
@@ -474,7 +460,7 @@ def update_booking(
     action = "booking.rescheduled" if time_changed else "booking.updated"
     record_audit(db, actor=actor, action=action, entity=booking, changes=changes)
     for assignment, previous_status in released:
-        if previous_status in ACTIVE_ASSIGNMENT_STATUSES:
+        if previous_status in HELD_ASSIGNMENT_STATUSES:
             events.assignment_cancelled(db, assignment=assignment, now=now)
         elif previous_status == AssignmentStatus.OFFERED:
             events.offer_closed(db, assignment=assignment, now=now)
@@ -641,7 +627,7 @@ def cancel_booking(
     reason = check_cancel_reason(reason)
     if booking.status == BookingStatus.CANCELLED:
         raise Conflict("The booking is already cancelled.", code="already_cancelled")
-    if booking.status not in OPEN_BOOKING_STATUSES:
+    if booking.status not in CHANGEABLE_BOOKING_STATUSES:
         raise Conflict(f"A {booking.status} booking cannot be cancelled.", code="not_open")
     organisation = db.get(Organisation, booking.organisation_id)
     country = booking.location_country or (organisation.country if organisation else "BE")
@@ -690,9 +676,7 @@ def cancel_booking(
 # --- read -----------------------------------------------------------------------------
 
 
-def booking_list_query(
-    db: Session, *, actor: User, filters: BookingFilters
-) -> Select[tuple[Booking]]:
+def booking_list_query(db: Session, *, actor: User, filters: BookingFilters) -> Select[Booking]:
     """The bookings ``actor`` may see, narrowed by ``filters`` (unordered: the caller pages)."""
     query = booking_query_for(db, actor)
     if filters.statuses:
@@ -742,7 +726,7 @@ def describe_bookings(db: Session, bookings: Sequence[Booking]) -> list[BookingV
             .join(Provider, Provider.id == Assignment.provider_id)
             .where(
                 Assignment.booking_id.in_(ids),
-                Assignment.status.in_(ACTIVE_ASSIGNMENT_STATUSES),
+                Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
             )
         )
         for booking_id, status, provider_id, name, kind in holders:
@@ -818,7 +802,7 @@ def _check_version(booking: Booking, expected_version: int) -> None:
 
 
 def _ensure_open(booking: Booking, now: dt.datetime) -> None:
-    if booking.status not in OPEN_BOOKING_STATUSES:
+    if booking.status not in CHANGEABLE_BOOKING_STATUSES:
         raise Conflict(f"A {booking.status} booking cannot be changed.", code="not_open")
     if booking.starts_at <= now:
         raise Conflict("The session has already started.", code="already_started")

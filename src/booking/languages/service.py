@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from booking.audit import pending_changes, record_audit
 from booking.errors import Conflict, NotFound
 from booking.languages.models import Language
+from booking.typed import fold
 from booking.users.models import User
 
 
@@ -34,6 +35,34 @@ def language_query(db: Session, *, q: str | None = None) -> Select[Language]:
             )
         )
     return query
+
+
+def find_language_code(db: Session, typed: str) -> str | None:
+    """The code of the language a person typed: a code, ``Name (code)``, or a name in any locale."""
+    text = typed.strip()
+    if text.endswith(")") and "(" in text:
+        text = text[text.rindex("(") + 1 : -1]
+    if len(text) == 3 and text.isascii() and text.isalpha():
+        found = db.get(Language, text.lower())
+        if found is not None:
+            return found.code
+    wanted = fold(typed)
+    for language in db.scalars(select(Language)):
+        names = (language.name_fr, language.name_nl, language.name_en, language.code)
+        if wanted in {fold(name) for name in names}:
+            return language.code
+    return None
+
+
+def languages_by_code(db: Session, codes: Iterable[str] | None = None) -> dict[str, Language]:
+    """The catalogue's languages by code: those of ``codes``, or all of them."""
+    query = select(Language)
+    if codes is not None:
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        query = query.where(Language.code.in_(wanted))
+    return {language.code: language for language in db.scalars(query)}
 
 
 def get_language(db: Session, code: str) -> Language:

@@ -20,13 +20,10 @@ from sqlalchemy.orm import Session
 from booking.access import visible_organisation_ids
 from booking.audit import pending_changes, record_audit
 from booking.errors import Conflict, FieldError, NotFound, Unprocessable
+from booking.geography import SERVICE_AREA
 from booking.organisations.models import Organisation, ServiceAgreement, Site
 from booking.users.models import User
 from booking.vocabulary import Country, OrganisationKind
-
-SERVICE_AREA_LAT = (48.8, 51.6)
-SERVICE_AREA_LON = (1.4, 6.5)
-"""A box around Hauts-de-France, Wallonia and Flanders (with Brussels)."""
 
 DEFAULT_TIMEZONES: dict[str, str] = {Country.BE: "Europe/Brussels", Country.FR: "Europe/Paris"}
 POSTCODE_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -229,11 +226,15 @@ def delete_agreement(
 
 def check_in_service_area(lat: float, lon: float) -> None:
     """``Unprocessable`` naming ``lat`` and/or ``lon`` when the point is outside the area."""
+    box = SERVICE_AREA
     errors = []
-    message = "Outside the service area (latitude 48.8 to 51.6, longitude 1.4 to 6.5)."
-    if not SERVICE_AREA_LAT[0] <= lat <= SERVICE_AREA_LAT[1]:
+    message = (
+        f"Outside the service area (latitude {box.lat_min} to {box.lat_max}, "
+        f"longitude {box.lon_min} to {box.lon_max})."
+    )
+    if not box.lat_min <= lat <= box.lat_max:
         errors.append(FieldError("lat", message, code="outside_service_area"))
-    if not SERVICE_AREA_LON[0] <= lon <= SERVICE_AREA_LON[1]:
+    if not box.lon_min <= lon <= box.lon_max:
         errors.append(FieldError("lon", message, code="outside_service_area"))
     if errors:
         raise Unprocessable(

@@ -47,7 +47,14 @@ from booking.providers.models import Provider
 from booking.settings import get_settings
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
-from booking.vocabulary import AssignmentStatus, BookingStatus, Channel, Modality, UserRole
+from booking.vocabulary import (
+    PROVIDER_VISIBLE_ASSIGNMENT_STATUSES,
+    UNSTAFFED_BOOKING_STATUSES,
+    AssignmentStatus,
+    Channel,
+    Modality,
+    UserRole,
+)
 
 BOOKING_RECEIVED = "booking_received"
 OFFER_SENT = "offer_sent"
@@ -62,15 +69,6 @@ DIGEST = "dispatcher_digest"
 
 INVITATION_EVENTS = (ASSIGNMENT_CONFIRMED, BOOKING_RESCHEDULED)
 """Messages that carry an ``.ics`` REQUEST: once one may have gone out, a change needs a CANCEL."""
-
-CURRENT_ASSIGNMENT_STATUSES = (
-    AssignmentStatus.OFFERED,
-    AssignmentStatus.ACCEPTED,
-    AssignmentStatus.CONFIRMED,
-)
-"""A provider in these is offered or holds the session: a cancellation concerns them."""
-
-OPEN_BOOKING_STATUSES = (BookingStatus.REQUESTED, BookingStatus.PROPOSED, BookingStatus.UNFILLED)
 
 PLACE_SHORT_MAX = 32
 
@@ -130,19 +128,13 @@ def booking_received(db: Session, *, booking: Booking, now: dt.datetime | None =
     if requester is None:
         return
     context = _booking_context(db, booking, requester)
-    enqueue(
+    _tell(
         db,
-        key=dedup_key(
-            BOOKING_RECEIVED,
-            f"b{booking.id}",
-            f"u{requester.user_id}",
-            Channel.EMAIL,
-            booking.created_at or now,
-        ),
-        event=BOOKING_RECEIVED,
-        template=BOOKING_RECEIVED,
-        channel=Channel.EMAIL,
-        recipient=requester,
+        BOOKING_RECEIVED,
+        requester,
+        Channel.EMAIL,
+        about=(f"b{booking.id}",),
+        instant=booking.created_at or now,
         context=context,
         due_at=now,
         booking_id=booking.id,
@@ -160,19 +152,13 @@ def offer_sent(db: Session, *, assignment: Assignment, now: dt.datetime | None =
     context.update(_offer_links(provider_user, assignment))
     context["offer_expires_at"] = assignment.offer_expires_at
     for channel in provider_channels(provider_user, has_sms=True):
-        enqueue(
+        _tell(
             db,
-            key=dedup_key(
-                OFFER_SENT,
-                f"a{assignment.id}",
-                provider_user.key,
-                channel,
-                assignment.starts_at,
-            ),
-            event=OFFER_SENT,
-            template=OFFER_SENT,
-            channel=channel,
-            recipient=provider_user,
+            OFFER_SENT,
+            provider_user,
+            channel,
+            about=(f"a{assignment.id}",),
+            instant=assignment.starts_at,
             context=context,
             due_at=now,
             booking_id=booking.id,
@@ -198,19 +184,13 @@ def offer_closed(db: Session, *, assignment: Assignment, now: dt.datetime | None
         return
     context = _booking_context(db, booking, provider_user, assignment=assignment)
     for channel in provider_channels(provider_user, has_sms=False):
-        enqueue(
+        _tell(
             db,
-            key=dedup_key(
-                OFFER_CLOSED,
-                f"a{assignment.id}",
-                provider_user.key,
-                channel,
-                assignment.starts_at,
-            ),
-            event=OFFER_CLOSED,
-            template=OFFER_CLOSED,
-            channel=channel,
-            recipient=provider_user,
+            OFFER_CLOSED,
+            provider_user,
+            channel,
+            about=(f"a{assignment.id}",),
+            instant=assignment.starts_at,
             context=context,
             due_at=now,
             booking_id=booking.id,
@@ -252,15 +232,13 @@ def offer_unanswered(db: Session, *, booking: Booking, now: dt.datetime | None =
             continue
         context = _booking_context(db, booking, dispatcher)
         context["offer_expired_at"] = instant
-        enqueue(
+        _tell(
             db,
-            key=dedup_key(
-                OFFER_UNANSWERED, f"b{booking.id}", f"u{user_id}", Channel.EMAIL, instant
-            ),
-            event=OFFER_UNANSWERED,
-            template=OFFER_UNANSWERED,
-            channel=Channel.EMAIL,
-            recipient=dispatcher,
+            OFFER_UNANSWERED,
+            dispatcher,
+            Channel.EMAIL,
+            about=(f"b{booking.id}",),
+            instant=instant,
             context=context,
             due_at=now,
             booking_id=booking.id,
@@ -299,19 +277,13 @@ def assignment_confirmed(
                 context["ics"] = _ics(
                     uid, booking, assignment.starts_at, assignment.ends_at, "REQUEST", sequence, now
                 )
-            enqueue(
+            _tell(
                 db,
-                key=dedup_key(
-                    ASSIGNMENT_CONFIRMED,
-                    f"a{assignment.id}",
-                    person.key,
-                    channel,
-                    assignment.starts_at,
-                ),
-                event=ASSIGNMENT_CONFIRMED,
-                template=ASSIGNMENT_CONFIRMED,
-                channel=channel,
-                recipient=person,
+                ASSIGNMENT_CONFIRMED,
+                person,
+                channel,
+                about=(f"a{assignment.id}",),
+                instant=assignment.starts_at,
                 context=context,
                 due_at=now,
                 booking_id=booking.id,
@@ -363,20 +335,13 @@ def booking_rescheduled(db: Session, *, booking: Booking, now: dt.datetime | Non
             context = _booking_context(db, booking, person, assignment=assignment)
             if channel == Channel.EMAIL and uid is not None:
                 context["ics"] = _ics(uid, booking, starts_at, ends_at, "REQUEST", sequence, now)
-            enqueue(
+            _tell(
                 db,
-                key=dedup_key(
-                    BOOKING_RESCHEDULED,
-                    f"b{booking.id}",
-                    f"v{sequence}",
-                    person.key,
-                    channel,
-                    starts_at,
-                ),
-                event=BOOKING_RESCHEDULED,
-                template=BOOKING_RESCHEDULED,
-                channel=channel,
-                recipient=person,
+                BOOKING_RESCHEDULED,
+                person,
+                channel,
+                about=(f"b{booking.id}", f"v{sequence}"),
+                instant=starts_at,
                 context=context,
                 due_at=now,
                 booking_id=booking.id,
@@ -411,7 +376,7 @@ def booking_cancelled(db: Session, *, booking: Booking, now: dt.datetime | None 
     void_unsent(db, booking_id=booking.id, reason="booking cancelled")
     # (recipient, assignment shown, calendar UID to cancel or None, channels)
     audience: list[tuple[Recipient, Assignment | None, str | None, tuple[Channel, ...]]] = []
-    holders = [a for a in assignments if a.status in CURRENT_ASSIGNMENT_STATUSES]
+    holders = [a for a in assignments if a.status in PROVIDER_VISIBLE_ASSIGNMENT_STATUSES]
     confirmed = next((a for a in holders if a.status == AssignmentStatus.CONFIRMED), None)
     if requester is not None:
         uid = booking_invitation_uid(booking.id)
@@ -421,11 +386,11 @@ def booking_cancelled(db: Session, *, booking: Booking, now: dt.datetime | None 
         person = _provider_recipient(db, assignment)
         if person is None or not sent_messages(db, booking_id=booking.id, **person.whose):
             continue
-        uid = invitation_uid(assignment.id)
-        invited = _invitation_reached(db, booking.id, person, uid)
-        audience.append((person, assignment, uid if invited else None, _sms_too(person)))
+        provider_uid = invitation_uid(assignment.id)
+        invited = _invitation_reached(db, booking.id, person, provider_uid)
+        audience.append((person, assignment, provider_uid if invited else None, _sms_too(person)))
     seen: set[str] = set()
-    for person, shown, uid, channels in audience:
+    for person, shown, cancel_uid, channels in audience:
         if person.key in seen:
             continue
         seen.add(person.key)
@@ -434,17 +399,17 @@ def booking_cancelled(db: Session, *, booking: Booking, now: dt.datetime | None 
         for channel in channels:
             context = _booking_context(db, booking, person, assignment=shown)
             context["late_cancellation"] = bool(booking.late_cancellation)
-            if channel == Channel.EMAIL and uid is not None:
-                context["ics"] = _ics(uid, booking, starts_at, ends_at, "CANCEL", sequence, now)
-            enqueue(
+            if channel == Channel.EMAIL and cancel_uid is not None:
+                context["ics"] = _ics(
+                    cancel_uid, booking, starts_at, ends_at, "CANCEL", sequence, now
+                )
+            _tell(
                 db,
-                key=dedup_key(
-                    BOOKING_CANCELLED, f"b{booking.id}", person.key, channel, cancelled_at
-                ),
-                event=BOOKING_CANCELLED,
-                template=BOOKING_CANCELLED,
-                channel=channel,
-                recipient=person,
+                BOOKING_CANCELLED,
+                person,
+                channel,
+                about=(f"b{booking.id}",),
+                instant=cancelled_at,
                 context=context,
                 due_at=now,
                 booking_id=booking.id,
@@ -501,19 +466,13 @@ def assignment_cancelled(
                 sequence,
                 now,
             )
-        enqueue(
+        _tell(
             db,
-            key=dedup_key(
-                ASSIGNMENT_CANCELLED,
-                f"a{assignment.id}",
-                provider_user.key,
-                channel,
-                assignment.starts_at,
-            ),
-            event=ASSIGNMENT_CANCELLED,
-            template=ASSIGNMENT_CANCELLED,
-            channel=channel,
-            recipient=provider_user,
+            ASSIGNMENT_CANCELLED,
+            provider_user,
+            channel,
+            about=(f"a{assignment.id}",),
+            instant=assignment.starts_at,
             context=context,
             due_at=now,
             booking_id=booking.id,
@@ -548,7 +507,7 @@ def dispatcher_digest(
             select(Booking)
             .where(
                 Booking.organisation_id.in_(served),
-                Booking.status.in_(OPEN_BOOKING_STATUSES),
+                Booking.status.in_(UNSTAFFED_BOOKING_STATUSES),
                 Booking.starts_at >= now,
                 Booking.starts_at < until,
             )
@@ -566,19 +525,13 @@ def dispatcher_digest(
             "generated_at": now,
             "board_url": get_settings().base_url.rstrip("/") + "/board",
         }
-        if enqueue(
+        if _tell(
             db,
-            key=dedup_key(
-                DIGEST,
-                f"o{dispatcher_user.organisation_id}",
-                person.key,
-                Channel.EMAIL,
-                day_start,
-            ),
-            event=DIGEST,
-            template=DIGEST,
-            channel=Channel.EMAIL,
-            recipient=person,
+            DIGEST,
+            person,
+            Channel.EMAIL,
+            about=(f"o{dispatcher_user.organisation_id}",),
+            instant=day_start,
             context=context,
             due_at=now,
         ):
@@ -587,6 +540,39 @@ def dispatcher_digest(
 
 
 # --- building blocks ------------------------------------------------------------------
+
+
+def _tell(
+    db: Session,
+    event: str,
+    person: Recipient,
+    channel: Channel,
+    *,
+    about: tuple[str, ...],
+    instant: dt.datetime,
+    context: dict[str, Any],
+    due_at: dt.datetime,
+    booking_id: int | None = None,
+    session_start: dt.datetime | None = None,
+    template: str | None = None,
+) -> bool:
+    """Enqueue one message of ``event`` (its own template unless ``template``); ``True`` if new.
+
+    Its key is ``event:<about...>:<person>:<channel>:<instant>``: the same change told
+    twice to the same person by the same channel is one message.
+    """
+    return enqueue(
+        db,
+        key=dedup_key(event, *about, person.key, channel, instant),
+        event=event,
+        template=template or event,
+        channel=channel,
+        recipient=person,
+        context=context,
+        due_at=due_at,
+        booking_id=booking_id,
+        session_start=session_start,
+    )
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -816,22 +802,16 @@ def _schedule_reminders(
             context = _booking_context(db, booking, person, assignment=assignment)
             context["hours_before"] = hours
             for channel in channels:
-                enqueue(
+                _tell(
                     db,
-                    key=dedup_key(
-                        event,
-                        f"a{assignment.id}",
-                        f"v{sequence}",
-                        person.key,
-                        channel,
-                        assignment.starts_at,
-                    ),
-                    event=event,
-                    template=REMINDER,
-                    channel=channel,
-                    recipient=person,
+                    event,
+                    person,
+                    channel,
+                    about=(f"a{assignment.id}", f"v{sequence}"),
+                    instant=assignment.starts_at,
                     context=context,
                     due_at=due_at,
                     booking_id=booking.id,
                     session_start=assignment.starts_at,
+                    template=REMINDER,
                 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Select, and_, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,21 +21,32 @@ from sqlalchemy.orm import Session
 
 from booking.audit import record_audit
 from booking.bookings.models import Booking
+from booking.db import rows_matched
 from booking.errors import Conflict, NotFound
 from booking.organisations.models import Organisation, ServiceAgreement
 from booking.outbox.models import OutboxMessage
+from booking.outbox.settings import get_outbox_settings
+from booking.outbox.timing import sms_not_before
 from booking.phones import mobile_e164
 from booking.providers.models import Provider
 from booking.types import ensure_aware, to_jsonable, utc_now
 from booking.users.models import User
-from booking.vocabulary import Channel, MessageChannels, OutboxStatus, UserRole
-from notify.settings import get_notify_settings
-from notify.timing import sms_not_before
+from booking.vocabulary import (
+    RETRYABLE_OUTBOX_STATUSES,
+    UNSENT_OUTBOX_STATUSES,
+    Channel,
+    MessageChannels,
+    OutboxStatus,
+    UserRole,
+)
 
-UNSENT_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.PENDING, OutboxStatus.FAILED)
-"""Messages nobody is sending right now and that would still go out: what voiding stops."""
 
-RETRYABLE_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.FAILED, OutboxStatus.DEAD)
+class Whose(TypedDict, total=False):
+    """Whose messages, as ``void_unsent`` and ``has_live_message`` take it: one of the two."""
+
+    recipient_user_id: int
+    recipient_provider_id: int
+
 
 GONE_OUT_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.SENT, OutboxStatus.SENDING)
 """Messages the recipient has (or is about to have: a worker holds it, past stopping)."""
@@ -69,7 +80,7 @@ class Recipient:
         return f"p{self.provider_id}" if self.provider_id is not None else f"u{self.user_id}"
 
     @property
-    def whose(self) -> dict[str, int]:
+    def whose(self) -> Whose:
         """The filter that finds this person's messages (``void_unsent``, ``has_live_message``)."""
         if self.provider_id is not None:
             return {"recipient_provider_id": self.provider_id}
@@ -91,7 +102,7 @@ def recipient_for(db: Session, user_id: int | None) -> Recipient | None:
     user, organisation = row
     if not user.is_active:
         return None
-    region = organisation.country or get_notify_settings().sms_default_region
+    region = organisation.country or get_outbox_settings().sms_default_region
     return Recipient(
         user_id=user.id,
         role=user.role,
@@ -126,7 +137,7 @@ def recipient_for_provider(db: Session, provider_id: int) -> Recipient | None:
         signed_in = bool(
             db.scalar(select(User.is_active).where(User.id == provider.user_id)) or False
         )
-    region = organisation.country or get_notify_settings().sms_default_region
+    region = organisation.country or get_outbox_settings().sms_default_region
     return Recipient(
         user_id=provider.user_id,
         role=UserRole.PROVIDER,
@@ -152,7 +163,7 @@ def provider_channels(person: Recipient, *, has_sms: bool) -> tuple[Channel, ...
     channel does: a preference never leaves a provider uninformed.
     """
     can_email = person.email is not None
-    can_sms = has_sms and person.phone is not None and get_notify_settings().sms_backend != "none"
+    can_sms = has_sms and person.phone is not None and get_outbox_settings().sms_backend != "none"
     chosen: list[Channel] = []
     if can_email and person.channels in (MessageChannels.BOTH, MessageChannels.EMAIL):
         chosen.append(Channel.EMAIL)
@@ -211,10 +222,10 @@ def enqueue(
     An existing key is skipped, not an error, and leaves the caller's
     transaction intact (``ON CONFLICT DO NOTHING``). SMS go to the recipient's
     E.164 number and wait for the morning when due in the quiet hours (see
-    ``notify.timing.sms_not_before``); a channel the recipient cannot receive,
+    ``booking.outbox.timing.sms_not_before``); a channel the recipient cannot receive,
     or SMS while no gateway is configured, inserts nothing.
     """
-    settings = get_notify_settings()
+    settings = get_outbox_settings()
     ensure_aware(due_at)
     if channel == Channel.SMS:
         if recipient.phone is None or settings.sms_backend == "none":
@@ -288,7 +299,7 @@ def void_unsent(
     """
     conditions = [
         OutboxMessage.booking_id == booking_id,
-        OutboxMessage.status.in_(UNSENT_STATUSES),
+        OutboxMessage.status.in_(UNSENT_OUTBOX_STATUSES),
     ]
     names = list(events or [])
     prefixes = list(event_prefixes)
@@ -310,7 +321,7 @@ def void_unsent(
         .values(status=OutboxStatus.VOID.value, last_error=reason, lease_until=None)
         .execution_options(synchronize_session="fetch")
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_matched(result)
 
 
 def has_live_message(
@@ -440,7 +451,7 @@ def retry_message(
     ).first()
     if message is None:
         raise NotFound(entity="notification", entity_id=message_id)
-    if message.status not in RETRYABLE_STATUSES:
+    if message.status not in RETRYABLE_OUTBOX_STATUSES:
         raise Conflict(
             f"notification {message_id} is {message.status}; only failed or dead ones are retried",
             code="notification_not_retryable",
@@ -452,12 +463,12 @@ def retry_message(
         .values(
             status=OutboxStatus.PENDING.value,
             due_at=now,
-            max_attempts=message.attempts + get_notify_settings().outbox_max_attempts,
+            max_attempts=message.attempts + get_outbox_settings().outbox_max_attempts,
             lease_until=None,
         )
         .execution_options(synchronize_session="fetch")
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rows_matched(result):
         raise Conflict(
             f"notification {message_id} changed while retrying it",
             code="notification_not_retryable",

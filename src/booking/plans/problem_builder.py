@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from booking.access import served_organisation_ids
 from booking.assignments.models import Assignment
 from booking.bookings.models import Booking, BookingProviderPreference, Series
+from booking.geography import TRAVEL
 from booking.organisations.models import Organisation, OrganisationClosure
 from booking.policies import certification_valid
 from booking.providers.availability import availability_spans, merge, public_holidays
@@ -36,14 +37,24 @@ from booking.providers.models import (
     ProviderLanguage,
 )
 from booking.types import ensure_aware
-from booking.vocabulary import AssignmentStatus, BookingStatus, Modality, PreferenceKind
+from booking.vocabulary import (
+    HELD_ASSIGNMENT_STATUSES,
+    UNSTAFFED_BOOKING_STATUSES,
+    AssignmentStatus,
+    BookingStatus,
+    Modality,
+    PreferenceKind,
+    as_word,
+)
 from matching.problem import (
+    MODALITIES,
+    PROVIDER_KINDS,
     FixedAssignment,
-    HaversineTravel,
     Interval,
     LanguageSkill,
     Location,
     Requirements,
+    SessionProviderKind,
     Window,
 )
 from matching.problem import Problem as MatchProblem
@@ -53,18 +64,7 @@ from matching.problem import Session as MatchSession
 DEFAULT_TIMEZONE = "Europe/Brussels"
 _KEY = re.compile(r"\b[bp]-\d+\b")
 
-OPEN_BOOKING_STATUSES: tuple[BookingStatus, ...] = (
-    BookingStatus.REQUESTED,
-    BookingStatus.PROPOSED,
-    BookingStatus.UNFILLED,
-)
-"""Bookings the matcher may (re)staff."""
-
-PINNED_ASSIGNMENT_STATUSES: tuple[AssignmentStatus, ...] = (
-    AssignmentStatus.ACCEPTED,
-    AssignmentStatus.CONFIRMED,
-)
-"""Work a new plan must keep: the provider said yes, or the dispatcher confirmed."""
+SESSION_PROVIDER_KINDS: tuple[SessionProviderKind, ...] = (*PROVIDER_KINDS, "any")
 
 
 def session_key(booking_id: int) -> str:
@@ -80,11 +80,6 @@ def provider_key(provider_id: int) -> str:
 def booking_id_of(key: str) -> int:
     """The booking id behind a session id ``b-<id>``."""
     return int(key.removeprefix("b-"))
-
-
-def provider_id_of(key: str) -> int:
-    """The provider id behind ``p-<id>``."""
-    return int(key.removeprefix("p-"))
 
 
 @dataclass
@@ -181,13 +176,13 @@ def build_problem(
     day_end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
 
     held = _held_assignments(
-        db, provider_ids_in_scope, day_start, day_end, PINNED_ASSIGNMENT_STATUSES
+        db, provider_ids_in_scope, day_start, day_end, HELD_ASSIGNMENT_STATUSES
     )
     held_booking_ids = set(
         db.scalars(
             select(Assignment.booking_id).where(
                 Assignment.booking_id.in_([b.id for b in planned]),
-                Assignment.status.in_(PINNED_ASSIGNMENT_STATUSES),
+                Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
             )
         )
     )
@@ -217,7 +212,7 @@ def build_problem(
         a
         for a in proposals
         if a.booking_id in extra_bookings
-        and extra_bookings[a.booking_id].status in OPEN_BOOKING_STATUSES
+        and extra_bookings[a.booking_id].status in UNSTAFFED_BOOKING_STATUSES
     ]
 
     every_booking = [*planned, *extra_bookings.values()]
@@ -276,7 +271,7 @@ def build_problem(
         providers=tuple(match_providers),
         sessions=tuple(sessions),
         timezone=timezone,
-        travel=HaversineTravel(),
+        travel=TRAVEL,
         fixed=tuple(fixed),
     )
     return problem, index
@@ -315,7 +310,7 @@ def _open_bookings(
     providing_org_id: int | None,
 ) -> list[Booking]:
     query = select(Booking).where(
-        Booking.status.in_(OPEN_BOOKING_STATUSES),
+        Booking.status.in_(UNSTAFFED_BOOKING_STATUSES),
         Booking.starts_at >= horizon_start,
         Booking.starts_at < horizon_end,
         # The past cannot be staffed any more.
@@ -368,7 +363,7 @@ def _minutes_outside(
     inside_start = dt.datetime.combine(first_day, dt.time(0), tzinfo=zone)
     inside_end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     used: dict[tuple[int, tuple[int, int]], int] = defaultdict(int)
-    for a in _held_assignments(db, provider_ids, week_start, week_end, PINNED_ASSIGNMENT_STATUSES):
+    for a in _held_assignments(db, provider_ids, week_start, week_end, HELD_ASSIGNMENT_STATUSES):
         if a.starts_at < inside_end and a.ends_at > inside_start:
             continue
         iso = a.starts_at.astimezone(zone).isocalendar()
@@ -402,12 +397,13 @@ def _preferences(db: Session, bookings: list[Booking]) -> dict[int, dict[str, se
     series_ids = {b.series_id for b in bookings if b.series_id is not None}
     if series_ids:
         preferred: dict[int, int] = {}
-        for series_id, provider_id in db.execute(
+        for series_id, preferred_id in db.execute(
             select(Series.id, Series.preferred_provider_id).where(
                 Series.id.in_(series_ids), Series.preferred_provider_id.is_not(None)
             )
         ):
-            preferred[series_id] = provider_id
+            if preferred_id is not None:  # the query says so; the row's type cannot
+                preferred[series_id] = preferred_id
         for booking in bookings:
             if booking.series_id in preferred:
                 found[booking.id]["preferred"].add(preferred[booking.series_id])
@@ -468,10 +464,10 @@ def _session(
         start=start.astimezone(zone),
         duration_minutes=duration,
         kind=booking.session_kind,
-        modality=booking.modality,  # type: ignore[arg-type]
+        modality=as_word(booking.modality, MODALITIES),
         location=location,
         window=window,
-        provider_kind=booking.provider_kind,  # type: ignore[arg-type]
+        provider_kind=as_word(booking.provider_kind, SESSION_PROVIDER_KINDS),
         requires=Requirements(
             gender=booking.required_gender,
             certified=booking.requires_certified,
@@ -555,7 +551,7 @@ def _match_providers(
         # Work they hold was agreed with them: it counts as available, whatever
         # the rules or a later absence say, so keeping it never breaks rule 7.
         # It is added whole, after the cut to the horizon's days: held work that
-        # runs past the first or last midnight is pinned whole (PROBLEM.md's
+        # runs past the first or last midnight is pinned whole (docs/problem.md's
         # rule 7 applies to pinned pairs too).
         spans = merge([*spans, *held_time.get(provider.id, [])])
         availability = tuple(
@@ -572,12 +568,12 @@ def _match_providers(
         result.append(
             MatchProvider(
                 id=provider_key(provider.id),
-                kind=provider.kind,  # type: ignore[arg-type]
+                kind=as_word(provider.kind, PROVIDER_KINDS),
                 languages=skills,
                 home=Location(lat=provider.home_lat, lon=provider.home_lon),
                 gender=provider.gender,
                 skills=frozenset(provider.skills or ()),
-                modalities=frozenset(provider.modalities or ()),  # type: ignore[arg-type]
+                modalities=frozenset(as_word(m, MODALITIES) for m in provider.modalities or ()),
                 countries=frozenset(provider.countries or ()),
                 max_travel_minutes=provider.max_travel_minutes,
                 max_minutes_per_day=provider.max_minutes_per_day,

@@ -42,6 +42,7 @@ from booking.assignments.models import Assignment
 from booking.assignments.service import (
     audit_assignment,
     confirm,
+    create_proposal,
     ensure_booking_open,
     ensure_not_held,
     lock_booking,
@@ -90,7 +91,7 @@ ApplyMode = Literal["confirm", "offer"]
 # --- who sees which plan -----------------------------------------------------------------
 
 
-def plan_query_for(db: Session, user: User) -> Select[tuple[Plan]]:
+def plan_query_for(db: Session, user: User) -> Select[Plan]:
     """The plans ``user`` may read: an admin all, a dispatcher those staffing their service.
 
     Whoever made the plan (a colleague or an admin) does not matter: the
@@ -623,32 +624,19 @@ def _store(
         provider = index.provider(pair.provider)
         explanation = explanations.get(key)
         sentence = index.humanise(explanation.sentence) if explanation else ""
-        start = pair.start
-        assignment = Assignment(
-            booking_id=booking.id,
+        assignment = create_proposal(
+            db,
+            actor=actor,
+            booking=booking,
             provider_id=provider.id,
-            plan_id=plan.id,
-            status=AssignmentStatus.PROPOSED,
-            starts_at=start,
-            ends_at=start + dt.timedelta(minutes=booking.duration_minutes),
-            created_by_id=actor.id,
+            starts_at=pair.start,
             explanation={
                 "source": "plan",
                 "plan_id": plan.id,
                 "code": explanation.code if explanation else "assigned",
                 "sentence": sentence,
             },
-            booking_version=booking.version_id,
-        )
-        db.add(assignment)
-        db.flush()
-        audit_assignment(
-            db,
-            actor=actor,
-            action="assignment.proposed",
-            assignment=assignment,
-            booking=booking,
-            changes={"status": [None, "proposed"], "plan_id": plan.id, "starts_at": start},
+            plan_id=plan.id,
         )
         proposals.append(
             {

@@ -24,7 +24,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
+from booking.assignments.models import Assignment
 from booking.audit import pending_changes, record_audit
+from booking.bookings.models import Booking
 from booking.errors import FieldError, Forbidden, NotFound, Unprocessable
 from booking.languages.models import Language
 from booking.organisations.models import Organisation, ServiceAgreement
@@ -33,7 +35,13 @@ from booking.providers.calendar import revoke_calendar_token
 from booking.providers.models import Provider, ProviderLanguage
 from booking.types import to_jsonable
 from booking.users.models import User
-from booking.vocabulary import Locale, MessageChannels, OrganisationKind, UserRole
+from booking.vocabulary import (
+    AssignmentStatus,
+    Locale,
+    MessageChannels,
+    OrganisationKind,
+    UserRole,
+)
 
 PROVIDER_FIELDS: tuple[str, ...] = (
     "display_name",
@@ -102,7 +110,7 @@ class ProviderData:
 # Who sees whom.
 
 
-def provider_query_for(db: Session, user: User) -> Select[tuple[Provider]]:
+def provider_query_for(db: Session, user: User) -> Select[Provider]:
     """A ``SELECT`` of the providers ``user`` may read about (see the module docstring)."""
     query = select(Provider)
     match user.role:
@@ -118,6 +126,32 @@ def provider_query_for(db: Session, user: User) -> Select[tuple[Provider]]:
             )
             return query.where(Provider.organisation_id.in_(serving), Provider.is_active)
     return query.where(false())
+
+
+@dataclass(frozen=True)
+class NameableProviders:
+    """Whom a requester may ask for by name, or ask not to send (the booking form)."""
+
+    served_before: list[Provider]
+    """Confirmed for one of the organisation's bookings already: continuity's first choices."""
+    everyone: list[Provider]
+
+
+def nameable_providers(db: Session, user: User) -> NameableProviders:
+    """The providers ``user`` may read about, by name, and those who served their organisation."""
+    served = (
+        select(Assignment.provider_id)
+        .join(Booking, Booking.id == Assignment.booking_id)
+        .where(
+            Booking.organisation_id == user.organisation_id,
+            Assignment.status == AssignmentStatus.CONFIRMED,
+        )
+    )
+    visible = provider_query_for(db, user).order_by(Provider.display_name, Provider.id)
+    return NameableProviders(
+        served_before=list(db.scalars(visible.where(Provider.id.in_(served)))),
+        everyone=list(db.scalars(visible)),
+    )
 
 
 def get_visible_provider(db: Session, user: User, provider_id: int) -> Provider:
@@ -231,9 +265,9 @@ def _check_limits(values: Mapping[str, Any]) -> list[FieldError]:
 def _set_languages(db: Session, provider: Provider, languages: Sequence[LanguageData]) -> None:
     existing = {row.language_code: row for row in languages_of(db, [provider.id])[provider.id]}
     wanted = {item.code: item for item in languages}
-    for code, row in existing.items():
+    for code, gone in existing.items():
         if code not in wanted:
-            db.delete(row)
+            db.delete(gone)
     for code, item in wanted.items():
         row = existing.get(code)
         if row is None:
@@ -257,7 +291,8 @@ def _languages_json(languages: Sequence[LanguageData] | Sequence[ProviderLanguag
         out.append(
             {"code": code, "certified": item.certified, "certified_until": item.certified_until}
         )
-    return to_jsonable(out)  # type: ignore[no-any-return]
+    rendered: list[Any] = to_jsonable(out)
+    return rendered
 
 
 # Writes.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
@@ -25,6 +26,7 @@ from booking.organisations.models import Organisation
 from booking.providers.calendar import revoke_calendar_token
 from booking.providers.models import Provider
 from booking.types import ensure_aware, utc_now
+from booking.users import throttle
 from booking.users.models import ApiToken, User
 from booking.users.tokens import new_token
 from booking.vocabulary import OrganisationKind, UserRole
@@ -55,6 +57,47 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+_DUMMY_HASH = hash_password("not a real password")
+"""Checked against when the email is unknown, so a wrong email takes as long as a wrong password."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """What became of a sign-in: the user it signed in, or how long signing in is paused."""
+
+    user: User | None = None
+    wait_seconds: int = 0
+    """Signing in is paused for this account or address this long; the password was not read."""
+
+
+def sign_in(
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    address: str | None,
+    policy: throttle.ThrottlePolicy,
+) -> SignIn:
+    """Check an email and a password, behind the brake of ``booking.users.throttle``.
+
+    While signing in is paused the password is not even checked. An unknown
+    email, a wrong or empty password and a deactivated account all fail the
+    same way, and count as failures; a success clears the account's count
+    and is audited.
+    """
+    wait = throttle.seconds_to_wait(db, email=email, address=address)
+    if wait:
+        return SignIn(wait_seconds=wait)
+    user = db.scalars(select(User).where(User.email == email)).first() if email else None
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.is_active or not password:
+        throttle.record_failure(db, email=email, address=address, user=user, policy=policy)
+        return SignIn()
+    throttle.record_success(db, email=email)
+    record_audit(db, actor=user, action="user.signed_in", entity=user, changes={})
+    return SignIn(user=user)
 
 
 def normalise_phone(raw: str, *, country: str, field: str = "phone") -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from booking.audit import record_audit
+from booking.settings import Settings
 from booking.types import ensure_aware, utc_now
 from booking.users.models import SignInThrottle, User
 
@@ -42,6 +43,15 @@ class ThrottlePolicy:
     account_attempts: int = 5
     address_attempts: int = 20
     max_pause_seconds: int = 15 * 60
+
+    @classmethod
+    def of(cls, settings: Settings) -> ThrottlePolicy:
+        """The brake as the service's settings tune it."""
+        return cls(
+            account_attempts=settings.sign_in_account_attempts,
+            address_attempts=settings.sign_in_address_attempts,
+            max_pause_seconds=settings.sign_in_max_pause_seconds,
+        )
 
     def free_attempts(self, scope: str) -> int:
         return self.account_attempts if scope == "account" else self.address_attempts
