@@ -134,7 +134,7 @@ def _pinned_option(
     why = (
         "it breaks a hard rule"
         if rejection is None
-        else (f"rule {rejection.rule}: the provider {rejection.detail}")
+        else f"rule {rejection.rule}: {rejection.detail}"
     )
     raise InfeasibleFixedError([FixedAssignment(session.id, provider.id)], why)
 
