@@ -12,6 +12,7 @@ from api.auth import require_roles
 from api.deps import AppSettings, DbSession
 from api.errors import PROBLEM_JSON, localised_error, request_locale
 from api.routers.assignments import assignment_out
+from api.schemas.assignments import WhyOut
 from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
 from api.schemas.plans import (
     ApplyOut,
@@ -29,6 +30,7 @@ from api.schemas.plans import (
 )
 from booking.plans import service
 from booking.plans.models import Plan
+from booking.plans.result import PlanResult
 from booking.users.models import User
 from booking.vocabulary import AssignmentStatus, PlanStatus, UserRole
 
@@ -59,25 +61,38 @@ def _summary_fields(plan: Plan) -> dict[str, Any]:
     }
 
 
-def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
-    """The stored plan, with what became of each proposal since."""
-    result = plan.result or {}
+def plan_out(
+    db: Session, plan: Plan, viewer: User, locale: str = "en", timezone: str = "Europe/Brussels"
+) -> PlanOut:
+    """The stored plan, with what became of each proposal since, explained in ``locale``."""
+    result = PlanResult.of(plan.result)
+    reasons = result.reasons(db, locale, timezone)
     current = {a.id: a.status for a in service.plan_assignments(db, plan)}
     return PlanOut(
         **_summary_fields(plan),
         timings={k: float(v) for k, v in (plan.timings or {}).items()},
-        stats=dict(result.get("stats", {})),
-        sizes={k: int(v) for k, v in result.get("sizes", {}).items()},
+        stats=result.stats,
+        sizes=result.sizes,
         proposals=[
             ProposalOut(
-                **item,
-                status=AssignmentStatus(current.get(item["assignment_id"], "cancelled")),
+                **item.model_dump(exclude={"why", "explanation", "travel_minutes"}),
+                explanation=result.explanation(item, reasons),
+                why=[WhyOut.model_validate(w.model_dump()) for w in item.why],
+                status=AssignmentStatus(current.get(item.assignment_id, "cancelled")),
             )
-            for item in result.get("proposals", [])
+            for item in result.proposals
         ],
-        unassigned=[UnassignedOut(**item) for item in result.get("unassigned", [])],
-        pinned=[PinnedOut(**item) for item in result.get("pinned", [])],
-        warnings=[str(w) for w in result.get("warnings", [])],
+        unassigned=[
+            UnassignedOut(
+                **item.model_dump(exclude={"why", "explanation", "detail"}),
+                detail=result.detail(item, reasons),
+                explanation=result.explanation(item, reasons),
+                why=[WhyOut.model_validate(w.model_dump()) for w in item.why],
+            )
+            for item in result.unassigned
+        ],
+        pinned=[PinnedOut(**item.model_dump()) for item in result.pinned],
+        warnings=result.warnings,
         batch_plan_ids=service.batch_plan_ids(plan) if viewer.role == UserRole.ADMIN else [],
     )
 
@@ -90,7 +105,11 @@ def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
     responses=error_responses(401, 403, 409, 413, 422, 429),
 )
 def create_plan(
-    db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, body: PlanCreate
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: DispatcherOrAdmin,
+    body: PlanCreate,
 ) -> PlanOut:
     """Plans the open bookings of the horizon (or only `booking_ids`) for one providing
     service: its providers, for the organisations it serves. Accepted and confirmed work is
@@ -112,7 +131,7 @@ def create_plan(
         time_limit=min(body.time_limit or limit, limit),
         timezone=settings.timezone,
     )
-    return plan_out(db, plan, user)
+    return plan_out(db, plan, user, request_locale(request.headers), settings.timezone)
 
 
 @router.get(
@@ -137,8 +156,13 @@ def list_plans(db: DbSession, user: DispatcherOrAdmin, page: PageQuery) -> Page[
     response_model=PlanOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def read_plan(db: DbSession, user: DispatcherOrAdmin, plan_id: IdPath) -> PlanOut:
-    return plan_out(db, service.get_visible_plan(db, user, plan_id), user)
+def read_plan(
+    request: Request, db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, plan_id: IdPath
+) -> PlanOut:
+    """Explanations and details are written in the language of `Accept-Language` (fr, nl or
+    en); their `why` (codes and parameters) is the same in every language."""
+    plan = service.get_visible_plan(db, user, plan_id)
+    return plan_out(db, plan, user, request_locale(request.headers), settings.timezone)
 
 
 @router.post(

@@ -118,3 +118,11 @@ def update_language(
         record_audit(db, actor=actor, action="language.updated", entity=language, changes=diff)
         db.flush()
     return language
+
+
+def language_names(db: Session, locale: str, codes: Iterable[str] | None = None) -> dict[str, str]:
+    """Names in ``locale`` (fr, nl or en) by code: of ``codes``, or of the whole catalogue."""
+    return {
+        code: str(getattr(language, f"name_{locale}", None) or language.name_en)
+        for code, language in languages_by_code(db, codes).items()
+    }

@@ -63,8 +63,10 @@ from booking.plans.problem_builder import (
     booking_id_of,
     build_problem,
 )
+from booking.plans.result import PinnedEntry, PlanResult, ProposalEntry, UnassignedEntry, whys
 from booking.providers.availability import subtract
 from booking.providers.models import Provider
+from booking.reasons import mentioned
 from booking.types import ensure_aware, to_jsonable, utc_now
 from booking.users.models import User
 from booking.vocabulary import (
@@ -74,13 +76,16 @@ from booking.vocabulary import (
     PlanStatus,
     UserRole,
 )
-from matching.explain import explain_plan_facts
+from matching.explain import AssignmentFacts, explain_plan_facts
 from matching.model import InfeasibleFixedError
 from matching.problem import Assignment as MatchAssignment
 from matching.problem import FixedAssignment, Interval, Score, Stats
 from matching.problem import Plan as MatchPlan
 from matching.problem import Problem as MatchProblem
 from matching.solve import BrokenPlanError, solve
+from matching.timeline import Timeline
+from matching.travel import Travel
+from matching.validate import provider_days
 
 MAX_HORIZON_DAYS = 31
 MAX_BOOKING_IDS = 1000
@@ -615,7 +620,8 @@ def _store(
             )
     db.flush()
 
-    proposals: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    proposals: list[ProposalEntry] = []
     for key in index.planned:
         if key not in given:
             continue
@@ -635,48 +641,55 @@ def _store(
                 "plan_id": plan.id,
                 "code": explanation.code if explanation else "assigned",
                 "sentence": sentence,
+                "why": [w.to_json() for w in explanation.parts] if explanation else [],
             },
             plan_id=plan.id,
         )
+        names[key], names[pair.provider] = booking.reference, provider.display_name
+        facts = explanation.facts if explanation else None
         proposals.append(
-            {
-                "assignment_id": assignment.id,
-                "booking_id": booking.id,
-                "booking_reference": booking.reference,
-                "provider_id": provider.id,
-                "provider_name": provider.display_name,
-                "starts_at": assignment.starts_at,
-                "ends_at": assignment.ends_at,
-                "explanation": sentence,
-            }
+            ProposalEntry(
+                assignment_id=assignment.id,
+                booking_id=booking.id,
+                booking_reference=booking.reference,
+                provider_id=provider.id,
+                provider_name=provider.display_name,
+                starts_at=assignment.starts_at,
+                ends_at=assignment.ends_at,
+                explanation=sentence,
+                why=whys(explanation.parts) if explanation else [],
+                travel_minutes=facts.travel_minutes if isinstance(facts, AssignmentFacts) else 0,
+            )
         )
-    unassigned = []
+    unassigned: list[UnassignedEntry] = []
     for key in index.planned:
         if key in given:
             continue
         booking = index.booking(key)
         entry = left_out.get(key)
         explanation = explanations.get(key)
+        names[key] = booking.reference
         unassigned.append(
-            {
-                "booking_id": booking.id,
-                "booking_reference": booking.reference,
-                "reason": entry.reason if entry else "not_solved",
-                "detail": index.humanise(entry.detail) if entry else "",
-                "explanation": index.humanise(explanation.sentence) if explanation else "",
-                "offers_pending": key in index.offered,
-            }
+            UnassignedEntry(
+                booking_id=booking.id,
+                booking_reference=booking.reference,
+                reason=entry.reason if entry else "not_solved",
+                detail=index.humanise(entry.detail) if entry else "",
+                explanation=index.humanise(explanation.sentence) if explanation else "",
+                offers_pending=key in index.offered,
+                why=whys(explanation.parts) if explanation else [],
+            )
         )
+    every_part = [why for explanation in explanations.values() for why in explanation.parts]
+    names = {**mentioned(every_part, index.humanise), **names}
     pinned = [
-        {
-            "assignment_id": a.id,
-            "booking_id": a.booking_id,
-            "provider_id": a.provider_id,
-            "status": a.status,
-        }
+        PinnedEntry(
+            assignment_id=a.id, booking_id=a.booking_id, provider_id=a.provider_id, status=a.status
+        )
         for a in index.pinned.values()
     ]
     stats: dict[str, Any] = {}
+    drive_minutes: int | None = None
     if solution is not None:
         plan.score_hard = solution.score.hard
         plan.score_medium = solution.score.medium
@@ -689,9 +702,21 @@ def _store(
             "status": solution.stats.status,
             "solve_seconds": solution.stats.solve_seconds,
         }
-    plan.result = to_jsonable(
-        {"proposals": proposals, "unassigned": unassigned, "pinned": pinned, "stats": stats}
-    )
+        days = provider_days(
+            problem,
+            solution.assignments,
+            travel=Travel(problem.travel),
+            timeline=Timeline.for_problem(problem),
+        )
+        drive_minutes = sum(day.travel_minutes for day in days)
+    plan.result = PlanResult(
+        proposals=proposals,
+        unassigned=unassigned,
+        pinned=pinned,
+        stats=stats,
+        names=names,
+        drive_minutes=drive_minutes,
+    ).to_json()
 
 
 def _plain(value: object) -> bool:
