@@ -40,7 +40,8 @@ def test_a_plan_is_explained_in_the_callers_language_with_the_same_codes(
     fr, nl, en = (read[locale].json() for locale in ("fr", "nl", "en"))
 
     assert fr["proposals"][0]["why"] == nl["proposals"][0]["why"] == en["proposals"][0]["why"]
-    assert [part["code"] for part in en["proposals"][0]["why"]][0] == "takes"
+    codes = [part["code"] for part in en["proposals"][0]["why"]]
+    assert codes == ["takes", "drive_from_home", "day_load", "nobody_else"]
     assert "Awet (interprète, parle tigrigna) prend" in fr["proposals"][0]["explanation"]
     assert "Awet (tolk, spreekt Tigrinya) neemt" in nl["proposals"][0]["explanation"]
     assert "Awet (interpreter, speaks Tigrinya) takes" in en["proposals"][0]["explanation"]
@@ -59,9 +60,7 @@ def test_candidates_say_why_not_in_the_callers_language(
     client: TestClient, db: Session, world: World, login: Headers
 ) -> None:
     world.provider(db, name="Near")
-    world.provider(
-        db, name="Far", home_lat=CALAIS[0], home_lon=CALAIS[1], max_travel_minutes=30
-    )
+    world.provider(db, name="Far", home_lat=CALAIS[0], home_lon=CALAIS[1], max_travel_minutes=30)
     world.provider(db, name="Afternoon", hours=(dt.time(13), dt.time(17)))
     booking = world.booking(db, hour=10)
     path = f"/api/v1/bookings/{booking.id}/candidates"
@@ -70,9 +69,7 @@ def test_candidates_say_why_not_in_the_callers_language(
         locale: client.get(path, headers=in_language(headers, locale)).json()["candidates"]
         for locale in ("fr", "nl", "en")
     }
-    by_name = {
-        locale: {c["display_name"]: c for c in ranked} for locale, ranked in answers.items()
-    }
+    by_name = {locale: {c["display_name"]: c for c in ranked} for locale, ranked in answers.items()}
     far = {locale: found["Far"] for locale, found in by_name.items()}
     assert far["fr"]["why"] == far["nl"]["why"] == far["en"]["why"]
     assert far["en"]["why"]["code"] == "travel_range"
