@@ -15,6 +15,8 @@ from typing import Any
 
 from babel import Locale as BabelLocale
 
+from booking.reasons import choose_plurals
+
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "fr", "nl")
 DEFAULT_LOCALE = "en"
 MAX_ACCEPT_LANGUAGE_ITEMS = 20
@@ -61,7 +63,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Another change to the same data was made at the same moment; read again and retry."
         ),
         "detail.stale_proposals": (
-            "{refused} proposal(s) refused as stale, {applied} applied; read the plan again."
+            "{refused} {refused|proposal|proposals} refused as stale, {applied} applied; "
+            "read the plan again."
         ),
         "validation.missing": "Field required.",
         "validation.extra_forbidden": "Unknown field.",
@@ -117,7 +120,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "title.404": "Introuvable",
         "title.405": "Méthode non autorisée",
         "title.406": "Format non disponible",
-        "title.409": "Conflit avec l'état actuel",
+        "title.409": "Conflit avec l’état actuel",
         "title.412": "La ressource a changé depuis votre lecture",
         "title.413": "Corps de requête trop volumineux",
         "title.415": "Type de contenu non pris en charge",
@@ -128,34 +131,34 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "title.503": "Service indisponible",
         "title.error": "Erreur",
         "detail.unauthenticated": (
-            "Envoyez un jeton d'API sous la forme 'Authorization: Bearer <jeton>'."
+            "Envoyez un jeton d’API sous la forme « Authorization: Bearer <jeton> »."
         ),
         "detail.invalid_token": (
             "Le jeton est inconnu, révoqué ou expiré, ou son utilisateur est désactivé."
         ),
-        "detail.forbidden_role": "Cette action demande l'un des rôles : {roles}.",
+        "detail.forbidden_role": "Cette action demande l’un des rôles : {roles}.",
         "detail.cross_origin": "Une requête authentifiée par cookie doit venir de ce site.",
         "detail.not_found": "{entity} {entity_id} introuvable.",
         "detail.no_route": "Rien à cette adresse.",
-        "detail.method_not_allowed": "Cette adresse n'accepte pas cette méthode.",
+        "detail.method_not_allowed": "Cette adresse n’accepte pas cette méthode.",
         "detail.validation": "Certains champs sont manquants ou non valides.",
-        "detail.malformed_json": "Le corps de la requête n'est pas du JSON valide.",
+        "detail.malformed_json": "Le corps de la requête n’est pas du JSON valide.",
         "detail.body_too_large": "Le corps de la requête dépasse {limit} octets.",
         "detail.rate_limited": (
-            "Plus de {limit} modifications par minute ; réessayez dans {retry_after} secondes."
+            "Plus de {limit} modifications par minute ; réessayez dans {retry_after} secondes."
         ),
-        "detail.internal": "L'erreur a été journalisée.",
+        "detail.internal": "L’erreur a été journalisée.",
         "detail.unstorable": (
             "Une valeur ne peut pas être enregistrée (caractère NUL, nombre hors limites...)."
         ),
         "detail.constraint": "La modification enfreint une règle de la base ({constraint}).",
         "detail.conflict": (
-            "Une autre modification des mêmes données a eu lieu au même moment ; "
+            "Une autre modification des mêmes données a eu lieu au même moment ; "
             "relisez puis réessayez."
         ),
         "detail.stale_proposals": (
-            "{refused} proposition(s) refusée(s) car périmée(s), {applied} appliquée(s) ; "
-            "relisez le plan."
+            "{refused} {refused|proposition refusée car périmée|propositions refusées car "
+            "périmées}, {applied} {applied|appliquée|appliquées} ; relisez le plan."
         ),
         "validation.missing": "Champ obligatoire.",
         "validation.extra_forbidden": "Champ inconnu.",
@@ -163,7 +166,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_type": "Doit être une chaîne de caractères.",
         "validation.string_too_short": "Doit comporter au moins {min_length} caractères.",
         "validation.string_too_long": "Doit comporter au plus {max_length} caractères.",
-        "validation.string_pattern_mismatch": "N'a pas le format attendu.",
+        "validation.string_pattern_mismatch": "N’a pas le format attendu.",
         "validation.date_out_of_range": "Doit être compris entre le {earliest} et le {latest}.",
         "validation.local_time": (
             "Doit être une heure locale comme 08:30 ou 08:30:00, sans décalage horaire."
@@ -179,8 +182,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.greater_than_equal": "Doit valoir au moins {ge}.",
         "validation.less_than": "Doit être inférieur à {lt}.",
         "validation.less_than_equal": "Doit valoir au plus {le}.",
-        "validation.enum": "Doit être l'une des valeurs : {expected}.",
-        "validation.literal_error": "Doit être l'une des valeurs : {expected}.",
+        "validation.enum": "Doit être l’une des valeurs : {expected}.",
+        "validation.literal_error": "Doit être l’une des valeurs : {expected}.",
         "validation.list_type": "Doit être une liste.",
         "validation.too_short": "Doit contenir au moins {min_length} éléments.",
         "validation.too_long": "Doit contenir au plus {max_length} éléments.",
@@ -248,7 +251,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "lees opnieuw en probeer nog eens."
         ),
         "detail.stale_proposals": (
-            "{refused} voorstel(len) geweigerd als verouderd, {applied} toegepast; "
+            "{refused} {refused|voorstel|voorstellen} geweigerd als verouderd, {applied} "
+            "toegepast; "
             "lees het plan opnieuw."
         ),
         "validation.missing": "Verplicht veld.",
@@ -355,6 +359,7 @@ def translate(locale: str, key: str, params: Mapping[str, Any] | None = None) ->
     template = CATALOGUE.get(locale, {}).get(key) or CATALOGUE[DEFAULT_LOCALE].get(key, key)
     if not params:
         return template
+    template = choose_plurals(template, locale, params)
     return Formatter().vformat(template, (), _Lenient(params))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -389,6 +390,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
 """Every code of `matching.why.ALL_CODES` and the words they are filled with, per locale."""
 
 
+def choose_plurals(template: str, locale: str, params: Mapping[str, object]) -> str:
+    """Each `{count|one|other}` of a template replaced by the form CLDR picks for `count`.
+
+    Other `{name}` placeholders stay for the caller's formatter; a slot whose
+    count is not given takes its last (plural) form.
+    """
+    if "|" not in template:
+        return template
+    rules = Locale.parse(locale if locale in LOCALES else "en")
+    chosen: dict[str, int] = {}
+    for _, name, _ in plural_slots(template):
+        value = params.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            chosen[name] = 0 if rules.plural_form(value) == "one" else 1
+    return fill(template, {}, chosen)
+
+
 class Reasons:
     """The matcher's reasons written out for one locale, one time zone and one set of names."""
 
@@ -554,6 +572,29 @@ def mentioned(whys: Iterable[Why], name_of: Callable[[str], str]) -> dict[str, s
         if why.because is not None:
             pending.append(why.because)
     return names
+
+
+def stored_explanation(
+    data: Mapping[str, Any] | None,
+    locale: str,
+    *,
+    timezone: str = "Europe/Brussels",
+    languages: Mapping[str, str] | None = None,
+) -> str:
+    """An assignment's stored explanation (``why`` and ``names``) in ``locale``'s words.
+
+    Rows made before reasons were data have only their English ``sentence``.
+    """
+    if not data:
+        return ""
+    names = data.get("names") if isinstance(data.get("names"), dict) else {}
+    reasons = Reasons(locale, timezone=timezone, names=names, languages=languages)
+    why = data.get("why")
+    if isinstance(why, list) and why:
+        return reasons.explanation(parts_from_json(why))
+    if isinstance(why, dict):
+        return reasons.why(Why.from_json(why))
+    return str(data.get("sentence") or "")
 
 
 def parts_to_json(parts: Sequence[Why]) -> list[dict[str, object]]:

@@ -642,6 +642,7 @@ def _store(
                 "code": explanation.code if explanation else "assigned",
                 "sentence": sentence,
                 "why": [w.to_json() for w in explanation.parts] if explanation else [],
+                "names": mentioned(explanation.parts, index.humanise) if explanation else {},
             },
             plan_id=plan.id,
         )
