@@ -23,6 +23,30 @@ MAX_ACCEPT_LANGUAGE_ITEMS = 20
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
+        "validation.language_code": (
+            "Use a language code like `tir` (three lowercase letters), or pick from the list "
+            "(GET /api/v1/languages)."
+        ),
+        "validation.unknown_language": (
+            "Not a language the service books: use a language code like `tir`, or pick from "
+            "the list (GET /api/v1/languages)."
+        ),
+        "domain.status_400": "The request cannot be carried out.",
+        "domain.status_403": "Your role or organisation does not allow this.",
+        "domain.status_404": "Not found, or not yours to see.",
+        "domain.status_409": "This clashes with the current state; read it again and retry.",
+        "domain.status_412": "It changed since you read it; read it again and retry.",
+        "domain.status_422": "Some fields break a rule: see `errors`.",
+        "domain.language_exists": "This language is already in the catalogue.",
+        "domain.email_taken": "A user with this email already exists.",
+        "domain.not_served": ("The provider's service does not serve this booking's organisation."),
+        "domain.no_service": (
+            "No providing service serves any organisation: there is nothing to plan."
+        ),
+        "domain.unknown_language": (
+            "Unknown language: use a language code like `tir`, or pick from the list "
+            "(GET /api/v1/languages)."
+        ),
         "title.400": "Bad request",
         "title.401": "Authentication required",
         "title.403": "Not allowed",
@@ -114,6 +138,32 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_nul": "Must not contain NUL characters.",
     },
     "fr": {
+        "validation.language_code": (
+            "Utilisez un code de langue comme `tir` (trois lettres minuscules), ou choisissez "
+            "dans la liste (GET /api/v1/languages)."
+        ),
+        "validation.unknown_language": (
+            "Langue que le service ne propose pas : utilisez un code de langue comme `tir`, "
+            "ou choisissez dans la liste (GET /api/v1/languages)."
+        ),
+        "domain.status_400": "La demande ne peut pas être traitée.",
+        "domain.status_403": "Votre rôle ou votre organisation ne le permet pas.",
+        "domain.status_404": "Introuvable, ou hors de votre périmètre.",
+        "domain.status_409": "Cela entre en conflit avec l’état actuel ; relisez puis réessayez.",
+        "domain.status_412": "La ressource a changé depuis votre lecture ; relisez puis réessayez.",
+        "domain.status_422": "Des champs enfreignent une règle : voir `errors`.",
+        "domain.language_exists": "Cette langue figure déjà dans le catalogue.",
+        "domain.email_taken": "Un compte existe déjà avec cette adresse e-mail.",
+        "domain.not_served": (
+            "Le service de l’intervenant ne dessert pas l’organisation de cette réservation."
+        ),
+        "domain.no_service": (
+            "Aucun service prestataire ne dessert d’organisation : il n’y a rien à planifier."
+        ),
+        "domain.unknown_language": (
+            "Langue inconnue : utilisez un code de langue comme `tir`, ou choisissez dans la "
+            "liste (GET /api/v1/languages)."
+        ),
         "title.400": "Requête incorrecte",
         "title.401": "Authentification requise",
         "title.403": "Action non autorisée",
@@ -208,6 +258,30 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_nul": "Ne doit pas contenir de caractère NUL.",
     },
     "nl": {
+        "validation.language_code": (
+            "Gebruik een taalcode zoals `tir` (drie kleine letters), of kies uit de lijst "
+            "(GET /api/v1/languages)."
+        ),
+        "validation.unknown_language": (
+            "Geen taal die de dienst aanbiedt: gebruik een taalcode zoals `tir`, of kies uit "
+            "de lijst (GET /api/v1/languages)."
+        ),
+        "domain.status_400": "Het verzoek kan niet worden uitgevoerd.",
+        "domain.status_403": "Uw rol of organisatie staat dit niet toe.",
+        "domain.status_404": "Niet gevonden, of niet voor u zichtbaar.",
+        "domain.status_409": "Dit botst met de huidige toestand; lees opnieuw en probeer nog eens.",
+        "domain.status_412": "Het is gewijzigd sinds u het las; lees opnieuw en probeer nog eens.",
+        "domain.status_422": "Sommige velden breken een regel: zie `errors`.",
+        "domain.language_exists": "Deze taal staat al in de catalogus.",
+        "domain.email_taken": "Er bestaat al een gebruiker met dit e-mailadres.",
+        "domain.not_served": "De dienst van de tolk bedient de organisatie van deze boeking niet.",
+        "domain.no_service": (
+            "Geen enkele dienst bedient een organisatie: er valt niets te plannen."
+        ),
+        "domain.unknown_language": (
+            "Onbekende taal: gebruik een taalcode zoals `tir`, of kies uit de lijst "
+            "(GET /api/v1/languages)."
+        ),
         "title.400": "Ongeldig verzoek",
         "title.401": "Authenticatie vereist",
         "title.403": "Niet toegestaan",

@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from booking.models import User
+from tests.api.conftest import Border
+from tests.api.test_bookings_api import body as booking_body
 from tests.api.test_plans_api import create_plan, horizon
 from tests.booking.dispatch_world import World
 from tests.factories import make_language
@@ -85,3 +87,51 @@ def test_candidates_say_why_not_in_the_callers_language(
     }
     near = by_name["fr"]["Near"]
     assert near["why"]["code"] == "can_take" and near["detail"].startswith("Near peut la prendre")
+
+
+def test_a_domain_errors_detail_is_in_the_callers_language(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    booking = world.booking(db, hour=10)
+    headers = login(world.requester)
+    path = f"/api/v1/bookings/{booking.id}/cancel"
+    assert client.post(path, json={"reason": "moved"}, headers=headers).status_code == 200
+    again = {
+        locale: client.post(path, json={"reason": "moved"}, headers=in_language(headers, locale))
+        for locale in ("fr", "nl", "en")
+    }
+    assert {answer.status_code for answer in again.values()} == {409}
+    problems = {locale: answer.json() for locale, answer in again.items()}
+    assert {p["type"] for p in problems.values()} == {
+        "https://truchement.eu/problems/already_cancelled"
+    }
+    assert problems["en"]["detail"] == "The booking is already cancelled."
+    assert problems["fr"]["detail"] != problems["en"]["detail"]
+    assert "annulée" in problems["fr"]["detail"]
+    assert "geannuleerd" in problems["nl"]["detail"]
+
+
+def test_a_language_given_by_name_is_told_what_a_code_looks_like(
+    client: TestClient, border: Border, login: Headers
+) -> None:
+    headers = login(border.requester)
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
+    for typed in ("Tigrinya", "TIR"):
+        answer = client.post(
+            "/api/v1/bookings",
+            json={**booking_body(border), "language": typed, "starts_at": start.isoformat()},
+            headers=in_language(headers, "fr"),
+        )
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["errors"]
+        assert error["field"] == "language"
+        assert "code de langue comme `tir`" in error["message"]
+    unknown = client.post(
+        "/api/v1/bookings",
+        json={**booking_body(border), "language": "xyz", "starts_at": start.isoformat()},
+        headers=in_language(headers, "nl"),
+    )
+    assert unknown.status_code == 422, unknown.text
+    [error] = unknown.json()["errors"]
+    assert (error["field"], error["type"]) == ("language", "unknown_language")
+    assert "taalcode zoals `tir`" in error["message"]

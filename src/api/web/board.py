@@ -44,6 +44,7 @@ from booking.bookings.board import (
 )
 from booking.bookings.models import Booking
 from booking.bookings.service import BookingFilters, booking_list_query, describe_booking
+from booking.bookings.validation import Urgency, urgency_for_priority
 from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.organisations.models import Organisation, OrganisationClosure
@@ -345,7 +346,12 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         }
         for item in result.unassigned
     ]
-    urgent = sum(1 for u in unassigned if u["booking"] is not None and u["booking"].priority > 1)
+    urgent = sum(
+        1
+        for u in unassigned
+        if u["booking"] is not None
+        and urgency_for_priority(u["booking"].priority) == Urgency.URGENT
+    )
     query = page.request.query_params
     service = (
         page.db.get(Organisation, plan.providing_org_id)
