@@ -33,6 +33,7 @@ MINUTE_PARAMS = frozenset({"minutes", "limit", "home_minutes"})
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
+        "pins_dropped": "{pairs}, held work that cannot all be kept",
         # one provider for one session
         "language": "{provider} does not speak {language}",
         "certification": "{provider} is not certified in {language}",
@@ -146,6 +147,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "gender.x": "non-binary",
     },
     "fr": {
+        "pins_dropped": "{pairs}, du travail déjà attribué qui ne peut pas être gardé tel quel",
         "language": "{provider} ne parle pas la langue demandée ({language})",
         "certification": "{provider} n’a pas de certification en {language}",
         "kind": "{provider} n’a pas le profil demandé ({wanted} et non {kind})",
@@ -268,6 +270,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "gender.x": "une personne non binaire",
     },
     "nl": {
+        "pins_dropped": "{pairs}, toegewezen werk dat niet allemaal behouden kan blijven",
         "language": "{provider} spreekt geen {language}",
         "certification": "{provider} is niet beëdigd voor {language}",
         "kind": "{provider} heeft niet het gevraagde profiel ({wanted}, niet {kind})",
@@ -481,6 +484,11 @@ class Reasons:
                 continue
             if key in ID_PARAMS:
                 values[key] = self.name(str(value)) if value != "" else self.word("word.home")
+            elif key == "pairs":
+                values[key] = ", ".join(
+                    f"{self.name(session)} → {self.name(provider)}"
+                    for session, _, provider in (p.partition(">") for p in str(value).split(","))
+                )
             elif key == "providers":
                 values[key] = ", ".join(self.name(p) for p in str(value).split(",") if p)
             elif key == "language":
@@ -565,8 +573,8 @@ def mentioned(whys: Iterable[Why], name_of: Callable[[str], str]) -> dict[str, s
     while pending:
         why = pending.pop()
         for key, value in why.params.items():
-            if key in ID_PARAMS or key == "providers":
-                for item in str(value).split(","):
+            if key in ID_PARAMS or key in ("providers", "pairs"):
+                for item in str(value).replace(">", ",").split(","):
                     if item and item not in names:
                         names[item] = name_of(item)
         if why.because is not None:

@@ -123,7 +123,11 @@ PART_CODES: dict[str, tuple[str, ...]] = {
 }
 """The parts of an assigned session's explanation, in the order they are written."""
 
+WARNING_CODES: dict[str, tuple[str, ...]] = {"pins_dropped": ("pairs",)}
+"""Held work a plan had to plan around; `pairs` is `session>provider,...`."""
+
 ALL_CODES: dict[str, tuple[str, ...]] = {
+    **WARNING_CODES,
     **REFUSAL_CODES,
     **DETAIL_CODES,
     **REASON_CODES,
@@ -182,6 +186,7 @@ ENGLISH: dict[str, str] = {
     ),
     "time_ran_out": "the time limit ran out before its part was solved",
     "text": "{text}",
+    "pins_dropped": "these pinned assignments cannot all be kept: {pairs}",
     "no_provider_speaks_language": "Nobody in the pool speaks {language}.",
     "no_eligible_provider": (
         "Someone speaks {language}, but nobody meets the request "
@@ -260,6 +265,8 @@ def _english_value(name: str, value: Param) -> str:
         return "an unknown country"
     if name == "providers":
         return ", ".join(str(value).split(","))
+    if name == "pairs":
+        return ", ".join(pair.replace(">", " -> ") for pair in str(value).split(","))
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)

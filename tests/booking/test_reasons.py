@@ -45,6 +45,7 @@ SAMPLE: dict[str, str | int | float | bool] = {
     "from_end": "2026-12-07T09:00:00+01:00",
     "to_start": "",
     "text": "a detail read from a plan file",
+    "pairs": "b-1>p-1,b-2>p-2",
 }
 NAMES = {
     "p-1": "Nadia Haddad",

@@ -92,7 +92,7 @@ def plan_out(
             for item in result.unassigned
         ],
         pinned=[PinnedOut(**item.model_dump()) for item in result.pinned],
-        warnings=result.warnings,
+        warnings=result.warning_texts(reasons),
         batch_plan_ids=service.batch_plan_ids(plan) if viewer.role == UserRole.ADMIN else [],
     )
 

@@ -341,7 +341,10 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
     unassigned = [
         {
             **item.model_dump(),
-            "detail": result.detail(item, reasons),
+            # Nobody speaks it: the reason says it all.
+            "detail": ""
+            if item.reason == "no_provider_speaks_language"
+            else result.detail(item, reasons),
             "booking": bookings.get(item.booking_id),
         }
         for item in result.unassigned
@@ -373,7 +376,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         proposals=proposals,
         unassigned=unassigned,
         language_names=language_names(page.db, page.locale),
-        warnings=result.warnings,
+        warnings=result.warning_texts(reasons),
         stats=result.stats,
         sizes=result.sizes,
         urgent=urgent,

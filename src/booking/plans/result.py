@@ -80,6 +80,9 @@ class PlanResult(_Entry):
     stats: dict[str, Any] = Field(default_factory=dict)
     sizes: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    """English, as written when the plan was made."""
+    warning_why: list[WhyData] = Field(default_factory=list)
+    """The same warnings as data, one for each."""
     names: dict[str, str] = Field(default_factory=dict)
     """Display names and references by the matcher's ids, for the explanations."""
     drive_minutes: int | None = None
@@ -101,6 +104,12 @@ class PlanResult(_Entry):
     def explanation(self, entry: ProposalEntry | UnassignedEntry, reasons: Reasons) -> str:
         """The entry's explanation in the reasons' language (the stored English without data)."""
         return reasons.explanation(parts(entry)) if entry.why else entry.explanation
+
+    def warning_texts(self, reasons: Reasons) -> list[str]:
+        """The warnings in the reasons' language (the stored English without data)."""
+        if len(self.warning_why) != len(self.warnings):
+            return self.warnings
+        return [reasons.why(why.to_why()) for why in self.warning_why]
 
     def detail(self, entry: UnassignedEntry, reasons: Reasons) -> str:
         """How far the nearest providers got, in the reasons' language."""

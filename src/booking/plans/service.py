@@ -86,6 +86,7 @@ from matching.solve import BrokenPlanError, solve
 from matching.timeline import Timeline
 from matching.travel import Travel
 from matching.validate import provider_days
+from matching.why import Why
 
 MAX_HORIZON_DAYS = 31
 MAX_BOOKING_IDS = 1000
@@ -270,11 +271,17 @@ def run_plan(
         "providers": len(problem.providers),
     }
     warnings: list[str] = []
+    warning_why: list[Why] = []
     solution: MatchPlan | None = None
     try:
         if index.planned:
             problem, solution = _solve_keeping_what_can_be_kept(
-                problem, index, time_limit=time_limit, workers=workers, warnings=warnings
+                problem,
+                index,
+                time_limit=time_limit,
+                workers=workers,
+                warnings=warnings,
+                warning_why=warning_why,
             )
     except (ValueError, BrokenPlanError) as exc:
         return _failed(db, actor, plan, index.humanise(str(exc)), timings, sizes, began)
@@ -299,7 +306,16 @@ def run_plan(
     timings["store_seconds"] = round(time.perf_counter() - solved, 3)
     timings["total_seconds"] = round(time.perf_counter() - began, 3)
     plan.timings = timings
-    plan.result = {**(plan.result or {}), "sizes": sizes, "warnings": warnings}
+    plan.result = {
+        **(plan.result or {}),
+        "sizes": sizes,
+        "warnings": warnings,
+        "warning_why": [why.to_json() for why in warning_why],
+        "names": {
+            **mentioned(warning_why, index.humanise),
+            **(plan.result or {}).get("names", {}),
+        },
+    }
     plan.finished_at = utc_now()
     plan.status = PlanStatus.DONE
     db.flush()
@@ -494,13 +510,16 @@ def _solve_keeping_what_can_be_kept(
     time_limit: float,
     workers: int | None,
     warnings: list[str],
+    warning_why: list[Why] | None = None,
 ) -> tuple[MatchProblem, MatchPlan]:
     """Solve; if held work cannot all be kept together, plan around the clashing part.
 
     Held work that breaks a rule (a dispatcher's manual decision, a
     certification expired since) is not the new plan's to undo: its time
-    becomes busy time and a warning says so.
+    becomes busy time and a warning says so (in words, and as data in
+    ``warning_why``).
     """
+    warning_why = [] if warning_why is None else warning_why
     for _ in range(MAX_PIN_RELEASES):
         try:
             return problem, solve(
@@ -508,6 +527,7 @@ def _solve_keeping_what_can_be_kept(
             )
         except InfeasibleFixedError as clash:
             warnings.append(index.humanise(str(clash)))
+            warning_why.append(clash.why)
             problem = without_pins(problem, clash.pairs)
     return problem, solve(problem, time_limit=time_limit, workers=workers)
 
