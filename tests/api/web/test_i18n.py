@@ -52,6 +52,8 @@ SAME_WORDS = frozenset(
         "plan.seconds",
         "plan.service",
         "plan.title",
+        # A region's own name.
+        "region.Hauts-de-France",
     }
 )
 
