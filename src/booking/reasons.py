@@ -23,7 +23,15 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.units import format_unit
 
-from matching.why import ALL_CODES, ID_PARAMS, REASON_CODES, Why, fill, plural_slots
+from matching.why import (
+    ALL_CODES,
+    ID_PARAMS,
+    REASON_CODES,
+    WARNING_CODES,
+    Why,
+    fill,
+    plural_slots,
+)
 
 LOCALES: tuple[str, ...] = ("fr", "nl", "en")
 NNBSP = "\u202f"
@@ -131,6 +139,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "word.and_more": "{list} and {more} more",
         "word.when": "{date} at {time}",
         "word.example": "{text}, e.g. {example}",
+        "word.because": "{text}: {example}",
         "word.detail": "{text} ({detail})",
         "word.parts": "; ",
         "word.end": ".",
@@ -254,6 +263,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "word.and_more": "{list} et {more} autres",
         "word.when": "{date} à {time}",
         "word.example": "{text}, par exemple {example}",
+        "word.because": "{text}\u202f: {example}",
         "word.detail": "{text} ({detail})",
         "word.parts": "\u202f; ",
         "word.end": ".",
@@ -374,6 +384,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "word.and_more": "{list} en nog {more}",
         "word.when": "{date} om {time}",
         "word.example": "{text}, bijvoorbeeld {example}",
+        "word.because": "{text}: {example}",
         "word.detail": "{text} ({detail})",
         "word.parts": "; ",
         "word.end": ".",
@@ -550,7 +561,9 @@ class Reasons:
         }
         text = fill(template, self.values(why), plural)
         if why.because is not None:
-            text = self.word("word.example", text=text, example=self.why(why.because))
+            # A warning's `because` is the cause itself; a reason's is one example of it.
+            key = "word.because" if why.code in WARNING_CODES else "word.example"
+            text = self.word(key, text=text, example=self.why(why.because))
         return text
 
     def explanation(self, parts: Sequence[Why]) -> str:

@@ -300,7 +300,9 @@ def english(why: Why) -> str:
     if why.code == "skills":
         plural["skills"] = 0 if params.get("count") == 1 else 1
     text = fill(template, values, plural)
-    if why.because is not None:
+    if why.because is not None and why.code in WARNING_CODES:
+        text += f": {english(why.because)}"
+    elif why.because is not None:
         text += f" ({EXAMPLE_EN} {english(why.because)})"
     return text
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from booking.reasons import CATALOGUE, LOCALES, Reasons, choose_plurals, stored_explanation
-from matching.why import ALL_CODES, ENGLISH, Why
+from matching.why import ALL_CODES, ENGLISH, Why, english
 
 ENGLISH_MARKERS = re.compile(
     r"\b(the|and|not|nobody|provider|providers|session|sessions|drive|would|their|"
@@ -137,3 +137,17 @@ def test_a_stored_explanation_is_written_in_the_readers_language() -> None:
     older = {"sentence": "Nadia Haddad can take it"}
     assert stored_explanation(older, "fr") == "Nadia Haddad can take it"
     assert stored_explanation(None, "fr") == ""
+
+
+def test_a_plan_warning_names_the_held_work_and_the_rule_it_breaks() -> None:
+    cause = Why("travel_range", {"provider": "p-1", "minutes": 168, "limit": 120})
+    warning = Why("pins_dropped", {"pairs": "b-2>p-1"}, cause)
+    assert Reasons("fr", names=NAMES).why(warning) == (
+        "TR-2 → Nadia Haddad, du travail déjà attribué qui ne peut pas être gardé tel "
+        "quel\u202f: Nadia Haddad habite à 2\u202fh 48\xa0min de route, au-delà de sa limite "
+        "de 2\u202fh"
+    )
+    assert english(warning) == (
+        "these pinned assignments cannot all be kept: b-2 -> p-1: "
+        "p-1 lives 168 min away, beyond their 120 min limit"
+    )
