@@ -362,6 +362,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         language_names=language_names(page.db, page.locale),
         warnings=[str(w) for w in result.get("warnings", [])],
         stats=result.get("stats", {}),
+        sharing=result.get("sharing", {}),
         sizes=result.get("sizes", {}),
         applied=_parse_int(query.get("applied"), -1, 0, 10_000),
         refused=_parse_int(query.get("refused"), 0, 0, 10_000),
