@@ -174,7 +174,7 @@ def maximise_soft(
     placement, soft, soft_bound = first.placement, first.soft, mm.soft_optimistic
     if time_limit > 0.05:
         mm.model.add(mm.medium >= first.medium)
-        mm.model.maximize(mm.soft - disruption_weight * mm.disruption)
+        mm.model.maximize(mm.soft - disruption_weight * mm.disruption - mm.fairness)
         solver = new_solver(time_limit, workers)
         reporter = _Reporter("soft", mm.soft, math.inf, progress) if progress else None
         status = int(solver.solve(mm.model, reporter) if reporter else solver.solve(mm.model))
@@ -185,7 +185,9 @@ def maximise_soft(
             if math.isfinite(bound):
                 soft_bound = min(
                     soft_bound,
-                    math.floor(bound + 1e-6) + disruption_weight * mm.disruption_max,
+                    math.floor(bound + 1e-6)
+                    + disruption_weight * mm.disruption_max
+                    + mm.fairness_max,
                 )
     return Levels(
         dict(placement), True, first.medium, soft, first.medium_bound, max(soft_bound, soft)
@@ -204,7 +206,9 @@ def solve_lexicographic(
     if hint:
         add_plan_hint(mm, hint)
     weight = _lexicographic_weight(mm, disruption_weight)
-    mm.model.maximize(weight * mm.medium + mm.soft - disruption_weight * mm.disruption)
+    mm.model.maximize(
+        weight * mm.medium + mm.soft - disruption_weight * mm.disruption - mm.fairness
+    )
     solver = new_solver(time_limit, workers)
     status = solver.solve(mm.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -219,7 +223,7 @@ def _lexicographic_weight(mm: MatchModel, disruption_weight: int) -> int:
     K * medium + soft can never trade a medium point for any soft gain.
     """
     least = -sum(r.most_travel() for r in mm.routes.values())
-    least -= disruption_weight * mm.disruption_max
+    least -= disruption_weight * mm.disruption_max + mm.fairness_max
     return mm.soft_optimistic - least + 1
 
 

@@ -55,6 +55,29 @@ def test_a_plan_is_run_stored_and_read_back(
     assert [p["id"] for p in listed] == [plan["id"]]
 
 
+def test_a_plan_says_how_it_shares_the_work_beside_its_travel(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    world.provider(db, name="Awet")
+    world.provider(db, name="Selam")
+    world.booking(db, hour=10)
+    world.service.fairness_weight = 5
+    db.flush()
+    plan = create_plan(client, login(world.dispatcher), **horizon(world))
+    assert plan["kind"] == "plan"
+    sharing = plan["sharing"]
+    assert sharing["fairness_weight"] == 5  # type: ignore[index]
+    assert sharing["travel_minutes"] == 0  # type: ignore[index]
+    assert sharing["workload"] == {  # type: ignore[index]
+        "providers": 2,
+        "min": 0,
+        "median": 30.0,
+        "max": 60,
+        "gini": 0.5,
+    }
+    assert sharing["fairness"] == {"weight": 5, "largest_load": 60, "penalty": 300}  # type: ignore[index]
+
+
 def test_applying_a_plan_confirms_its_proposals(
     client: TestClient, db: Session, world: World, login: Headers
 ) -> None:

@@ -25,12 +25,13 @@ from api.schemas.plans import (
     ProposalOut,
     RefusalOut,
     ScoreOut,
+    SharingOut,
     UnassignedOut,
 )
 from booking.plans import service
 from booking.plans.models import Plan
 from booking.users.models import User
-from booking.vocabulary import AssignmentStatus, PlanStatus, UserRole
+from booking.vocabulary import AssignmentStatus, PlanKind, PlanStatus, UserRole
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 
@@ -47,6 +48,7 @@ def _summary_fields(plan: Plan) -> dict[str, Any]:
     return {
         "id": plan.id,
         "status": PlanStatus(plan.status),
+        "kind": PlanKind(plan.kind),
         "horizon_start": plan.horizon_start,
         "horizon_end": plan.horizon_end,
         "providing_org_id": plan.providing_org_id,
@@ -67,6 +69,7 @@ def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
         **_summary_fields(plan),
         timings={k: float(v) for k, v in (plan.timings or {}).items()},
         stats=dict(result.get("stats", {})),
+        sharing=SharingOut.model_validate(result["sharing"]) if "sharing" in result else None,
         sizes={k: int(v) for k, v in result.get("sizes", {}).items()},
         proposals=[
             ProposalOut(

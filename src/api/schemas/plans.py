@@ -8,7 +8,7 @@ from pydantic import Field
 
 from api.schemas.assignments import AssignmentOut, UTCInstant
 from api.schemas.common import Id, Instant, ProblemDetails, ResponseModel, StrictModel
-from booking.vocabulary import AssignmentStatus, PlanStatus
+from booking.vocabulary import AssignmentStatus, PlanKind, PlanStatus
 
 
 class PlanCreate(StrictModel):
@@ -76,6 +76,9 @@ class PinnedOut(ResponseModel):
 class PlanSummary(ResponseModel):
     id: int
     status: PlanStatus
+    kind: PlanKind = Field(
+        description="`plan` (a dispatcher's run) or `repair` (re-staffing what fell through)."
+    )
     horizon_start: UTCInstant
     horizon_end: UTCInstant
     providing_org_id: int | None = Field(
@@ -90,9 +93,35 @@ class PlanSummary(ResponseModel):
     error: str | None
 
 
+class WorkloadOut(ResponseModel):
+    providers: int = Field(description="Providers of the plan's service, with work or not.")
+    min: int = Field(description="Session minutes of the least busy provider.")
+    median: float
+    max: int = Field(description="Session minutes of the busiest provider.")
+    gini: float = Field(description="0 for an even share, towards 1 when one does all.")
+
+
+class FairnessOut(ResponseModel):
+    weight: int
+    largest_load: int = Field(description="The busiest provider's session minutes.")
+    penalty: int = Field(description="weight x largest_load, weighed against soft.")
+
+
+class SharingOut(ResponseModel):
+    """How the plan shares the work beside what it drives: the price of fairness."""
+
+    travel_minutes: int | None = Field(description="Every provider's driving, in minutes.")
+    fairness_weight: int = Field(description="The service's setting when the plan was made.")
+    workload: WorkloadOut
+    fairness: FairnessOut | None = None
+
+
 class PlanOut(PlanSummary):
     timings: dict[str, float] = Field(description="Seconds: build, solve, store, total.")
     stats: dict[str, Any] = Field(description="The solver's own figures.")
+    sharing: SharingOut | None = Field(
+        default=None, description="Minutes per provider and travel (plans made since 2026-12)."
+    )
     sizes: dict[str, int] = Field(description="Sessions, planned, pinned, providers.")
     proposals: list[ProposalOut]
     unassigned: list[UnassignedOut]

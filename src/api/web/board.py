@@ -48,6 +48,7 @@ from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.organisations.models import Organisation, OrganisationClosure
 from booking.plans.models import Plan
+from booking.plans.repair import open_repairs
 from booking.plans.service import (
     MAX_HORIZON_DAYS,
     apply_plan,
@@ -180,8 +181,10 @@ def _board_page(
             plan_query_for(page.db, page.user).order_by(Plan.created_at.desc(), Plan.id.desc())
         ).fetchmany(5)
     )
+    repairs = open_repairs(page.db, page.user.organisation_id)
     return page.render(
         "board.html",
+        repairs=repairs,
         status=http_status,
         days=sorted(by_day.items()),
         languages=sorted(languages.items(), key=lambda item: item[1].lower()),
@@ -362,6 +365,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         language_names=language_names(page.db, page.locale),
         warnings=[str(w) for w in result.get("warnings", [])],
         stats=result.get("stats", {}),
+        sharing=result.get("sharing", {}),
         sizes=result.get("sizes", {}),
         applied=_parse_int(query.get("applied"), -1, 0, 10_000),
         refused=_parse_int(query.get("refused"), 0, 0, 10_000),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.db import Base, one_of
 from booking.types import utc_now
-from booking.vocabulary import PlanStatus
+from booking.vocabulary import PlanKind, PlanStatus
 
 
 class Plan(Base):
@@ -20,6 +20,7 @@ class Plan(Base):
     __table_args__ = (
         CheckConstraint(one_of("status", PlanStatus), name="status"),
         CheckConstraint("horizon_end > horizon_start", name="horizon"),
+        CheckConstraint(one_of("kind", PlanKind), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +37,8 @@ class Plan(Base):
     horizon_end: Mapped[dt.datetime]
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(8), default=PlanStatus.PENDING)
+    # `plan` (a dispatcher's run) or `repair` (re-staffing after work fell through).
+    kind: Mapped[str] = mapped_column(String(8), default=PlanKind.PLAN, server_default="plan")
     score_hard: Mapped[int | None]
     score_medium: Mapped[int | None]
     score_soft: Mapped[int | None]

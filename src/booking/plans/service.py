@@ -75,6 +75,7 @@ from booking.vocabulary import (
     UserRole,
 )
 from matching.explain import explain_plan_facts
+from matching.fairness import workload_stats
 from matching.model import InfeasibleFixedError
 from matching.problem import Assignment as MatchAssignment
 from matching.problem import FixedAssignment, Interval, Score, Stats
@@ -690,8 +691,30 @@ def _store(
             "solve_seconds": solution.stats.solve_seconds,
         }
     plan.result = to_jsonable(
-        {"proposals": proposals, "unassigned": unassigned, "pinned": pinned, "stats": stats}
+        {
+            "proposals": proposals,
+            "unassigned": unassigned,
+            "pinned": pinned,
+            "stats": stats,
+            "sharing": sharing_of(problem, solution),
+        }
     )
+
+
+def sharing_of(problem: MatchProblem, solution: MatchPlan | None) -> dict[str, Any]:
+    """How the plan shares the work (minutes per provider) beside what it drives.
+
+    Over every provider of the problem, the held work it kept included: the
+    price of fairness is read as travel against the Gini coefficient.
+    """
+    assignments = solution.assignments if solution is not None else ()
+    figures = workload_stats(problem, assignments)
+    travel = solution.stats.extra.get("travel_minutes") if solution is not None else None
+    return {
+        "travel_minutes": travel if isinstance(travel, int) else None,
+        "fairness_weight": problem.fairness_weight,
+        **figures,
+    }
 
 
 def _plain(value: object) -> bool:
