@@ -3,6 +3,9 @@
 ``truchement privacy retention --dry-run`` lists what the worker's nightly run
 would erase (nothing changes); without ``--dry-run`` it erases it now, in one
 transaction, audited. ``--now`` fixes the clock (ISO 8601 with an offset).
+``export`` prints everything held under one beneficiary reference of one
+organisation as JSON; ``erase`` anonymises those bookings. Both are audited
+with no actor (the operator at the shell), as the API's are with the admin.
 """
 
 from __future__ import annotations
@@ -75,3 +78,49 @@ def retention_command(
         f"{verb}: {summary['bookings']} bookings, {summary['notifications']} notification "
         f"bodies, {summary['read_log_rows']} read-log rows"
     )
+
+
+def _subject(action: str, organisation: int, reference: str) -> object:
+    from booking.db import make_engine, make_session_factory, session_scope
+    from booking.errors import DomainError
+    from booking.privacy import subject
+    from truchement.cli import _settings
+
+    engine = make_engine(_settings().database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            if action == "export":
+                return subject.beneficiary_export(
+                    session, actor=None, organisation_id=organisation, reference=reference
+                )
+            return subject.erase_beneficiary(
+                session, actor=None, organisation_id=organisation, reference=reference
+            )
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    finally:
+        engine.dispose()
+
+
+@privacy_app.command("export")
+def export_command(
+    organisation: int = typer.Option(..., "--organisation", help="The organisation's id."),
+    reference: str = typer.Option(..., "--reference", help="The beneficiary reference."),
+) -> None:
+    """Print everything held under one beneficiary reference as JSON (audited)."""
+    import json
+
+    typer.echo(json.dumps(_subject("export", organisation, reference), indent=2))
+
+
+@privacy_app.command("erase")
+def erase_command(
+    organisation: int = typer.Option(..., "--organisation", help="The organisation's id."),
+    reference: str = typer.Option(..., "--reference", help="The beneficiary reference."),
+    yes: bool = typer.Option(False, "--yes", help="Erase without asking."),
+) -> None:
+    """Anonymise every booking under one beneficiary reference (audited; cannot be undone)."""
+    if not yes and not typer.confirm(f"Erase the data of {reference!r}? This cannot be undone"):
+        raise _fail("nothing erased", 1)
+    erased = _subject("erase", organisation, reference)
+    typer.echo(f"anonymised bookings: {erased}")

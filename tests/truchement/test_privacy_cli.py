@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +75,21 @@ def test_a_clock_without_offset_is_refused(cli_engine: Engine) -> None:
     result = runner.invoke(app, ["privacy", "retention", "--now", "2027-06-01T03:30"])
     assert result.exit_code == 2
     assert "offset" in result.output
+
+
+def test_a_beneficiary_is_exported_then_erased_from_the_shell(
+    cli_engine: Engine, old_booking: int
+) -> None:
+    with Session(cli_engine) as session:
+        organisation_id = session.get_one(Booking, old_booking).organisation_id
+    subject = ["--organisation", str(organisation_id), "--reference", "b-7c1f"]
+    exported = runner.invoke(app, ["privacy", "export", *subject])
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.stdout)["bookings"][0]["booking"]["id"] == old_booking
+    erased = runner.invoke(app, ["privacy", "erase", *subject, "--yes"])
+    assert erased.exit_code == 0, erased.output
+    assert f"[{old_booking}]" in erased.stdout
+    assert beneficiary_ref(cli_engine, old_booking) is None
+    again = runner.invoke(app, ["privacy", "export", *subject])
+    assert again.exit_code == 1
+    assert "No booking of this organisation holds this beneficiary reference" in again.output

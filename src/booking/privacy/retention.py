@@ -32,8 +32,16 @@ from sqlalchemy.orm import Session
 from booking.assignments.models import Assignment
 from booking.audit import AuditLog, record_audit
 from booking.bookings.models import Booking, BookingProviderPreference
+from booking.errors import FieldError, NotFound, Unprocessable
+from booking.organisations.models import Organisation
 from booking.outbox.models import OutboxMessage
-from booking.privacy.models import DEFAULT_RETENTION_MONTHS, ReadLog, RetentionPolicy
+from booking.privacy.models import (
+    DEFAULT_RETENTION_MONTHS,
+    MAX_RETENTION_MONTHS,
+    ReadLog,
+    RetentionPolicy,
+)
+from booking.users.models import User
 from booking.vocabulary import OutboxStatus
 
 NOTIFICATION_BODY_DAYS = 90
@@ -296,3 +304,32 @@ def apply_retention(db: Session, *, now: dt.datetime) -> RetentionPlan:
     )
     db.flush()
     return plan
+
+
+def set_retention_months(
+    db: Session, *, actor: User, organisation_id: int, months: int
+) -> RetentionPolicy:
+    """Set an organisation's retention period (audited); the next run applies it."""
+    if db.get(Organisation, organisation_id) is None:
+        raise NotFound(entity="organisation", entity_id=organisation_id)
+    if not 1 <= months <= MAX_RETENTION_MONTHS:
+        raise Unprocessable(
+            f"The retention period is 1 to {MAX_RETENTION_MONTHS} months.",
+            errors=[FieldError("months", "Out of range.", "out_of_range")],
+        )
+    policy = db.get(RetentionPolicy, organisation_id)
+    previous = policy.months if policy is not None else DEFAULT_RETENTION_MONTHS
+    if policy is None:
+        policy = RetentionPolicy(organisation_id=organisation_id, months=months)
+        db.add(policy)
+    policy.months = months
+    db.flush()
+    record_audit(
+        db,
+        actor=actor,
+        action="privacy.retention_set",
+        entity=policy,
+        changes={"months": [previous, months]},
+        organisation_id=organisation_id,
+    )
+    return policy
