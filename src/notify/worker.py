@@ -8,8 +8,10 @@ scheduler keeps its jobs in memory; nothing about messages lives in it.
 Jobs: deliver what is due (every ``TRUCHEMENT_WORKER_INTERVAL_SECONDS``, 30 s),
 expire unanswered offers (every minute, when the dispatch module provides
 ``booking.assignments.offers.expire_offers``), solve pending repair plans
-(every interval too: work that fell through, ``booking.plans.repair``), and the dispatchers' digest
-(cron, daily at ``TRUCHEMENT_DIGEST_HOUR`` in ``TRUCHEMENT_TIMEZONE``).
+(every interval too: work that fell through, ``booking.plans.repair``), the
+dispatchers' digest (cron, daily at ``TRUCHEMENT_DIGEST_HOUR`` in
+``TRUCHEMENT_TIMEZONE``), and the privacy retention run (cron, daily at 03:30
+local; ``booking.privacy.retention``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from booking.db import session_scope
 from booking.outbox.events import dispatcher_digest
+from booking.privacy.retention import RetentionPlan, apply_retention
 from booking.types import utc_now
 from notify.channels import Channels
 from notify.delivery import DeliveryReport, deliver_due
@@ -80,6 +83,20 @@ def digest_job(
     """Enqueue today's digests (once a day per dispatcher, whatever runs it twice)."""
     with session_scope(session_factory) as session:
         return dispatcher_digest(session, now=now, horizon_hours=settings.digest_horizon_hours)
+
+
+RETENTION_HOUR = 3
+RETENTION_MINUTE = 30
+"""The retention run's local time: at night, after the digest's day is done."""
+
+
+def retention_job(session_factory: sessionmaker[Session], *, now: dt.datetime) -> RetentionPlan:
+    """Erase what the retention periods say is due, in one transaction (audited)."""
+    with session_scope(session_factory) as session:
+        plan = apply_retention(session, now=now)
+    if any(plan.summary().values()):
+        log.info("retention run: %s", plan.summary())
+    return plan
 
 
 @dataclass(slots=True)
@@ -142,7 +159,7 @@ def build_scheduler(
     timezone: str,
     offer_timeout_minutes: int | None = None,
 ) -> Any:
-    """The blocking scheduler with the worker's three jobs (not started).
+    """The blocking scheduler with the worker's jobs (not started).
 
     ``timezone`` is ``TRUCHEMENT_TIMEZONE``: the digest's clock and the local
     days of the offers' expiry; ``offer_timeout_minutes`` the lifetime of a
@@ -195,5 +212,11 @@ def build_scheduler(
         CronTrigger(hour=settings.digest_hour, minute=0, timezone=timezone),
         id="digest",
         name="dispatcher digest",
+    )
+    scheduler.add_job(
+        _safely("retention", lambda: retention_job(session_factory, now=utc_now())),
+        CronTrigger(hour=RETENTION_HOUR, minute=RETENTION_MINUTE, timezone=timezone),
+        id="retention",
+        name="privacy retention",
     )
     return scheduler

@@ -1,4 +1,4 @@
-"""The `truchement` command: serve, db, seed, solve, bench, token, user, worker."""
+"""The `truchement` command: serve, db, seed, solve, bench, token, user, worker, privacy."""
 
 from __future__ import annotations
 
@@ -182,6 +182,9 @@ def _register() -> None:
     from truchement import user_cli
 
     user_cli.register(app)
+    from truchement import privacy_cli
+
+    privacy_cli.register(app)
 
 
 _register()

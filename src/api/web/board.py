@@ -22,6 +22,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
+from api.reads import log_reads
 from api.web.context import CheckedForm, DispatcherPage, Page
 from api.web.forms import language_names
 from booking.access import get_visible_booking
@@ -59,6 +60,8 @@ from booking.plans.service import (
     plan_query_for,
 )
 from booking.policies import next_working_day
+from booking.privacy.models import ReadVia
+from booking.privacy.read_log import booking_reads
 from booking.providers.service import get_visible_provider
 from booking.types import ensure_aware
 from booking.vocabulary import (
@@ -420,6 +423,7 @@ def _booking_page(
     page: Page, booking: Booking, *, status: int = 200, problem: str | None = None
 ) -> HTMLResponse:
     assert page.user is not None
+    log_reads(page.request, booking_reads(page.user, [booking], via=ReadVia.WEB))
     candidates: list[CandidateView] = []
     candidates_problem: str | None = None
     try:
