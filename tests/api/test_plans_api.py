@@ -15,6 +15,7 @@ from tests.booking.dispatch_world import World, at, make_world
 from tests.factories import make_language
 
 Headers = Callable[[User], dict[str, str]]
+Solve = Callable[[], list[int]]
 
 
 def horizon(world: World) -> dict[str, object]:
@@ -25,21 +26,28 @@ def horizon(world: World) -> dict[str, object]:
     }
 
 
-def create_plan(client: TestClient, headers: dict[str, str], **body: object) -> dict[str, object]:
+def create_plan(
+    client: TestClient, headers: dict[str, str], solve: Solve, **body: object
+) -> dict[str, object]:
+    """Queue a plan (202, pending, its address), let a solver take it, read it back."""
     answer = client.post("/api/v1/plans", json=body, headers=headers)
-    assert answer.status_code == 201, answer.text
-    return dict(answer.json())
+    assert answer.status_code == 202, answer.text
+    queued = answer.json()
+    assert queued["status"] == "pending" and queued["proposals"] == []
+    assert answer.headers["location"] == f"/api/v1/plans/{queued['id']}"
+    assert queued["id"] in solve()
+    return dict(client.get(answer.headers["location"], headers=headers).json())
 
 
 def test_a_plan_is_run_stored_and_read_back(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     make_language(db, code="som", is_rare=True)
     provider = world.provider(db, name="Awet")
     staffed = world.booking(db, hour=10)
     rare = world.booking(db, hour=11, language_code="som")
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     assert plan["status"] == "done"
     assert plan["score"]["hard"] == 0 and plan["score"]["medium"] == -1
     assert plan["timings"]["total_seconds"] >= plan["timings"]["solve_seconds"] >= 0
@@ -56,12 +64,12 @@ def test_a_plan_is_run_stored_and_read_back(
 
 
 def test_applying_a_plan_confirms_its_proposals(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db)
     booking = world.booking(db)
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     answer = client.post(f"/api/v1/plans/{plan['id']}/apply", json={}, headers=headers)
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -73,14 +81,14 @@ def test_applying_a_plan_confirms_its_proposals(
 
 
 def test_a_stale_proposal_is_a_409_listing_it_and_the_rest_is_applied(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db)
     world.provider(db)
     edited = world.booking(db, hour=9)
     fine = world.booking(db, hour=14)
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     edited.notes = "The appointment moved to room 4."
     db.commit()
     answer = client.post(
@@ -108,12 +116,12 @@ def test_a_stale_proposal_is_a_409_listing_it_and_the_rest_is_applied(
 
 
 def test_a_plan_can_be_applied_as_offers(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     provider = world.provider(db)
     world.booking(db)
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     answer = client.post(
         f"/api/v1/plans/{plan['id']}/apply",
         json={"mode": "offer", "offer_expires_in_minutes": 90},
@@ -131,11 +139,11 @@ def test_a_plan_can_be_applied_as_offers(
 
 
 def test_plans_belong_to_the_dispatchers_of_their_service(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db)
     world.booking(db)
-    plan = create_plan(client, login(world.dispatcher), **horizon(world))
+    plan = create_plan(client, login(world.dispatcher), solve_queued, **horizon(world))
     stranger = login(make_world(db).dispatcher)
     assert client.get(f"/api/v1/plans/{plan['id']}", headers=stranger).status_code == 404
     assert client.post(f"/api/v1/plans/{plan['id']}/apply", headers=stranger).status_code == 404
@@ -166,12 +174,12 @@ def test_bad_plan_requests_are_422(
 
 
 def test_applying_unknown_proposals_is_422(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db)
     world.booking(db)
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     answer = client.post(
         f"/api/v1/plans/{plan['id']}/apply", json={"assignment_ids": [999999]}, headers=headers
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -71,7 +72,7 @@ def test_nonsense_in_the_board_s_address_falls_back_to_defaults(dispatcher: Brow
 
 
 def test_a_plan_is_run_shown_beside_its_explanation_and_applied_as_offers(
-    dispatcher: Browser, world: World, db: Session
+    dispatcher: Browser, world: World, db: Session, solve_queued: Callable[[], list[int]]
 ) -> None:
     provider = world.provider(db, name="Yonas Tesfaye")
     booking = world.booking(db, hour=10)
@@ -82,7 +83,15 @@ def test_a_plan_is_run_shown_beside_its_explanation_and_applied_as_offers(
     assert response.status_code == 303
     plan = db.scalars(select(Plan).order_by(Plan.id.desc())).first()
     assert plan is not None and response.headers["location"] == f"/board/plans/{plan.id}"
+    waiting = dispatcher.get(response.headers["location"]).text
+    # Queued, not solved in the request: the page follows the solve until it ends.
+    assert '<meta http-equiv="refresh" content="5">' in waiting
+    assert '<progress aria-label="Solving time used"' in waiting and 'max="5" value="0"' in waiting
+    assert "Waiting for a solver to take the plan." in waiting
+    assert 'action="/board/plans/' + str(plan.id) + '/stop"' in waiting
+    assert solve_queued() == [plan.id]
     html = dispatcher.get(response.headers["location"]).text
+    assert 'http-equiv="refresh"' not in html and "<progress" not in html
     assert "Yonas Tesfaye" in html and booking.reference in html
     assert '<p class="proposal-explanation" lang="en">' in html
     assert nobody.reference in html and "Nobody in the pool speaks the language." in html
