@@ -1,4 +1,4 @@
-"""The `truchement` command: serve, db, seed, solve, bench, token, user, worker."""
+"""The `truchement` command: serve, db, seed, solve, bench, token, user, worker, solver."""
 
 from __future__ import annotations
 
@@ -182,6 +182,9 @@ def _register() -> None:
     from truchement import worker_cli
 
     worker_cli.register(app)
+    from truchement import solver_cli
+
+    solver_cli.register(app)
     from truchement import token_cli
 
     token_cli.register(app)

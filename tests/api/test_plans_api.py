@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import pytest
 from fastapi.testclient import TestClient
@@ -185,3 +186,35 @@ def test_applying_unknown_proposals_is_422(
     )
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "assignment_ids.0"
+
+
+def test_a_dispatcher_stops_a_queued_plan_and_a_running_one_keeps_its_best_plan(
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
+) -> None:
+    from booking.plans.jobs import claim_next
+    from booking.plans.solver import Solver
+    from booking.settings import Settings
+
+    world.provider(db, name="Awet")
+    world.booking(db, hour=10)
+    headers = login(world.dispatcher)
+    queued = client.post("/api/v1/plans", json=horizon(world), headers=headers).json()
+    stopped = client.post(f"/api/v1/plans/{queued['id']}/stop", headers=headers)
+    assert stopped.status_code == 202, stopped.text
+    assert stopped.json()["status"] == "failed"
+    assert stopped.json()["error"] == "Stopped by a dispatcher before it ran."
+    again = client.post(f"/api/v1/plans/{queued['id']}/stop", headers=headers)
+    assert again.status_code == 409 and again.json()["type"].endswith("/plan_ended")
+    assert solve_queued() == []
+
+    running = client.post("/api/v1/plans", json=horizon(world), headers=headers).json()
+    claim = claim_next(db, solver="solver-a", lease_seconds=60, max_attempts=3)
+    assert claim is not None and claim.plan_id == running["id"]
+    asked = client.post(f"/api/v1/plans/{running['id']}/stop", headers=headers).json()
+    assert asked["status"] == "running" and asked["attempts"] == 1
+    settings = Settings(environment="test", secret_key="test-secret-key-not-for-production")
+    Solver(lambda: nullcontext(db), settings, heartbeat=False)._solve(claim)
+    ended = client.get(f"/api/v1/plans/{running['id']}", headers=headers).json()
+    assert ended["status"] == "done" and ended["progress"]["stopped"] is True
+    assert len(ended["proposals"]) == 1
+    assert ended["warnings"][-1].startswith("Stopped by a dispatcher")
