@@ -7,9 +7,10 @@ latencies are those of the answering process since it started: with
 several API workers, each is scraped separately (Prometheus adds them up
 per ``instance``). Bookings, outbox messages, plan runs and the solvers'
 queue (plans waiting, the oldest one's age, plans being solved, solvers
-busy, plans whose solver died) are counted in the database at scrape time, so every worker reports the same totals; the
-outbox figures are those of ``notify.metrics.outbox_metrics`` (by status, by
-channel and status, the age of the oldest due message, attempts made).
+busy, plans whose solver died) are counted in the database at scrape time,
+so every worker reports the same totals; the outbox figures are those of
+``notify.metrics.outbox_metrics`` (by status, by channel and status, the age
+of the oldest due message, attempts made).
 
 The database figures follow the tenancy rules of ``booking.access``: an
 admin counts everything, a dispatcher the bookings of the organisations
@@ -35,8 +36,8 @@ from booking.access import booking_query_for, outbox_condition_for
 from booking.bookings.models import Booking
 from booking.plans.models import Plan
 from booking.plans.service import plan_query_for
-from booking.users.models import User
 from booking.types import ensure_aware, utc_now
+from booking.users.models import User
 from booking.vocabulary import BookingStatus, PlanStatus
 from notify.metrics import outbox_metrics
 
@@ -163,9 +164,7 @@ def _plan_queue_lines(db: Session, reader: User) -> Iterator[str]:
     live = running.where(Plan.lease_until >= now)
     solving = db.scalar(live.with_only_columns(func.count())) or 0
     busy = db.scalar(live.with_only_columns(func.count(func.distinct(Plan.claimed_by)))) or 0
-    orphaned = (
-        db.scalar(running.where(Plan.lease_until < now).with_only_columns(func.count())) or 0
-    )
+    orphaned = db.scalar(running.where(Plan.lease_until < now).with_only_columns(func.count())) or 0
     families = (
         ("truchement_plan_queue_depth", "Plans waiting for a solver.", queued),
         (
