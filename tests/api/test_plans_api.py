@@ -218,3 +218,28 @@ def test_a_dispatcher_stops_a_queued_plan_and_a_running_one_keeps_its_best_plan(
     assert ended["status"] == "done" and ended["progress"]["stopped"] is True
     assert len(ended["proposals"]) == 1
     assert ended["warnings"][-1].startswith("Stopped by a dispatcher")
+
+
+def test_a_plan_given_back_to_the_queue_reads_as_pending_with_the_reason(
+    client: TestClient,
+    db: Session,
+    world: World,
+    login: Headers,
+    solve_queued: Solve,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from booking.errors import Conflict
+    from booking.plans import solver
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise Conflict("A booking changed while the plan was computed.", code="plan_interrupted")
+
+    monkeypatch.setattr(solver, "solve_plan", interrupted)
+    headers = login(world.dispatcher)
+    queued = client.post("/api/v1/plans", json=horizon(world), headers=headers).json()
+    solver.Solver(lambda: nullcontext(db), heartbeat=False).run_one()
+    read = client.get(f"/api/v1/plans/{queued['id']}", headers=headers)
+    assert read.status_code == 200, read.text
+    plan = read.json()
+    assert (plan["status"], plan["attempts"]) == ("pending", 1)
+    assert plan["progress"]["last_error"] == "A booking changed while the plan was computed."

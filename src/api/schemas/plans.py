@@ -74,9 +74,9 @@ class PinnedOut(ResponseModel):
 
 
 class ProgressOut(ResponseModel):
-    elapsed_seconds: float = Field(description="Seconds solving so far.")
-    time_limit: float = Field(description="The seconds the solve may take at most.")
-    solutions: int = Field(description="Solutions the solver found so far.")
+    elapsed_seconds: float = Field(default=0.0, description="Seconds solving so far.")
+    time_limit: float = Field(default=0.0, description="The seconds the solve may take at most.")
+    solutions: int = Field(default=0, description="Solutions the solver found so far.")
     medium: float | None = Field(
         default=None,
         description="The medium level of the best solution so far (of the part being solved).",
@@ -87,6 +87,10 @@ class ProgressOut(ResponseModel):
     stop_requested: bool = False
     stopped: bool = Field(default=False, description="A dispatcher stopped it: best so far.")
     proven: bool = Field(default=False, description="The plan is proven best (ended only).")
+    last_error: str | None = Field(
+        default=None,
+        description="Why the last attempt broke, when the plan went back to the queue.",
+    )
 
 
 class PlanSummary(ResponseModel):

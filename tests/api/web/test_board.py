@@ -328,3 +328,21 @@ def test_the_day_view_shows_each_provider_s_sessions_and_drives(
     assert 'class="chart-held"' in html and 'class="chart-travel"' in html
     empty = dispatcher.get("/board/day?date=2001-01-01").text
     assert "Nobody of your service has work on this day yet." in empty
+
+
+def test_a_dispatcher_stops_a_queued_plan_from_its_page(
+    dispatcher: Browser, world: World, db: Session, solve_queued: Callable[[], list[int]]
+) -> None:
+    world.booking(db, hour=10)
+    response = dispatcher.post(
+        "/board/plans", {"start": world.day.isoformat(), "days": "1", "time_limit": "5"}
+    )
+    plan_page = response.headers["location"]
+    stopped = dispatcher.post(plan_page + "/stop", {})
+    assert stopped.status_code == 303 and stopped.headers["location"] == plan_page
+    html = dispatcher.get(plan_page).text
+    assert "<progress" not in html and 'http-equiv="refresh"' not in html
+    assert "Stopped by a dispatcher before it ran." in html
+    assert solve_queued() == []
+    # Stopping it again: it has ended, the page says so rather than failing.
+    assert dispatcher.post(plan_page + "/stop", {}).status_code == 409
