@@ -62,6 +62,8 @@ class World:
     dispatcher: dict[str, str]
     requester: dict[str, str]
     booking_ids: list[int]
+    open_ids: list[int]
+    """Bookings still to staff: the candidates of any other are a 409."""
     site_id: int
     day: dt.date
     rng: random.Random = field(default_factory=lambda: random.Random(7))
@@ -79,7 +81,7 @@ def request_for(kind: str, world: World) -> tuple[str, str, dict[str, str], obje
     if kind == "read_one":
         return "GET", f"/api/v1/bookings/{world.booking_ids[0]}", world.dispatcher, None
     if kind == "candidates":
-        booking = world.rng.choice(world.booking_ids)
+        booking = world.rng.choice(world.open_ids)
         return "GET", f"/api/v1/bookings/{booking}/candidates", world.dispatcher, None
     if kind == "create":
         start = dt.datetime.combine(world.day, dt.time(9), ZONE) + dt.timedelta(
@@ -108,6 +110,8 @@ class Step:
     seconds: float
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    send_lag: list[float] = field(default_factory=list)
+    """How late the generator itself sent each request (ms): its own share of the latency."""
     health_worst_ms: float = 0.0
     health_misses: int = 0
     health_probes: int = 0
@@ -145,6 +149,7 @@ async def run_step(
 
     async def one(kind: str, due: float) -> None:
         method, path, headers, body = request_for(kind, world)
+        step.send_lag.append((loop.time() - due) * 1000)
         try:
             answer = await client.request(method, path, headers=headers, json=body)
             outcome = str(answer.status_code)
@@ -194,7 +199,8 @@ def print_step(step: Step) -> None:
         )
     print(
         f"  /health beside it: {step.health_probes} probes, {step.health_misses} missed, "
-        f"worst {step.health_worst_ms:.1f} ms"
+        f"worst {step.health_worst_ms:.1f} ms; the generator sent late by p99 "
+        f"{percentile(step.send_lag, 99):.1f} ms; load average {os.getloadavg()[0]:.1f}"
     )
 
 
@@ -299,15 +305,17 @@ def world_of(base_url: str, dispatcher: str, requester: str) -> World:
     with httpx.Client(base_url=base_url, timeout=30) as client:
         listed = client.get("/api/v1/bookings?limit=100", headers=dispatcher_headers)
         listed.raise_for_status()
-        ids = [int(b["id"]) for b in listed.json()["items"]]
+        items = listed.json()["items"]
+        ids = [int(b["id"]) for b in items]
+        open_ids = [int(b["id"]) for b in items if b["status"] in ("requested", "unfilled")]
         sites = client.get("/api/v1/sites?limit=1", headers=requester_headers)
         sites.raise_for_status()
         site_id = int(sites.json()["items"][0]["id"])
-    if not ids:
-        raise SystemExit("the dispatcher sees no booking: is the demo seeded?")
+    if not ids or not open_ids:
+        raise SystemExit("the dispatcher sees no open booking: is the demo seeded?")
     today = dt.datetime.now(ZONE).date()
     tuesday = today + dt.timedelta(days=7 - today.weekday() + 1)
-    return World(dispatcher_headers, requester_headers, ids, site_id, tuesday)
+    return World(dispatcher_headers, requester_headers, ids, open_ids, site_id, tuesday)
 
 
 def parse_scenarios(values: list[str]) -> list[tuple[str, list[float]]]:

@@ -80,6 +80,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        """A lease that runs out between two heartbeats would let two solvers hold a plan."""
+        if not self.plan_heartbeat_seconds * 2 <= self.plan_lease_seconds:
+            raise ValueError(
+                "TRUCHEMENT_PLAN_HEARTBEAT_SECONDS must be at most half of "
+                "TRUCHEMENT_PLAN_LEASE_SECONDS"
+            )
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -375,7 +375,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
 
 
 PLAN_REFRESH_SECONDS = 5
-"""How often the page of a plan being solved reloads itself."""
+"""How often the page of a plan being solved reads its progress again (web.js)."""
 
 
 def _progress_view(plan: Plan) -> dict[str, Any]:

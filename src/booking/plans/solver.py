@@ -159,6 +159,9 @@ class Solver:
                     progress=progress.report,
                     after_build=db.commit,
                 )
+            except BaseException:
+                db.rollback()  # nothing of a broken solve is kept; the plan goes back
+                raise
             finally:
                 beat()
             if not still_held(db, claim):

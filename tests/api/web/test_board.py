@@ -85,13 +85,13 @@ def test_a_plan_is_run_shown_beside_its_explanation_and_applied_as_offers(
     assert plan is not None and response.headers["location"] == f"/board/plans/{plan.id}"
     waiting = dispatcher.get(response.headers["location"]).text
     # Queued, not solved in the request: the page follows the solve until it ends.
-    assert '<meta http-equiv="refresh" content="5">' in waiting
+    assert 'id="plan-progress" data-follow="5"' in waiting
     assert '<progress aria-label="Solving time used"' in waiting and 'max="5" value="0"' in waiting
     assert "Waiting for a solver to take the plan." in waiting
     assert 'action="/board/plans/' + str(plan.id) + '/stop"' in waiting
     assert solve_queued() == [plan.id]
     html = dispatcher.get(response.headers["location"]).text
-    assert 'http-equiv="refresh"' not in html and "<progress" not in html
+    assert "data-follow" not in html and "<progress" not in html
     assert "Yonas Tesfaye" in html and booking.reference in html
     assert '<p class="proposal-explanation" lang="en">' in html
     assert nobody.reference in html and "Nobody in the pool speaks the language." in html
@@ -341,7 +341,7 @@ def test_a_dispatcher_stops_a_queued_plan_from_its_page(
     stopped = dispatcher.post(plan_page + "/stop", {})
     assert stopped.status_code == 303 and stopped.headers["location"] == plan_page
     html = dispatcher.get(plan_page).text
-    assert "<progress" not in html and 'http-equiv="refresh"' not in html
+    assert "<progress" not in html and "data-follow" not in html
     assert "Stopped by a dispatcher before it ran." in html
     assert solve_queued() == []
     # Stopping it again: it has ended, the page says so rather than failing.
