@@ -31,8 +31,11 @@ from matching.model import (
 )
 from matching.problem import FixedAssignment
 
-Progress = Callable[[str, float, float], None]
-"""Called with the phase ("medium" or "soft"), a new solution's objective and the best bound."""
+Progress = Callable[[str, float, float], bool | None]
+"""Called with the phase ("medium" or "soft"), a new solution's objective and the best bound.
+
+Returning True stops that phase's search at once, keeping its best solution
+(a dispatcher stopped the plan): the later phases stop at their first one."""
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,8 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         bound = min(self.cap, self.best_objective_bound)
-        self.progress(self.phase, float(self.value(self.expression)), bound)
+        if self.progress(self.phase, float(self.value(self.expression)), bound):
+            self.stop_search()
 
 
 def _bound(solver: cp_model.CpSolver, fallback: int) -> int:

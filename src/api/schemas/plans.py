@@ -73,6 +73,26 @@ class PinnedOut(ResponseModel):
     status: AssignmentStatus
 
 
+class ProgressOut(ResponseModel):
+    elapsed_seconds: float = Field(default=0.0, description="Seconds solving so far.")
+    time_limit: float = Field(default=0.0, description="The seconds the solve may take at most.")
+    solutions: int = Field(default=0, description="Solutions the solver found so far.")
+    medium: float | None = Field(
+        default=None,
+        description="The medium level of the best solution so far (of the part being solved).",
+    )
+    medium_bound: float | None = None
+    soft: float | None = Field(default=None, description="Its soft level, once phase 2 runs.")
+    soft_bound: float | None = None
+    stop_requested: bool = False
+    stopped: bool = Field(default=False, description="A dispatcher stopped it: best so far.")
+    proven: bool = Field(default=False, description="The plan is proven best (ended only).")
+    last_error: str | None = Field(
+        default=None,
+        description="Why the last attempt broke, when the plan went back to the queue.",
+    )
+
+
 class PlanSummary(ResponseModel):
     id: int
     status: PlanStatus
@@ -91,6 +111,16 @@ class PlanSummary(ResponseModel):
     score: ScoreOut | None
     bound: BoundOut | None
     error: str | None
+    progress: ProgressOut | None = Field(
+        default=None,
+        description="While `pending` or `running`, what the solve has reached (stored every "
+        "few seconds by the solver); once ended, how it ended.",
+    )
+    attempts: int = Field(
+        default=0,
+        description="How many times a solver took the plan (a solver that "
+        "stopped mid-plan leaves it to be taken again).",
+    )
 
 
 class WorkloadOut(ResponseModel):
