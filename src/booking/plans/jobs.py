@@ -119,7 +119,7 @@ class Claim:
     attempt: int
 
 
-def _claimable(now: dt.datetime) -> Any:
+def _claimable(now: dt.datetime, kinds: Collection[str] | None = None) -> Any:
     earlier = aliased(Plan)
     waiting_done = or_(
         Plan.after_plan_id.is_(None),
@@ -129,7 +129,9 @@ def _claimable(now: dt.datetime) -> Any:
         Plan.status == PlanStatus.PENDING,
         and_(Plan.status == PlanStatus.RUNNING, Plan.lease_until < now),
     )
-    return and_(taken_up, waiting_done)
+    if kinds is None:
+        return and_(taken_up, waiting_done)
+    return and_(taken_up, waiting_done, Plan.kind.in_(kinds))
 
 
 def claim_next(
@@ -139,8 +141,13 @@ def claim_next(
     lease_seconds: float,
     max_attempts: int,
     now: dt.datetime | None = None,
+    kinds: Collection[str] | None = None,
 ) -> Claim | None:
     """Take the oldest plan a solver may take, under a lease in ``solver``'s name; or None.
+
+    ``kinds`` narrows the queue (the outbox worker takes only repairs, so that
+    work that fell through is re-staffed at its next tick even where no
+    solver process runs); a solver takes every kind.
 
     A running plan whose lease ran out was left by a solver that died (or
     hung): it is taken again, unless it was taken ``max_attempts`` times
@@ -148,7 +155,9 @@ def claim_next(
     """
     while True:
         now = utc_now() if now is None else now
-        query = select(Plan).where(_claimable(now)).order_by(Plan.created_at, Plan.id).limit(1)
+        query = (
+            select(Plan).where(_claimable(now, kinds)).order_by(Plan.created_at, Plan.id).limit(1)
+        )
         if db.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=Plan)
         plan = db.scalars(query).first()

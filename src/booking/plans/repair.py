@@ -4,8 +4,10 @@ A trigger (a provider gives back accepted or confirmed work, records an
 absence over it, is marked unavailable by a dispatcher or deactivated; a new
 urgent request) releases the work that can no longer be done and calls
 ``request_repair``, which stores a ``pending`` plan of kind ``repair`` for
-exactly those bookings, in the trigger's transaction. The worker's tick
-(``run_pending_repairs``) solves it the way plans are solved: every other
+exactly those bookings, in the trigger's transaction. It waits in the plans'
+queue: a solver process, or the outbox worker's next tick
+(``run_pending_repairs``, which takes repairs only), claims and solves it the
+way plans are solved: every other
 accepted or confirmed session of the service is pinned (``fixed`` in the
 problem), so a repair never moves confirmed work, only staffs what fell.
 Its proposals then go out as offers at once when the service has
@@ -22,6 +24,7 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import select
@@ -54,6 +57,7 @@ from booking.vocabulary import (
     PlanStatus,
     UserRole,
 )
+from matching.phases import Progress
 from matching.problem import Problem as MatchProblem
 
 REPAIR_TIME_LIMIT = 10.0
@@ -283,20 +287,28 @@ def request_repair(
     return plan
 
 
-def run_pending_repairs(
-    db: Session, *, now: dt.datetime | None = None, workers: int | None = 1
-) -> list[Plan]:
-    """The worker's tick: solve every pending repair, oldest first."""
-    now = ensure_aware(now) if now is not None else utc_now()
-    pending = db.scalars(
-        select(Plan)
-        .where(Plan.kind == PlanKind.REPAIR, Plan.status == PlanStatus.PENDING)
-        .order_by(Plan.id)
-    ).all()
-    return [solve_repair(db, plan, now=now, workers=workers) for plan in pending]
+def run_pending_repairs(db: Session, *, now: dt.datetime | None = None) -> list[Plan]:
+    """The worker's tick: take the pending repairs from the plans' queue, oldest first.
+
+    The same claim as the solver processes' (``booking.plans.jobs``), so a
+    repair is solved once whichever takes it first; solved in ``db``'s
+    transaction, committed plan by plan.
+    """
+    from booking.plans.solver import Solver  # the solver solves repairs with this module
+
+    clock = (lambda: ensure_aware(now)) if now is not None else utc_now
+    solver = Solver(lambda: nullcontext(db), kinds={PlanKind.REPAIR}, heartbeat=False, clock=clock)
+    return [db.get_one(Plan, plan_id) for plan_id in solver.run_pending()]
 
 
-def solve_repair(db: Session, plan: Plan, *, now: dt.datetime, workers: int | None = 1) -> Plan:
+def solve_repair(
+    db: Session,
+    plan: Plan,
+    *,
+    now: dt.datetime,
+    workers: int | None = 1,
+    progress: Progress | None = None,
+) -> Plan:
     """Solve a pending repair as plans are solved, then offer its proposals or alert.
 
     Everything but the plan's bookings is held work of the service, pinned
@@ -327,13 +339,14 @@ def solve_repair(db: Session, plan: Plan, *, now: dt.datetime, workers: int | No
     solution = None
     try:
         if index.planned:
-            # The one call that solves; the plan job queue replaces it when merged.
+            # Taken from the plans' queue by a solver or the worker's tick.
             problem, solution = service._solve_keeping_what_can_be_kept(
                 problem,
                 index,
                 time_limit=float(params.get("time_limit", REPAIR_TIME_LIMIT)),
                 workers=workers,
                 warnings=warnings,
+                progress=progress,
             )
     except ValueError as exc:
         plan.status = PlanStatus.FAILED

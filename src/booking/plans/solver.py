@@ -19,13 +19,14 @@ queued and returns, for tests and ``truchement solver --once``.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -35,11 +36,12 @@ from sqlalchemy.orm import Session
 from booking.errors import DomainError
 from booking.plans.jobs import Claim, claim_next, release, renew_lease, still_held, taken_by_earlier
 from booking.plans.models import Plan
+from booking.plans.repair import solve_repair
 from booking.plans.service import solve_plan
 from booking.settings import Settings, get_settings
 from booking.types import utc_now
 from booking.users.models import User
-from booking.vocabulary import PlanStatus
+from booking.vocabulary import PlanKind, PlanStatus
 
 log = logging.getLogger("truchement.solver")
 
@@ -106,8 +108,12 @@ class Solver:
         *,
         name: str | None = None,
         heartbeat: bool = True,
+        kinds: Collection[str] | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.sessions = sessions
+        self.kinds = kinds
+        self.clock = clock
         self.settings = settings or get_settings()
         self.name = name or solver_name()
         self.heartbeat = heartbeat
@@ -121,6 +127,8 @@ class Solver:
                 solver=self.name,
                 lease_seconds=self.settings.plan_lease_seconds,
                 max_attempts=self.settings.plan_max_attempts,
+                now=self.clock(),
+                kinds=self.kinds,
             )
             db.commit()
             return claim
@@ -150,15 +158,26 @@ class Solver:
             skip = taken_by_earlier(db, plan)
             beat = self._start_heartbeat(claim, progress)
             try:
-                solve_plan(
-                    db,
-                    actor=actor,
-                    plan=plan,
-                    workers=self.settings.solver_threads,
-                    skip_booking_ids=skip,
-                    progress=progress.report,
-                    after_build=db.commit,
-                )
+                if plan.kind == PlanKind.REPAIR:
+                    # Work that fell through: offered or proposed, and told, as it is solved.
+                    solve_repair(
+                        db,
+                        plan,
+                        now=self.clock(),
+                        workers=self.settings.solver_threads,
+                        progress=progress.report,
+                    )
+                else:
+                    solve_plan(
+                        db,
+                        actor=actor,
+                        plan=plan,
+                        now=self.clock(),
+                        workers=self.settings.solver_threads,
+                        skip_booking_ids=skip,
+                        progress=progress.report,
+                        after_build=db.commit,
+                    )
             except BaseException:
                 db.rollback()  # nothing of a broken solve is kept; the plan goes back
                 raise

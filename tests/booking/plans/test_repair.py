@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -100,6 +101,23 @@ def test_an_absence_over_three_confirmed_sessions_is_offered_to_the_free_provide
     assert all(a.recipient_user_id == world.dispatcher.id for a in alerts)
     assert all(a.context["fell_through"] == "Awet" and a.context["offered"] for a in alerts)
     assert {a.context["proposed_name"] for a in alerts} <= {"Selam", "Bereket"}
+
+
+def test_a_solver_process_takes_a_repair_from_the_plans_queue_like_any_plan(
+    db: Session, world: World, solve_queued: Callable[[], list[int]]
+) -> None:
+    awet, fell, _kept = _story(db, world)
+    world.service.auto_offer = True
+    _absent_all_day(db, world, awet)
+    [pending] = db.scalars(select(Plan).where(Plan.kind == PlanKind.REPAIR)).all()
+
+    assert solve_queued() == [pending.id]
+
+    assert pending.status == PlanStatus.DONE and pending.attempts == 1
+    for booking in fell:
+        [offer] = _held(db, booking)
+        assert offer.status == AssignmentStatus.OFFERED and offer.provider_id != awet.id
+    assert run_pending_repairs(db, now=now_for(world)) == []  # solved once, not twice
 
 
 def test_without_auto_offer_the_repair_waits_on_the_board_as_a_proposal(
