@@ -1,7 +1,8 @@
 """Re-staffing: when held work falls through, a repair plan re-plans only what fell.
 
 A trigger (a provider gives back accepted or confirmed work, records an
-absence over it, is marked unavailable by a dispatcher or deactivated; a new
+absence over it, is marked unavailable by a dispatcher or deactivated; their
+certification lapses before certified work, found by the worker's tick; a new
 urgent request) releases the work that can no longer be done and calls
 ``request_repair``, which stores a ``pending`` plan of kind ``repair`` for
 exactly those bookings, in the trigger's transaction. The worker's tick
@@ -23,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,7 +43,8 @@ from booking.plans.problem_builder import (
     build_problem,
     provider_key,
 )
-from booking.providers.models import AvailabilityException, Provider
+from booking.policies import certification_valid
+from booking.providers.models import AvailabilityException, Provider, ProviderLanguage
 from booking.settings import get_settings
 from booking.types import ensure_aware, to_jsonable, utc_now
 from booking.users.models import User
@@ -60,7 +63,8 @@ REPAIR_TIME_LIMIT = 10.0
 """Seconds a repair may solve: it plans a handful of sessions around pinned work."""
 
 Trigger = str
-"""`gave_back`, `absence`, `unavailable`, `urgent_request`, `deactivated`."""
+"""`gave_back`, `absence`, `unavailable`, `urgent_request`, `deactivated`,
+`certification_expired`."""
 
 
 # --- triggers ---------------------------------------------------------------------------
@@ -189,6 +193,48 @@ def work_fell_through(
     return plan
 
 
+def certifications_expiring(db: Session, *, now: dt.datetime | None = None) -> list[Plan]:
+    """Held work the provider's certification no longer covers on the session's day.
+
+    A booking that ``requires_certified`` stays with a provider whose
+    certification of its language ends (``certified_until``) before the
+    session, or was withdrawn, only until the worker's next tick: the work
+    falls through (trigger ``certification_expired``) and is repaired like
+    any other. The day is the session's local day in its service's time
+    zone, the rule of ``policies.certification_valid``.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    rows = db.execute(
+        select(Assignment, Booking.language_code, Organisation.timezone)
+        .join(Booking, Booking.id == Assignment.booking_id)
+        .join(Provider, Provider.id == Assignment.provider_id)
+        .join(Organisation, Organisation.id == Provider.organisation_id)
+        .where(
+            Booking.requires_certified,
+            Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
+            Assignment.starts_at > now,
+        )
+        .order_by(Assignment.starts_at, Assignment.id)
+    ).all()
+    lapsed: list[Assignment] = []
+    for assignment, language_code, timezone in rows:
+        certification = db.scalars(
+            select(ProviderLanguage).where(
+                ProviderLanguage.provider_id == assignment.provider_id,
+                ProviderLanguage.language_code == language_code,
+            )
+        ).first()
+        day = ensure_aware(assignment.starts_at).astimezone(ZoneInfo(timezone)).date()
+        if certification is None or not certification_valid(certification, day):
+            lapsed.append(assignment)
+    if not lapsed:
+        return []
+    plans = work_fell_through(
+        db, actor=None, assignments=lapsed, trigger="certification_expired", now=now
+    )
+    return [plans] if plans is not None else []
+
+
 def urgent_request(db: Session, *, booking: Booking, now: dt.datetime | None = None) -> Plan | None:
     """A new request starting within its service's ``urgent_within_hours`` is repaired at once."""
     now = ensure_aware(now) if now is not None else utc_now()
@@ -286,8 +332,10 @@ def request_repair(
 def run_pending_repairs(
     db: Session, *, now: dt.datetime | None = None, workers: int | None = 1
 ) -> list[Plan]:
-    """The worker's tick: solve every pending repair, oldest first."""
+    """The worker's tick: release work whose certification lapsed, then solve every
+    pending repair, oldest first."""
     now = ensure_aware(now) if now is not None else utc_now()
+    certifications_expiring(db, now=now)
     pending = db.scalars(
         select(Plan)
         .where(Plan.kind == PlanKind.REPAIR, Plan.status == PlanStatus.PENDING)

@@ -13,6 +13,7 @@ from booking.models import Assignment, Booking, OutboxMessage, Provider
 from booking.plans.models import Plan
 from booking.plans.repair import open_repairs, run_pending_repairs
 from booking.providers.availability import ExceptionData, RuleData, replace_availability
+from booking.providers.models import ProviderLanguage
 from booking.providers.service import update_provider
 from booking.vocabulary import AssignmentStatus, BookingStatus, PlanKind, PlanStatus
 from tests.booking.dispatch_world import World, at, now_for
@@ -154,3 +155,52 @@ def test_an_urgent_request_gets_a_repair_and_a_later_one_does_not(
     [repair] = run_pending_repairs(db, now=at(world.day, 8))
     assert repair.parameters["trigger"] == "urgent_request"
     assert [p["booking_id"] for p in repair.result["proposals"]] == [soon.id]
+
+
+def _certified_session(
+    db: Session, world: World, provider: Provider, hour: int, *, certified: bool = True
+) -> Booking:
+    booking = world.booking(db, hour=hour, status="confirmed", requires_certified=certified)
+    make_assignment(db, booking=booking, provider=provider, status="confirmed")
+    return booking
+
+
+def _certified_until(db: Session, provider: Provider, until: dt.date | None) -> None:
+    [language] = db.scalars(
+        select(ProviderLanguage).where(ProviderLanguage.provider_id == provider.id)
+    )
+    language.certified_until = until
+    db.flush()
+
+
+def test_a_certification_expiring_before_certified_work_makes_it_fall_through_in_one_tick(
+    db: Session, world: World
+) -> None:
+    awet = world.provider(db, name="Awet", certified=True)
+    world.provider(db, name="Selam", certified=True)
+    needs_it = _certified_session(db, world, awet, 9)
+    does_not = _certified_session(db, world, awet, 14, certified=False)
+    _certified_until(db, awet, world.day - dt.timedelta(days=1))
+
+    [repair] = run_pending_repairs(db, now=now_for(world))
+
+    assert repair.parameters["trigger"] == "certification_expired"
+    assert repair.parameters["booking_ids"] == [needs_it.id]
+    [proposal] = _held(db, needs_it)
+    assert proposal.provider_id != awet.id and proposal.status == AssignmentStatus.PROPOSED
+    [kept] = _held(db, does_not)
+    assert kept.provider_id == awet.id and kept.status == AssignmentStatus.CONFIRMED
+    [entry] = db.scalars(select(AuditLog).where(AuditLog.action == "assignment.fell_through")).all()
+    assert entry.actor_user_id is None and entry.changes["reason"] == "certification_expired"
+
+
+def test_a_certification_holding_on_the_session_day_keeps_the_work(
+    db: Session, world: World
+) -> None:
+    awet = world.provider(db, name="Awet", certified=True)
+    booking = _certified_session(db, world, awet, 9)
+    _certified_until(db, awet, world.day)  # its last day still counts
+
+    assert run_pending_repairs(db, now=now_for(world)) == []
+    [held] = _held(db, booking)
+    assert held.provider_id == awet.id and held.status == AssignmentStatus.CONFIRMED
