@@ -23,7 +23,7 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -39,6 +39,7 @@ from booking.plans import service
 from booking.plans.models import Plan
 from booking.plans.problem_builder import (
     DEFAULT_TIMEZONE,
+    ProblemIndex,
     booking_id_of,
     build_problem,
     provider_key,
@@ -57,12 +58,15 @@ from booking.vocabulary import (
     PlanStatus,
     UserRole,
 )
+from matching.problem import Plan as MatchPlan
 from matching.problem import Problem as MatchProblem
 
 REPAIR_TIME_LIMIT = 10.0
 """Seconds a repair may solve: it plans a handful of sessions around pinned work."""
 
 Trigger = str
+MoveConfirmed = Literal["forbid", "allow"]
+MOVE_CONFIRMED_MODES: tuple[MoveConfirmed, ...] = ("forbid", "allow")
 """`gave_back`, `absence`, `unavailable`, `urgent_request`, `deactivated`,
 `certification_expired`."""
 
@@ -282,8 +286,13 @@ def request_repair(
     fell_through: dict[int, str],
     now: dt.datetime,
     dropped: dict[int, int] | None = None,
+    move_confirmed: MoveConfirmed = "forbid",
 ) -> Plan | None:
     """Store a pending repair plan for these bookings; the worker's tick solves it.
+
+    ``move_confirmed`` is the repair's option for the held work around:
+    ``forbid`` pins it, ``allow`` lets the matcher move it at a price above
+    any travel saving (``move_cost``), so only to staff more sessions.
 
     The plan is made in the name of the acting dispatcher, else of the
     service's first dispatcher (a provider or the system triggered it); a
@@ -313,7 +322,7 @@ def request_repair(
                 "time_limit": REPAIR_TIME_LIMIT,
                 "timezone": DEFAULT_TIMEZONE,
                 "providing_org_id": providing_org_id,
-                "move_confirmed": False,
+                "move_confirmed": move_confirmed,
             }
         ),
     )
@@ -349,7 +358,11 @@ def solve_repair(db: Session, plan: Plan, *, now: dt.datetime, workers: int | No
 
     Everything but the plan's bookings is held work of the service, pinned
     by the problem builder: a repair staffs what fell and moves nothing
-    else (``move_confirmed`` false, the only mode).
+    else. With ``move_confirmed`` ``allow`` the held work is unpinned but
+    hinted where it is, each move costing ``move_cost`` soft points: held
+    work moves only when that staffs a session more (the medium level), and
+    a moved session is released (audited, its provider told) and proposed
+    again with the rest. This is the one place a repair is solved.
     """
     began = time.perf_counter()
     params: dict[str, Any] = dict(plan.parameters)
@@ -371,6 +384,9 @@ def solve_repair(db: Session, plan: Plan, *, now: dt.datetime, workers: int | No
         timezone=str(params.get("timezone", DEFAULT_TIMEZONE)),
     )
     problem = _without_who_dropped(problem, dict(params.get("dropped", {})))
+    movable = params.get("move_confirmed") == "allow"
+    if movable:
+        problem = dataclasses.replace(problem, fixed=())
     warnings: list[str] = []
     solution = None
     try:
@@ -382,6 +398,7 @@ def solve_repair(db: Session, plan: Plan, *, now: dt.datetime, workers: int | No
                 time_limit=float(params.get("time_limit", REPAIR_TIME_LIMIT)),
                 workers=workers,
                 warnings=warnings,
+                disruption_weight=move_cost(problem) if movable else 0,
             )
     except ValueError as exc:
         plan.status = PlanStatus.FAILED
@@ -389,8 +406,14 @@ def solve_repair(db: Session, plan: Plan, *, now: dt.datetime, workers: int | No
         plan.finished_at = utc_now()
         db.flush()
         return plan
+    moved = _release_moved(db, actor, plan, index, solution, now) if movable else []
     service._store(db, actor, plan, problem, index, solution, now)
-    plan.result = {**(plan.result or {}), "warnings": warnings, "trigger": params.get("trigger")}
+    plan.result = {
+        **(plan.result or {}),
+        "warnings": warnings,
+        "trigger": params.get("trigger"),
+        "moved": moved,
+    }
     plan.timings = {"total_seconds": round(time.perf_counter() - began, 3)}
     plan.status = PlanStatus.DONE
     plan.finished_at = utc_now()
@@ -415,11 +438,86 @@ def solve_repair(db: Session, plan: Plan, *, now: dt.datetime, workers: int | No
             "trigger": params.get("trigger"),
             "proposals": len((plan.result or {}).get("proposals", [])),
             "unassigned": len((plan.result or {}).get("unassigned", [])),
+            "moved": [m["booking_id"] for m in moved],
             "offered": offered,
         },
     )
     _alert(db, plan, params, offered=offered, now=now)
     return plan
+
+
+def move_cost(problem: MatchProblem) -> int:
+    """Soft points per moved held session: more than any plan's travel and bonuses.
+
+    No provider drives more than 24 h a day, so the whole problem's travel
+    is below 1440 minutes x its days (with the day before and after, rule 9)
+    x its providers; the preferred bonus is 60 per session. A move costing
+    more than all of that is never worth a travel saving, only a session
+    more staffed, which the medium level decides first.
+    """
+    if not problem.sessions:
+        return 1
+    first = min(s.start for s in problem.sessions).date()
+    last = max(s.start for s in problem.sessions).date()
+    days = (last - first).days + 3
+    return 1 + 1440 * days * max(1, len(problem.providers)) + 60 * len(problem.sessions)
+
+
+def _release_moved(
+    db: Session,
+    actor: User,
+    plan: Plan,
+    index: ProblemIndex,
+    solution: MatchPlan | None,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Release the held work the solver moved, and plan it with the repair's own sessions.
+
+    Each moved session's assignment is cancelled (audited ``assignment.moved``,
+    its provider told as for any cancellation), its booking goes back to
+    requested, and its key joins ``index.planned`` so the plan proposes it to
+    its new provider.
+    """
+    if solution is None:
+        return []
+    given = {a.session: a.provider for a in solution.assignments}
+    moved: list[dict[str, Any]] = []
+    for key, assignment in list(index.pinned.items()):
+        now_with = given.get(key)
+        if now_with is None or now_with == provider_key(assignment.provider_id):
+            continue
+        booking = index.booking(key)
+        before = assignment.status
+        assignment.status = AssignmentStatus.CANCELLED
+        assignment.responded_at = now
+        db.flush()
+        audit_assignment(
+            db,
+            actor=actor,
+            action="assignment.moved",
+            assignment=assignment,
+            booking=booking,
+            changes={"status": [before, assignment.status], "by_plan": plan.id},
+        )
+        if before == AssignmentStatus.CONFIRMED:
+            events.assignment_cancelled(db, assignment=assignment, now=now)
+        else:
+            events.offer_closed(db, assignment=assignment, now=now)
+        release_booking(db, actor=actor, booking=booking, now=now)
+        db.flush()
+        index.booking_versions[booking.id] = booking.version_id
+        del index.pinned[key]
+        index.planned.append(key)
+        moved.append(
+            {
+                "booking_id": booking.id,
+                "from_provider_id": assignment.provider_id,
+                "from_name": index.provider(provider_key(assignment.provider_id)).display_name,
+                "to_provider_id": index.provider(now_with).id,
+            }
+        )
+    index.planned.sort(key=lambda k: (index.booking(k).starts_at, k))
+    return moved
 
 
 def _without_who_dropped(problem: MatchProblem, dropped: dict[str, int]) -> MatchProblem:
@@ -446,7 +544,10 @@ def _alert(
     result = plan.result or {}
     proposed = {int(p["booking_id"]): str(p["provider_name"]) for p in result.get("proposals", [])}
     fell = {int(k): str(v) for k, v in dict(params.get("fell_through", {})).items()}
-    for booking_id in params["booking_ids"]:
+    # Held work the repair moved is told like what fell: whom it left, who is proposed.
+    moved = {int(m["booking_id"]): str(m["from_name"]) for m in result.get("moved", [])}
+    fell.update(moved)
+    for booking_id in [*params["booking_ids"], *moved]:
         booking = db.get(Booking, int(booking_id))
         if booking is None:
             continue

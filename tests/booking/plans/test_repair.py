@@ -204,3 +204,75 @@ def test_a_certification_holding_on_the_session_day_keeps_the_work(
     assert run_pending_repairs(db, now=now_for(world)) == []
     [held] = _held(db, booking)
     assert held.provider_id == awet.id and held.status == AssignmentStatus.CONFIRMED
+
+
+def _only_bereket_speaks_arabic(
+    db: Session, world: World, move_confirmed: str
+) -> tuple[Provider, Provider, Booking, Booking]:
+    """Awet gives back an Arabic session at 10:00 that only Bereket speaks; Bereket is
+    confirmed for a Tigrinya session at the same hour, which Selam could do."""
+    awet = world.provider(db, name="Awet", languages=("ara",))
+    bereket = world.provider(db, name="Bereket", languages=("tir", "ara"))
+    selam = world.provider(db, name="Selam", languages=("tir",))
+    arabic = world.booking(db, hour=10, language_code="ara")
+    tigrinya = _confirmed(db, world, bereket, 10)
+    from booking.plans.repair import request_repair
+
+    request_repair(
+        db,
+        actor=world.dispatcher,
+        providing_org_id=world.service.id,
+        booking_ids=[arabic.id],
+        trigger="gave_back",
+        fell_through={arabic.id: "Awet"},
+        dropped={arabic.id: awet.id},
+        move_confirmed=move_confirmed,  # type: ignore[arg-type]
+        now=now_for(world),
+    )
+    return bereket, selam, arabic, tigrinya
+
+
+def test_by_default_a_repair_never_moves_confirmed_work_even_to_staff_a_session(
+    db: Session, world: World
+) -> None:
+    bereket, _selam, arabic, tigrinya = _only_bereket_speaks_arabic(db, world, "forbid")
+    [repair] = run_pending_repairs(db, now=now_for(world))
+    assert repair.result["proposals"] == [] and repair.result["moved"] == []
+    assert arabic.status == BookingStatus.UNFILLED
+    [held] = _held(db, tigrinya)
+    assert held.provider_id == bereket.id and held.status == AssignmentStatus.CONFIRMED
+
+
+def test_allowed_to_move_confirmed_work_a_repair_moves_it_to_staff_one_session_more(
+    db: Session, world: World
+) -> None:
+    bereket, selam, arabic, tigrinya = _only_bereket_speaks_arabic(db, world, "allow")
+    [repair] = run_pending_repairs(db, now=now_for(world))
+
+    assert [m["booking_id"] for m in repair.result["moved"]] == [tigrinya.id]
+    [arabic_proposal] = _held(db, arabic)
+    assert arabic_proposal.provider_id == bereket.id
+    [tigrinya_proposal] = _held(db, tigrinya)
+    assert tigrinya_proposal.provider_id == selam.id
+    assert tigrinya_proposal.status == AssignmentStatus.PROPOSED
+    [moved] = db.scalars(select(AuditLog).where(AuditLog.action == "assignment.moved")).all()
+    assert moved.changes["status"] == ["confirmed", "cancelled"]
+    alerts = db.scalars(select(OutboxMessage).where(OutboxMessage.event == "repair_proposed"))
+    assert {(a.context["fell_through"], a.context["proposed_name"]) for a in alerts} == {
+        ("Awet", "Bereket"),
+        ("Bereket", "Selam"),
+    }
+
+
+def test_allowed_to_move_confirmed_work_a_repair_does_not_move_it_to_save_travel(
+    db: Session, world: World
+) -> None:
+    awet, fell, kept = _story(db, world)
+    _absent_all_day(db, world, awet)
+    [pending] = db.scalars(select(Plan).where(Plan.kind == PlanKind.REPAIR)).all()
+    pending.parameters = {**pending.parameters, "move_confirmed": "allow"}
+    [repair] = run_pending_repairs(db, now=now_for(world))
+    assert repair.result["moved"] == []
+    [still] = _held(db, kept)
+    assert still.status == AssignmentStatus.CONFIRMED
+    assert len(repair.result["proposals"]) == len(fell)
