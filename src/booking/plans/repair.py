@@ -540,7 +540,8 @@ def _without_who_dropped(problem: MatchProblem, dropped: dict[str, int]) -> Matc
 def _alert(
     db: Session, plan: Plan, params: dict[str, Any], *, offered: bool, now: dt.datetime
 ) -> None:
-    """One email per booking to the dispatchers serving it; unstaffed ones go back on the board."""
+    """One email per booking to the dispatchers serving it; unstaffed ones go back on the
+    board, and their requesters are told the session is not staffed yet."""
     result = plan.result or {}
     proposed = {int(p["booking_id"]): str(p["provider_name"]) for p in result.get("proposals", [])}
     fell = {int(k): str(v) for k, v in dict(params.get("fell_through", {})).items()}
@@ -560,6 +561,10 @@ def _alert(
             offered=offered and booking.id in proposed,
             now=now,
         )
+        # The requester of work that fell through hears only that it is not staffed
+        # yet; a new urgent request was acknowledged as being looked for already.
+        if booking.id not in proposed and params.get("trigger") != "urgent_request":
+            events.booking_not_yet_staffed(db, booking=booking, plan_id=plan.id, now=now)
 
 
 def open_repairs(db: Session, providing_org_id: int | None) -> list[Plan]:

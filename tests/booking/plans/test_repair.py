@@ -16,6 +16,7 @@ from booking.providers.availability import ExceptionData, RuleData, replace_avai
 from booking.providers.models import ProviderLanguage
 from booking.providers.service import update_provider
 from booking.vocabulary import AssignmentStatus, BookingStatus, PlanKind, PlanStatus
+from notify.render import render_email
 from tests.booking.dispatch_world import World, at, now_for
 from tests.factories import make_assignment
 
@@ -276,3 +277,57 @@ def test_allowed_to_move_confirmed_work_a_repair_does_not_move_it_to_save_travel
     [still] = _held(db, kept)
     assert still.status == AssignmentStatus.CONFIRMED
     assert len(repair.result["proposals"]) == len(fell)
+
+
+def test_the_requester_of_work_nobody_can_take_is_told_only_that_it_is_not_staffed_yet(
+    db: Session, world: World
+) -> None:
+    world.requester.locale = "nl"
+    awet = world.provider(db, name="Awet")
+    booking = world.booking(
+        db, hour=10, status="confirmed", beneficiary_ref="BEN-4711", notes="Zaal 3, dossier X"
+    )
+    make_assignment(db, booking=booking, provider=awet, status="confirmed")
+    [held] = _held(db, booking)
+    assignments.decline(
+        db, actor=world.dispatcher, assignment=held, lock_hours=24, now=now_for(world)
+    )
+    run_pending_repairs(db, now=now_for(world))
+
+    [told] = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.event == "booking_not_yet_staffed")
+    ).all()
+    assert told.recipient_user_id == world.requester.id and told.locale == "nl"
+    email = render_email(
+        template=told.template,
+        locale=told.locale,
+        context=told.context,
+        sender="Truchement <noreply@example.org>",
+        recipient=told.recipient,
+    )
+    assert "Nog niet ingevuld" in email.subject and booking.reference in email.text
+    for secret in ("BEN-4711", "Zaal 3", "Awet"):
+        assert secret not in email.text and secret not in email.html
+        assert secret not in str(told.context)
+
+
+def test_a_staffed_repair_tells_the_requester_nothing_until_the_new_provider_is_confirmed(
+    db: Session, world: World
+) -> None:
+    awet, fell, _kept = _story(db, world)
+    world.service.auto_offer = True
+    _absent_all_day(db, world, awet)
+    run_pending_repairs(db, now=now_for(world))
+    to_requester = select(OutboxMessage).where(
+        OutboxMessage.recipient_user_id == world.requester.id
+    )
+    assert db.scalars(to_requester).all() == []
+
+    [offer] = _held(db, fell[0])
+    new_provider = db.get_one(Provider, offer.provider_id)
+    login = world.login(db, new_provider)
+    assignments.accept(db, actor=login, assignment=offer, now=now_for(world))
+    assignments.confirm(db, actor=world.dispatcher, assignment=offer, now=now_for(world))
+
+    [confirmed] = db.scalars(to_requester.where(~OutboxMessage.event.startswith("reminder_"))).all()
+    assert confirmed.context["provider_name"] == new_provider.display_name
