@@ -182,9 +182,12 @@ def _board_page(
         ).fetchmany(5)
     )
     repairs = open_repairs(page.db, page.user.organisation_id)
+    service = page.db.get(Organisation, page.user.organisation_id)
     return page.render(
         "board.html",
         repairs=repairs,
+        # The service's staffing settings (an admin changes them through the API).
+        staffing=service if service is not None and service.kind == "providing" else None,
         status=http_status,
         days=sorted(by_day.items()),
         languages=sorted(languages.items(), key=lambda item: item[1].lower()),
