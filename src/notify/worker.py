@@ -8,7 +8,8 @@ scheduler keeps its jobs in memory; nothing about messages lives in it.
 Jobs: deliver what is due (every ``TRUCHEMENT_WORKER_INTERVAL_SECONDS``, 30 s),
 expire unanswered offers (every minute, when the dispatch module provides
 ``booking.assignments.offers.expire_offers``), solve pending repair plans
-(every interval too: work that fell through, ``booking.plans.repair``), and the dispatchers' digest
+(every interval too: work that fell through, or whose certification lapsed,
+``booking.plans.repair``), and the dispatchers' digest
 (cron, daily at ``TRUCHEMENT_DIGEST_HOUR`` in ``TRUCHEMENT_TIMEZONE``).
 """
 
