@@ -198,14 +198,17 @@ def work_fell_through(
 
 
 def certifications_expiring(db: Session, *, now: dt.datetime | None = None) -> list[Plan]:
-    """Held work the provider's certification no longer covers on the session's day.
+    """Held work whose provider's certification expires under it, before the session's day.
 
     A booking that ``requires_certified`` stays with a provider whose
     certification of its language ends (``certified_until``) before the
-    session, or was withdrawn, only until the worker's next tick: the work
-    falls through (trigger ``certification_expired``) and is repaired like
-    any other. The day is the session's local day in its service's time
-    zone, the rule of ``policies.certification_valid``.
+    session only until the worker's next tick: the work falls through
+    (trigger ``certification_expired``) and is repaired like any other.
+    Only a certification that still held when the work was given expires
+    *under* it: a dispatcher who knowingly gave certified work to someone
+    uncertified, or already expired, made a manual decision that is not the
+    system's to undo. The day is the session's local day in its service's
+    time zone, the rule of ``policies.certification_valid``.
     """
     now = ensure_aware(now) if now is not None else utc_now()
     rows = db.execute(
@@ -228,8 +231,14 @@ def certifications_expiring(db: Session, *, now: dt.datetime | None = None) -> l
                 ProviderLanguage.language_code == language_code,
             )
         ).first()
-        day = ensure_aware(assignment.starts_at).astimezone(ZoneInfo(timezone)).date()
-        if certification is None or not certification_valid(certification, day):
+        if certification is None:
+            continue
+        zone = ZoneInfo(timezone)
+        given_on = ensure_aware(assignment.created_at).astimezone(zone).date()
+        day = ensure_aware(assignment.starts_at).astimezone(zone).date()
+        if certification_valid(certification, given_on) and not certification_valid(
+            certification, day
+        ):
             lapsed.append(assignment)
     if not lapsed:
         return []

@@ -195,6 +195,20 @@ def test_a_certification_expiring_before_certified_work_makes_it_fall_through_in
     assert entry.actor_user_id is None and entry.changes["reason"] == "certification_expired"
 
 
+def test_certified_work_given_knowingly_to_someone_uncertified_or_expired_stays(
+    db: Session, world: World
+) -> None:
+    uncertified = world.provider(db, name="Awet")
+    expired = world.provider(db, name="Bereket", certified=True)
+    _certified_until(db, expired, dt.date.today() - dt.timedelta(days=1))
+    by_hand = [_certified_session(db, world, p, h) for p, h in ((uncertified, 9), (expired, 11))]
+
+    assert run_pending_repairs(db, now=now_for(world)) == []
+    for booking in by_hand:
+        [held] = _held(db, booking)
+        assert held.status == AssignmentStatus.CONFIRMED
+
+
 def test_a_certification_holding_on_the_session_day_keeps_the_work(
     db: Session, world: World
 ) -> None:
