@@ -33,6 +33,7 @@ from booking.assignments.models import Assignment
 from booking.assignments.service.records import audit_assignment, release_booking
 from booking.audit import record_audit
 from booking.bookings.models import Booking
+from booking.errors import Conflict
 from booking.organisations.models import Organisation, ServiceAgreement
 from booking.outbox import events
 from booking.plans import service
@@ -296,6 +297,7 @@ def request_repair(
     now: dt.datetime,
     dropped: dict[int, int] | None = None,
     move_confirmed: MoveConfirmed = "forbid",
+    again_of: int | None = None,
 ) -> Plan | None:
     """Store a pending repair plan for these bookings; the worker's tick solves it.
 
@@ -332,6 +334,7 @@ def request_repair(
                 "timezone": DEFAULT_TIMEZONE,
                 "providing_org_id": providing_org_id,
                 "move_confirmed": move_confirmed,
+                "again_of": again_of,
             }
         ),
     )
@@ -342,9 +345,58 @@ def request_repair(
         actor=actor,
         action="plan.repair_requested",
         entity=plan,
-        changes={"trigger": trigger, "booking_ids": [b.id for b in bookings]},
+        changes={
+            "trigger": trigger,
+            "booking_ids": [b.id for b in bookings],
+            "move_confirmed": move_confirmed,
+            "again_of": again_of,
+        },
     )
     return plan
+
+
+def repair_again(
+    db: Session,
+    *,
+    actor: User,
+    plan: Plan,
+    move_confirmed: MoveConfirmed,
+    now: dt.datetime | None = None,
+) -> Plan:
+    """A dispatcher asks a solved repair again for what it left open, e.g. with
+    ``move_confirmed`` ``allow`` after the default pinning staffed nobody.
+
+    Its trigger, who fell through and who dropped what carry over; the
+    worker's next tick solves it. ``Conflict`` if the plan is not a solved
+    repair or left nothing open.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    if plan.kind != PlanKind.REPAIR or plan.status != PlanStatus.DONE:
+        raise Conflict("Only a solved repair can be asked again.", code="not_a_solved_repair")
+    left = [int(u["booking_id"]) for u in (plan.result or {}).get("unassigned", [])]
+    still_open = [
+        b.id
+        for b in db.scalars(select(Booking).where(Booking.id.in_(left)).order_by(Booking.id))
+        if b.status in (BookingStatus.REQUESTED, BookingStatus.UNFILLED)
+    ]
+    if not still_open:
+        raise Conflict("The repair left no session open.", code="nothing_to_repair")
+    params: dict[str, Any] = dict(plan.parameters)
+    again = request_repair(
+        db,
+        actor=actor,
+        providing_org_id=plan.providing_org_id or 0,
+        booking_ids=still_open,
+        trigger=str(params.get("trigger", "")),
+        fell_through={int(k): str(v) for k, v in dict(params.get("fell_through", {})).items()},
+        dropped={int(k): int(v) for k, v in dict(params.get("dropped", {})).items()},
+        move_confirmed=move_confirmed,
+        again_of=plan.id,
+        now=now,
+    )
+    if again is None:
+        raise Conflict("The service has no dispatcher to act on a repair.", code="no_dispatcher")
+    return again
 
 
 def run_pending_repairs(
