@@ -73,3 +73,46 @@ def test_the_board_shows_the_service_s_staffing_settings(
     assert line is not None
     assert "weight 3" in line.group(1) and "within 24 h" in line.group(1)
     assert "go out as offers at once" in line.group(1)
+
+
+def test_a_dispatcher_asks_a_repair_that_staffed_nobody_again_allowing_confirmed_work_to_move(
+    browser: Browser, world: World, db: Session
+) -> None:
+    awet = world.provider(db, name="Awet", languages=("ara",))
+    bereket = world.provider(db, name="Bereket", languages=("tir", "ara"))
+    world.provider(db, name="Selam", languages=("tir",))
+    arabic = world.booking(db, hour=10, language_code="ara", status="confirmed")
+    gave_back = make_assignment(db, booking=arabic, provider=awet, status="confirmed")
+    tigrinya = world.booking(db, hour=10, status="confirmed")
+    make_assignment(db, booking=tigrinya, provider=bereket, status="confirmed")
+    assignments.decline(
+        db, actor=world.dispatcher, assignment=gave_back, lock_hours=24, now=now_for(world)
+    )
+    [repair] = run_pending_repairs(db, now=now_for(world))
+    dispatcher = browser.sign_in(world.dispatcher).language("fr")
+    assert 'id="repair-again-allow"' in dispatcher.get(f"/board/plans/{repair.id}").text
+
+    response = dispatcher.post(
+        f"/board/plans/{repair.id}/repair-again", {"move_confirmed": "allow"}
+    )
+
+    assert response.status_code == 303
+    [again] = run_pending_repairs(db, now=now_for(world))
+    assert response.headers["location"] == f"/board/plans/{repair.id}?again={again.id}"
+    assert again.parameters["move_confirmed"] == "allow"
+    assert [m["booking_id"] for m in again.result["moved"]] == [tigrinya.id]
+    page = dispatcher.get(response.headers["location"]).text
+    assert 'id="repair-requested"' in page and f"{again.id}" in page
+
+
+def test_asking_an_ordinary_plan_again_is_refused_on_the_page(
+    browser: Browser, world: World, db: Session
+) -> None:
+    world.booking(db, hour=10)
+    dispatcher = browser.sign_in(world.dispatcher).language("en")
+    ran = dispatcher.post("/board/plans", {"start": world.day.isoformat(), "days": "1"})
+    plan_url = ran.headers["location"].split("?")[0]
+    assert 'id="repair-again-form"' not in dispatcher.get(plan_url).text
+    refused = dispatcher.post(f"{plan_url}/repair-again", {"move_confirmed": "allow"})
+    assert refused.status_code == 409
+    assert "Only a solved repair can be asked again." in refused.text
