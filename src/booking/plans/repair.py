@@ -212,28 +212,27 @@ def certifications_expiring(db: Session, *, now: dt.datetime | None = None) -> l
     time zone, the rule of ``policies.certification_valid``.
     """
     now = ensure_aware(now) if now is not None else utc_now()
+    # One query: only certifications with an end date can expire under work.
     rows = db.execute(
-        select(Assignment, Booking.language_code, Organisation.timezone)
+        select(Assignment, ProviderLanguage, Organisation.timezone)
         .join(Booking, Booking.id == Assignment.booking_id)
         .join(Provider, Provider.id == Assignment.provider_id)
         .join(Organisation, Organisation.id == Provider.organisation_id)
+        .join(
+            ProviderLanguage,
+            (ProviderLanguage.provider_id == Assignment.provider_id)
+            & (ProviderLanguage.language_code == Booking.language_code),
+        )
         .where(
             Booking.requires_certified,
+            ProviderLanguage.certified_until.is_not(None),
             Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
             Assignment.starts_at > now,
         )
         .order_by(Assignment.starts_at, Assignment.id)
     ).all()
     lapsed: list[Assignment] = []
-    for assignment, language_code, timezone in rows:
-        certification = db.scalars(
-            select(ProviderLanguage).where(
-                ProviderLanguage.provider_id == assignment.provider_id,
-                ProviderLanguage.language_code == language_code,
-            )
-        ).first()
-        if certification is None:
-            continue
+    for assignment, certification, timezone in rows:
         zone = ZoneInfo(timezone)
         given_on = ensure_aware(assignment.created_at).astimezone(zone).date()
         day = ensure_aware(assignment.starts_at).astimezone(zone).date()
