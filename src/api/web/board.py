@@ -51,7 +51,7 @@ from booking.errors import DomainError, NotFound, Unprocessable
 from booking.organisations.models import Organisation, OrganisationClosure
 from booking.plans.jobs import queue_plans, request_stop
 from booking.plans.models import Plan
-from booking.plans.repair import open_repairs
+from booking.plans.repair import MoveConfirmed, open_repairs, repair_again
 from booking.plans.service import (
     MAX_HORIZON_DAYS,
     apply_plan,
@@ -187,9 +187,12 @@ def _board_page(
         ).fetchmany(5)
     )
     repairs = open_repairs(page.db, page.user.organisation_id)
+    service = page.db.get(Organisation, page.user.organisation_id)
     return page.render(
         "board.html",
         repairs=repairs,
+        # The service's staffing settings (an admin changes them through the API).
+        staffing=service if service is not None and service.kind == "providing" else None,
         status=http_status,
         days=sorted(by_day.items()),
         languages=sorted(languages.items(), key=lambda item: item[1].lower()),
@@ -378,6 +381,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         applied=_parse_int(query.get("applied"), -1, 0, 10_000),
         refused=_parse_int(query.get("refused"), 0, 0, 10_000),
         open_count=sum(1 for p in proposals if p["status"] == AssignmentStatus.PROPOSED),
+        repair_requested=_parse_int(query.get("again"), 0, 0, 2_000_000_000),
     )
 
 
@@ -411,6 +415,20 @@ def stop(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
     except DomainError as refused:
         raise page.error(refused.status, page_problem_key(page, refused)) from None
     return page.redirect(f"/board/plans/{plan.id}")
+
+
+@router.post("/board/plans/{plan_id}/repair-again")
+def repair_again_form(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
+    """Ask a solved repair again for what it left open, moving confirmed work or not."""
+    assert page.user is not None
+    plan = _plan_or_404(page, plan_id)
+    move: MoveConfirmed = "allow" if form.get("move_confirmed") == "allow" else "forbid"
+    try:
+        with page.attempt():
+            again = repair_again(page.db, actor=page.user, plan=plan, move_confirmed=move)
+    except DomainError as refused:
+        raise page.error(refused.status, page_problem_key(page, refused)) from None
+    return page.redirect(f"/board/plans/{plan.id}?again={again.id}")
 
 
 @router.post("/board/plans/{plan_id}/apply")

@@ -104,17 +104,34 @@ def create_organisation(
     return organisation
 
 
+STAFFING_SETTINGS = ("fairness_weight", "auto_offer", "urgent_within_hours")
+"""A providing service's settings of plans and repairs (docs/operations.md, "Re-staffing")."""
+
+
 def update_organisation(
     db: Session, *, actor: User | None, organisation: Organisation, changes: Mapping[str, Any]
 ) -> Organisation:
     """Rename or move an organisation (``name``, ``country``, ``region``, ``timezone``,
-    ``locale``).
+    ``locale``), or change a providing service's staffing settings
+    (``fairness_weight``, ``auto_offer``, ``urgent_within_hours``).
 
     The kind never changes: its users' roles and its agreements depend on it.
+    The staffing settings steer plans and repairs, which only a providing
+    service runs: on another organisation they are refused.
     """
     if changes.get("timezone") is not None:
         _check_timezone(changes["timezone"])
-    for key in ("name", "country", "timezone", "locale"):
+    staffing = [key for key in STAFFING_SETTINGS if changes.get(key) is not None]
+    if staffing and organisation.kind != OrganisationKind.PROVIDING:
+        raise Unprocessable(
+            f"organisation {organisation.id} is not a providing service",
+            errors=[
+                FieldError(key, "Only a providing service has this setting.", code="not_providing")
+                for key in staffing
+            ],
+            rule="staffing_settings",
+        )
+    for key in ("name", "country", "timezone", "locale", *staffing):
         if changes.get(key) is not None:
             setattr(organisation, key, changes[key])
     if "region" in changes:

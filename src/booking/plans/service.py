@@ -62,6 +62,7 @@ from booking.plans.problem_builder import (
     ProblemIndex,
     booking_id_of,
     build_problem,
+    provider_key,
 )
 from booking.providers.availability import subtract
 from booking.providers.models import Provider
@@ -576,12 +577,15 @@ def _solve_keeping_what_can_be_kept(
     workers: int | None,
     warnings: list[str],
     progress: Progress | None = None,
+    disruption_weight: int = 0,
 ) -> tuple[MatchProblem, MatchPlan]:
     """Solve; if held work cannot all be kept together, plan around the clashing part.
 
     Held work that breaks a rule (a dispatcher's manual decision, a
     certification expired since) is not the new plan's to undo: its time
-    becomes busy time and a warning says so.
+    becomes busy time and a warning says so. ``disruption_weight`` is the
+    matcher's price of moving a hinted session (a repair that may move
+    held work it no longer pins).
     """
     for _ in range(MAX_PIN_RELEASES):
         try:
@@ -591,6 +595,7 @@ def _solve_keeping_what_can_be_kept(
                 workers=workers,
                 hint=_hint(problem, index),
                 progress=progress,
+                disruption_weight=disruption_weight,
             )
         except InfeasibleFixedError as clash:
             warnings.append(index.humanise(str(clash)))
@@ -601,11 +606,12 @@ def _solve_keeping_what_can_be_kept(
 def _hint(problem: MatchProblem, index: ProblemIndex) -> MatchPlan:
     """The held work, and the live offers, as a starting point for the solver."""
     sessions = {s.id for s in problem.sessions}
-    pins = {f.session: f.provider for f in problem.fixed}
+    providers = {p.id for p in problem.providers}
+    # Held work, pinned or not (a repair may unpin it): where it is now.
     given = [
-        MatchAssignment(session=key, provider=pins[key], start=a.starts_at)
+        MatchAssignment(session=key, provider=provider_key(a.provider_id), start=a.starts_at)
         for key, a in index.pinned.items()
-        if key in pins
+        if key in sessions and provider_key(a.provider_id) in providers
     ]
     given += [
         MatchAssignment(session=key, provider=provider, start=start)
