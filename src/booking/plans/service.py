@@ -1,11 +1,14 @@
 """Plans: run the matcher over a horizon, store what it proposes, apply it in whole or in part.
 
-``run_plan`` builds the problem (``problem_builder``), solves it within the
-time limit, checks the result with the matcher's own validator, and stores
-the plan (score, bound, timings, explanations) with one ``proposed``
-assignment per session it staffed; each booking becomes ``proposed`` or
-``unfilled`` (with the matcher's reason). Proposals of earlier plans for the
-same bookings are superseded.
+``open_plan`` checks a plan request and stores the plan; ``solve_plan``
+builds the problem (``problem_builder``), solves it within the time limit,
+checks the result with the matcher's own validator, and stores the plan
+(score, bound, timings, explanations) with one ``proposed`` assignment per
+session it staffed; each booking becomes ``proposed`` or ``unfilled`` (with
+the matcher's reason). Proposals of earlier plans for the same bookings are
+superseded. ``run_plan`` does both at once; the API and the board queue the
+plan instead (``booking.plans.jobs``) and a solver solves it
+(``booking.plans.solver``).
 
 ``apply_plan`` turns proposals into confirmations (or offers). A proposal is
 stale when its booking changed since the plan, is no longer open, is held
