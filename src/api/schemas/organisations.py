@@ -36,6 +36,10 @@ class OrganisationOut(ResponseModel):
     locale: Locale = Field(
         description="The language its people are written to by default (a new provider's)."
     )
+    counts_idle: bool = Field(
+        description="A providing service whose providers are salaried: the matcher counts "
+        "their waiting between leaving home and coming back as cost."
+    )
     created_at: dt.datetime
 
 
@@ -51,6 +55,11 @@ class OrganisationCreate(StrictModel):
         default=Locale.FR,
         description="The language of its people's messages by default (a new provider's).",
     )
+    counts_idle: bool = Field(
+        default=False,
+        description="Providing services only: its providers are salaried (paid from leaving "
+        "home to coming back), so plans avoid long waits between their sessions.",
+    )
 
 
 class OrganisationUpdate(StrictModel):
@@ -61,6 +70,9 @@ class OrganisationUpdate(StrictModel):
     region: Region | None = None
     timezone: TimeZoneName | None = None
     locale: Locale | None = None
+    counts_idle: bool | None = Field(
+        default=None, description="Providing services only: salaried (true) or freelance."
+    )
 
 
 class AgreementCreate(StrictModel):

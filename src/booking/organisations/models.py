@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import Base, one_of
@@ -34,6 +34,9 @@ class Organisation(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
     # The language its people are written to by default (a new provider's messages).
     locale: Mapped[str] = mapped_column(String(2), default=Locale.FR, server_default=Locale.FR)
+    # A providing service whose providers are salaried (paid from leaving home to
+    # coming back): the matcher counts their waiting as cost (docs/problem.md).
+    counts_idle: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     # The foreign keys RESTRICT: deleting an organisation that still has sites
