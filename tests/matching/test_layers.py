@@ -34,6 +34,7 @@ LAYERS = [
     "phases",
     "run",
     "search",
+    "routing_search",
     "strategy",
     "solve",
 ]
