@@ -40,10 +40,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from matching.eligibility import Option
 from matching.greedy import Placer
-from matching.model import make_scope
+from matching.model import build_model, make_scope
+from matching.phases import solve_lexicographic
 from matching.problem import Location, Problem
 from matching.run import Run
-from matching.search import _committed_work, _new_search, _Piece, _Search, _solve_piece
+from matching.search import _committed_work, _new_search, _Piece, _Search
 from matching.timeline import Timeline
 from matching.travel import Travel
 
@@ -53,6 +54,11 @@ MEDIUM_WEIGHT = 100_000
 """The routing cost of leaving one priority point unstaffed: above any day's travel and wait."""
 EXTRA_SESSIONS = 6
 """Unstaffed sessions a route piece takes in at most."""
+PIECE_DAYS = (1, 2, 3, 4, 6)
+PIECE_WEIGHTS = (1, 3, 3, 2, 2)
+"""How many provider-days a route piece holds, and how often each size is drawn."""
+SECONDS_PER_DAY = 0.6
+"""Time limit of a route piece's exact model, per provider-day it holds."""
 
 
 def dense_enough(
@@ -300,7 +306,15 @@ def _route_loop(
         if piece is None:
             time.sleep(0.005)
             continue
-        after = _solve_piece(run, piece, deadline)
+        limit = min(SECONDS_PER_DAY * len(piece.providers), deadline - time.monotonic())
+        mm = build_model(run.prepared, piece.scope, previous=run.previous)
+        after = solve_lexicographic(
+            mm,
+            time_limit=max(0.05, limit),
+            workers=1,
+            hint=piece.before,
+            disruption_weight=run.disruption_weight,
+        )
         with search.lock:
             improved = after is not None and run.better(after, piece.before)
             if improved:
@@ -335,7 +349,7 @@ def _cut_route_piece(
             return None
         seed = (rng.choice(free), day)
     day = seed[1]
-    size = rng.choices((1, 2, 3), weights=(1, 3, 2))[0]
+    size = rng.choices(PIECE_DAYS, weights=PIECE_WEIGHTS)[0]
     chosen = [seed]
     others = [
         (p, day)

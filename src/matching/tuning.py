@@ -83,7 +83,7 @@ class Tuning:
     routed: dense days hold four to six, S and M under one."""
     route_min_sessions: int = 40
     """Groups smaller than this are never routed: the model proves them."""
-    route_share: float = 0.35
+    route_share: float = 0.2
     """Share of a dense group's time the routing library may use before the route
     neighbourhoods take over."""
 

@@ -17,7 +17,7 @@ from matching_bench.generate import dense_spec, generate_problem
 
 def test_a_dense_day_is_routed_and_its_plan_is_valid_and_no_worse_than_the_greedy() -> None:
     problem = generate_problem("dense", 5)
-    plan = solve(problem, time_limit=6, workers=1)
+    plan = solve(problem, time_limit=10, workers=1)
     verdict = validate(problem, plan)
     assert verdict.ok and verdict.score == plan.score
     assert plan.stats.extra["parts_routed"] == 1
