@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hypothesis import HealthCheck, given, settings
+from ortools.sat.python import cp_model
+
 from matching.io import problem_from_dict, problem_to_dict
+from matching.model import build_model, make_scope, prepare
+from matching.phases import _lexicographic_weight, _placement, new_solver
 from matching.problem import Problem
 from matching.routes import Visit, idle_minutes
+from matching.run import Run
 from matching.solve import solve
 from matching.travel import Travel
+from matching.tuning import DEFAULT_TUNING
 from matching.validate import validate
 from tests.matching.factories import LILLE, ROUBAIX, at, home, problem, provider, session
+from tests.matching.strategies import problems
 
 TRAVEL = Travel(problem([], []).travel)
 
@@ -123,3 +131,18 @@ def test_counts_idle_reads_and_writes_and_is_left_out_when_false() -> None:
     assert problem_from_dict(data) == prob
     plain = replace(prob, providers=tuple(replace(p, counts_idle=False) for p in prob.providers))
     assert "counts_idle" not in str(problem_to_dict(plain))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_providers=3, max_sessions=8, pins=False))
+def test_the_models_soft_at_its_optimum_is_the_validators_soft(prob: Problem) -> None:
+    """The model's idle (`add_idle_time`) and `routes.idle_minutes` agree on the plan it picks."""
+    salaried = replace(prob, providers=tuple(replace(p, counts_idle=True) for p in prob.providers))
+    prepared = prepare(salaried)
+    mm = build_model(prepared, make_scope(prepared, sorted(prepared.options)))
+    mm.model.maximize(_lexicographic_weight(mm, 0) * mm.medium + mm.soft)
+    solver = new_solver(20, 1)
+    assert solver.solve(mm.model) == cp_model.OPTIMAL
+    placement = _placement(mm, solver)
+    run = Run(salaried, prepared, DEFAULT_TUNING, 0.0, 1, 0, None)
+    assert run.score_of(placement)[1] == round(solver.value(mm.soft))
