@@ -5,7 +5,9 @@ good set of routes, and cutting pieces by eligibility alone (`search`) moves
 sessions between providers without looking at where they are. Two steps:
 
 1. **The routing library** (`library_routes`): OR-Tools' vehicle-routing
-   solver, started from the current plan, for a share of the time. A
+   solver, from scratch or from a plan, for a share of the time; it lets go
+   of the interpreter while it searches, so it runs beside step 2
+   (`solve_dense`). A
    vehicle is one provider's day from home to home; a node one onsite
    session and one of its start ranges; eligibility restricts each node's
    vehicle variable (`VehicleVar(index).SetValues`: in ortools 9.15
@@ -57,6 +59,8 @@ EXTRA_SESSIONS = 6
 PIECE_DAYS = (1, 2, 3, 4, 6)
 PIECE_WEIGHTS = (1, 3, 3, 2, 2)
 """How many provider-days a route piece holds, and how often each size is drawn."""
+ROUTE_ROUNDS = 2
+"""Rounds of the routing library beside a neighbourhood search (`solve_dense`)."""
 SECONDS_PER_DAY = 0.6
 """Time limit of a route piece's exact model, per provider-day it holds."""
 
@@ -123,18 +127,10 @@ def library_routes(
     manager = pywrapcp.RoutingIndexManager(size, count, list(range(count)), list(range(count)))
     routing = pywrapcp.RoutingModel(manager)
 
-    def drive_cb(i: int, j: int) -> int:
-        a: int = manager.IndexToNode(i)
-        b: int = manager.IndexToNode(j)
-        return drive[a][b]
-
-    def time_cb(i: int, j: int) -> int:
-        a: int = manager.IndexToNode(i)
-        b: int = manager.IndexToNode(j)
-        return service[a] + drive[a][b]
-
-    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitCallback(drive_cb))
-    time_index = routing.RegisterTransitCallback(time_cb)
+    # Matrices rather than Python callbacks: the search then never waits for the interpreter.
+    elapsed = [[service[a] + drive[a][b] for b in range(size)] for a in range(size)]
+    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(drive))
+    time_index = routing.RegisterTransitMatrix(elapsed)
     horizon = timeline.day_starts[-1]
     routing.AddDimension(time_index, horizon, horizon, False, "time")
     clock = routing.GetDimensionOrDie("time")
@@ -232,16 +228,54 @@ def settle(
     return placed, left
 
 
-def route_with_library(
-    run: Run, sessions: Sequence[int], start: Mapping[int, tuple[int, int]], seconds: float
+def solve_dense(
+    run: Run, sessions: Sequence[int], start: Mapping[int, tuple[int, int]], budget: float
 ) -> Placement:
-    """The routing library's plan of the group, started from `start`; `start` if not better."""
+    """A dense group's plan: the routing library and the route neighbourhoods, side by side.
+
+    The routing library lets go of the interpreter while it searches, so with
+    two workers it runs beside a neighbourhood search, in two rounds of
+    `route_share` of the time: the first from scratch (a re-plan from the
+    caller's plan), the second from the better of the two plans so far. The
+    rest of the time, every worker searches neighbourhoods from the best.
+    """
+    deadline = time.monotonic() + budget
+    best = dict(start)
+    seconds = run.tuning.route_share * budget
+    if run.workers < 2:
+        best = route_with_library(run, sessions, best, seconds, from_start=bool(run.previous))
+        return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
+    for round_ in range(ROUTE_ROUNDS):
+        if deadline - time.monotonic() < seconds + 0.5:
+            break
+        from_start = round_ > 0 or bool(run.previous)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            routed = pool.submit(route_with_library, run, sessions, best, seconds, from_start)
+            searched = pool.submit(improve_routes, run, sessions, best, seconds, threads=1)
+            a, b = routed.result(), searched.result()
+        best = a if run.better(a, b) else b
+    return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
+
+
+def route_with_library(
+    run: Run,
+    sessions: Sequence[int],
+    start: Mapping[int, tuple[int, int]],
+    seconds: float,
+    from_start: bool = False,
+) -> Placement:
+    """The routing library's plan of the group; `start` if that is not better.
+
+    Without `from_start` it searches from scratch, like the peer: started
+    from a greedy plan, its local search stays in that plan's valley.
+    """
     if any(s in run.prepared.fixed for s in sessions):
         return dict(start)
     prepared = run.prepared
     options = {s: prepared.options[s] for s in sessions if s in prepared.options}
+    hint = start if from_start else None
     routed = library_routes(
-        run.problem, prepared.timeline, prepared.travel, options, seconds, hint=start
+        run.problem, prepared.timeline, prepared.travel, options, seconds, hint=hint
     )
     placement, _ = settle(run.problem, prepared.timeline, prepared.travel, options, routed)
     run.stats["routed"] += len(routed)
@@ -252,13 +286,17 @@ def route_with_library(
 
 
 def improve_routes(
-    run: Run, sessions: Sequence[int], start: Mapping[int, tuple[int, int]], budget: float
+    run: Run,
+    sessions: Sequence[int],
+    start: Mapping[int, tuple[int, int]],
+    budget: float,
+    threads: int | None = None,
 ) -> Placement:
     """The plan after `budget` seconds of route neighbourhoods from `start`, never worse."""
     deadline = time.monotonic() + budget
     search = _new_search(run, sessions, start)
     anchors = _Anchors(run)
-    threads = max(1, min(run.workers, os.cpu_count() or 1))
+    threads = threads or max(1, min(run.workers, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=threads) as pool:
         loops = [
             pool.submit(

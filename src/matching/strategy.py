@@ -40,7 +40,7 @@ from matching.phases import (
     start_from,
 )
 from matching.problem import PREFERRED_BONUS
-from matching.routing_search import dense_enough, improve_routes, route_with_library
+from matching.routing_search import dense_enough, solve_dense
 from matching.run import Run
 from matching.search import improve
 from matching.tuning import Tuning
@@ -92,9 +92,7 @@ def solve_group(run: Run, group: Sequence[Part], budget: float) -> Outcome:
 
     if path != "search" and _is_dense(run, sessions):
         # Dense days are routes: the routing library, then route neighbourhoods.
-        seconds = tuning.route_share * _left(began, budget)
-        start = route_with_library(run, sessions, start, seconds)
-        placement = improve_routes(run, sessions, start, _left(began, budget) - 0.1)
+        placement = solve_dense(run, sessions, start, _left(began, budget))
         run.stats["parts_routed"] += len(group)
         return Outcome(placement, cap, fallback.soft_bound, False, "search")
 

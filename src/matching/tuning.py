@@ -83,9 +83,9 @@ class Tuning:
     routed: dense days hold four to six, S and M under one."""
     route_min_sessions: int = 40
     """Groups smaller than this are never routed: the model proves them."""
-    route_share: float = 0.2
-    """Share of a dense group's time the routing library may use before the route
-    neighbourhoods take over."""
+    route_share: float = 0.35
+    """Share of a dense group's time each of the two rounds of the routing library takes
+    (beside a neighbourhood search, with two workers; before it, with one)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
