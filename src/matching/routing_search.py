@@ -59,6 +59,8 @@ EXTRA_SESSIONS = 6
 PIECE_DAYS = (1, 2, 3, 4, 6)
 PIECE_WEIGHTS = (1, 3, 3, 2, 2)
 """How many provider-days a route piece holds, and how often each size is drawn."""
+STOP_MARGIN = 1.0
+"""Seconds a dense group sets aside for the last piece's model and the plan's assembly."""
 ROUTE_ROUNDS = 2
 """Rounds of the routing library beside a neighbourhood search (`solve_dense`)."""
 SECONDS_PER_DAY = 0.6
@@ -239,6 +241,8 @@ def solve_dense(
     caller's plan), the second from the better of the two plans so far. The
     rest of the time, every worker searches neighbourhoods from the best.
     """
+    # Building a piece's model and CP-SAT's wind-down come on top of its time limit.
+    budget = max(0.1, budget - STOP_MARGIN)
     deadline = time.monotonic() + budget
     best = dict(start)
     seconds = run.tuning.route_share * budget
