@@ -463,6 +463,7 @@ def _provider(value: object, path: str, points: int | None) -> Provider:
             "max_minutes_per_day",
             "max_minutes_per_week",
             "availability",
+            "counts_idle",
         },
     )
     languages: list[LanguageSkill] = []
@@ -509,6 +510,7 @@ def _provider(value: object, path: str, points: int | None) -> Provider:
             data, "max_minutes_per_week", path, defaults.max_minutes_per_week, minimum=1
         ),
         availability=tuple(availability),
+        counts_idle=_boolean(data, "counts_idle", path, default=False),
     )
 
 
@@ -667,6 +669,8 @@ def _provider_to_dict(p: Provider) -> dict[str, object]:
     }
     if p.gender is not None:
         data["gender"] = p.gender
+    if p.counts_idle:
+        data["counts_idle"] = True
     return data
 
 

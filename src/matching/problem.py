@@ -138,6 +138,8 @@ class Provider:
     max_minutes_per_day: int = 480
     max_minutes_per_week: int = 2400
     availability: tuple[Interval, ...] = ()
+    counts_idle: bool = False
+    """Salaried: paid from leaving home to coming back, so waiting costs soft points."""
 
     def language(self, code: str) -> LanguageSkill | None:
         for skill in self.languages:

@@ -35,6 +35,7 @@ LAYERS = [
     "phases",
     "run",
     "search",
+    "routing_search",
     "strategy",
     "solve",
 ]

@@ -64,6 +64,10 @@ class OrganisationOut(ResponseModel):
     urgent_within_hours: int = Field(
         description="How soon a new request must start to be staffed by a repair at once."
     )
+    counts_idle: bool = Field(
+        description="A providing service whose providers are salaried: the matcher counts "
+        "their waiting between leaving home and coming back as cost."
+    )
     created_at: dt.datetime
 
 
@@ -78,6 +82,11 @@ class OrganisationCreate(StrictModel):
     locale: Locale = Field(
         default=Locale.FR,
         description="The language of its people's messages by default (a new provider's).",
+    )
+    counts_idle: bool = Field(
+        default=False,
+        description="Providing services only: its providers are salaried (paid from leaving "
+        "home to coming back), so plans avoid long waits between their sessions.",
     )
 
 
@@ -95,6 +104,9 @@ class OrganisationUpdate(StrictModel):
         description="A repair's proposals go out as offers at once (providing services).",
     )
     urgent_within_hours: UrgentWithinHours | None = None
+    counts_idle: bool | None = Field(
+        default=None, description="Providing services only: salaried (true) or freelance."
+    )
 
 
 class AgreementCreate(StrictModel):
