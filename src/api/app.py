@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from api import VERSION
@@ -17,11 +20,23 @@ from api.routers import me as me_router
 from api.routers import notifications as notifications_router
 from api.routers import offers as offers_router
 from api.routers import plans as plans_router
+from api.routers import privacy as privacy_router
 from api.routers import providers as providers_router
+from api.routers import repairs as repairs_router
 from api.routers import series as series_router
 from api.web import install_web
 from booking.db import make_engine, make_session_factory
+from booking.privacy.read_log import ReadLogBuffer, session_sink
 from booking.settings import Settings, get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On shutdown, the read log writes the reads still waiting in memory."""
+    yield
+    buffer = getattr(app.state, "read_log", None)
+    if isinstance(buffer, ReadLogBuffer):
+        buffer.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,11 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Served from the package by ``api.docs`` (FastAPI's own pages load from a CDN).
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **settings.pool_options)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    # Who saw what: reads are queued here and written in batches (booking.privacy.read_log).
+    app.state.read_log = ReadLogBuffer(session_sink(app.state.session_factory))
     install_error_handlers(app)
     install_middleware(app, settings)
     app.include_router(health.router)
@@ -56,8 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assignments_router.router)
     app.include_router(offers_router.router)
     app.include_router(plans_router.router)
+    app.include_router(repairs_router.router)
     app.include_router(bookings_router.router)
     app.include_router(series_router.router)
+    app.include_router(privacy_router.router)
     install_docs(app)
     install_web(app)
     return app

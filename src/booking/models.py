@@ -24,6 +24,7 @@ from booking.organisations.models import (
 )
 from booking.outbox.models import OutboxMessage
 from booking.plans.models import Plan
+from booking.privacy.models import ReadLog, RetentionPolicy
 from booking.providers.models import (
     AvailabilityException,
     AvailabilityRule,
@@ -49,6 +50,8 @@ __all__ = [
     "Plan",
     "Provider",
     "ProviderLanguage",
+    "ReadLog",
+    "RetentionPolicy",
     "Series",
     "ServiceAgreement",
     "SignInThrottle",

@@ -64,7 +64,12 @@ class ProblemFormatError(ValueError):
 def problem_from_dict(data: object) -> Problem:
     """A `Problem` from the parsed JSON of a `truchement.problem/1` file."""
     root = _object(data, "")
-    _keys(root, "", {"format", "providers", "sessions"}, {"timezone", "travel", "fixed"})
+    _keys(
+        root,
+        "",
+        {"format", "providers", "sessions"},
+        {"timezone", "travel", "fixed", "fairness_weight"},
+    )
     _format(root, PROBLEM_FORMAT)
     timezone = _string(root, "timezone", "", default="Europe/Brussels")
     try:
@@ -84,8 +89,14 @@ def problem_from_dict(data: object) -> Problem:
     _unique([p.id for p in providers], "providers")
     _unique([s.id for s in sessions], "sessions")
     fixed = _fixed(root, {p.id for p in providers}, {s.id for s in sessions})
+    fairness_weight = _integer(root, "fairness_weight", "", default=0, minimum=0)
     return Problem(
-        providers=providers, sessions=sessions, timezone=timezone, travel=travel, fixed=fixed
+        providers=providers,
+        sessions=sessions,
+        timezone=timezone,
+        travel=travel,
+        fixed=fixed,
+        fairness_weight=fairness_weight,
     )
 
 
@@ -98,6 +109,7 @@ def problem_to_dict(problem: Problem) -> dict[str, object]:
         "providers": [_provider_to_dict(p) for p in problem.providers],
         "sessions": [_session_to_dict(s) for s in problem.sessions],
         "fixed": [{"session": f.session, "provider": f.provider} for f in problem.fixed],
+        **({"fairness_weight": problem.fairness_weight} if problem.fairness_weight else {}),
     }
 
 
@@ -464,6 +476,7 @@ def _provider(value: object, path: str, points: int | None) -> Provider:
             "max_minutes_per_day",
             "max_minutes_per_week",
             "availability",
+            "counts_idle",
         },
     )
     languages: list[LanguageSkill] = []
@@ -510,6 +523,7 @@ def _provider(value: object, path: str, points: int | None) -> Provider:
             data, "max_minutes_per_week", path, defaults.max_minutes_per_week, minimum=1
         ),
         availability=tuple(availability),
+        counts_idle=_boolean(data, "counts_idle", path, default=False),
     )
 
 
@@ -668,6 +682,8 @@ def _provider_to_dict(p: Provider) -> dict[str, object]:
     }
     if p.gender is not None:
         data["gender"] = p.gender
+    if p.counts_idle:
+        data["counts_idle"] = True
     return data
 
 

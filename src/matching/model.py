@@ -304,7 +304,12 @@ class MatchModel:
     soft: cp_model.LinearExpr = field(default_factory=lambda: cp_model.LinearExpr.constant(0))
     disruption: cp_model.LinearExpr = field(default_factory=lambda: cp_model.LinearExpr.constant(0))
     disruption_max: int = 0
+    fairness: cp_model.LinearExpr = field(default_factory=lambda: cp_model.LinearExpr.constant(0))
+    """The weighted fairness term (`add_fairness`), subtracted from soft in the objective."""
+    fairness_max: int = 0
     soft_optimistic: int = 0
+    idle_most: int = 0
+    """An upper bound on the idle minutes the soft level subtracts (`add_idle_time`)."""
 
 
 def _new_match_model(prepared: Prepared, scope: Scope) -> MatchModel:
@@ -346,8 +351,9 @@ def build_model(
     add_weekly_minutes(mm)
 
     mm.medium = medium_expression(mm)
-    mm.soft = soft_expression(mm)
+    mm.soft = soft_expression(mm) - add_idle_time(mm)
     mm.disruption, mm.disruption_max = disruption_expression(mm, previous or {})
+    add_fairness(mm)
     return mm
 
 
@@ -496,7 +502,7 @@ def _obstacles(mm: MatchModel, route: Route, arc: Arc) -> list[Obstacle]:
             if node.onsite and node.day == route.day:
                 continue
         found.append(item)
-    if _fits_at_home_end(route, arc, found):
+    if not _counts_idle(mm, route) and _fits_at_home_end(route, arc, found):
         return []
     return found
 
@@ -518,7 +524,7 @@ def add_leg_blocks(mm: MatchModel, route: Route) -> None:
     """A leg whose drive may meet other work at times not fixed in advance gets its own block."""
     for arc in route.arcs:
         obstacles = route.obstacles[arc.key]
-        if not obstacles or _fixed_leg(arc, obstacles):
+        if not obstacles or (_fixed_leg(arc, obstacles) and not _idle_leg(mm, route, arc)):
             continue
         begin, end = route.window(arc)
         name = f"drive_p{route.provider}_a{route.day}_{arc.key}"
@@ -865,6 +871,66 @@ def soft_expression(mm: MatchModel) -> cp_model.LinearExpr:
     return bonus - travel
 
 
+def _counts_idle(mm: MatchModel, route: Route) -> bool:
+    return mm.prepared.problem.providers[route.provider].counts_idle
+
+
+def _idle_leg(mm: MatchModel, route: Route, arc: Arc) -> bool:
+    """A drive from or to home of a provider whose waiting counts: its time sets the day's span."""
+    return _counts_idle(mm, route) and (arc.tail is None or arc.head is None)
+
+
+def add_idle_time(mm: MatchModel) -> cp_model.LinearExpr:
+    """The waiting of `counts_idle` providers, which soft subtracts (docs/problem.md).
+
+    Per such route: the departure is the start of the drive out (its block, or
+    right before the first session when nothing can be in the way), the return
+    the end of the drive home; idle is that span less the drives and the
+    sessions held inside it. A phone or video session counts as inside when
+    it lies between the two, which the maximisation chooses whenever true.
+    Placing a drive earlier than it needs only adds idle, so at the optimum
+    the model's idle is `routes.idle_minutes` of the plan.
+    """
+    terms: list[cp_model.LinearExpr] = []
+    remote: dict[tuple[int, int], list[Node]] = defaultdict(list)
+    for node in mm.scope.nodes:
+        if not node.onsite:
+            remote[(node.provider, node.day)].append(node)
+    for (p_idx, day), route in mm.routes.items():
+        if not _counts_idle(mm, route):
+            continue
+        model, tag = mm.model, f"p{p_idx}_d{day}"
+        leave = model.new_int_var(route.earliest, route.latest, f"leave_{tag}")
+        arrive = model.new_int_var(route.earliest, route.latest, f"arrive_{tag}")
+        model.add(leave == route.earliest).only_enforce_if(route.stay_home)
+        model.add(arrive == route.earliest).only_enforce_if(route.stay_home)
+        for arc in route.arcs:
+            block = route.blocks.get(arc.key)
+            if arc.tail is None and arc.head is not None:
+                at = block[0] if block else mm.start[arc.head.index] - arc.minutes
+                model.add(leave == at).only_enforce_if(arc.literal)
+            elif arc.head is None and arc.tail is not None:
+                end = mm.start[arc.tail.index] + arc.tail.duration
+                at = block[0] if block else end
+                model.add(arrive == at + arc.minutes).only_enforce_if(arc.literal)
+        held: list[cp_model.IntVar] = []
+        minutes: list[int] = []
+        for node in route.nodes:
+            held.append(mm.presence[node.index])
+            minutes.append(node.duration)
+        for node in remote.get((p_idx, day), []):
+            inside = model.new_bool_var(f"inside_{tag}_n{node.index}")
+            model.add_implication(inside, mm.presence[node.index])
+            model.add(mm.start[node.index] >= leave).only_enforce_if(inside)
+            model.add(mm.start[node.index] + node.duration <= arrive).only_enforce_if(inside)
+            held.append(inside)
+            minutes.append(node.duration)
+        work = cp_model.LinearExpr.weighted_sum(held, minutes)
+        terms.append(arrive - leave - route.travel() - work)
+        mm.idle_most += route.latest - route.earliest
+    return cp_model.LinearExpr.sum(terms)
+
+
 def disruption_expression(
     mm: MatchModel, previous: Mapping[int, int]
 ) -> tuple[cp_model.LinearExpr, int]:
@@ -878,6 +944,42 @@ def disruption_expression(
         nodes = mm.by_session.get(s_idx, [])
         kept.extend(mm.presence[n.index] for n in nodes if n.provider == previous[s_idx])
     return cp_model.LinearExpr.weighted_sum(kept, [-1] * len(kept)) + count, count
+
+
+def outside_loads(scope: Scope) -> dict[int, int]:
+    """Session minutes per provider committed outside the scope (its `busy` intervals)."""
+    return {p: sum(hi - lo for lo, hi in spans) for p, spans in scope.busy.items()}
+
+
+def add_fairness(mm: MatchModel) -> None:
+    """The fairness term: `fairness_weight` times the largest load of the scope's providers.
+
+    A provider's load is the session minutes of their nodes taken plus their
+    work committed outside the scope; `U` is at least every load, and the
+    objective subtracts weight * U, so at the same medium the solver shifts
+    minutes away from the busiest provider (docs/problem.md, "Score").
+    """
+    weight = mm.prepared.problem.fairness_weight
+    if not weight:
+        return
+    outside = outside_loads(mm.scope)
+    by_provider: dict[int, list[Node]] = defaultdict(list)
+    for node in mm.scope.nodes:
+        by_provider[node.provider].append(node)
+    most = max(outside.values(), default=0)
+    for p_idx, nodes in by_provider.items():
+        per_session: dict[int, int] = {}
+        for node in nodes:
+            per_session[node.session] = node.duration
+        most = max(most, outside.get(p_idx, 0) + sum(per_session.values()))
+    largest = mm.model.new_int_var(max(outside.values(), default=0), most, "largest_load")
+    for p_idx, nodes in by_provider.items():
+        taken = cp_model.LinearExpr.weighted_sum(
+            [mm.presence[n.index] for n in nodes], [n.duration for n in nodes]
+        )
+        mm.model.add(largest >= taken + outside.get(p_idx, 0))
+    mm.fairness = weight * largest
+    mm.fairness_max = weight * most
 
 
 # ---------------------------------------------------------------------------

@@ -140,6 +140,8 @@ class Provider:
     max_minutes_per_day: int = 480
     max_minutes_per_week: int = 2400
     availability: tuple[Interval, ...] = ()
+    counts_idle: bool = False
+    """Salaried: paid from leaving home to coming back, so waiting costs soft points."""
 
     def language(self, code: str) -> LanguageSkill | None:
         for skill in self.languages:
@@ -224,6 +226,8 @@ class Problem:
     timezone: str = "Europe/Brussels"
     travel: TravelModel = field(default_factory=HaversineTravel)
     fixed: tuple[FixedAssignment, ...] = ()
+    fairness_weight: int = 0
+    """Soft points per minute of the busiest provider's load (docs/problem.md, "Score"); 0: off."""
 
 
 @dataclass(frozen=True)

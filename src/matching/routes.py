@@ -91,6 +91,45 @@ def route_minutes(travel: Travel, home: Location, visits: Sequence[Visit]) -> in
     return sum(leg.minutes for leg in route_legs(travel, home, visits))
 
 
+def idle_minutes(travel: Travel, home: Location, visits: Sequence[Visit]) -> int:
+    """Waiting of one day (docs/problem.md, "Idle time that counts"): the paid span less work.
+
+    The span runs from the latest departure that still reaches the first
+    onsite place through a free gap (a phone session just before it is held
+    there, after an earlier departure) to the earliest return after the last
+    onsite place. Idle is that span less the day's drives and less the session
+    minutes inside it. A day without onsite work has no departure, no idle.
+    """
+    onsite = [i for i, v in enumerate(visits) if v.place is not None]
+    if not onsite:
+        return 0
+    first, last = onsite[0], onsite[-1]
+    first_place, last_place = visits[first].place, visits[last].place
+    assert first_place is not None and last_place is not None
+    out, back = travel.minutes(home, first_place), travel.minutes(last_place, home)
+    gaps = free_gaps(visits)
+    leave = visits[first].start - out
+    for i in range(first, -1, -1):
+        if gaps[i] >= out:
+            leave = visits[i].start - out
+            break
+    reached = max(v.end for v in visits[: last + 1])
+    arrive = reached + back
+    for j in range(last + 1, len(visits) + 1):
+        reached = max(v.end for v in visits[:j])
+        if gaps[j] >= back:
+            arrive = reached + back
+            break
+    busy, covered = 0, leave
+    for visit in visits:
+        lo, hi = max(visit.start, covered), min(visit.end, arrive)
+        if hi > lo:
+            busy += hi - lo
+            covered = max(covered, hi)
+    span = arrive - leave
+    return max(0, span - route_minutes(travel, home, visits) - busy)
+
+
 def free_gaps(
     visits: Sequence[Visit], free_from: int | None = None, free_until: int | None = None
 ) -> list[float]:

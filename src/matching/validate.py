@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from matching.eligibility import Eligibility, compute_eligibility
+from matching.fairness import fairness_penalty
 from matching.problem import (
     PREFERRED_BONUS,
     RULE_OF_CODE,
@@ -36,6 +37,7 @@ from matching.routes import (
     Visit,
     day_blocked_legs,
     describe_leg,
+    idle_minutes,
     overlapping_pairs,
     route_minutes,
 )
@@ -73,6 +75,8 @@ class Validation:
     score: Score
     declared: Score | None = None
     """The score the plan claims, if it came from a plan."""
+    fairness: int = 0
+    """The fairness penalty the solver weighed (`matching.fairness`); never part of the score."""
 
     @property
     def ok(self) -> bool:
@@ -101,6 +105,8 @@ class ProviderDay:
     window: tuple[int, int]
     """Minutes from the start of the previous local day to the end of the next one."""
     longest: int
+    idle_minutes: int = 0
+    """Waiting that counts in soft: zero unless the provider `counts_idle`."""
 
     @property
     def session_minutes(self) -> int:
@@ -110,7 +116,8 @@ class ProviderDay:
 def validate(problem: Problem, plan: Plan) -> Validation:
     """Every hard rule violation of `plan`, and its score recomputed from scratch."""
     violations, score = _check(problem, plan.assignments, plan.unassigned)
-    return Validation(violations=violations, score=score, declared=plan.score)
+    fairness = fairness_penalty(problem, plan.assignments)
+    return Validation(violations=violations, score=score, declared=plan.score, fairness=fairness)
 
 
 def check(
@@ -120,7 +127,8 @@ def check(
 ) -> Validation:
     """`validate` for a plan still in pieces (a solver about to build its `Plan`)."""
     violations, score = _check(problem, assignments, unassigned)
-    return Validation(violations=violations, score=score)
+    fairness = fairness_penalty(problem, assignments)
+    return Validation(violations=violations, score=score, fairness=fairness)
 
 
 def score_plan(
@@ -197,6 +205,9 @@ def provider_days(
                 last=last,
                 window=window,
                 longest=longest,
+                idle_minutes=(
+                    idle_minutes(travel, provider.home, visits) if provider.counts_idle else 0
+                ),
             )
             first = last
 
@@ -318,10 +329,11 @@ def _check(
             preferred_hits.add(session.id)
         violations.extend(_pair_rules(session, provider, a.start, travel, timeline, zone))
 
-    total_travel = 0
+    total_travel = total_idle = 0
     weeks: dict[tuple[str, int, int], int] = defaultdict(int)
     for pd in provider_days(problem, assignments, travel=travel, timeline=timeline):
         total_travel += pd.travel_minutes
+        total_idle += pd.idle_minutes
         violations.extend(_day_rules(pd, travel, timeline))
         iso = pd.day.isocalendar()
         weeks[(pd.provider.id, iso.year, iso.week)] += pd.session_minutes + pd.travel_minutes
@@ -340,7 +352,7 @@ def _check(
     violations.extend(_overlaps(problem, assignments, sessions, providers, timeline, zone))
 
     medium = -sum(s.priority for s in problem.sessions if s.id not in assigned)
-    soft = -total_travel + PREFERRED_BONUS * len(preferred_hits)
+    soft = -total_travel - total_idle + PREFERRED_BONUS * len(preferred_hits)
     return violations, Score(hard=-len(violations), medium=medium, soft=soft)
 
 

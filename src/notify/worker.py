@@ -7,8 +7,11 @@ scheduler keeps its jobs in memory; nothing about messages lives in it.
 
 Jobs: deliver what is due (every ``TRUCHEMENT_WORKER_INTERVAL_SECONDS``, 30 s),
 expire unanswered offers (every minute, when the dispatch module provides
-``booking.assignments.offers.expire_offers``), and the dispatchers' digest
-(cron, daily at ``TRUCHEMENT_DIGEST_HOUR`` in ``TRUCHEMENT_TIMEZONE``).
+``booking.assignments.offers.expire_offers``), solve pending repair plans
+(every interval too: work that fell through, or whose certification lapsed,
+``booking.plans.repair``), the dispatchers' digest (cron, daily at
+``TRUCHEMENT_DIGEST_HOUR`` in ``TRUCHEMENT_TIMEZONE``), and the privacy
+retention run (cron, daily at 03:30 local; ``booking.privacy.retention``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from booking.db import session_scope
 from booking.outbox.events import dispatcher_digest
+from booking.privacy.retention import RetentionPlan, apply_retention
 from booking.types import utc_now
 from notify.channels import Channels
 from notify.delivery import DeliveryReport, deliver_due
@@ -65,6 +69,14 @@ def expire_offers_job(
     return True
 
 
+def repair_job(session_factory: sessionmaker[Session], *, now: dt.datetime) -> int:
+    """Solve the pending repair plans (``booking.plans.repair``) in one transaction."""
+    from booking.plans.repair import run_pending_repairs
+
+    with session_scope(session_factory) as session:
+        return len(run_pending_repairs(session, now=now))
+
+
 def digest_job(
     session_factory: sessionmaker[Session], *, now: dt.datetime, settings: NotifySettings
 ) -> int:
@@ -73,9 +85,24 @@ def digest_job(
         return dispatcher_digest(session, now=now, horizon_hours=settings.digest_horizon_hours)
 
 
+RETENTION_HOUR = 3
+RETENTION_MINUTE = 30
+"""The retention run's local time: at night, after the digest's day is done."""
+
+
+def retention_job(session_factory: sessionmaker[Session], *, now: dt.datetime) -> RetentionPlan:
+    """Erase what the retention periods say is due, in one transaction (audited)."""
+    with session_scope(session_factory) as session:
+        plan = apply_retention(session, now=now)
+    if any(plan.summary().values()):
+        log.info("retention run: %s", plan.summary())
+    return plan
+
+
 @dataclass(slots=True)
 class OnceResult:
     offers_expired: bool = False
+    repairs: int = 0
     digests: int = 0
     report: DeliveryReport = field(default_factory=DeliveryReport)
 
@@ -99,6 +126,7 @@ def run_once(
         timezone=timezone,
         offer_timeout_minutes=offer_timeout_minutes,
     )
+    result.repairs = repair_job(session_factory, now=instant)
     if digest:
         result.digests = digest_job(session_factory, now=instant, settings=settings)
     while True:
@@ -131,7 +159,7 @@ def build_scheduler(
     timezone: str,
     offer_timeout_minutes: int | None = None,
 ) -> Any:
-    """The blocking scheduler with the worker's three jobs (not started).
+    """The blocking scheduler with the worker's jobs (not started).
 
     ``timezone`` is ``TRUCHEMENT_TIMEZONE``: the digest's clock and the local
     days of the offers' expiry; ``offer_timeout_minutes`` the lifetime of a
@@ -171,6 +199,12 @@ def build_scheduler(
             name="expire unanswered offers",
         )
     scheduler.add_job(
+        _safely("repairs", lambda: repair_job(session_factory, now=utc_now())),
+        IntervalTrigger(seconds=settings.worker_interval_seconds),
+        id="repairs",
+        name="re-staff work that fell through",
+    )
+    scheduler.add_job(
         _safely(
             "digest",
             lambda: digest_job(session_factory, now=utc_now(), settings=settings),
@@ -178,5 +212,11 @@ def build_scheduler(
         CronTrigger(hour=settings.digest_hour, minute=0, timezone=timezone),
         id="digest",
         name="dispatcher digest",
+    )
+    scheduler.add_job(
+        _safely("retention", lambda: retention_job(session_factory, now=utc_now())),
+        CronTrigger(hour=RETENTION_HOUR, minute=RETENTION_MINUTE, timezone=timezone),
+        id="retention",
+        name="privacy retention",
     )
     return scheduler

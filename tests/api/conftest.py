@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.deps import get_db
 from booking.models import Organisation, Provider, Site, User
+from booking.privacy.read_log import ReadLogBuffer, write_rows
 from booking.settings import Settings
 from tests.factories import (
     make_api_token,
@@ -38,6 +39,14 @@ def settings(database_url: str) -> Settings:
     )
 
 
+def read_log_on_session(application: FastAPI, db: Session) -> None:
+    """The read log writes on the test's session when the test flushes it (no writer thread,
+    which would wait on the test's open transaction)."""
+    application.state.read_log = ReadLogBuffer(
+        lambda rows: write_rows(db, rows), flush_seconds=None
+    )
+
+
 def app_on_session(settings: Settings, db: Session) -> Iterator[FastAPI]:
     """The app with its request session replaced by the test's session.
 
@@ -55,6 +64,7 @@ def app_on_session(settings: Settings, db: Session) -> Iterator[FastAPI]:
             raise
 
     application.dependency_overrides[get_db] = _test_db
+    read_log_on_session(application, db)
     yield application
     application.state.engine.dispose()
 

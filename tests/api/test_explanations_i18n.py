@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from booking.models import User
 from tests.api.conftest import Border
 from tests.api.test_bookings_api import body as booking_body
-from tests.api.test_plans_api import create_plan, horizon
+from tests.api.test_plans_api import Solve, create_plan, horizon
 from tests.booking.dispatch_world import World
 from tests.factories import make_language
 
@@ -25,7 +25,7 @@ def in_language(headers: dict[str, str], locale: str) -> dict[str, str]:
 
 
 def test_a_plan_is_explained_in_the_callers_language_with_the_same_codes(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     make_language(db, code="tir", name_fr="tigrigna", name_nl="Tigrinya", name_en="Tigrinya")
     make_language(db, code="som", name_fr="somali", name_nl="Somalisch", name_en="Somali")
@@ -33,7 +33,7 @@ def test_a_plan_is_explained_in_the_callers_language_with_the_same_codes(
     world.booking(db, hour=10)
     world.booking(db, hour=11, language_code="som")
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     read = {
         locale: client.get(f"/api/v1/plans/{plan['id']}", headers=in_language(headers, locale))
         for locale in ("fr", "nl", "en")

@@ -27,6 +27,7 @@ from api.app import create_app
 from api.deps import get_db
 from booking.models import User
 from booking.settings import Settings
+from tests.api.conftest import read_log_on_session
 from tests.factories import (
     make_assignment,
     make_availability_rule,
@@ -64,6 +65,7 @@ def fuzz_app(settings: Settings, db: Session) -> Iterator[FastAPI]:
             raise
 
     application.dependency_overrides[get_db] = _test_db
+    read_log_on_session(application, db)
     yield application
     application.state.engine.dispose()
 

@@ -19,6 +19,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "matching"
 LAYERS = [
     "why",
     "problem",
+    "fairness",
     "timeline",
     "travel",
     "towns",
@@ -35,6 +36,7 @@ LAYERS = [
     "phases",
     "run",
     "search",
+    "routing_search",
     "strategy",
     "solve",
 ]

@@ -23,11 +23,12 @@ import re
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from sqlalchemy import Select, and_, or_
 
 from api.auth import CurrentUser, require_roles
 from api.deps import AppSettings, DbSession
+from api.reads import log_reads
 from api.schemas.bookings import (
     BookingCreate,
     BookingOut,
@@ -50,6 +51,8 @@ from booking.bookings import service
 from booking.bookings.models import Booking
 from booking.bookings.provider_view import provider_booking_views, provider_history
 from booking.errors import DomainError, FieldError, PreconditionFailed, Unprocessable
+from booking.privacy.models import ReadVia
+from booking.privacy.read_log import booking_reads
 from booking.users.models import User
 from booking.vocabulary import BookingStatus, UserRole
 
@@ -200,6 +203,7 @@ def create_booking(
     responses=error_responses(401, 422),
 )
 def list_bookings(
+    request: Request,
     db: DbSession,
     user: CurrentUser,
     settings: AppSettings,
@@ -248,6 +252,7 @@ def list_bookings(
     )
     query = service.booking_list_query(db, actor=user, filters=filters)
     rows, next_cursor = _keyset_page(db, query, page)
+    log_reads(request, booking_reads(user, rows, via=ReadVia.API))
     return Page[AnyBookingOut](items=_views(db, user, rows), next_cursor=next_cursor)
 
 
@@ -308,13 +313,14 @@ def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     responses={200: {"headers": ETAG_HEADER}, **error_responses(401, 404, 422)},
 )
 def read_booking(
-    db: DbSession, user: CurrentUser, booking_id: IdPath, response: Response
+    request: Request, db: DbSession, user: CurrentUser, booking_id: IdPath, response: Response
 ) -> AnyBookingOut:
     """404 when it does not exist or is not the caller's to see. A provider gets the
     provider's view (`view: "provider"`): time, place, language, kind and needs, their own
     offer or work, and the notes once they hold it; never the beneficiary's reference,
     the requester or the people excluded."""
     booking = get_visible_booking(db, user, booking_id)
+    log_reads(request, booking_reads(user, [booking], via=ReadVia.API))
     response.headers["ETag"] = etag(booking)
     [view] = _views(db, user, [booking])
     return view
@@ -387,12 +393,15 @@ def cancel_booking(
     response_model=list[HistoryEntryOut],
     responses=error_responses(401, 404, 422),
 )
-def booking_history(db: DbSession, user: CurrentUser, booking_id: IdPath) -> list[HistoryEntryOut]:
+def booking_history(
+    request: Request, db: DbSession, user: CurrentUser, booking_id: IdPath
+) -> list[HistoryEntryOut]:
     """The audit entries of the booking and of its assignments, oldest first. A provider
     sees the entries of their own assignments only, and of every entry only the fields
     of the provider's view (no beneficiary reference, notes, requester or exclusions),
     naming nobody but themself."""
     booking = get_visible_booking(db, user, booking_id)
+    log_reads(request, booking_reads(user, [booking], via=ReadVia.API))
     if user.role == UserRole.PROVIDER:
         entries = provider_history(db, user=user, booking=booking)
     else:

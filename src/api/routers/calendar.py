@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from api.auth import require_roles
 from api.deps import AppSettings, DbSession
+from api.reads import log_reads
 from api.schemas.common import IdPath, error_responses
 from api.schemas.providers import CalendarTokenOut
+from booking.privacy.read_log import feed_read
 from booking.providers import calendar, service
+from booking.providers.models import Provider
 from booking.users.models import User
 from booking.vocabulary import UserRole
 
@@ -56,6 +59,7 @@ def issue_calendar_token(
     },
 )
 def read_calendar_feed(
+    request: Request,
     db: DbSession,
     settings: AppSettings,
     provider_id: IdPath,
@@ -68,6 +72,9 @@ def read_calendar_feed(
     body = calendar.calendar_feed(
         db, provider_id=provider_id, token=token, base_url=settings.base_url
     )
+    provider = db.get(Provider, provider_id)  # in the session already: no query
+    if provider is not None:
+        log_reads(request, feed_read(provider))
     return Response(
         content=body,
         media_type=f"{ICS}; charset=utf-8",

@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import CurrentUser, require_roles
 from api.deps import AppSettings, DbSession
+from api.reads import log_reads
 from api.schemas.common import (
     CLOCK_CHANGES,
     IdPath,
@@ -36,6 +37,8 @@ from api.schemas.providers import (
     RuleOut,
 )
 from booking.policies import certification_valid
+from booking.privacy.models import ReadVia
+from booking.privacy.read_log import provider_reads
 from booking.providers import availability as availability_service
 from booking.providers import service
 from booking.providers.models import AvailabilityRule, Provider, ProviderLanguage
@@ -165,6 +168,7 @@ def _availability_out(
     responses=error_responses(401, 422),
 )
 def list_providers(
+    request: Request,
     db: DbSession,
     user: CurrentUser,
     page: PageQuery,
@@ -191,6 +195,8 @@ def list_providers(
         db, query, page, order_by=(Provider.display_name, Provider.id), item=lambda row: row
     )
     languages = service.languages_of(db, [p.id for p in rows.items])
+    private = [p for p in rows.items if service.sees_private_data(user, p)]
+    log_reads(request, provider_reads(user, private, via=ReadVia.API))
     today = utc_now().date()
     items: list[ProviderOut | ProviderSummary] = [
         provider_out(db, p, languages[p.id], today)
@@ -245,10 +251,13 @@ def create_provider(db: DbSession, user: DispatcherOrAdmin, body: ProviderCreate
     responses=error_responses(401, 404, 422),
 )
 def read_provider(
-    db: DbSession, user: CurrentUser, provider_id: IdPath
+    request: Request, db: DbSession, user: CurrentUser, provider_id: IdPath
 ) -> ProviderOut | ProviderSummary:
     """In full for their dispatchers, an admin and themself; a requester gets the public face."""
-    return _view(db, user, service.get_visible_provider(db, user, provider_id))
+    provider = service.get_visible_provider(db, user, provider_id)
+    if service.sees_private_data(user, provider):
+        log_reads(request, provider_reads(user, [provider], via=ReadVia.API))
+    return _view(db, user, provider)
 
 
 @router.patch(

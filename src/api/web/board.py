@@ -1,7 +1,8 @@
 """The dispatcher's pages: the board, plans and their proposals, candidates, the day view.
 
 Everything goes through the dispatch services: ``bookings.board`` (the
-open bookings and who holds them), ``plans.service`` (run and apply a plan),
+open bookings and who holds them), ``plans.jobs`` (queue and stop a plan),
+``plans.service`` (read and apply a plan),
 ``assignments.service`` (candidates, manual assignment, confirm, cancel),
 ``assignments.offers`` (offer to the best N), ``assignments.day_routes``
 (each provider's day and drives, as the matcher times them). The matcher's
@@ -22,6 +23,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
+from api.reads import log_reads
 from api.web.context import CheckedForm, DispatcherPage, Page
 from api.web.forms import language_names
 from booking.access import get_visible_booking
@@ -48,18 +50,21 @@ from booking.bookings.validation import Urgency, urgency_for_priority
 from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.organisations.models import Organisation, OrganisationClosure
+from booking.plans.jobs import queue_plans, request_stop
 from booking.plans.models import Plan
+from booking.plans.repair import MoveConfirmed, open_repairs, repair_again
 from booking.plans.result import PlanResult
 from booking.plans.service import (
     MAX_HORIZON_DAYS,
     apply_plan,
     batch_plan_ids,
     get_visible_plan,
-    plan_as_asked,
     plan_assignments,
     plan_query_for,
 )
 from booking.policies import next_working_day
+from booking.privacy.models import ReadVia
+from booking.privacy.read_log import booking_reads
 from booking.providers.service import get_visible_provider
 from booking.reasons import stored_explanation
 from booking.types import ensure_aware
@@ -69,6 +74,7 @@ from booking.vocabulary import (
     MANUAL_ASSIGNMENT_STATUSES,
     UNSTAFFED_BOOKING_STATUSES,
     AssignmentStatus,
+    PlanStatus,
     UserRole,
 )
 
@@ -183,8 +189,13 @@ def _board_page(
             plan_query_for(page.db, page.user).order_by(Plan.created_at.desc(), Plan.id.desc())
         ).fetchmany(5)
     )
+    repairs = open_repairs(page.db, page.user.organisation_id)
+    service = page.db.get(Organisation, page.user.organisation_id)
     return page.render(
         "board.html",
+        repairs=repairs,
+        # The service's staffing settings (an admin changes them through the API).
+        staffing=service if service is not None and service.kind == "providing" else None,
         status=http_status,
         days=sorted(by_day.items()),
         languages=sorted(languages.items(), key=lambda item: item[1].lower()),
@@ -271,7 +282,7 @@ def _plan_form_errors(page: Page, form: dict[str, str]) -> dict[str, str]:
 
 @router.post("/board/plans")
 def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
-    """Run the matcher over a horizon (synchronously, up to the time limit) and show the plan.
+    """Queue a plan of a horizon for the solvers and show its page, which follows the solve.
 
     A value out of range is refused with the board and the form as typed
     (422), never quietly replaced by another one; a field left empty takes
@@ -294,7 +305,7 @@ def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
         with page.attempt():
             # An admin plans every service, one plan each; the first one's page
             # links to the others.
-            [plan, *_] = plan_as_asked(
+            [plan, *_] = queue_plans(
                 page.db,
                 actor=page.user,
                 horizon_start=horizon_start,
@@ -371,6 +382,9 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
     return page.render(
         "plan.html",
         plan=plan,
+        solving=plan.status in (PlanStatus.PENDING, PlanStatus.RUNNING),
+        progress=_progress_view(plan),
+        refresh_seconds=PLAN_REFRESH_SECONDS,
         service_name=service.name if service is not None else None,
         batch=batch,
         proposals=proposals,
@@ -378,6 +392,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         language_names=language_names(page.db, page.locale),
         warnings=result.warning_texts(reasons),
         stats=result.stats,
+        sharing=result.sharing or {},
         sizes=result.sizes,
         urgent=urgent,
         drive=reasons.duration(result.drive_minutes) if result.drive_minutes is not None else None,
@@ -385,6 +400,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         applied=_parse_int(query.get("applied"), -1, 0, 10_000),
         refused=_parse_int(query.get("refused"), 0, 0, 10_000),
         open_count=sum(1 for p in proposals if p["status"] == AssignmentStatus.PROPOSED),
+        repair_requested=_parse_int(query.get("again"), 0, 0, 2_000_000_000),
     )
 
 
@@ -395,6 +411,52 @@ def _proven(plan: Plan, result: PlanResult) -> bool:
         and plan.bound_medium == plan.score_medium
         and plan.bound_soft == plan.score_soft
     )
+
+
+PLAN_REFRESH_SECONDS = 5
+"""How often the page of a plan being solved reads its progress again (web.js)."""
+
+
+def _progress_view(plan: Plan) -> dict[str, Any]:
+    """The progress bar's figures: seconds used of the limit, solutions, how it ended."""
+    progress = plan.progress or {}
+    limit = float(progress.get("time_limit") or (plan.parameters or {}).get("time_limit") or 1)
+    elapsed = min(float(progress.get("elapsed_seconds") or 0), limit)
+    return {
+        "limit": round(limit),
+        "elapsed": round(elapsed),
+        "solutions": int(progress.get("solutions") or 0),
+        "stop_requested": bool(plan.stop_requested),
+        "stopped": bool(progress.get("stopped")),
+        "proven": bool(progress.get("proven")),
+    }
+
+
+@router.post("/board/plans/{plan_id}/stop")
+def stop(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
+    """Stop a plan being solved; its page then shows the best plan found so far."""
+    assert page.user is not None
+    plan = _plan_or_404(page, plan_id)
+    try:
+        with page.attempt():
+            request_stop(page.db, actor=page.user, plan=plan)
+    except DomainError as refused:
+        raise page.error(refused.status, page_problem_key(page, refused)) from None
+    return page.redirect(f"/board/plans/{plan.id}")
+
+
+@router.post("/board/plans/{plan_id}/repair-again")
+def repair_again_form(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
+    """Ask a solved repair again for what it left open, moving confirmed work or not."""
+    assert page.user is not None
+    plan = _plan_or_404(page, plan_id)
+    move: MoveConfirmed = "allow" if form.get("move_confirmed") == "allow" else "forbid"
+    try:
+        with page.attempt():
+            again = repair_again(page.db, actor=page.user, plan=plan, move_confirmed=move)
+    except DomainError as refused:
+        raise page.error(refused.status, page_problem_key(page, refused)) from None
+    return page.redirect(f"/board/plans/{plan.id}?again={again.id}")
 
 
 @router.post("/board/plans/{plan_id}/apply")
@@ -444,6 +506,7 @@ def _booking_page(
     page: Page, booking: Booking, *, status: int = 200, problem: str | None = None
 ) -> HTMLResponse:
     assert page.user is not None
+    log_reads(page.request, booking_reads(page.user, [booking], via=ReadVia.WEB))
     candidates: list[CandidateView] = []
     candidates_problem: str | None = None
     try:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from api.reads import log_reads
 from api.web.context import CheckedForm, Page, RequesterPage, form_id
 from api.web.forms import (
     SITE_ADDRESS,
@@ -38,6 +39,8 @@ from booking.geography import area_towns, town_label
 from booking.languages.service import language_query
 from booking.organisations.models import Organisation, Site
 from booking.organisations.service import site_query_for
+from booking.privacy.models import ReadVia
+from booking.privacy.read_log import booking_reads
 from booking.providers.service import nameable_providers
 from booking.types import utc_now
 from booking.vocabulary import (
@@ -248,6 +251,8 @@ def _detail(
     cancel_error: str | None = None,
     reason: str = "",
 ) -> HTMLResponse:
+    if page.user is not None:
+        log_reads(page.request, booking_reads(page.user, [booking], via=ReadVia.WEB))
     view = describe_booking(page.db, booking)
     query = page.request.query_params
     return page.render(

@@ -66,6 +66,8 @@ BOOKING_RESCHEDULED = "booking_rescheduled"
 BOOKING_CANCELLED = "booking_cancelled"
 REMINDER = "reminder"
 DIGEST = "dispatcher_digest"
+REPAIR_PROPOSED = "repair_proposed"
+NOT_YET_STAFFED = "booking_not_yet_staffed"
 
 INVITATION_EVENTS = (ASSIGNMENT_CONFIRMED, BOOKING_RESCHEDULED)
 """Messages that carry an ``.ics`` REQUEST: once one may have gone out, a change needs a CANCEL."""
@@ -243,6 +245,75 @@ def offer_unanswered(db: Session, *, booking: Booking, now: dt.datetime | None =
             due_at=now,
             booking_id=booking.id,
         )
+
+
+def repair_proposed(
+    db: Session,
+    *,
+    booking: Booking,
+    plan_id: int,
+    fell_through: str,
+    proposed: str | None,
+    offered: bool,
+    now: dt.datetime | None = None,
+) -> None:
+    """Tell the dispatchers serving the booking that work fell through and what a repair did.
+
+    ``fell_through`` names the provider who dropped out (or the trigger),
+    ``proposed`` the provider the repair chose (None: nobody could take it),
+    ``offered`` whether the offer already went out (the service's
+    ``auto_offer``) or the proposal waits on the board.
+    """
+    now = _now(now)
+    for user_id in dispatchers_serving(db, booking.organisation_id):
+        dispatcher = recipient_for(db, user_id)
+        if dispatcher is None:
+            continue
+        context = _booking_context(db, booking, dispatcher)
+        context.update(
+            fell_through=fell_through,
+            proposed_name=proposed,
+            offered=offered,
+            plan_url=f"{get_settings().base_url.rstrip('/')}/board/plans/{plan_id}",
+        )
+        _tell(
+            db,
+            REPAIR_PROPOSED,
+            dispatcher,
+            Channel.EMAIL,
+            about=(f"b{booking.id}", f"plan{plan_id}"),
+            instant=now,
+            context=context,
+            due_at=now,
+            booking_id=booking.id,
+        )
+
+
+def booking_not_yet_staffed(
+    db: Session, *, booking: Booking, plan_id: int, now: dt.datetime | None = None
+) -> None:
+    """Tell the requester that their session lost its provider and is not staffed yet.
+
+    Only that, in their language: who dropped out and why is none of their
+    business, and the session block carries no beneficiary reference nor
+    notes. The new provider reaches them with the confirmation
+    (``assignment_confirmed``), which updates the same calendar entry.
+    """
+    now = _now(now)
+    requester = recipient_for(db, booking.requester_id)
+    if requester is None:
+        return
+    _tell(
+        db,
+        NOT_YET_STAFFED,
+        requester,
+        Channel.EMAIL,
+        about=(f"b{booking.id}", f"plan{plan_id}"),
+        instant=now,
+        context=_booking_context(db, booking, requester),
+        due_at=now,
+        booking_id=booking.id,
+    )
 
 
 def assignment_confirmed(

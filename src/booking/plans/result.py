@@ -87,6 +87,8 @@ class PlanResult(_Entry):
     """Display names and references by the matcher's ids, for the explanations."""
     drive_minutes: int | None = None
     """Total driving of the plan's days (to, between and back from the sessions)."""
+    sharing: dict[str, Any] | None = None
+    """How the plan shares the work (``service.sharing_of``)."""
 
     @classmethod
     def of(cls, data: dict[str, Any] | None) -> PlanResult:

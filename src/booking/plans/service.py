@@ -1,11 +1,14 @@
 """Plans: run the matcher over a horizon, store what it proposes, apply it in whole or in part.
 
-``run_plan`` builds the problem (``problem_builder``), solves it within the
-time limit, checks the result with the matcher's own validator, and stores
-the plan (score, bound, timings, explanations) with one ``proposed``
-assignment per session it staffed; each booking becomes ``proposed`` or
-``unfilled`` (with the matcher's reason). Proposals of earlier plans for the
-same bookings are superseded.
+``open_plan`` checks a plan request and stores the plan; ``solve_plan``
+builds the problem (``problem_builder``), solves it within the time limit,
+checks the result with the matcher's own validator, and stores the plan
+(score, bound, timings, explanations) with one ``proposed`` assignment per
+session it staffed; each booking becomes ``proposed`` or ``unfilled`` (with
+the matcher's reason). Proposals of earlier plans for the same bookings are
+superseded. ``run_plan`` does both at once; the API and the board queue the
+plan instead (``booking.plans.jobs``) and a solver solves it
+(``booking.plans.solver``).
 
 ``apply_plan`` turns proposals into confirmations (or offers). A proposal is
 stale when its booking changed since the plan, is no longer open, is held
@@ -26,7 +29,7 @@ import dataclasses
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -62,6 +65,7 @@ from booking.plans.problem_builder import (
     ProblemIndex,
     booking_id_of,
     build_problem,
+    provider_key,
 )
 from booking.plans.result import PinnedEntry, PlanResult, ProposalEntry, UnassignedEntry, whys
 from booking.providers.availability import subtract
@@ -77,7 +81,9 @@ from booking.vocabulary import (
     UserRole,
 )
 from matching.explain import AssignmentFacts, explain_plan_facts
+from matching.fairness import workload_stats
 from matching.model import InfeasibleFixedError
+from matching.phases import Progress
 from matching.problem import Assignment as MatchAssignment
 from matching.problem import FixedAssignment, Interval, Score, Stats
 from matching.problem import Plan as MatchPlan
@@ -205,6 +211,47 @@ def planning_service(db: Session, actor: User, providing_org_id: int | None) -> 
     return organisation.id
 
 
+def open_plan(
+    db: Session,
+    *,
+    actor: User,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    booking_ids: Collection[int] | None = None,
+    providing_org_id: int | None = None,
+    time_limit: float,
+    timezone: str = DEFAULT_TIMEZONE,
+    status: PlanStatus = PlanStatus.RUNNING,
+) -> Plan:
+    """Check a plan request and store the plan, not solved yet (``solve_plan`` solves it).
+
+    ``status`` is ``running`` for a plan solved at once, ``pending`` for a
+    job a solver process takes (``booking.plans.jobs``).
+    """
+    ensure_aware(horizon_start)
+    ensure_aware(horizon_end)
+    providing_org_id = planning_service(db, actor, providing_org_id)
+    _check_request(db, actor, providing_org_id, horizon_start, horizon_end, booking_ids)
+    plan = Plan(
+        created_by_id=actor.id,
+        providing_org_id=providing_org_id,
+        horizon_start=horizon_start,
+        horizon_end=horizon_end,
+        status=status,
+        parameters=to_jsonable(
+            {
+                "booking_ids": sorted(set(booking_ids)) if booking_ids is not None else None,
+                "time_limit": time_limit,
+                "timezone": timezone,
+                "providing_org_id": providing_org_id,
+            }
+        ),
+    )
+    db.add(plan)
+    db.flush()
+    return plan
+
+
 def run_plan(
     db: Session,
     *,
@@ -223,45 +270,66 @@ def run_plan(
 
     The plan staffs one providing service: its providers, for the bookings
     of the organisations it serves (a dispatcher's own service; the one an
-    admin names, see ``planning_service``). Runs synchronously: call it from
-    a worker thread, never from the event loop. A matcher failure (pinned
-    work that cannot all be kept) is stored as a ``failed`` plan with its
-    reason, not raised. ``skip_booking_ids`` are left out (another service's
-    plan of the same run took them).
+    admin names, see ``planning_service``). Runs synchronously, in the
+    caller's thread (the API and the board queue plans instead, for solver
+    processes: ``booking.plans.jobs``). A matcher failure (pinned work that
+    cannot all be kept) is stored as a ``failed`` plan with its reason, not
+    raised. ``skip_booking_ids`` are left out (another service's plan of the
+    same run took them).
     """
-    began = time.perf_counter()
-    now = ensure_aware(now) if now is not None else utc_now()
-    ensure_aware(horizon_start)
-    ensure_aware(horizon_end)
-    providing_org_id = planning_service(db, actor, providing_org_id)
-    _check_request(db, actor, providing_org_id, horizon_start, horizon_end, booking_ids)
-    plan = Plan(
-        created_by_id=actor.id,
-        providing_org_id=providing_org_id,
-        horizon_start=horizon_start,
-        horizon_end=horizon_end,
-        status=PlanStatus.RUNNING,
-        parameters=to_jsonable(
-            {
-                "booking_ids": sorted(set(booking_ids)) if booking_ids is not None else None,
-                "time_limit": time_limit,
-                "timezone": timezone,
-                "providing_org_id": providing_org_id,
-            }
-        ),
-    )
-    db.add(plan)
-    db.flush()
-    problem, index = build_problem(
+    plan = open_plan(
         db,
+        actor=actor,
         horizon_start=horizon_start,
         horizon_end=horizon_end,
         booking_ids=booking_ids,
-        now=now,
         providing_org_id=providing_org_id,
+        time_limit=time_limit,
+        timezone=timezone,
+    )
+    return solve_plan(
+        db, actor=actor, plan=plan, now=now, workers=workers, skip_booking_ids=skip_booking_ids
+    )
+
+
+def solve_plan(
+    db: Session,
+    *,
+    actor: User,
+    plan: Plan,
+    now: dt.datetime | None = None,
+    workers: int | None = None,
+    skip_booking_ids: Collection[int] = (),
+    progress: Progress | None = None,
+    after_build: Callable[[], None] | None = None,
+) -> Plan:
+    """Solve a stored plan with its own parameters; store its proposals and mark it done.
+
+    ``progress`` hears of each new solution (and may stop the search, see
+    ``matching.phases.Progress``); ``after_build`` runs once the problem is
+    read, before the solve: a solver process commits there, so no
+    transaction stays open during the solve.
+    """
+    began = time.perf_counter()
+    now = ensure_aware(now) if now is not None else utc_now()
+    parameters = plan.parameters or {}
+    wanted = parameters.get("booking_ids")
+    booking_ids = [int(b) for b in wanted] if wanted is not None else None
+    time_limit = float(parameters["time_limit"])
+    timezone = str(parameters.get("timezone") or DEFAULT_TIMEZONE)
+    assert plan.providing_org_id is not None, "a new plan always staffs one service"
+    problem, index = build_problem(
+        db,
+        horizon_start=plan.horizon_start,
+        horizon_end=plan.horizon_end,
+        booking_ids=booking_ids,
+        now=now,
+        providing_org_id=plan.providing_org_id,
         skip_booking_ids=skip_booking_ids,
         timezone=timezone,
     )
+    if after_build is not None:
+        after_build()
     built = time.perf_counter()
     timings: dict[str, Any] = {"build_seconds": round(built - began, 3)}
     sizes = {
@@ -282,6 +350,7 @@ def run_plan(
                 workers=workers,
                 warnings=warnings,
                 warning_why=warning_why,
+                progress=progress,
             )
     except (ValueError, BrokenPlanError) as exc:
         return _failed(db, actor, plan, index.humanise(str(exc)), timings, sizes, began)
@@ -325,7 +394,7 @@ def run_plan(
         action="plan.created",
         entity=plan,
         changes={
-            "horizon": [horizon_start, horizon_end],
+            "horizon": [plan.horizon_start, plan.horizon_end],
             "proposals": len((plan.result or {}).get("proposals", [])),
             "unassigned": len((plan.result or {}).get("unassigned", [])),
         },
@@ -333,31 +402,18 @@ def run_plan(
     return plan
 
 
-def plan_every_service(
-    db: Session,
-    *,
-    actor: User,
-    horizon_start: dt.datetime,
-    horizon_end: dt.datetime,
-    booking_ids: Collection[int] | None = None,
-    time_limit: float,
-    now: dt.datetime | None = None,
-    timezone: str = DEFAULT_TIMEZONE,
-    workers: int | None = None,
-) -> list[Plan]:
-    """An admin plans every service at once: one plan per providing service, in id order.
+def every_service_share(time_limit: float, services: int) -> float:
+    """Each service's share of an every-service run's time limit (a second at least)."""
+    return max(min(1.0, time_limit), time_limit / max(1, services))
 
-    Each plan is what that service's dispatcher would get (its providers,
-    the organisations it serves), so service agreements hold and each
-    service reads only its own plan. A booking that two services serve is
-    left to the first whose plan proposes someone; the next plans the rest.
-    The time limit is shared between the services. With ``booking_ids``,
-    only the services serving one of them plan. Every plan lists the whole
-    run in ``parameters["batch_plan_ids"]``.
-    """
+
+def services_to_plan(
+    db: Session, actor: User, booking_ids: Collection[int] | None
+) -> list[tuple[int, list[int] | None]]:
+    """The services an admin's every-service run plans, in id order, each with its bookings
+    (``None``: all open ones); with ``booking_ids``, only the services serving one of them."""
     if actor.role != UserRole.ADMIN:
         raise Forbidden("Only an admin plans for every service.", code="forbidden_role")
-    now = ensure_aware(now) if now is not None else utc_now()
     agreements = db.execute(
         select(ServiceAgreement.providing_org_id, ServiceAgreement.requesting_org_id)
         .join(Organisation, Organisation.id == ServiceAgreement.providing_org_id)
@@ -384,15 +440,45 @@ def plan_every_service(
                 select(Booking.id, Booking.organisation_id).where(Booking.id.in_(wanted))
             )
         }
-    plans: list[Plan] = []
-    taken: set[int] = set()
-    share = max(min(1.0, time_limit), time_limit / len(served))
+    services: list[tuple[int, list[int] | None]] = []
     for service_id in sorted(served):
         ids = None
         if wanted is not None:
             ids = [b for b in wanted if organisation_of.get(b) in served[service_id]]
             if wanted and not ids:
                 continue
+        services.append((service_id, ids))
+    return services
+
+
+def plan_every_service(
+    db: Session,
+    *,
+    actor: User,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    booking_ids: Collection[int] | None = None,
+    time_limit: float,
+    now: dt.datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    workers: int | None = None,
+) -> list[Plan]:
+    """An admin plans every service at once: one plan per providing service, in id order.
+
+    Each plan is what that service's dispatcher would get (its providers,
+    the organisations it serves), so service agreements hold and each
+    service reads only its own plan. A booking that two services serve is
+    left to the first whose plan proposes someone; the next plans the rest.
+    The time limit is shared between the services. With ``booking_ids``,
+    only the services serving one of them plan. Every plan lists the whole
+    run in ``parameters["batch_plan_ids"]``.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    services = services_to_plan(db, actor, booking_ids)
+    plans: list[Plan] = []
+    taken: set[int] = set()
+    share = every_service_share(time_limit, len(services))
+    for service_id, ids in services:
         plan = run_plan(
             db,
             actor=actor,
@@ -511,35 +597,44 @@ def _solve_keeping_what_can_be_kept(
     workers: int | None,
     warnings: list[str],
     warning_why: list[Why] | None = None,
+    progress: Progress | None = None,
+    disruption_weight: int = 0,
 ) -> tuple[MatchProblem, MatchPlan]:
     """Solve; if held work cannot all be kept together, plan around the clashing part.
 
     Held work that breaks a rule (a dispatcher's manual decision, a
     certification expired since) is not the new plan's to undo: its time
     becomes busy time and a warning says so (in words, and as data in
-    ``warning_why``).
+    ``warning_why``). ``disruption_weight`` is the matcher's price of moving
+    a hinted session (a repair that may move held work it no longer pins).
     """
     warning_why = [] if warning_why is None else warning_why
     for _ in range(MAX_PIN_RELEASES):
         try:
             return problem, solve(
-                problem, time_limit=time_limit, workers=workers, hint=_hint(problem, index)
+                problem,
+                time_limit=time_limit,
+                workers=workers,
+                hint=_hint(problem, index),
+                progress=progress,
+                disruption_weight=disruption_weight,
             )
         except InfeasibleFixedError as clash:
             warnings.append(index.humanise(str(clash)))
             warning_why.append(clash.why)
             problem = without_pins(problem, clash.pairs)
-    return problem, solve(problem, time_limit=time_limit, workers=workers)
+    return problem, solve(problem, time_limit=time_limit, workers=workers, progress=progress)
 
 
 def _hint(problem: MatchProblem, index: ProblemIndex) -> MatchPlan:
     """The held work, and the live offers, as a starting point for the solver."""
     sessions = {s.id for s in problem.sessions}
-    pins = {f.session: f.provider for f in problem.fixed}
+    providers = {p.id for p in problem.providers}
+    # Held work, pinned or not (a repair may unpin it): where it is now.
     given = [
-        MatchAssignment(session=key, provider=pins[key], start=a.starts_at)
+        MatchAssignment(session=key, provider=provider_key(a.provider_id), start=a.starts_at)
         for key, a in index.pinned.items()
-        if key in pins
+        if key in sessions and provider_key(a.provider_id) in providers
     ]
     given += [
         MatchAssignment(session=key, provider=provider, start=start)
@@ -737,7 +832,24 @@ def _store(
         stats=stats,
         names=names,
         drive_minutes=drive_minutes,
+        sharing=sharing_of(problem, solution),
     ).to_json()
+
+
+def sharing_of(problem: MatchProblem, solution: MatchPlan | None) -> dict[str, Any]:
+    """How the plan shares the work (minutes per provider) beside what it drives.
+
+    Over every provider of the problem, the held work it kept included: the
+    price of fairness is read as travel against the Gini coefficient.
+    """
+    assignments = solution.assignments if solution is not None else ()
+    figures = workload_stats(problem, assignments)
+    travel = solution.stats.extra.get("travel_minutes") if solution is not None else None
+    return {
+        "travel_minutes": travel if isinstance(travel, int) else None,
+        "fairness_weight": problem.fairness_weight,
+        **figures,
+    }
 
 
 def _plain(value: object) -> bool:

@@ -76,6 +76,8 @@ def test_the_plan_and_the_candidates_speak_the_dispatchers_language(
     page.locator("#plan-limit").fill("3")
     page.locator("#run-plan").click()
     page.wait_for_url(re.compile(r"/board/plans/\d+$"), timeout=60_000)
+    # A solver takes the plan; the page follows it until the proposals are there.
+    page.locator("#apply-form").wait_for(timeout=60_000)
     page.screenshot(path=str(screenshot_dir / f"20-plan-{locale}.png"), full_page=True)
 
     assert page.locator(".proposal-explanation").count() > 0
