@@ -65,14 +65,14 @@ def test_a_plan_is_run_stored_and_read_back(
 
 
 def test_a_plan_says_how_it_shares_the_work_beside_its_travel(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db, name="Awet")
     world.provider(db, name="Selam")
     world.booking(db, hour=10)
     world.service.fairness_weight = 5
     db.flush()
-    plan = create_plan(client, login(world.dispatcher), **horizon(world))
+    plan = create_plan(client, login(world.dispatcher), solve_queued, **horizon(world))
     assert plan["kind"] == "plan"
     sharing = plan["sharing"]
     assert sharing["fairness_weight"] == 5  # type: ignore[index]
