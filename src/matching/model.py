@@ -27,6 +27,7 @@ from matching.eligibility import Eligibility, Option, check_pair, compute_eligib
 from matching.problem import PREFERRED_BONUS, FixedAssignment, HaversineTravel, Problem
 from matching.timeline import Timeline
 from matching.travel import Travel
+from matching.why import Why
 
 # ---------------------------------------------------------------------------
 # Data
@@ -36,10 +37,19 @@ from matching.travel import Travel
 class InfeasibleFixedError(ValueError):
     """Pinned assignments that cannot all be kept together (rules 1, 9 or 10)."""
 
-    def __init__(self, pairs: Sequence[FixedAssignment], why: str) -> None:
+    def __init__(
+        self, pairs: Sequence[FixedAssignment], why: str, because: Why | None = None
+    ) -> None:
         self.pairs = tuple(pairs)
+        self.because = because
         named = ", ".join(f"{p.session} -> {p.provider}" for p in self.pairs)
         super().__init__(f"these pinned assignments cannot all be kept ({why}): {named}")
+
+    @property
+    def why(self) -> Why:
+        """The pairs that cannot all be kept, and the rule one of them breaks when known."""
+        pairs = ",".join(f"{p.session}>{p.provider}" for p in self.pairs)
+        return Why("pins_dropped", {"pairs": pairs}, self.because)
 
 
 @dataclass(frozen=True)
@@ -134,9 +144,11 @@ def _pinned_option(
     why = (
         "it breaks a hard rule"
         if rejection is None
-        else (f"rule {rejection.rule}: the provider {rejection.detail}")
+        else f"rule {rejection.rule}: {rejection.detail}"
     )
-    raise InfeasibleFixedError([FixedAssignment(session.id, provider.id)], why)
+    raise InfeasibleFixedError(
+        [FixedAssignment(session.id, provider.id)], why, rejection.why if rejection else None
+    )
 
 
 def make_scope(

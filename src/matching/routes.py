@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from matching.problem import Location, Provider, RuleCode
 from matching.timeline import Timeline
 from matching.travel import Travel
+from matching.why import Why, english
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +54,16 @@ class Leg:
 
 @dataclass(frozen=True)
 class Conflict:
-    """Why a visit cannot join a provider's timeline: rule 9 or 10, a code and a sentence."""
+    """Why a visit cannot join a provider's timeline: rule 9 or 10, its code and the reason."""
 
     rule: int
     code: RuleCode
-    detail: str
+    why: Why
+
+    @property
+    def detail(self) -> str:
+        """The reason in English (the command line's words)."""
+        return english(self.why)
 
 
 def route_legs(
@@ -197,6 +203,19 @@ def overlapping_pairs(visits: Sequence[Visit]) -> Iterator[tuple[int, int]]:
             yield i, j
 
 
+def leg_params(leg: Leg, visits: Sequence[Visit], clock: Timeline) -> dict[str, str | int]:
+    """A drive as a reason's parameters: minutes, sessions (empty for home) and their times."""
+    origin = visits[leg.origin] if leg.origin is not None else None
+    target = visits[leg.target] if leg.target is not None else None
+    return {
+        "minutes": leg.minutes,
+        "from": origin.session if origin else "",
+        "from_end": clock.instant(origin.end).isoformat() if origin else "",
+        "to": target.session if target else "",
+        "to_start": clock.instant(target.start).isoformat() if target else "",
+    }
+
+
 def describe_leg(leg: Leg, visits: Sequence[Visit], clock: Timeline | None = None) -> str:
     """`35 min from s-3 (ends 10:30) to s-9 (starts 10:50)`, for a dispatcher."""
 
@@ -270,8 +289,12 @@ class Roster:
             return Conflict(
                 9,
                 "overlap",
-                f"already has {overlap.session} from {self._clock(overlap.start)} "
-                f"to {self._clock(overlap.end)}",
+                self._why(
+                    "overlap",
+                    session=overlap.session,
+                    start=self.timeline.instant(overlap.start).isoformat(),
+                    end=self.timeline.instant(overlap.end).isoformat(),
+                ),
             )
         day_list = [*self.visits[lo:position], visit, *self.visits[position:hi]]
         new_travel = route_minutes(self.travel, self.provider.home, day_list)
@@ -281,8 +304,9 @@ class Roster:
             return Conflict(
                 10,
                 "daily_minutes",
-                f"would work {day_total} min that day with travel, over their "
-                f"{self.provider.max_minutes_per_day} min limit",
+                self._why(
+                    "daily_minutes", minutes=day_total, limit=self.provider.max_minutes_per_day
+                ),
             )
         week = self.timeline.week(day)
         week_total = (
@@ -292,8 +316,9 @@ class Roster:
             return Conflict(
                 10,
                 "weekly_minutes",
-                f"would work {week_total} min that week with travel, over their "
-                f"{self.provider.max_minutes_per_week} min limit",
+                self._why(
+                    "weekly_minutes", minutes=week_total, limit=self.provider.max_minutes_per_week
+                ),
             )
         return self._drive_conflict(visit, day, position)
 
@@ -360,10 +385,7 @@ class Roster:
         blocked, context = self._day_blocked(day, visits, starts, longest)
         if blocked:
             return Conflict(
-                9,
-                "drive",
-                "has no free time for the drive "
-                + describe_leg(blocked[0], context, self.timeline),
+                9, "drive", self._why("drive", **leg_params(blocked[0], context, self.timeline))
             )
         last_day = len(self.timeline.day_starts) - 2
         reaches = self.timeline.day(min(visit.end - 1, self.timeline.day_starts[-1] - 1))
@@ -379,8 +401,9 @@ class Roster:
                 return Conflict(
                     9,
                     "drive",
-                    "would leave no free time for the drive "
-                    + describe_leg(squeezed[-1], context, self.timeline),
+                    self._why(
+                        "drive_elsewhere", **leg_params(squeezed[-1], context, self.timeline)
+                    ),
                 )
         return None
 
@@ -398,5 +421,5 @@ class Roster:
             return self.visits[position]
         return None
 
-    def _clock(self, minute: int) -> str:
-        return self.timeline.instant(minute).strftime("%H:%M")
+    def _why(self, code: str, **params: str | int) -> Why:
+        return Why(code, {"provider": self.provider.id, **params})

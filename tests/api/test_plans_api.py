@@ -124,8 +124,8 @@ def test_a_stale_proposal_is_a_409_listing_it_and_the_rest_is_applied(
     assert problem["status"] == 409
     # The same shape as every other problem: an underscore code, a title in the caller's language.
     assert problem["type"] == "https://truchement.eu/problems/stale_proposals"
-    assert problem["title"] == "Conflit avec l'état actuel"
-    assert problem["detail"].startswith("1 proposition(s) refusée(s)")
+    assert problem["title"] == "Conflit avec l’état actuel"
+    assert problem["detail"].startswith("1 proposition refusée car périmée, 1 appliquée")
     assert problem["plan_id"] == plan["id"] and problem["mode"] == "confirm"
     assert [(r["booking_id"], r["code"]) for r in problem["refused"]] == [
         (edited.id, "booking_changed")

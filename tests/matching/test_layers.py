@@ -17,6 +17,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "matching"
 
 LAYERS = [
+    "why",
     "problem",
     "fairness",
     "timeline",
