@@ -12,9 +12,10 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from matching.eligibility import Eligibility, Option, StartRange, compute_eligibility
+from matching.places import group_members
 from matching.problem import (
     PREFERRED_BONUS,
     Assignment,
@@ -160,6 +161,85 @@ class Placer:
                 yield start
 
 
+GROUP_STARTS_TRIED = 48
+"""A group session's common start is tried at most at this many times, nearest the wanted first."""
+
+
+def _place_group(
+    placer: Placer,
+    eligibility: Eligibility,
+    members: tuple[int, ...],
+    placed: dict[int, tuple[int, int]],
+) -> dict[int, tuple[int, int]]:
+    """The places of one group session, placed at one common start with distinct providers.
+
+    All of them or none for an all-or-nothing group; otherwise as many as
+    one start allows. Pinned places fix the start.
+    """
+    problem, timeline = placer.problem, placer.timeline
+    link = problem.sessions[members[0]].place_of
+    whole = link is not None and link.all_or_nothing
+    todo = sorted(
+        (m for m in members if m not in placed and m in eligibility.options),
+        key=lambda m: len(eligibility.options[m]),
+    )
+    if not todo or (whole and len(todo) + sum(m in placed for m in members) < len(members)):
+        return {}
+    held = [placed[m] for m in members if m in placed]
+    if held:
+        candidates = [held[0][1]]
+    else:
+        first = todo[0]
+        seen: set[int] = set()
+        for option in eligibility.options[first]:
+            for rng in option.ranges:
+                seen.update(placer._starts(first, rng, placer.roster(option.provider)))
+        wanted = timeline.minute(problem.sessions[first].start)
+        candidates = sorted(seen, key=lambda t: (abs(t - wanted), t))[:GROUP_STARTS_TRIED]
+    best: list[tuple[int, Insertion]] = []
+    for start in candidates:
+        got = _try_group_at(placer, eligibility, todo, start, {p for p, _ in held}, whole)
+        for m, insertion in got:
+            placer.roster(insertion.provider).remove(problem.sessions[m].id)
+        if len(got) > len(best):
+            best = got
+        if len(got) == len(todo):
+            break
+    if whole and len(best) < len(todo):
+        return {}
+    for m, insertion in best:
+        placer.place(m, insertion.provider, insertion.start, insertion.day)
+    return {m: (insertion.provider, insertion.start) for m, insertion in best}
+
+
+def _try_group_at(
+    placer: Placer,
+    eligibility: Eligibility,
+    todo: list[int],
+    start: int,
+    used: set[int],
+    whole: bool,
+) -> list[tuple[int, Insertion]]:
+    """Places put at `start` one by one (left in the rosters), each with a provider not yet used."""
+    got: list[tuple[int, Insertion]] = []
+    used = set(used)
+    for m in todo:
+        options = tuple(
+            replace(o, ranges=tuple(StartRange(r.day, start, start) for r in at))
+            for o in eligibility.options[m]
+            if o.provider not in used and (at := [r for r in o.ranges if r.lo <= start <= r.hi])
+        )
+        insertion = placer.best(m, options)[0] if options else None
+        if insertion is None:
+            if whole:
+                break
+            continue
+        placer.place(m, insertion.provider, insertion.start, insertion.day)
+        used.add(insertion.provider)
+        got.append((m, insertion))
+    return got
+
+
 def solve_greedy(
     problem: Problem,
     *,
@@ -202,8 +282,24 @@ def solve_greedy(
             i,
         ),
     )
+    groups = group_members(problem)
+    grouped: set[int] = set()
     for s_idx in order:
         options = eligibility.options[s_idx]
+        if s_idx in groups:
+            if s_idx not in grouped:
+                grouped.update(groups[s_idx])
+                placed.update(_place_group(placer, eligibility, groups[s_idx], placed))
+            if s_idx not in placed:
+                unassigned.append(
+                    Unassigned(
+                        problem.sessions[s_idx].id,
+                        "capacity",
+                        f"{len(options)} provider(s) fit this place, but the group's places "
+                        "could not be staffed together at one start",
+                    )
+                )
+            continue
         insertion, conflict = placer.best(s_idx, options)
         if insertion is not None:
             placer.place(s_idx, insertion.provider, insertion.start, insertion.day)

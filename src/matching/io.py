@@ -32,6 +32,7 @@ from matching.problem import (
     Location,
     MatrixTravel,
     Modality,
+    Place,
     Plan,
     Problem,
     Provider,
@@ -82,7 +83,8 @@ def problem_from_dict(data: object) -> Problem:
     )
     _unique([p.id for p in providers], "providers")
     _unique([s.id for s in sessions], "sessions")
-    fixed = _fixed(root, {p.id for p in providers}, {s.id for s in sessions})
+    places = {s.id: len(s.staff) for s in sessions if s.staff}
+    fixed = _fixed(root, {p.id for p in providers}, {s.id for s in sessions}, places)
     return Problem(
         providers=providers, sessions=sessions, timezone=timezone, travel=travel, fixed=fixed
     )
@@ -96,7 +98,14 @@ def problem_to_dict(problem: Problem) -> dict[str, object]:
         "travel": _travel_to_dict(problem.travel),
         "providers": [_provider_to_dict(p) for p in problem.providers],
         "sessions": [_session_to_dict(s) for s in problem.sessions],
-        "fixed": [{"session": f.session, "provider": f.provider} for f in problem.fixed],
+        "fixed": [
+            {
+                "session": f.session,
+                "provider": f.provider,
+                **({} if f.place is None else {"place": f.place}),
+            }
+            for f in problem.fixed
+        ],
     }
 
 
@@ -120,6 +129,7 @@ def plan_from_dict(data: object) -> Plan:
                 session=_string(entry, "session", path),
                 provider=_string(entry, "provider", path),
                 start=_time(entry, "start", path),
+                place=_place(entry, path),
             )
         )
     unassigned = []
@@ -132,6 +142,7 @@ def plan_from_dict(data: object) -> Plan:
                 session=_string(entry, "session", path),
                 reason=cast(UnassignedReason, _choice(entry, "reason", path, UNASSIGNED_REASONS)),
                 detail=_string(entry, "detail", path, default=""),
+                place=_place(entry, path),
             )
         )
     score_data = _object(root["score"], "score")
@@ -178,11 +189,18 @@ def plan_to_dict(plan: Plan, *, timezone: str | None = None) -> dict[str, object
                 "session": a.session,
                 "provider": a.provider,
                 "start": (a.start.astimezone(zone) if zone else a.start).isoformat(),
+                **({} if a.place is None else {"place": a.place}),
             }
             for a in plan.assignments
         ],
         "unassigned": [
-            {"session": u.session, "reason": u.reason, "detail": u.detail} for u in plan.unassigned
+            {
+                "session": u.session,
+                "reason": u.reason,
+                "detail": u.detail,
+                **({} if u.place is None else {"place": u.place}),
+            }
+            for u in plan.unassigned
         ],
         "score": {"hard": plan.score.hard, "medium": plan.score.medium, "soft": plan.score.soft},
         "stats": stats,
@@ -500,13 +518,67 @@ def _provider(value: object, path: str, points: int | None) -> Provider:
     )
 
 
+def _place(entry: Mapping[str, object], path: str) -> int | None:
+    """The optional `place` of a plan entry or a pin: a group session's place index."""
+    if "place" not in entry:
+        return None
+    return _integer(entry, "place", path, minimum=0)
+
+
+def _requirements(value: object, where: str) -> Requirements:
+    entry = _object(value, where)
+    _keys(entry, where, set(), {"gender", "certified", "skills"})
+    return Requirements(
+        gender=_optional_string(entry, "gender", where),
+        certified=_boolean(entry, "certified", where, default=False),
+        skills=_strings(entry, "skills", where),
+    )
+
+
+def _staff(data: Mapping[str, object], path: str) -> tuple[Place, ...]:
+    """A group session's places; the session then has no language, provider_kind or requires."""
+    for key in ("language", "provider_kind", "requires"):
+        if key in data:
+            raise ProblemFormatError(
+                _at(path, key), "not allowed with `staff` (each place has its own)"
+            )
+    where = _at(path, "staff")
+    entries = _list(data, "staff", path)
+    if not entries:
+        raise ProblemFormatError(where, "must list at least one place")
+    places = []
+    for k, item in enumerate(entries):
+        at = f"{where}[{k}]"
+        entry = _object(item, at)
+        _keys(entry, at, {"language"}, {"provider_kind", "requires"})
+        places.append(
+            Place(
+                language=_string(entry, "language", at),
+                provider_kind=cast(
+                    SessionProviderKind,
+                    _choice(entry, "provider_kind", at, (*PROVIDER_KINDS, "any"), default="any"),
+                ),
+                requires=(
+                    _requirements(entry["requires"], _at(at, "requires"))
+                    if "requires" in entry
+                    else Requirements()
+                ),
+            )
+        )
+    return tuple(places)
+
+
 def _session(value: object, path: str, points: int | None) -> Session:
     data = _object(value, path)
+    group = "staff" in data
     _keys(
         data,
         path,
-        {"id", "language", "start", "duration_minutes"},
+        {"id", "start", "duration_minutes"} | (set() if group else {"language"}),
         {
+            "staff",
+            "all_or_nothing",
+            "language",
             "kind",
             "modality",
             "location",
@@ -537,17 +609,15 @@ def _session(value: object, path: str, points: int | None) -> Session:
             raise ProblemFormatError(_at(where, "latest"), "is before earliest")
     requires = Requirements()
     if "requires" in data:
-        where = _at(path, "requires")
-        entry = _object(data["requires"], where)
-        _keys(entry, where, set(), {"gender", "certified", "skills"})
-        requires = Requirements(
-            gender=_optional_string(entry, "gender", where),
-            certified=_boolean(entry, "certified", where, default=False),
-            skills=_strings(entry, "skills", where),
-        )
+        requires = _requirements(data["requires"], _at(path, "requires"))
+    staff: tuple[Place, ...] = ()
+    if group:
+        staff = _staff(data, path)
+    elif "all_or_nothing" in data:
+        raise ProblemFormatError(_at(path, "all_or_nothing"), "only for a session with `staff`")
     return Session(
         id=_string(data, "id", path),
-        language=_string(data, "language", path),
+        language=staff[0].language if staff else _string(data, "language", path),
         start=_time(data, "start", path),
         duration_minutes=_integer(data, "duration_minutes", path, minimum=1),
         kind=_string(data, "kind", path, default="other"),
@@ -563,30 +633,42 @@ def _session(value: object, path: str, points: int | None) -> Session:
         preferred_providers=_strings(data, "preferred_providers", path),
         priority=_integer(data, "priority", path, 1, minimum=1),
         beneficiary=_optional_string(data, "beneficiary", path),
+        staff=staff,
+        all_or_nothing=_boolean(data, "all_or_nothing", path, default=True),
     )
 
 
 def _fixed(
-    root: Mapping[str, object], providers: set[str], sessions: set[str]
+    root: Mapping[str, object],
+    providers: set[str],
+    sessions: set[str],
+    places: Mapping[str, int] | None = None,
 ) -> tuple[FixedAssignment, ...]:
     pinned: dict[str, int] = {}
     fixed: list[FixedAssignment] = []
     for i, item in enumerate(_list(root, "fixed", "", default=[])):
         path = f"fixed[{i}]"
         entry = _object(item, path)
-        _keys(entry, path, {"session", "provider"}, set())
+        _keys(entry, path, {"session", "provider"}, {"place"})
         session = _string(entry, "session", path)
         provider = _string(entry, "provider", path)
+        place = _place(entry, path)
         if session not in sessions:
             raise ProblemFormatError(_at(path, "session"), f"unknown session {session!r}")
         if provider not in providers:
             raise ProblemFormatError(_at(path, "provider"), f"unknown provider {provider!r}")
-        if session in pinned:
+        count = (places or {}).get(session)
+        if count is not None and (place is None or place >= count):
+            raise ProblemFormatError(_at(path, "place"), f"must name one of the {count} places")
+        if count is None and place is not None:
+            raise ProblemFormatError(_at(path, "place"), "the session has no `staff`")
+        key = session if place is None else f"{session} place {place}"
+        if key in pinned:
             raise ProblemFormatError(
-                _at(path, "session"), f"{session!r} is already pinned by fixed[{pinned[session]}]"
+                _at(path, "session"), f"{key!r} is already pinned by fixed[{pinned[key]}]"
             )
-        pinned[session] = i
-        fixed.append(FixedAssignment(session, provider))
+        pinned[key] = i
+        fixed.append(FixedAssignment(session, provider, place))
     return tuple(fixed)
 
 
@@ -658,13 +740,25 @@ def _provider_to_dict(p: Provider) -> dict[str, object]:
     return data
 
 
+def _requirements_to_dict(r: Requirements) -> dict[str, object]:
+    requires: dict[str, object] = {"certified": r.certified, "skills": sorted(r.skills)}
+    if r.gender is not None:
+        requires["gender"] = r.gender
+    return requires
+
+
+def _place_to_dict(place: Place) -> dict[str, object]:
+    data: dict[str, object] = {"language": place.language, "provider_kind": place.provider_kind}
+    if place.requires != Requirements():
+        data["requires"] = _requirements_to_dict(place.requires)
+    return data
+
+
 def _session_to_dict(s: Session) -> dict[str, object]:
-    data: dict[str, object] = {
-        "id": s.id,
-        "language": s.language,
-        "kind": s.kind,
-        "modality": s.modality,
-    }
+    data: dict[str, object] = {"id": s.id}
+    if not s.staff:
+        data["language"] = s.language
+    data.update(kind=s.kind, modality=s.modality)
     if s.location is not None:
         data["location"] = _location_to_dict(s.location)
     data["start"] = s.start.isoformat()
@@ -674,15 +768,13 @@ def _session_to_dict(s: Session) -> dict[str, object]:
             "earliest": s.window.earliest.isoformat(),
             "latest": s.window.latest.isoformat(),
         }
-    data["provider_kind"] = s.provider_kind
-    if s.requires != Requirements():
-        requires: dict[str, object] = {
-            "certified": s.requires.certified,
-            "skills": sorted(s.requires.skills),
-        }
-        if s.requires.gender is not None:
-            requires["gender"] = s.requires.gender
-        data["requires"] = requires
+    if s.staff:
+        data["staff"] = [_place_to_dict(place) for place in s.staff]
+        data["all_or_nothing"] = s.all_or_nothing
+    else:
+        data["provider_kind"] = s.provider_kind
+        if s.requires != Requirements():
+            data["requires"] = _requirements_to_dict(s.requires)
     data["excluded_providers"] = sorted(s.excluded_providers)
     data["preferred_providers"] = sorted(s.preferred_providers)
     data["priority"] = s.priority

@@ -64,6 +64,10 @@ RuleCode = Literal[
     "weekly_minutes",
     "window",
     "no_offset",
+    "place",
+    "same_provider",
+    "all_or_nothing",
+    "common_start",
 ]
 RULE_OF_CODE: dict[RuleCode, int] = {
     "unknown_session": 1,
@@ -87,6 +91,10 @@ RULE_OF_CODE: dict[RuleCode, int] = {
     "weekly_minutes": 10,
     "window": 11,
     "no_offset": 11,
+    "place": 1,
+    "same_provider": 1,
+    "all_or_nothing": 1,
+    "common_start": 11,
 }
 """The hard rule (1-11) each code belongs to."""
 
@@ -162,8 +170,33 @@ class Requirements:
 
 
 @dataclass(frozen=True)
+class Place:
+    """One provider a group session needs: its language, kind and requirements (`staff`)."""
+
+    language: str
+    provider_kind: SessionProviderKind = "any"
+    requires: Requirements = field(default_factory=Requirements)
+
+
+@dataclass(frozen=True)
+class PlaceOf:
+    """Marks a session `places.flatten` made: the group session and the place it stands for."""
+
+    session: str
+    place: int
+    places: int
+    all_or_nothing: bool
+
+
+@dataclass(frozen=True)
 class Session:
-    """One appointment that needs a provider."""
+    """One appointment that needs a provider, or one provider per place of `staff`.
+
+    A group session (non-empty `staff`) has its `language` set to its first
+    place's, for display only: the places' own keys are what the rules read.
+    The solver never sees one: `places.flatten` turns it into one session per
+    place, each carrying `place_of`.
+    """
 
     id: str
     language: str
@@ -179,6 +212,13 @@ class Session:
     preferred_providers: frozenset[str] = frozenset()
     priority: int = 1
     beneficiary: str | None = None
+    staff: tuple[Place, ...] = ()
+    all_or_nothing: bool = True
+    place_of: PlaceOf | None = None
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.staff)
 
     @property
     def is_onsite(self) -> bool:
@@ -209,10 +249,11 @@ TravelModel = HaversineTravel | MatrixTravel
 
 @dataclass(frozen=True)
 class FixedAssignment:
-    """Confirmed work that a re-plan must keep as it is."""
+    """Confirmed work that a re-plan must keep as it is (`place` for a group session's place)."""
 
     session: str
     provider: str
+    place: int | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +270,8 @@ class Assignment:
     session: str
     provider: str
     start: datetime
+    place: int | None = None
+    """The place (0-based) of a group session this provider fills; None for a plain session."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +279,7 @@ class Unassigned:
     session: str
     reason: UnassignedReason
     detail: str
+    place: int | None = None
 
 
 @dataclass(frozen=True, order=True)

@@ -38,6 +38,7 @@ from matching.decompose import Part, bundle, decompose
 from matching.greedy import solve_greedy
 from matching.model import InfeasibleFixedError, prepare
 from matching.phases import Progress, check_pins
+from matching.places import flatten, flatten_plan, fold_plan, has_groups
 from matching.problem import (
     Assignment,
     Bound,
@@ -81,7 +82,21 @@ def solve(
     `workers` is CP-SAT's and the search's thread count (default: the
     machine's cores); `progress` hears of each new solution of a phase;
     `tuning` changes how the time is spent, never what a valid plan is.
+    A problem with group sessions is solved as one session per place, and
+    the plan's assignments name their place (`places`).
     """
+    if has_groups(problem):
+        flat = flatten(problem)
+        plan = solve(
+            flat,
+            time_limit=time_limit,
+            workers=workers,
+            hint=flatten_plan(problem, hint),
+            disruption_weight=disruption_weight,
+            progress=progress,
+            tuning=tuning,
+        )
+        return fold_plan(flat, plan)
     began = time.monotonic()
     # Assembling and validating the plan at the end must fit in the limit too.
     reserve = min(0.5 + 0.03 * time_limit, 0.25 * time_limit)
@@ -105,7 +120,13 @@ def solve(
     )
     _set_fallback_and_hint(run, greedy, hint)
 
-    groups = bundle(decompose(prepared.options), up_to=tuning.bundle_up_to)
+    # A group session's places share a part, so one model couples them.
+    parts = (
+        decompose(prepared.options, set(prepared.groups.values()))
+        if prepared.groups
+        else decompose(prepared.options)
+    )
+    groups = bundle(parts, up_to=tuning.bundle_up_to)
     sizes = [sum(p.size for p in group) for group in groups]
     outcomes: list[tuple[list[Part], Outcome]] = []
     for k, group in enumerate(groups):

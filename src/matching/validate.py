@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from matching.eligibility import Eligibility, compute_eligibility
+from matching.places import flatten, flatten_entries, has_groups
 from matching.problem import (
     PREFERRED_BONUS,
     RULE_OF_CODE,
@@ -299,12 +300,19 @@ def _check(
     assignments: Sequence[Assignment],
     unassigned: Sequence[Unassigned],
 ) -> tuple[list[Violation], Score]:
+    wrong_places: list[Violation] = []
+    if has_groups(problem):
+        # Group sessions are checked as one session per place, plus what couples them.
+        assignments, unassigned, wrong = flatten_entries(problem, assignments, unassigned)
+        wrong_places = [Violation.of("place", s, p, m) for s, p, m in wrong]
+        problem = flatten(problem)
     travel = Travel(problem.travel)
     timeline = Timeline.for_problem(problem)
     zone = ZoneInfo(problem.timezone)
     sessions = {s.id: s for s in problem.sessions}
     providers = {p.id: p for p in problem.providers}
-    violations = _accounting(problem, assignments, unassigned, sessions, providers)
+    violations = wrong_places + _accounting(problem, assignments, unassigned, sessions, providers)
+    violations.extend(_staff_rules(problem, assignments))
 
     preferred_hits: set[str] = set()
     assigned: set[str] = set()
@@ -404,6 +412,54 @@ def _accounting(
                     pin.session,
                     pin.provider,
                     f"is pinned to {pin.provider} but the plan does not keep that pair",
+                )
+            )
+    return found
+
+
+def _staff_rules(problem: Problem, assignments: Sequence[Assignment]) -> list[Violation]:
+    """What couples a group session's places (`staff`): one start, no one twice, all or none."""
+    places: dict[str, dict[int, Assignment]] = defaultdict(dict)
+    size: dict[str, tuple[int, bool]] = {}
+    for session in problem.sessions:
+        if session.place_of is not None:
+            size[session.place_of.session] = (
+                session.place_of.places,
+                session.place_of.all_or_nothing,
+            )
+    flat = {s.id: s.place_of for s in problem.sessions if s.place_of is not None}
+    for a in assignments:
+        link = flat.get(a.session)
+        if link is not None:
+            places[link.session].setdefault(link.place, a)
+    found: list[Violation] = []
+    for group, held in sorted(places.items()):
+        count, whole = size[group]
+        starts = sorted({a.start for a in held.values()})
+        if len(starts) > 1:
+            found.append(
+                Violation.of(
+                    "common_start",
+                    group,
+                    None,
+                    f"its places start at {len(starts)} different times; a group starts once",
+                )
+            )
+        by_provider: Counter[str] = Counter(a.provider for a in held.values())
+        for provider, n in sorted(by_provider.items()):
+            if n > 1:
+                found.append(
+                    Violation.of(
+                        "same_provider", group, provider, f"holds {n} places of the same session"
+                    )
+                )
+        if whole and len(held) < count:
+            found.append(
+                Violation.of(
+                    "all_or_nothing",
+                    group,
+                    None,
+                    f"fills {len(held)} of its {count} places, but needs all of them or none",
                 )
             )
     return found
@@ -535,6 +591,8 @@ def _overlaps(
         visits.sort(key=lambda v: (v.start, v.end))
         for i, j in overlapping_pairs(visits):
             first = visits[i]
+            if _same_group(sessions[first.session], sessions[visits[j].session]):
+                continue  # one provider in two places of a group: `same_provider` says it
             yield Violation.of(
                 "overlap",
                 visits[j].session,
@@ -543,6 +601,12 @@ def _overlaps(
                 f"({_clock(timeline.instant(first.start), zone)}-"
                 f"{_clock(timeline.instant(first.end), zone)}) for the same provider",
             )
+
+
+def _same_group(a: Session, b: Session) -> bool:
+    if a.place_of is None or b.place_of is None:
+        return False
+    return a.place_of.session == b.place_of.session
 
 
 def _clock(instant: datetime, zone: ZoneInfo) -> str:
