@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from matching.eligibility import Eligibility, Option, StartRange, compute_eligibility
-from matching.places import group_members
+from matching.places import flatten, fold_plan, group_members, has_groups
 from matching.problem import (
     PREFERRED_BONUS,
     Assignment,
@@ -248,7 +248,22 @@ def solve_greedy(
     timeline: Timeline | None = None,
     travel: Travel | None = None,
 ) -> Plan:
-    """A valid plan without a solver: pinned pairs, then sessions by urgency, cheapest first."""
+    """A valid plan without a solver: pinned pairs, then sessions by urgency, cheapest first.
+
+    A problem with group sessions is planned flat, one session per place
+    (`eligibility`, `timeline` and `travel` are then the flat problem's), and
+    the plan's assignments name their place.
+    """
+    if has_groups(problem):
+        flat = flatten(problem)
+        plan = solve_greedy(
+            flat,
+            step_minutes=step_minutes,
+            eligibility=eligibility,
+            timeline=timeline,
+            travel=travel,
+        )
+        return fold_plan(flat, plan)
     began = time.monotonic()
     timeline = timeline or Timeline.for_problem(problem)
     travel = travel or Travel(problem.travel)
