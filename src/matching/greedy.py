@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from matching.eligibility import Eligibility, Option, StartRange, compute_eligibility
-from matching.places import flatten, fold_plan, group_members, has_groups
+from matching.places import flatten, fold_plan, group_members, ladder_members, needs_flattening
 from matching.problem import (
+    LADDER_STEP_COST,
     PREFERRED_BONUS,
     Assignment,
     Bound,
@@ -212,6 +213,32 @@ def _place_group(
     return {m: (insertion.provider, insertion.start) for m, insertion in best}
 
 
+def _place_on_ladder(
+    placer: Placer,
+    eligibility: Eligibility,
+    steps: tuple[int, ...],
+    placed: dict[int, tuple[int, int]],
+) -> dict[int, tuple[int, int]]:
+    """The cheapest step of a modality ladder, each step down costing LADDER_STEP_COST."""
+    if any(m in placed for m in steps):
+        return {}
+    best: tuple[int, int, Insertion] | None = None
+    for k, m in enumerate(steps):
+        if m not in eligibility.options:
+            continue
+        insertion = placer.best(m, eligibility.options[m])[0]
+        if insertion is None:
+            continue
+        cost = insertion.cost + LADDER_STEP_COST * k
+        if best is None or cost < best[0]:
+            best = (cost, m, insertion)
+    if best is None:
+        return {}
+    _, m, insertion = best
+    placer.place(m, insertion.provider, insertion.start, insertion.day)
+    return {m: (insertion.provider, insertion.start)}
+
+
 def _try_group_at(
     placer: Placer,
     eligibility: Eligibility,
@@ -254,7 +281,7 @@ def solve_greedy(
     (`eligibility`, `timeline` and `travel` are then the flat problem's), and
     the plan's assignments name their place.
     """
-    if has_groups(problem):
+    if needs_flattening(problem):
         flat = flatten(problem)
         plan = solve_greedy(
             flat,
@@ -298,9 +325,28 @@ def solve_greedy(
         ),
     )
     groups = group_members(problem)
+    ladders = ladder_members(problem)
     grouped: set[int] = set()
     for s_idx in order:
         options = eligibility.options[s_idx]
+        if s_idx in ladders:
+            if s_idx not in grouped:
+                grouped.update(ladders[s_idx])
+                placed.update(_place_on_ladder(placer, eligibility, ladders[s_idx], placed))
+            if not any(m in placed for m in ladders[s_idx]):
+                unassigned.append(
+                    Unassigned(
+                        problem.sessions[s_idx].id,
+                        "capacity",
+                        f"{len(options)} provider(s) fit the request this way, but none has room "
+                        "for it without breaking rules 9-10",
+                    )
+                )
+            elif s_idx not in placed:
+                unassigned.append(
+                    Unassigned(problem.sessions[s_idx].id, "capacity", "another step is used")
+                )
+            continue
         if s_idx in groups:
             if s_idx not in grouped:
                 grouped.update(groups[s_idx])

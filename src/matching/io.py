@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -84,7 +84,8 @@ def problem_from_dict(data: object) -> Problem:
     _unique([p.id for p in providers], "providers")
     _unique([s.id for s in sessions], "sessions")
     places = {s.id: len(s.staff) for s in sessions if s.staff}
-    fixed = _fixed(root, {p.id for p in providers}, {s.id for s in sessions}, places)
+    ladders = {s.id for s in sessions if len(s.modalities) > 1}
+    fixed = _fixed(root, {p.id for p in providers}, {s.id for s in sessions}, places, ladders)
     return Problem(
         providers=providers, sessions=sessions, timezone=timezone, travel=travel, fixed=fixed
     )
@@ -103,6 +104,7 @@ def problem_to_dict(problem: Problem) -> dict[str, object]:
                 "session": f.session,
                 "provider": f.provider,
                 **({} if f.place is None else {"place": f.place}),
+                **({} if f.modality is None else {"modality": f.modality}),
             }
             for f in problem.fixed
         ],
@@ -130,6 +132,7 @@ def plan_from_dict(data: object) -> Plan:
                 provider=_string(entry, "provider", path),
                 start=_time(entry, "start", path),
                 place=_place(entry, path),
+                modality=_optional_modality(entry, path),
             )
         )
     unassigned = []
@@ -190,6 +193,7 @@ def plan_to_dict(plan: Plan, *, timezone: str | None = None) -> dict[str, object
                 "provider": a.provider,
                 "start": (a.start.astimezone(zone) if zone else a.start).isoformat(),
                 **({} if a.place is None else {"place": a.place}),
+                **({} if a.modality is None else {"modality": a.modality}),
             }
             for a in plan.assignments
         ],
@@ -525,6 +529,31 @@ def _place(entry: Mapping[str, object], path: str) -> int | None:
     return _integer(entry, "place", path, minimum=0)
 
 
+def _optional_modality(entry: Mapping[str, object], path: str) -> Modality | None:
+    """The optional `modality` of an assignment or a pin: the ladder's step used."""
+    if "modality" not in entry:
+        return None
+    return cast(Modality, _choice(entry, "modality", path, MODALITIES))
+
+
+def _ladder(data: Mapping[str, object], path: str) -> tuple[Modality, ...]:
+    """A modality ladder, best first: distinct modalities, instead of `modality`."""
+    where = _at(path, "modalities")
+    if "modality" in data:
+        raise ProblemFormatError(_at(path, "modality"), "not allowed with `modalities`")
+    if "staff" in data:
+        raise ProblemFormatError(where, "not supported for a session with `staff`")
+    steps = _list(data, "modalities", path)
+    ladder: list[Modality] = []
+    for k, step in enumerate(steps):
+        if step not in MODALITIES or step in ladder:
+            raise ProblemFormatError(f"{where}[{k}]", f"not a new modality of {MODALITIES}")
+        ladder.extend(m for m in MODALITIES if m == step)
+    if not ladder:
+        raise ProblemFormatError(where, "must list at least one modality")
+    return tuple(ladder)
+
+
 def _requirements(value: object, where: str) -> Requirements:
     entry = _object(value, where)
     _keys(entry, where, set(), {"gender", "certified", "skills"})
@@ -578,6 +607,7 @@ def _session(value: object, path: str, points: int | None) -> Session:
         {
             "staff",
             "all_or_nothing",
+            "modalities",
             "language",
             "kind",
             "modality",
@@ -591,13 +621,17 @@ def _session(value: object, path: str, points: int | None) -> Session:
             "beneficiary",
         },
     )
-    modality = cast(Modality, _choice(data, "modality", path, MODALITIES, default="onsite"))
+    ladder = _ladder(data, path) if "modalities" in data else ()
+    modality = (
+        ladder[0]
+        if ladder
+        else cast(Modality, _choice(data, "modality", path, MODALITIES, default="onsite"))
+    )
+    onsite = "onsite" in ladder or modality == "onsite"
     location = None
     if "location" in data:
-        location = _location(
-            data["location"], _at(path, "location"), points, country=modality == "onsite"
-        )
-    elif modality == "onsite":
+        location = _location(data["location"], _at(path, "location"), points, country=onsite)
+    elif onsite:
         raise ProblemFormatError(_at(path, "location"), "missing (the session is onsite)")
     window = None
     if "window" in data:
@@ -635,6 +669,7 @@ def _session(value: object, path: str, points: int | None) -> Session:
         beneficiary=_optional_string(data, "beneficiary", path),
         staff=staff,
         all_or_nothing=_boolean(data, "all_or_nothing", path, default=True),
+        modalities=ladder,
     )
 
 
@@ -643,16 +678,22 @@ def _fixed(
     providers: set[str],
     sessions: set[str],
     places: Mapping[str, int] | None = None,
+    ladders: Collection[str] | None = None,
 ) -> tuple[FixedAssignment, ...]:
     pinned: dict[str, int] = {}
     fixed: list[FixedAssignment] = []
     for i, item in enumerate(_list(root, "fixed", "", default=[])):
         path = f"fixed[{i}]"
         entry = _object(item, path)
-        _keys(entry, path, {"session", "provider"}, {"place"})
+        _keys(entry, path, {"session", "provider"}, {"place", "modality"})
         session = _string(entry, "session", path)
         provider = _string(entry, "provider", path)
         place = _place(entry, path)
+        modality = _optional_modality(entry, path)
+        if (modality is None) != (session not in (ladders or {})):
+            raise ProblemFormatError(
+                _at(path, "modality"), "names a step of the session's ladder, and only then"
+            )
         if session not in sessions:
             raise ProblemFormatError(_at(path, "session"), f"unknown session {session!r}")
         if provider not in providers:
@@ -668,7 +709,7 @@ def _fixed(
                 _at(path, "session"), f"{key!r} is already pinned by fixed[{pinned[key]}]"
             )
         pinned[key] = i
-        fixed.append(FixedAssignment(session, provider, place))
+        fixed.append(FixedAssignment(session, provider, place, modality))
     return tuple(fixed)
 
 
@@ -758,7 +799,11 @@ def _session_to_dict(s: Session) -> dict[str, object]:
     data: dict[str, object] = {"id": s.id}
     if not s.staff:
         data["language"] = s.language
-    data.update(kind=s.kind, modality=s.modality)
+    data["kind"] = s.kind
+    if s.modalities:
+        data["modalities"] = list(s.modalities)
+    else:
+        data["modality"] = s.modality
     if s.location is not None:
         data["location"] = _location_to_dict(s.location)
     data["start"] = s.start.isoformat()

@@ -24,8 +24,14 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from matching.eligibility import Eligibility, Option, check_pair, compute_eligibility
-from matching.places import group_members
-from matching.problem import PREFERRED_BONUS, FixedAssignment, HaversineTravel, Problem
+from matching.places import group_members, ladder_members
+from matching.problem import (
+    LADDER_STEP_COST,
+    PREFERRED_BONUS,
+    FixedAssignment,
+    HaversineTravel,
+    Problem,
+)
 from matching.timeline import Timeline
 from matching.travel import Travel
 
@@ -59,6 +65,8 @@ class Prepared:
     """Whether a direct drive is never longer than a detour (haversine with an overhead)."""
     groups: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     """Per place of a group session, every place of its group (`places.group_members`)."""
+    ladders: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    """Per step of a modality ladder, every step of its ladder (`places.ladder_members`)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,15 @@ def prepare(problem: Problem) -> Prepared:
         options[s_idx] = (_pinned_option(problem, timeline, travel, eligibility, s_idx, p_idx),)
     metric = isinstance(problem.travel, HaversineTravel) and problem.travel.overhead_minutes >= 1
     return Prepared(
-        problem, timeline, travel, eligibility, options, fixed, metric, group_members(problem)
+        problem,
+        timeline,
+        travel,
+        eligibility,
+        options,
+        fixed,
+        metric,
+        group_members(problem),
+        ladder_members(problem),
     )
 
 
@@ -345,9 +361,10 @@ def build_model(
     add_daily_minutes(mm)
     add_weekly_minutes(mm)
     add_staff_places(mm)
+    add_modality_ladder(mm)
 
     mm.medium = medium_expression(mm)
-    mm.soft = soft_expression(mm)
+    mm.soft = soft_expression(mm) - ladder_cost_expression(mm)
     mm.disruption, mm.disruption_max = disruption_expression(mm, previous or {})
     return mm
 
@@ -370,6 +387,7 @@ def build_bound_model(prepared: Prepared, scope: Scope) -> MatchModel:
     add_pinned_pairs(mm)
     add_least_minutes(mm)
     add_staff_places(mm)
+    add_modality_ladder(mm)
 
     mm.medium = medium_expression(mm)
     return mm
@@ -663,6 +681,39 @@ def add_staff_places(mm: MatchModel) -> None:
             )
         for n in nodes:
             mm.model.add(mm.start[n.index] == common).only_enforce_if(mm.presence[n.index])
+
+
+def add_modality_ladder(mm: MatchModel) -> None:
+    """At most one step of a session's modality ladder is staffed (`modalities`).
+
+    A step outside the scope that is held (`scope.siblings`) leaves the
+    steps inside it empty.
+    """
+    ladders = mm.prepared.ladders
+    done: set[int] = set()
+    for s_idx in mm.scope.sessions:
+        steps = ladders.get(s_idx)
+        if steps is None or steps[0] in done:
+            continue
+        done.add(steps[0])
+        literals = [mm.presence[n.index] for m in steps for n in mm.by_session.get(m, [])]
+        held_outside = any(mm.scope.siblings.get(m) is not None for m in steps)
+        if held_outside:
+            for literal in literals:
+                mm.model.add(literal == 0)
+        elif len(literals) > 1:
+            mm.model.add_at_most_one(literals)
+
+
+def ladder_cost_expression(mm: MatchModel) -> cp_model.LinearExpr:
+    """LADDER_STEP_COST soft points per step down the ladder of each staffed session."""
+    sessions = mm.prepared.problem.sessions
+    terms = []
+    for node in mm.scope.nodes:
+        step = sessions[node.session].step_of
+        if step is not None and step.step > 0:
+            terms.append(LADDER_STEP_COST * step.step * mm.presence[node.index])
+    return cp_model.LinearExpr.sum(terms)
 
 
 def add_pinned_pairs(mm: MatchModel, *, as_assumptions: bool = False) -> None:

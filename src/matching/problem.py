@@ -101,6 +101,9 @@ RULE_OF_CODE: dict[RuleCode, int] = {
 PREFERRED_BONUS = 60
 """Soft points earned by giving a session to one of its preferred providers."""
 
+LADDER_STEP_COST = 90
+"""Soft points lost per step down a session's modality ladder (`modalities`)."""
+
 
 @dataclass(frozen=True)
 class Location:
@@ -189,6 +192,14 @@ class PlaceOf:
 
 
 @dataclass(frozen=True)
+class StepOf:
+    """Marks a session `places.flatten` made from a modality ladder: whose, and which step."""
+
+    session: str
+    step: int
+
+
+@dataclass(frozen=True)
 class Session:
     """One appointment that needs a provider, or one provider per place of `staff`.
 
@@ -215,6 +226,10 @@ class Session:
     staff: tuple[Place, ...] = ()
     all_or_nothing: bool = True
     place_of: PlaceOf | None = None
+    modalities: tuple[Modality, ...] = ()
+    """The modality ladder, best first, when the requester accepts more than one; `modality`
+    is then its first step. Each step down costs LADDER_STEP_COST soft points."""
+    step_of: StepOf | None = None
 
     @property
     def is_group(self) -> bool:
@@ -254,6 +269,7 @@ class FixedAssignment:
     session: str
     provider: str
     place: int | None = None
+    modality: Modality | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +288,8 @@ class Assignment:
     start: datetime
     place: int | None = None
     """The place (0-based) of a group session this provider fills; None for a plain session."""
+    modality: Modality | None = None
+    """The step of the session's modality ladder used; None for a session without a ladder."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from matching.model import Scope, build_model, make_scope
 from matching.phases import solve_lexicographic
-from matching.places import groups_kept
+from matching.places import groups_kept, ladders_kept
 from matching.routes import Visit, route_minutes
 from matching.run import Run
 
@@ -197,12 +197,14 @@ def _keeps_groups(search: _Search, piece: _Piece, after: Mapping[int, tuple[int,
     The piece's model keeps it against the siblings it was told of; this
     check guards against a sibling moved by another piece in the meantime.
     """
-    groups = search.run.prepared.groups
-    if not groups or not any(s in groups for s in piece.sessions):
+    groups, ladders = search.run.prepared.groups, search.run.prepared.ladders
+    if not any(s in groups or s in ladders for s in piece.sessions):
         return True
     merged = {s: w for s, w in search.placement.items() if s not in piece.sessions}
     merged.update({s: w for s, w in after.items() if s in piece.sessions})
-    return groups_kept(search.run.problem, groups, merged, piece.sessions)
+    return groups_kept(search.run.problem, groups, merged, piece.sessions) and ladders_kept(
+        ladders, merged, piece.sessions
+    )
 
 
 def _new_search(run: Run, sessions: Sequence[int], start: Mapping[int, tuple[int, int]]) -> _Search:
@@ -351,9 +353,10 @@ def _with_group_places(
     neither is reserved by another piece, so a group can be staffed or moved
     as a whole; the others stay where they are and the model keeps to them.
     """
-    groups = search.run.prepared.groups
-    if not groups:
+    prepared = search.run.prepared
+    if not prepared.groups and not prepared.ladders:
         return {}
+    groups = {**prepared.groups, **prepared.ladders}
     for s_idx in list(free):
         for sib in groups.get(s_idx, ()):
             if sib in free or sib in search.reserved_sessions or sib not in search.days:

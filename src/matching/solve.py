@@ -38,7 +38,7 @@ from matching.decompose import Part, bundle, decompose
 from matching.greedy import solve_greedy
 from matching.model import InfeasibleFixedError, prepare
 from matching.phases import Progress, check_pins
-from matching.places import flatten, flatten_plan, fold_plan, has_groups
+from matching.places import flatten, flatten_plan, fold_plan, ladder_offset, needs_flattening
 from matching.problem import (
     Assignment,
     Bound,
@@ -83,9 +83,10 @@ def solve(
     machine's cores); `progress` hears of each new solution of a phase;
     `tuning` changes how the time is spent, never what a valid plan is.
     A problem with group sessions is solved as one session per place, and
-    the plan's assignments name their place (`places`).
+    the plan's assignments name their place; one with modality ladders as one session
+    per step, and the assignment says which modality was used (`places`).
     """
-    if has_groups(problem):
+    if needs_flattening(problem):
         flat = flatten(problem)
         plan = solve(
             flat,
@@ -121,11 +122,8 @@ def solve(
     _set_fallback_and_hint(run, greedy, hint)
 
     # A group session's places share a part, so one model couples them.
-    parts = (
-        decompose(prepared.options, set(prepared.groups.values()))
-        if prepared.groups
-        else decompose(prepared.options)
-    )
+    linked = set(prepared.groups.values()) | set(prepared.ladders.values())
+    parts = decompose(prepared.options, linked) if linked else decompose(prepared.options)
     groups = bundle(parts, up_to=tuning.bundle_up_to)
     sizes = [sum(p.size for p in group) for group in groups]
     outcomes: list[tuple[list[Part], Outcome]] = []
@@ -181,6 +179,8 @@ def _assemble(run: Run, outcomes: Sequence[tuple[list[Part], Outcome]], seconds:
     placement: dict[int, tuple[int, int]] = {}
     unassigned: dict[int, Unassigned] = {}
     medium_bound = -sum(problem.sessions[s].priority for s in prepared.eligibility.unplaceable)
+    # Each unused step of a ladder counts as unstaffed here, the validator counts the session.
+    offset = ladder_offset(problem)
     soft_bound = 0
     proven = True
     for group, outcome in outcomes:
@@ -209,7 +209,7 @@ def _assemble(run: Run, outcomes: Sequence[tuple[list[Part], Outcome]], seconds:
         stats=Stats(
             status="OPTIMAL" if proven else "FEASIBLE",
             solve_seconds=round(seconds, 3),
-            bound=Bound(max(medium_bound, medium), max(soft_bound, soft)),
+            bound=Bound(max(medium_bound, medium) + offset, max(soft_bound, soft)),
             extra=extra,
         ),
     )

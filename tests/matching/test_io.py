@@ -96,11 +96,17 @@ EXAMPLE: dict[str, Any] = {
 
 
 def test_the_examples_are_the_docs_own() -> None:
-    problem_example, plan_example = re.findall(r"```json\n(.*?)```", CONTRACT.read_text(), re.S)
+    problem_example, plan_example, *sessions = re.findall(
+        r"```json\n(.*?)```", CONTRACT.read_text(), re.S
+    )
     assert json.loads(problem_example) == EXAMPLE
     plan = plan_from_dict(json.loads(plan_example))
     assert plan.stats.bound == Bound(-3, -380)
     assert [u.reason for u in plan.unassigned] == ["no_provider_speaks_language"]
+    # The other examples are sessions (a group, a ladder): each reads in the example's problem.
+    for text in sessions:
+        problem = problem_from_dict({**EXAMPLE, "sessions": [json.loads(text)], "fixed": []})
+        assert problem.sessions[0].staff or problem.sessions[0].modalities
 
 
 def test_the_example_of_the_contract_reads() -> None:

@@ -16,6 +16,7 @@ from unittest import mock
 import pytest
 
 import matching.model as model_module
+from matching.greedy import solve_greedy
 from matching.io import (
     ProblemFormatError,
     plan_from_dict,
@@ -25,8 +26,10 @@ from matching.io import (
 )
 from matching.places import flatten, place_id
 from matching.problem import (
+    LADDER_STEP_COST,
     Assignment,
     FixedAssignment,
+    Location,
     Place,
     Problem,
     Requirements,
@@ -34,7 +37,7 @@ from matching.problem import (
 )
 from matching.solve import solve
 from matching.validate import validate
-from tests.matching.factories import at, plan, problem, provider, session
+from tests.matching.factories import MONS, TOURNAI, at, plan, problem, provider, session
 from tests.matching.test_model_rules import admits
 
 PASHTO_TIGRINYA_ARABIC = (
@@ -307,3 +310,105 @@ def test_all_or_nothing_needs_staff() -> None:
 
 def test_a_place_id_names_the_session() -> None:
     assert place_id("g-1", 2) == "g-1#2"
+
+
+# --- modality ladders (`modalities`) ------------------------------------------------------
+
+
+def ladder_problem(place: Location, **provider_fields: object) -> Problem:
+    """One session that accepts onsite, or video if nobody can come, and one interpreter."""
+    return problem(
+        [provider("p-1", **provider_fields)],  # type: ignore[arg-type]
+        [session("s-1", place=place, modalities=("onsite", "video"))],
+    )
+
+
+def test_a_ladder_stays_onsite_when_the_drive_costs_less_than_a_step() -> None:
+    prob = ladder_problem(TOURNAI)  # 37 min each way: 74 < 90
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert [(a.session, a.modality) for a in result.assignments] == [("s-1", "onsite")]
+    assert result.score.soft == -74
+
+
+def test_a_ladder_goes_down_a_step_when_that_saves_more_than_its_cost() -> None:
+    prob = ladder_problem(MONS, max_travel_minutes=120)  # 92 min each way: 184 > 90
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert [(a.session, a.modality) for a in result.assignments] == [("s-1", "video")]
+    assert result.score == validate(prob, result).score
+    assert result.score.soft == -LADDER_STEP_COST
+
+
+def test_a_ladder_staffs_by_video_a_session_nobody_can_reach() -> None:
+    prob = ladder_problem(MONS)  # beyond the 90 min travel limit
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert [a.modality for a in result.assignments] == ["video"]
+    assert result.score.medium == 0
+    assert result.stats.bound is not None and result.stats.bound.medium == 0
+
+
+def test_an_unstaffed_ladder_appears_once_with_its_furthest_reason() -> None:
+    prob = ladder_problem(MONS, modalities=frozenset({"onsite"}))
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert result.assignments == ()
+    (only,) = result.unassigned
+    assert only.session == "s-1" and only.reason == "out_of_travel_range"
+    assert only.detail.startswith("onsite: ")
+    assert result.score.medium == -1
+
+
+def test_the_greedy_plan_climbs_down_the_ladder_too() -> None:
+    prob = ladder_problem(MONS, max_travel_minutes=120)
+    result = solve_greedy(prob)
+    assert [a.modality for a in result.assignments] == ["video"]
+    assert validate(prob, result).ok
+
+
+def test_one_step_of_a_ladder_at_most() -> None:
+    prob = problem(
+        [provider("p-1"), provider("p-2")],
+        [session("s-1", place=TOURNAI, modalities=("onsite", "video"))],
+    )
+    one = [Assignment("s-1", "p-1", at("2026-12-01 10:00"), modality="video")]
+    assert validate(prob, plan(one)).ok
+    both = [*one, Assignment("s-1", "p-2", at("2026-12-01 10:00"), modality="onsite")]
+    assert {v.code for v in validate(prob, plan(both)).violations} == {"duplicate"}
+    nameless = [Assignment("s-1", "p-1", at("2026-12-01 10:00"))]
+    assert "modality" in {v.code for v in validate(prob, plan(nameless)).violations}
+
+
+def test_the_model_staffs_one_step_of_a_ladder() -> None:
+    flat = flatten(
+        problem(
+            [provider("p-1"), provider("p-2")],
+            [session("s-1", place=TOURNAI, modalities=("onsite", "video"))],
+        )
+    )
+    one = (("s-1@video", "p-1", "10:00"),)
+    both = (("s-1@onsite", "p-2", "10:00"), ("s-1@video", "p-1", "10:00"))
+    assert admits(flat, one, model_module.build_model)
+    assert not admits(flat, both, model_module.build_model)
+    assert not admits(flat, both, model_module.build_bound_model)
+    with mock.patch.object(model_module, "add_modality_ladder", lambda *a, **k: None):
+        assert admits(flat, both, model_module.build_model)
+
+
+def test_a_ladder_reads_and_writes_back_equal() -> None:
+    prob = ladder_problem(MONS)
+    assert problem_from_dict(problem_to_dict(prob)) == prob
+    data = plan_to_dict(solve(prob, time_limit=5.0, workers=1))
+    assert data["assignments"][0]["modality"] == "video"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"modality": "onsite"}, "modality: not allowed with `modalities`"),
+        ({"modalities": ["onsite", "onsite"]}, r"modalities\[1\]"),
+        ({"modalities": []}, "at least one"),
+    ],
+)
+def test_reading_a_ladder_is_strict(change: dict, message: str) -> None:  # type: ignore[type-arg]
+    data = problem_to_dict(ladder_problem(MONS))
+    data["sessions"][0].update(change)  # type: ignore[index]
+    with pytest.raises(ProblemFormatError, match=message):
+        problem_from_dict(data)
