@@ -28,6 +28,7 @@ LAYERS = [
     "validate",
     "greedy",
     "candidates",
+    "staffable",
     "explain",
     "decompose",
     "tuning",
