@@ -37,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0, help="the plan's solve")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of suggest_all")
+    parser.add_argument("--verbose", action="store_true", help="print each session's list")
     args = parser.parse_args()
 
     today = dt.date.today()
@@ -77,6 +78,10 @@ def main() -> None:
         seconds.append(time.perf_counter() - began)
     kinds = Counter(s.kind for found in lists.values() for s in found)
     helped = sum(1 for found in lists.values() if found)
+    if args.verbose:
+        reasons = {u.session: u.reason for u in plan.unassigned}
+        for session, found in sorted(lists.items()):
+            print(session, reasons.get(session), [(s.kind, s.change) for s in found])
     print(
         f"demo, two weeks: {len(problem.sessions)} sessions, {len(plan.unassigned)} unassigned; "
         f"{helped} with at least one suggestion ({dict(kinds)}); "

@@ -35,7 +35,7 @@ from typing import Literal
 from matching.eligibility import Availability, availability_minutes, check_pair
 from matching.greedy import Placer
 from matching.places import flatten, flatten_plan
-from matching.problem import MODALITIES, Modality, Plan, Problem, Provider, Session
+from matching.problem import Modality, Plan, Problem, Provider, Session
 from matching.routes import Visit
 from matching.timeline import Timeline
 from matching.travel import Travel
@@ -51,6 +51,8 @@ DAY_CLOSES = 19 * 60
 """Other starts are tried between these local times (the start, and the end, inside)."""
 NAMED_PROVIDERS = 3
 """How many providers a suggestion names."""
+REMOTE_FIRST: tuple[Modality, ...] = ("video", "phone", "onsite")
+"""The order other modalities are tried in: video keeps a face, the phone at least a voice."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,7 @@ def _another_start(checker: _Checker, session: Session, days: int) -> Suggestion
 def _another_modality(checker: _Checker, session: Session) -> Suggestion | None:
     tried = set(session.modalities) | {session.modality}
     best: Suggestion | None = None
-    for modality in MODALITIES:
+    for modality in REMOTE_FIRST:
         if modality in tried or (modality == "onsite" and session.location is None):
             continue
         changed = replace(session, modality=modality)
@@ -271,7 +273,7 @@ def _modality_suggestion(
         start=checker.timeline.instant(found[0][0]),
         changes_booking=True,
         detail=f"by {modality}: {', '.join(_named(found))} could take it",
-        rank=(1, MODALITIES.index(modality)),
+        rank=(1, REMOTE_FIRST.index(modality)),
     )
 
 
