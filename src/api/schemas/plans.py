@@ -52,6 +52,10 @@ class ProposalOut(ResponseModel):
     ends_at: UTCInstant
     explanation: str
     status: AssignmentStatus = Field(description="What became of the proposal since.")
+    place: int = Field(0, description="The place of a group booking it fills (0: its own).")
+    modality: str | None = Field(
+        None, description="The modality used: a lower step of the booking's ladder, or its own."
+    )
 
 
 class UnassignedOut(ResponseModel):

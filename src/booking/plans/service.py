@@ -574,9 +574,12 @@ def _store(
 ) -> None:
     planned = set(index.planned)
     explanations = explain_plan_facts(problem, solution) if solution is not None else {}
-    given = {
-        a.session: a for a in (solution.assignments if solution else ()) if a.session in planned
-    }
+    # A group booking's session has one assignment per place it fills.
+    given_all: dict[str, list[MatchAssignment]] = defaultdict(list)
+    for a in solution.assignments if solution else ():
+        if a.session in planned:
+            given_all[a.session].append(a)
+    given = {key: pairs[0] for key, pairs in given_all.items()}
     left_out = {
         u.session: u for u in (solution.unassigned if solution else ()) if u.session in planned
     }
@@ -620,36 +623,40 @@ def _store(
         if key not in given:
             continue
         booking = index.booking(key)
-        pair = given[key]
-        provider = index.provider(pair.provider)
         explanation = explanations.get(key)
         sentence = index.humanise(explanation.sentence) if explanation else ""
-        assignment = create_proposal(
-            db,
-            actor=actor,
-            booking=booking,
-            provider_id=provider.id,
-            starts_at=pair.start,
-            explanation={
-                "source": "plan",
-                "plan_id": plan.id,
-                "code": explanation.code if explanation else "assigned",
-                "sentence": sentence,
-            },
-            plan_id=plan.id,
-        )
-        proposals.append(
-            {
-                "assignment_id": assignment.id,
-                "booking_id": booking.id,
-                "booking_reference": booking.reference,
-                "provider_id": provider.id,
-                "provider_name": provider.display_name,
-                "starts_at": assignment.starts_at,
-                "ends_at": assignment.ends_at,
-                "explanation": sentence,
-            }
-        )
+        for pair in sorted(given_all[key], key=lambda a: a.place or 0):
+            provider = index.provider(pair.provider)
+            assignment = create_proposal(
+                db,
+                actor=actor,
+                booking=booking,
+                provider_id=provider.id,
+                starts_at=pair.start,
+                explanation={
+                    "source": "plan",
+                    "plan_id": plan.id,
+                    "code": explanation.code if explanation else "assigned",
+                    "sentence": sentence,
+                },
+                plan_id=plan.id,
+                place=pair.place or 0,
+                modality=pair.modality,
+            )
+            proposals.append(
+                {
+                    "assignment_id": assignment.id,
+                    "booking_id": booking.id,
+                    "booking_reference": booking.reference,
+                    "provider_id": provider.id,
+                    "provider_name": provider.display_name,
+                    "starts_at": assignment.starts_at,
+                    "ends_at": assignment.ends_at,
+                    "explanation": sentence,
+                    "place": assignment.place,
+                    "modality": assignment.modality or booking.modality,
+                }
+            )
     unassigned = []
     for key in index.planned:
         if key in given:

@@ -56,11 +56,15 @@ def create_proposal(
     starts_at: dt.datetime,
     explanation: dict[str, Any],
     plan_id: int | None = None,
+    place: int = 0,
+    modality: str | None = None,
 ) -> Assignment:
     """A new ``proposed`` assignment of the booking as it stands now, and its audit row.
 
     ``explanation`` says where it comes from (``source``: ``manual``, ``plan``) and why;
-    the audit row names the plan it belongs to, or else its source.
+    the audit row names the plan it belongs to, or else its source. ``place`` is the
+    place of a group booking it fills, ``modality`` the step of the booking's modality
+    ladder used (None: the booking's own).
     """
     assignment = Assignment(
         booking_id=booking.id,
@@ -72,6 +76,8 @@ def create_proposal(
         created_by_id=actor.id,
         explanation=explanation,
         booking_version=booking.version_id,
+        place=place,
+        modality=modality,
     )
     db.add(assignment)
     db.flush()
@@ -82,7 +88,13 @@ def create_proposal(
         action="assignment.proposed",
         assignment=assignment,
         booking=booking,
-        changes={"status": [None, assignment.status], **origin, "starts_at": starts_at},
+        changes={
+            "status": [None, assignment.status],
+            **origin,
+            "starts_at": starts_at,
+            **({"place": place} if place else {}),
+            **({"modality": modality} if modality else {}),
+        },
     )
     return assignment
 
