@@ -201,9 +201,10 @@ class Booking(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+    # Loaded with the booking (one query per batch): every view of a booking shows them.
     places: Mapped[list[BookingPlace]] = relationship(
         back_populates="booking",
-        lazy="raise",
+        lazy="selectin",
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="BookingPlace.position",
