@@ -11,10 +11,11 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking.bookings import service as bookings
 from booking.models import Assignment, BookingPlace
 from booking.plans import service
 from booking.plans.problem_builder import build_problem, session_key
-from booking.vocabulary import BookingStatus, PlanStatus
+from booking.vocabulary import AssignmentStatus, BookingStatus, PlanStatus
 from tests.booking.dispatch_world import World, at, now_for
 from tests.factories import CALAIS, make_assignment, make_language
 
@@ -125,3 +126,62 @@ def test_held_work_of_a_groups_other_place_blocks_its_provider(db: Session, worl
 
     assert call.status == BookingStatus.UNFILLED
     assert db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all() == []
+
+
+def test_applying_confirms_a_group_place_by_place(db: Session, world: World) -> None:
+    booking = three_languages(db, world)
+    for code, name in (("tir", "Awet"), ("pus", "Gul"), ("ara", "Samira")):
+        world.provider(db, name=name, languages=(code,))
+    plan = run(db, world)
+    outcome = service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+
+    assert outcome.refused == []
+    assert sorted((a.place, a.status) for a in outcome.applied) == [
+        (0, AssignmentStatus.CONFIRMED),
+        (1, AssignmentStatus.CONFIRMED),
+        (2, AssignmentStatus.CONFIRMED),
+    ]
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_cancelling_a_group_booking_cancels_every_place(db: Session, world: World) -> None:
+    booking = three_languages(db, world)
+    for code, name in (("tir", "Awet"), ("pus", "Gul"), ("ara", "Samira")):
+        world.provider(db, name=name, languages=(code,))
+    plan = run(db, world)
+    service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+    bookings.cancel_booking(
+        db,
+        actor=world.requester,
+        booking=booking,
+        reason="the group is postponed",
+        now=now_for(world),
+    )
+    held = db.scalars(select(Assignment).where(Assignment.booking_id == booking.id)).all()
+    assert {a.status for a in held} == {AssignmentStatus.CANCELLED}
+    assert len(held) == 3
+
+
+def test_a_group_is_confirmed_once_its_last_place_is(db: Session, world: World) -> None:
+    booking = three_languages(db, world)
+    for code, name in (("tir", "Awet"), ("pus", "Gul"), ("ara", "Samira")):
+        world.provider(db, name=name, languages=(code,))
+    plan = run(db, world)
+    proposals = sorted(
+        db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)), key=lambda a: a.place
+    )
+    first = service.apply_plan(
+        db, actor=world.dispatcher, plan=plan, assignment_ids=[proposals[0].id], now=now_for(world)
+    )
+    assert [a.place for a in first.applied] == [0]
+    assert booking.status == BookingStatus.PROPOSED
+    assert {a.status for a in proposals[1:]} == {AssignmentStatus.PROPOSED}
+    rest = service.apply_plan(
+        db,
+        actor=world.dispatcher,
+        plan=plan,
+        assignment_ids=[a.id for a in proposals[1:]],
+        now=now_for(world),
+    )
+    assert rest.refused == []
+    assert booking.status == BookingStatus.CONFIRMED
