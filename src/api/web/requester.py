@@ -60,6 +60,12 @@ def _defaults() -> dict[str, Any]:
     return {
         "form_id": form_id(),
         "language": "",
+        "place_1": "",
+        "place_2": "",
+        "place_3": "",
+        "partial_ok": "",
+        "or_video": "",
+        "video_link": "",
         "language_variety": "",
         "session_kind": "",
         "modality": Modality.ONSITE.value,
@@ -147,6 +153,8 @@ def submit_booking(page: RequesterPage, form: CheckedForm) -> Response:
     typed = {**_defaults(), **form.fields()}
     typed["avoid"] = form.getlist("avoid")
     typed["certified"] = "on" if form.get("certified") else ""
+    typed["partial_ok"] = "on" if form.get("partial_ok") else ""
+    typed["or_video"] = "on" if form.get("or_video") else ""
     timezone = _organisation_timezone(page)
     typed_form, data, errors = parse_booking_form(
         page.db, form.fields(), timezone=timezone, organisation_id=page.user.organisation_id
