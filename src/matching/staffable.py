@@ -21,7 +21,8 @@ The kinds, in the order a requester would rather accept them:
 6. `travel_limit`: a provider who fits but lives beyond their travel limit,
    with how many minutes longer it would take.
 
-At most one suggestion per kind, `limit` (3) in all, best first. The first
+At most one suggestion per kind, `limit` (3) in all, best first; none when
+someone could take the session as it is (it only needs planning). The first
 four change the booking (the requester can take them); the last two are a
 provider's or a dispatcher's decision.
 """
@@ -184,6 +185,8 @@ def suggest(
 
 
 def _suggest(checker: _Checker, session: Session, *, limit: int, days: int) -> list[Suggestion]:
+    if checker.who(session):
+        return []  # someone can take it as it is: nothing to change, plan it
     found = [
         s
         for s in (

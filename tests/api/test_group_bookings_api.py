@@ -13,7 +13,8 @@ from booking.audit import AuditLog
 from booking.models import BookingPlace, User
 from tests.api.conftest import Border
 from tests.api.test_bookings_api import URL, body, fields
-from tests.factories import make_language
+from tests.booking.dispatch_world import at, next_monday
+from tests.factories import make_availability_rule, make_booking, make_language
 
 Headers = Callable[[User], dict[str, str]]
 
@@ -123,3 +124,48 @@ def test_a_group_cannot_accept_another_modality_yet(
 def test_a_video_link_is_a_web_link(client: TestClient, border: Border, login: Headers) -> None:
     request = body(border, video_link="javascript:alert(1)")
     assert fields(client.post(URL, json=request, headers=login(border.requester))) == {"video_link"}
+
+
+# --- what would make it staffable --------------------------------------------------------
+
+
+def test_what_would_make_it_staffable_and_taking_it_through_the_normal_update(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    monday = next_monday()
+    make_availability_rule(db, provider=border.provider, weekday=0)  # Mondays 08:30-17:00
+    booking = make_booking(
+        db,
+        requester=border.requester,
+        site=border.site,
+        starts_at=at(monday, 10),
+        required_gender="m",
+    )
+    headers = login(border.requester)
+    response = client.get(f"{URL}/{booking.id}/staffable", headers=headers)
+    assert response.status_code == 200, response.text
+    found = response.json()
+    first = found[0]
+    assert first["kind"] == "drop_need" and first["change"] == {"need": "gender"}
+    assert first["provider_ids"] == [border.provider.id]
+    assert first["update"] == {"needs": {"gender": None}}
+
+    taken = client.patch(
+        f"{URL}/{booking.id}", json=first["update"], headers={**headers, "If-Match": '"1"'}
+    )
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["needs"]["gender"] is None
+    assert client.get(f"{URL}/{booking.id}/staffable", headers=headers).json() == []
+    assert db.scalars(
+        select(AuditLog).where(
+            AuditLog.entity_id == str(booking.id), AuditLog.action == "booking.updated"
+        )
+    ).first()
+
+
+def test_a_provider_is_not_shown_what_would_make_a_booking_staffable(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    booking = make_booking(db, requester=border.requester, site=border.site)
+    response = client.get(f"{URL}/{booking.id}/staffable", headers=login(border.provider_user))
+    assert response.status_code in (403, 404)

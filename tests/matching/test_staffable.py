@@ -127,3 +127,8 @@ def test_every_unassigned_session_of_a_plan_gets_its_list() -> None:
     lists = suggest_all(prob, result)
     assert set(lists) == {u.session for u in result.unassigned}
     assert lists["s-3"] == []
+
+
+def test_nothing_to_change_when_someone_can_take_it_as_it_is() -> None:
+    prob = problem([provider()], [session("s-1")])
+    assert unstaffed(prob) == []

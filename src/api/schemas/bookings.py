@@ -59,6 +59,7 @@ from booking.bookings.validation import (
     Urgency,
     Window,
 )
+from booking.plans.staffable import StaffableView
 from booking.vocabulary import (
     AssignmentStatus,
     BookingStatus,
@@ -286,6 +287,56 @@ class GroupPlaceIn(StrictModel):
             requires_certified=self.certified,
             required_skills=tuple(self.skills),
         )
+
+
+class StaffableOut(ResponseModel):
+    """One change that would let someone take the booking, and the edit that makes it."""
+
+    kind: str = Field(
+        description="start, modality, drop_need (the requester's); cross_border, "
+        "travel_limit (a provider's or a dispatcher's)."
+    )
+    change: dict[str, str | int]
+    provider_ids: list[int] = Field(description="Who could then take it, the first at starts_at.")
+    starts_at: dt.datetime
+    update: dict[str, object] | None = Field(
+        description="The body of the `PATCH /bookings/{id}` that takes it (send `If-Match`); "
+        "null when it is not the requester's to make."
+    )
+
+    @classmethod
+    def of(cls, view: StaffableView) -> StaffableOut:
+        return cls(
+            kind=view.kind,
+            change=view.change,
+            provider_ids=[p.id for p in view.providers],
+            starts_at=_utc(view.starts_at),
+            update=_update_body(view.patch) if view.patch is not None else None,
+        )
+
+
+def _update_body(patch: BookingPatch) -> dict[str, object]:
+    """A `BookingPatch` as the API's update body."""
+    body: dict[str, object] = {}
+    needs: dict[str, object] = {}
+    for key, value in patch.items():
+        if key == "starts_at" and isinstance(value, dt.datetime):
+            body["starts_at"] = value.isoformat()
+        elif key == "window":
+            body["window"] = None
+        elif key == "modality":
+            body["modality"] = value
+        elif key == "required_gender":
+            needs["gender"] = value
+        elif key == "requires_certified":
+            needs["certified"] = value
+        elif key == "provider_kind":
+            needs["provider_kind"] = value
+        elif key == "required_skills" and isinstance(value, tuple):
+            needs["skills"] = list(value)
+    if needs:
+        body["needs"] = needs
+    return body
 
 
 class GroupPlaceOut(ResponseModel):
