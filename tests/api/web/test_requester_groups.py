@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking.audit import AuditLog
 from booking.models import Booking
 from tests.api.web.conftest import Browser
 from tests.api.web.test_requester import _bookings, _error_of, _form
@@ -70,3 +72,40 @@ def test_a_group_cannot_also_ask_for_video_yet(requester: Browser, world: World)
     response = requester.post("/book", _form(world, place_1="ara", or_video="on"))
     assert response.status_code == 422
     assert _error_of(response.text, "or_video")
+
+
+# --- what would make it staffable, on the booking's page ---------------------------------
+
+
+def test_an_unfilled_booking_shows_what_would_make_it_possible_and_takes_it(
+    requester: Browser, world: World, db: Session
+) -> None:
+    # The only Tigrinya interpreter is a woman; the request asks for a man.
+    world.provider(db, name="Selam", gender="f")
+    booking = world.booking(db, required_gender="m", status="unfilled")
+    page = requester.get(f"/bookings/{booking.id}").text
+    assert "What would make it possible" in page
+    assert "Without the need &#34;gender&#34;: 1 interpreter(s) would qualify." in page
+    version = booking.version_id
+    taken = requester.post(f"/bookings/{booking.id}/staffable", {"n": "0", "version": str(version)})
+    assert taken.status_code == 303, taken.text
+    db.refresh(booking)
+    assert booking.required_gender is None
+    assert booking.version_id == version + 1
+    updated = db.scalars(
+        select(AuditLog).where(
+            AuditLog.entity_id == str(booking.id), AuditLog.action == "booking.updated"
+        )
+    ).all()
+    assert updated
+
+
+def test_a_stale_page_cannot_take_a_suggestion(
+    requester: Browser, world: World, db: Session
+) -> None:
+    world.provider(db, name="Selam", gender="f")
+    booking = world.booking(db, required_gender="m", status="unfilled")
+    stale = requester.post(f"/bookings/{booking.id}/staffable", {"n": "0", "version": "99"})
+    assert stale.status_code == 412
+    db.refresh(booking)
+    assert booking.required_gender == "m"
