@@ -58,6 +58,13 @@ class ProposalOut(ResponseModel):
     )
 
 
+class PlanSuggestionOut(ResponseModel):
+    kind: str
+    change: dict[str, str | int]
+    provider_ids: list[int]
+    starts_at: UTCInstant
+
+
 class UnassignedOut(ResponseModel):
     booking_id: int
     booking_reference: str
@@ -68,6 +75,11 @@ class UnassignedOut(ResponseModel):
     detail: str
     explanation: str = Field(description="The reason as a sentence for the dispatcher.")
     offers_pending: bool = Field(description="Live offers are out for it.")
+    staffable: list[PlanSuggestionOut] = Field(
+        default_factory=list,
+        description="What would make it staffable, best first (as `GET /bookings/{id}/staffable`, "
+        "against this plan).",
+    )
 
 
 class PinnedOut(ResponseModel):

@@ -81,6 +81,7 @@ from matching.problem import FixedAssignment, Interval, Score, Stats
 from matching.problem import Plan as MatchPlan
 from matching.problem import Problem as MatchProblem
 from matching.solve import BrokenPlanError, solve
+from matching.staffable import suggest_all
 
 MAX_HORIZON_DAYS = 31
 MAX_BOOKING_IDS = 1000
@@ -658,6 +659,7 @@ def _store(
                 }
             )
     unassigned = []
+    staffable = _staffable_lists(problem, solution, index)
     for key in index.planned:
         if key in given:
             continue
@@ -672,6 +674,7 @@ def _store(
                 "detail": index.humanise(entry.detail) if entry else "",
                 "explanation": index.humanise(explanation.sentence) if explanation else "",
                 "offers_pending": key in index.offered,
+                "staffable": staffable.get(key, []),
             }
         )
     pinned = [
@@ -699,6 +702,27 @@ def _store(
     plan.result = to_jsonable(
         {"proposals": proposals, "unassigned": unassigned, "pinned": pinned, "stats": stats}
     )
+
+
+def _staffable_lists(
+    problem: MatchProblem, solution: MatchPlan | None, index: ProblemIndex
+) -> dict[str, list[dict[str, Any]]]:
+    """What would make each unstaffed session staffable against this plan (issue 16)."""
+    if solution is None:
+        return {}
+    lists = suggest_all(problem, solution)
+    return {
+        key: [
+            {
+                "kind": s.kind,
+                "change": s.change,
+                "provider_ids": [index.provider(p).id for p in s.providers if p in index.providers],
+                "starts_at": s.start,
+            }
+            for s in found
+        ]
+        for key, found in lists.items()
+    }
 
 
 def _plain(value: object) -> bool:

@@ -185,3 +185,17 @@ def test_a_group_is_confirmed_once_its_last_place_is(db: Session, world: World) 
     )
     assert rest.refused == []
     assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_a_plan_says_what_would_make_each_unstaffed_booking_staffable(
+    db: Session, world: World
+) -> None:
+    world.provider(db, name="Selam", gender="f")
+    booking = world.booking(db, hour=10, required_gender="m")
+    plan = run(db, world)
+
+    [left] = plan.result["unassigned"]
+    assert left["booking_id"] == booking.id
+    [first, *_] = left["staffable"]
+    assert first["kind"] == "drop_need" and first["change"] == {"need": "gender"}
+    assert len(first["provider_ids"]) == 1
