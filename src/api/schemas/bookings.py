@@ -616,6 +616,9 @@ class ProviderBookingOut(ResponseModel):
     duration_minutes: int
     needs: ProviderNeedsOut
     notes: str | None = Field(description="Only while the provider holds the work.")
+    place: int = Field(0, description="The provider's place in a group session (0: the first).")
+    places: int = Field(1, description="How many providers the session has places for.")
+    video_link: str | None = Field(None, description="Where a video session is held.")
 
     @classmethod
     def from_view(cls, view: ProviderBookingView) -> ProviderBookingOut:
@@ -630,11 +633,14 @@ class ProviderBookingOut(ResponseModel):
             assignment_id=view.assignment.id,
             assignment_status=AssignmentStatus(view.assignment.status),
             offer_expires_at=_utc(offer_expires_at) if offer_expires_at else None,
-            language=booking.language_code,
+            language=view.language_code,
             language_variety=booking.language_variety,
             session_kind=SessionKind(booking.session_kind),
-            modality=Modality(booking.modality),
-            location=PlaceOut.of(booking),
+            modality=Modality(view.modality),
+            location=PlaceOut.of(booking) if view.modality == Modality.ONSITE else None,
+            place=view.assignment.place,
+            places=1 + len(booking.places),
+            video_link=booking.video_link if view.modality == Modality.VIDEO else None,
             starts_at=_utc(starts_at),
             ends_at=_utc(ends_at),
             duration_minutes=int((ends_at - starts_at).total_seconds() // 60),
