@@ -10,6 +10,7 @@ from booking.assignments.models import Assignment
 from booking.audit import AuditLog
 from booking.bookings.models import (
     Booking,
+    BookingPlace,
     BookingProviderPreference,
     IdempotencyRecord,
     Series,
@@ -41,6 +42,7 @@ __all__ = [
     "AvailabilityRule",
     "Base",
     "Booking",
+    "BookingPlace",
     "BookingProviderPreference",
     "IdempotencyRecord",
     "Language",

@@ -25,9 +25,9 @@ from babel.units import format_unit
 
 from matching.why import (
     ALL_CODES,
+    CAUSED_CODES,
     ID_PARAMS,
     REASON_CODES,
-    WARNING_CODES,
     Why,
     fill,
     plural_slots,
@@ -71,6 +71,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "can_take": "{provider} can take it at {start}: {driving}",
         # the detail of an unassigned session
         "nobody_speaks": "nobody speaks {language}",
+        "group_blocked": "the group needs all its places, and place {place} cannot be filled",
         "none_fits": "someone speaks {language}, but nobody fits the request",
         "all_too_far": (
             "{count} {count|provider fits the request, but lives|providers fit the request, "
@@ -189,6 +190,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fixed": "{provider} ne peut pas la prendre\u202f: la séance est tenue par {pinned_to}",
         "can_take": "{provider} peut la prendre à {start}\u202f: {driving}",
         "nobody_speaks": "personne ne parle {language}",
+        "group_blocked": (
+            "le groupe a besoin de toutes ses places, et la place {place} ne peut pas être pourvue"
+        ),
         "none_fits": "quelqu’un parle {language}, mais personne ne répond à la demande",
         "all_too_far": (
             "{count} {count|personne convient à la demande, mais habite|personnes conviennent "
@@ -313,6 +317,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fixed": "{provider} kan ze niet nemen: de sessie is vastgelegd voor {pinned_to}",
         "can_take": "{provider} kan ze om {start} nemen: {driving}",
         "nobody_speaks": "niemand spreekt {language}",
+        "group_blocked": "de groep heeft al zijn plaatsen nodig, en plaats {place} blijft leeg",
         "none_fits": "iemand spreekt {language}, maar niemand voldoet aan de aanvraag",
         "all_too_far": (
             "{count} {count|persoon past bij de aanvraag, maar woont|personen passen bij de "
@@ -562,7 +567,7 @@ class Reasons:
         text = fill(template, self.values(why), plural)
         if why.because is not None:
             # A warning's `because` is the cause itself; a reason's is one example of it.
-            key = "word.because" if why.code in WARNING_CODES else "word.example"
+            key = "word.because" if why.code in CAUSED_CODES else "word.example"
             text = self.word(key, text=text, example=self.why(why.because))
         return text
 

@@ -9,6 +9,7 @@ provable core: the sessions that few providers may take.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,13 +45,20 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def decompose(options: Mapping[int, Iterable[Option]]) -> list[Part]:
+def decompose(
+    options: Mapping[int, Iterable[Option]], linked: Iterable[Sequence[int]] = ()
+) -> list[Part]:
     """The connected components of sessions and the providers who may take them, largest first.
 
     `options` maps each placeable session to its options (pinned pairs
-    included). Sessions without options belong to no part.
+    included). Sessions without options belong to no part. `linked` lists
+    sessions that must share a part (the places of one group session).
     """
     links = _UnionFind()
+    for together in linked:
+        placeable = [s for s in together if s in options]
+        for a, b in itertools.pairwise(placeable):
+            links.union(a, b)
     # Providers get negative keys so they never collide with session indices.
     sizes: dict[int, int] = defaultdict(int)
     for s_idx, opts in options.items():

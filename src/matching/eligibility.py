@@ -262,7 +262,35 @@ def compute_eligibility(
             options[s_idx] = tuple(found)
         else:
             unplaceable[s_idx] = _unplaceable(session, furthest, reached)
+    _empty_whole_groups(problem, options, unplaceable)
     return Eligibility(options=options, unplaceable=unplaceable)
+
+
+def _empty_whole_groups(
+    problem: Problem, options: dict[int, tuple[Option, ...]], unplaceable: dict[int, Unplaceable]
+) -> None:
+    """An all-or-nothing group with a place nobody can fill: its other places stay empty too.
+
+    They take the reason of the place that cannot be filled, so the board
+    says what is missing (`staff`, docs/problem.md).
+    """
+    members: dict[str, list[int]] = defaultdict(list)
+    for s_idx, session in enumerate(problem.sessions):
+        if session.place_of is not None and session.place_of.all_or_nothing:
+            members[session.place_of.session].append(s_idx)
+    for group in members.values():
+        blocked = next((m for m in group if m in unplaceable), None)
+        if blocked is None:
+            continue
+        why = unplaceable[blocked]
+        place = problem.sessions[blocked].place_of
+        assert place is not None
+        for m in group:
+            if m != blocked and m in options:
+                del options[m]
+                unplaceable[m] = Unplaceable(
+                    why.reason, Why("group_blocked", {"place": place.place}, why.why)
+                )
 
 
 def _unplaceable(session: Session, furthest: Rejection | None, reached: int) -> Unplaceable:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from matching.eligibility import Eligibility, Option, StartRange, compute_eligibility
+from matching.places import flatten, fold_plan, group_members, ladder_members, needs_flattening
 from matching.problem import (
+    LADDER_STEP_COST,
     PREFERRED_BONUS,
     Assignment,
     Bound,
@@ -161,6 +163,111 @@ class Placer:
                 yield start
 
 
+GROUP_STARTS_TRIED = 48
+"""A group session's common start is tried at most at this many times, nearest the wanted first."""
+
+
+def _place_group(
+    placer: Placer,
+    eligibility: Eligibility,
+    members: tuple[int, ...],
+    placed: dict[int, tuple[int, int]],
+) -> dict[int, tuple[int, int]]:
+    """The places of one group session, placed at one common start with distinct providers.
+
+    All of them or none for an all-or-nothing group; otherwise as many as
+    one start allows. Pinned places fix the start.
+    """
+    problem, timeline = placer.problem, placer.timeline
+    link = problem.sessions[members[0]].place_of
+    whole = link is not None and link.all_or_nothing
+    todo = sorted(
+        (m for m in members if m not in placed and m in eligibility.options),
+        key=lambda m: len(eligibility.options[m]),
+    )
+    if not todo or (whole and len(todo) + sum(m in placed for m in members) < len(members)):
+        return {}
+    held = [placed[m] for m in members if m in placed]
+    if held:
+        candidates = [held[0][1]]
+    else:
+        first = todo[0]
+        seen: set[int] = set()
+        for option in eligibility.options[first]:
+            for rng in option.ranges:
+                seen.update(placer._starts(first, rng, placer.roster(option.provider)))
+        wanted = timeline.minute(problem.sessions[first].start)
+        candidates = sorted(seen, key=lambda t: (abs(t - wanted), t))[:GROUP_STARTS_TRIED]
+    best: list[tuple[int, Insertion]] = []
+    for start in candidates:
+        got = _try_group_at(placer, eligibility, todo, start, {p for p, _ in held}, whole)
+        for m, insertion in got:
+            placer.roster(insertion.provider).remove(problem.sessions[m].id)
+        if len(got) > len(best):
+            best = got
+        if len(got) == len(todo):
+            break
+    if whole and len(best) < len(todo):
+        return {}
+    for m, insertion in best:
+        placer.place(m, insertion.provider, insertion.start, insertion.day)
+    return {m: (insertion.provider, insertion.start) for m, insertion in best}
+
+
+def _place_on_ladder(
+    placer: Placer,
+    eligibility: Eligibility,
+    steps: tuple[int, ...],
+    placed: dict[int, tuple[int, int]],
+) -> dict[int, tuple[int, int]]:
+    """The cheapest step of a modality ladder, each step down costing LADDER_STEP_COST."""
+    if any(m in placed for m in steps):
+        return {}
+    best: tuple[int, int, Insertion] | None = None
+    for k, m in enumerate(steps):
+        if m not in eligibility.options:
+            continue
+        insertion = placer.best(m, eligibility.options[m])[0]
+        if insertion is None:
+            continue
+        cost = insertion.cost + LADDER_STEP_COST * k
+        if best is None or cost < best[0]:
+            best = (cost, m, insertion)
+    if best is None:
+        return {}
+    _, m, insertion = best
+    placer.place(m, insertion.provider, insertion.start, insertion.day)
+    return {m: (insertion.provider, insertion.start)}
+
+
+def _try_group_at(
+    placer: Placer,
+    eligibility: Eligibility,
+    todo: list[int],
+    start: int,
+    used: set[int],
+    whole: bool,
+) -> list[tuple[int, Insertion]]:
+    """Places put at `start` one by one (left in the rosters), each with a provider not yet used."""
+    got: list[tuple[int, Insertion]] = []
+    used = set(used)
+    for m in todo:
+        options = tuple(
+            replace(o, ranges=tuple(StartRange(r.day, start, start) for r in at))
+            for o in eligibility.options[m]
+            if o.provider not in used and (at := [r for r in o.ranges if r.lo <= start <= r.hi])
+        )
+        insertion = placer.best(m, options)[0] if options else None
+        if insertion is None:
+            if whole:
+                break
+            continue
+        placer.place(m, insertion.provider, insertion.start, insertion.day)
+        used.add(insertion.provider)
+        got.append((m, insertion))
+    return got
+
+
 def solve_greedy(
     problem: Problem,
     *,
@@ -169,7 +276,22 @@ def solve_greedy(
     timeline: Timeline | None = None,
     travel: Travel | None = None,
 ) -> Plan:
-    """A valid plan without a solver: pinned pairs, then sessions by urgency, cheapest first."""
+    """A valid plan without a solver: pinned pairs, then sessions by urgency, cheapest first.
+
+    A problem with group sessions is planned flat, one session per place
+    (`eligibility`, `timeline` and `travel` are then the flat problem's), and
+    the plan's assignments name their place.
+    """
+    if needs_flattening(problem):
+        flat = flatten(problem)
+        plan = solve_greedy(
+            flat,
+            step_minutes=step_minutes,
+            eligibility=eligibility,
+            timeline=timeline,
+            travel=travel,
+        )
+        return fold_plan(flat, plan)
     began = time.monotonic()
     timeline = timeline or Timeline.for_problem(problem)
     travel = travel or Travel(problem.travel)
@@ -203,8 +325,43 @@ def solve_greedy(
             i,
         ),
     )
+    groups = group_members(problem)
+    ladders = ladder_members(problem)
+    grouped: set[int] = set()
     for s_idx in order:
         options = eligibility.options[s_idx]
+        if s_idx in ladders:
+            if s_idx not in grouped:
+                grouped.update(ladders[s_idx])
+                placed.update(_place_on_ladder(placer, eligibility, ladders[s_idx], placed))
+            if not any(m in placed for m in ladders[s_idx]):
+                unassigned.append(
+                    Unassigned(
+                        problem.sessions[s_idx].id,
+                        "capacity",
+                        f"{len(options)} provider(s) fit the request this way, but none has room "
+                        "for it without breaking rules 9-10",
+                    )
+                )
+            elif s_idx not in placed:
+                unassigned.append(
+                    Unassigned(problem.sessions[s_idx].id, "capacity", "another step is used")
+                )
+            continue
+        if s_idx in groups:
+            if s_idx not in grouped:
+                grouped.update(groups[s_idx])
+                placed.update(_place_group(placer, eligibility, groups[s_idx], placed))
+            if s_idx not in placed:
+                unassigned.append(
+                    Unassigned(
+                        problem.sessions[s_idx].id,
+                        "capacity",
+                        f"{len(options)} provider(s) fit this place, but the group's places "
+                        "could not be staffed together at one start",
+                    )
+                )
+            continue
         insertion, conflict = placer.best(s_idx, options)
         if insertion is not None:
             placer.place(s_idx, insertion.provider, insertion.start, insertion.day)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -32,6 +32,7 @@ from matching.problem import (
     Location,
     MatrixTravel,
     Modality,
+    Place,
     Plan,
     Problem,
     Provider,
@@ -88,7 +89,9 @@ def problem_from_dict(data: object) -> Problem:
     )
     _unique([p.id for p in providers], "providers")
     _unique([s.id for s in sessions], "sessions")
-    fixed = _fixed(root, {p.id for p in providers}, {s.id for s in sessions})
+    places = {s.id: len(s.staff) for s in sessions if s.staff}
+    ladders = {s.id for s in sessions if len(s.modalities) > 1}
+    fixed = _fixed(root, {p.id for p in providers}, {s.id for s in sessions}, places, ladders)
     fairness_weight = _integer(root, "fairness_weight", "", default=0, minimum=0)
     return Problem(
         providers=providers,
@@ -108,7 +111,15 @@ def problem_to_dict(problem: Problem) -> dict[str, object]:
         "travel": _travel_to_dict(problem.travel),
         "providers": [_provider_to_dict(p) for p in problem.providers],
         "sessions": [_session_to_dict(s) for s in problem.sessions],
-        "fixed": [{"session": f.session, "provider": f.provider} for f in problem.fixed],
+        "fixed": [
+            {
+                "session": f.session,
+                "provider": f.provider,
+                **({} if f.place is None else {"place": f.place}),
+                **({} if f.modality is None else {"modality": f.modality}),
+            }
+            for f in problem.fixed
+        ],
         **({"fairness_weight": problem.fairness_weight} if problem.fairness_weight else {}),
     }
 
@@ -133,6 +144,8 @@ def plan_from_dict(data: object) -> Plan:
                 session=_string(entry, "session", path),
                 provider=_string(entry, "provider", path),
                 start=_time(entry, "start", path),
+                place=_place(entry, path),
+                modality=_optional_modality(entry, path),
             )
         )
     unassigned = []
@@ -146,6 +159,7 @@ def plan_from_dict(data: object) -> Plan:
                 reason=cast(UnassignedReason, _choice(entry, "reason", path, UNASSIGNED_REASONS)),
                 detail=_string(entry, "detail", path, default=""),
                 why=_why(entry.get("why")),
+                place=_place(entry, path),
             )
         )
     score_data = _object(root["score"], "score")
@@ -192,6 +206,8 @@ def plan_to_dict(plan: Plan, *, timezone: str | None = None) -> dict[str, object
                 "session": a.session,
                 "provider": a.provider,
                 "start": (a.start.astimezone(zone) if zone else a.start).isoformat(),
+                **({} if a.place is None else {"place": a.place}),
+                **({} if a.modality is None else {"modality": a.modality}),
             }
             for a in plan.assignments
         ],
@@ -201,6 +217,7 @@ def plan_to_dict(plan: Plan, *, timezone: str | None = None) -> dict[str, object
                 "reason": u.reason,
                 "detail": u.detail,
                 **({"why": u.why.to_json()} if u.why else {}),
+                **({} if u.place is None else {"place": u.place}),
             }
             for u in plan.unassigned
         ],
@@ -527,13 +544,93 @@ def _provider(value: object, path: str, points: int | None) -> Provider:
     )
 
 
+def _place(entry: Mapping[str, object], path: str) -> int | None:
+    """The optional `place` of a plan entry or a pin: a group session's place index."""
+    if "place" not in entry:
+        return None
+    return _integer(entry, "place", path, minimum=0)
+
+
+def _optional_modality(entry: Mapping[str, object], path: str) -> Modality | None:
+    """The optional `modality` of an assignment or a pin: the ladder's step used."""
+    if "modality" not in entry:
+        return None
+    return cast(Modality, _choice(entry, "modality", path, MODALITIES))
+
+
+def _ladder(data: Mapping[str, object], path: str) -> tuple[Modality, ...]:
+    """A modality ladder, best first: distinct modalities, instead of `modality`."""
+    where = _at(path, "modalities")
+    if "modality" in data:
+        raise ProblemFormatError(_at(path, "modality"), "not allowed with `modalities`")
+    if "staff" in data:
+        raise ProblemFormatError(where, "not supported for a session with `staff`")
+    steps = _list(data, "modalities", path)
+    ladder: list[Modality] = []
+    for k, step in enumerate(steps):
+        if step not in MODALITIES or step in ladder:
+            raise ProblemFormatError(f"{where}[{k}]", f"not a new modality of {MODALITIES}")
+        ladder.extend(m for m in MODALITIES if m == step)
+    if not ladder:
+        raise ProblemFormatError(where, "must list at least one modality")
+    return tuple(ladder)
+
+
+def _requirements(value: object, where: str) -> Requirements:
+    entry = _object(value, where)
+    _keys(entry, where, set(), {"gender", "certified", "skills"})
+    return Requirements(
+        gender=_optional_string(entry, "gender", where),
+        certified=_boolean(entry, "certified", where, default=False),
+        skills=_strings(entry, "skills", where),
+    )
+
+
+def _staff(data: Mapping[str, object], path: str) -> tuple[Place, ...]:
+    """A group session's places; the session then has no language, provider_kind or requires."""
+    for key in ("language", "provider_kind", "requires"):
+        if key in data:
+            raise ProblemFormatError(
+                _at(path, key), "not allowed with `staff` (each place has its own)"
+            )
+    where = _at(path, "staff")
+    entries = _list(data, "staff", path)
+    if not entries:
+        raise ProblemFormatError(where, "must list at least one place")
+    places = []
+    for k, item in enumerate(entries):
+        at = f"{where}[{k}]"
+        entry = _object(item, at)
+        _keys(entry, at, {"language"}, {"provider_kind", "requires"})
+        places.append(
+            Place(
+                language=_string(entry, "language", at),
+                provider_kind=cast(
+                    SessionProviderKind,
+                    _choice(entry, "provider_kind", at, (*PROVIDER_KINDS, "any"), default="any"),
+                ),
+                requires=(
+                    _requirements(entry["requires"], _at(at, "requires"))
+                    if "requires" in entry
+                    else Requirements()
+                ),
+            )
+        )
+    return tuple(places)
+
+
 def _session(value: object, path: str, points: int | None) -> Session:
     data = _object(value, path)
+    group = "staff" in data
     _keys(
         data,
         path,
-        {"id", "language", "start", "duration_minutes"},
+        {"id", "start", "duration_minutes"} | (set() if group else {"language"}),
         {
+            "staff",
+            "all_or_nothing",
+            "modalities",
+            "language",
             "kind",
             "modality",
             "location",
@@ -546,13 +643,17 @@ def _session(value: object, path: str, points: int | None) -> Session:
             "beneficiary",
         },
     )
-    modality = cast(Modality, _choice(data, "modality", path, MODALITIES, default="onsite"))
+    ladder = _ladder(data, path) if "modalities" in data else ()
+    modality = (
+        ladder[0]
+        if ladder
+        else cast(Modality, _choice(data, "modality", path, MODALITIES, default="onsite"))
+    )
+    onsite = "onsite" in ladder or modality == "onsite"
     location = None
     if "location" in data:
-        location = _location(
-            data["location"], _at(path, "location"), points, country=modality == "onsite"
-        )
-    elif modality == "onsite":
+        location = _location(data["location"], _at(path, "location"), points, country=onsite)
+    elif onsite:
         raise ProblemFormatError(_at(path, "location"), "missing (the session is onsite)")
     window = None
     if "window" in data:
@@ -564,17 +665,15 @@ def _session(value: object, path: str, points: int | None) -> Session:
             raise ProblemFormatError(_at(where, "latest"), "is before earliest")
     requires = Requirements()
     if "requires" in data:
-        where = _at(path, "requires")
-        entry = _object(data["requires"], where)
-        _keys(entry, where, set(), {"gender", "certified", "skills"})
-        requires = Requirements(
-            gender=_optional_string(entry, "gender", where),
-            certified=_boolean(entry, "certified", where, default=False),
-            skills=_strings(entry, "skills", where),
-        )
+        requires = _requirements(data["requires"], _at(path, "requires"))
+    staff: tuple[Place, ...] = ()
+    if group:
+        staff = _staff(data, path)
+    elif "all_or_nothing" in data:
+        raise ProblemFormatError(_at(path, "all_or_nothing"), "only for a session with `staff`")
     return Session(
         id=_string(data, "id", path),
-        language=_string(data, "language", path),
+        language=staff[0].language if staff else _string(data, "language", path),
         start=_time(data, "start", path),
         duration_minutes=_integer(data, "duration_minutes", path, minimum=1),
         kind=_string(data, "kind", path, default="other"),
@@ -590,30 +689,49 @@ def _session(value: object, path: str, points: int | None) -> Session:
         preferred_providers=_strings(data, "preferred_providers", path),
         priority=_integer(data, "priority", path, 1, minimum=1),
         beneficiary=_optional_string(data, "beneficiary", path),
+        staff=staff,
+        all_or_nothing=_boolean(data, "all_or_nothing", path, default=True),
+        modalities=ladder,
     )
 
 
 def _fixed(
-    root: Mapping[str, object], providers: set[str], sessions: set[str]
+    root: Mapping[str, object],
+    providers: set[str],
+    sessions: set[str],
+    places: Mapping[str, int] | None = None,
+    ladders: Collection[str] | None = None,
 ) -> tuple[FixedAssignment, ...]:
     pinned: dict[str, int] = {}
     fixed: list[FixedAssignment] = []
     for i, item in enumerate(_list(root, "fixed", "", default=[])):
         path = f"fixed[{i}]"
         entry = _object(item, path)
-        _keys(entry, path, {"session", "provider"}, set())
+        _keys(entry, path, {"session", "provider"}, {"place", "modality"})
         session = _string(entry, "session", path)
         provider = _string(entry, "provider", path)
+        place = _place(entry, path)
+        modality = _optional_modality(entry, path)
+        if (modality is None) != (session not in (ladders or {})):
+            raise ProblemFormatError(
+                _at(path, "modality"), "names a step of the session's ladder, and only then"
+            )
         if session not in sessions:
             raise ProblemFormatError(_at(path, "session"), f"unknown session {session!r}")
         if provider not in providers:
             raise ProblemFormatError(_at(path, "provider"), f"unknown provider {provider!r}")
-        if session in pinned:
+        count = (places or {}).get(session)
+        if count is not None and (place is None or place >= count):
+            raise ProblemFormatError(_at(path, "place"), f"must name one of the {count} places")
+        if count is None and place is not None:
+            raise ProblemFormatError(_at(path, "place"), "the session has no `staff`")
+        key = session if place is None else f"{session} place {place}"
+        if key in pinned:
             raise ProblemFormatError(
-                _at(path, "session"), f"{session!r} is already pinned by fixed[{pinned[session]}]"
+                _at(path, "session"), f"{key!r} is already pinned by fixed[{pinned[key]}]"
             )
-        pinned[session] = i
-        fixed.append(FixedAssignment(session, provider))
+        pinned[key] = i
+        fixed.append(FixedAssignment(session, provider, place, modality))
     return tuple(fixed)
 
 
@@ -687,13 +805,29 @@ def _provider_to_dict(p: Provider) -> dict[str, object]:
     return data
 
 
+def _requirements_to_dict(r: Requirements) -> dict[str, object]:
+    requires: dict[str, object] = {"certified": r.certified, "skills": sorted(r.skills)}
+    if r.gender is not None:
+        requires["gender"] = r.gender
+    return requires
+
+
+def _place_to_dict(place: Place) -> dict[str, object]:
+    data: dict[str, object] = {"language": place.language, "provider_kind": place.provider_kind}
+    if place.requires != Requirements():
+        data["requires"] = _requirements_to_dict(place.requires)
+    return data
+
+
 def _session_to_dict(s: Session) -> dict[str, object]:
-    data: dict[str, object] = {
-        "id": s.id,
-        "language": s.language,
-        "kind": s.kind,
-        "modality": s.modality,
-    }
+    data: dict[str, object] = {"id": s.id}
+    if not s.staff:
+        data["language"] = s.language
+    data["kind"] = s.kind
+    if s.modalities:
+        data["modalities"] = list(s.modalities)
+    else:
+        data["modality"] = s.modality
     if s.location is not None:
         data["location"] = _location_to_dict(s.location)
     data["start"] = s.start.isoformat()
@@ -703,15 +837,13 @@ def _session_to_dict(s: Session) -> dict[str, object]:
             "earliest": s.window.earliest.isoformat(),
             "latest": s.window.latest.isoformat(),
         }
-    data["provider_kind"] = s.provider_kind
-    if s.requires != Requirements():
-        requires: dict[str, object] = {
-            "certified": s.requires.certified,
-            "skills": sorted(s.requires.skills),
-        }
-        if s.requires.gender is not None:
-            requires["gender"] = s.requires.gender
-        data["requires"] = requires
+    if s.staff:
+        data["staff"] = [_place_to_dict(place) for place in s.staff]
+        data["all_or_nothing"] = s.all_or_nothing
+    else:
+        data["provider_kind"] = s.provider_kind
+        if s.requires != Requirements():
+            data["requires"] = _requirements_to_dict(s.requires)
     data["excluded_providers"] = sorted(s.excluded_providers)
     data["preferred_providers"] = sorted(s.preferred_providers)
     data["priority"] = s.priority

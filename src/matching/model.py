@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from matching.eligibility import Eligibility, Option, check_pair, compute_eligibility
-from matching.problem import PREFERRED_BONUS, FixedAssignment, HaversineTravel, Problem
+from matching.places import group_members, ladder_members
+from matching.problem import (
+    LADDER_STEP_COST,
+    PREFERRED_BONUS,
+    FixedAssignment,
+    HaversineTravel,
+    Problem,
+)
 from matching.timeline import Timeline
 from matching.travel import Travel
 from matching.why import Why
@@ -66,6 +73,10 @@ class Prepared:
     """Pinned provider index by session index."""
     travel_is_metric: bool = False
     """Whether a direct drive is never longer than a detour (haversine with an overhead)."""
+    groups: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    """Per place of a group session, every place of its group (`places.group_members`)."""
+    ladders: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    """Per step of a modality ladder, every step of its ladder (`places.ladder_members`)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,12 @@ class Scope:
     nodes: tuple[Node, ...]
     busy: Mapping[int, Sequence[tuple[int, int]]] = field(default_factory=dict)
     week_used: Mapping[tuple[int, tuple[int, int]], int] = field(default_factory=dict)
+    siblings: Mapping[int, tuple[int, int] | None] = field(default_factory=dict)
+    """Places outside the scope whose group has places inside it: where they are held, or None.
+
+    A place neither in the scope nor here is unknown, and the model couples
+    nothing to it (a relaxation, as the bound models want).
+    """
 
 
 def prepare(problem: Problem) -> Prepared:
@@ -120,7 +137,17 @@ def prepare(problem: Problem) -> Prepared:
     for s_idx, p_idx in fixed.items():
         options[s_idx] = (_pinned_option(problem, timeline, travel, eligibility, s_idx, p_idx),)
     metric = isinstance(problem.travel, HaversineTravel) and problem.travel.overhead_minutes >= 1
-    return Prepared(problem, timeline, travel, eligibility, options, fixed, metric)
+    return Prepared(
+        problem,
+        timeline,
+        travel,
+        eligibility,
+        options,
+        fixed,
+        metric,
+        group_members(problem),
+        ladder_members(problem),
+    )
 
 
 def _pinned_option(
@@ -159,6 +186,7 @@ def make_scope(
     busy: Mapping[int, Sequence[tuple[int, int]]] | None = None,
     week_used: Mapping[tuple[int, tuple[int, int]], int] | None = None,
     providers: Collection[int] | None = None,
+    siblings: Mapping[int, tuple[int, int] | None] | None = None,
 ) -> Scope:
     """The nodes of some sessions.
 
@@ -194,7 +222,7 @@ def make_scope(
                         preferred=provider.id in session.preferred_providers,
                     )
                 )
-    return Scope(chosen, tuple(nodes), busy or {}, week_used or {})
+    return Scope(chosen, tuple(nodes), busy or {}, week_used or {}, siblings or {})
 
 
 # ---------------------------------------------------------------------------
@@ -349,9 +377,11 @@ def build_model(
             add_leg_clear_of_other_work(mm, route, arc)
     add_daily_minutes(mm)
     add_weekly_minutes(mm)
+    add_staff_places(mm)
+    add_modality_ladder(mm)
 
     mm.medium = medium_expression(mm)
-    mm.soft = soft_expression(mm) - add_idle_time(mm)
+    mm.soft = soft_expression(mm) - add_idle_time(mm) - ladder_cost_expression(mm)
     mm.disruption, mm.disruption_max = disruption_expression(mm, previous or {})
     add_fairness(mm)
     return mm
@@ -374,6 +404,8 @@ def build_bound_model(prepared: Prepared, scope: Scope) -> MatchModel:
     add_incompatible_sessions(mm)
     add_pinned_pairs(mm)
     add_least_minutes(mm)
+    add_staff_places(mm)
+    add_modality_ladder(mm)
 
     mm.medium = medium_expression(mm)
     return mm
@@ -613,6 +645,93 @@ def _direct(mm: MatchModel, a: Node, b: Node) -> int:
     loc_a, loc_b = sessions[a.session].location, sessions[b.session].location
     assert loc_a is not None and loc_b is not None
     return mm.prepared.travel.minutes(loc_a, loc_b)
+
+
+def add_staff_places(mm: MatchModel) -> None:
+    """A group session's places start together, and are all filled or none where asked (`staff`).
+
+    No provider holds two places: with one start, rule 9's no-overlap
+    forbids it. Places outside the scope count only when `scope.siblings`
+    says where they are held; the bound model, which has no starts, keeps
+    only all-or-nothing.
+    """
+    groups = mm.prepared.groups
+    if not groups:
+        return
+    sessions = mm.prepared.problem.sessions
+    inside = set(mm.scope.sessions)
+    done: set[int] = set()
+    for s_idx in mm.scope.sessions:
+        group = groups.get(s_idx)
+        if group is None or group[0] in done:
+            continue
+        done.add(group[0])
+        link = sessions[group[0]].place_of
+        assert link is not None
+        held = [m for m in group if m in inside]
+        outside = {
+            m: mm.scope.siblings[m] for m in group if m not in inside and m in mm.scope.siblings
+        }
+        filled = {
+            m: cp_model.LinearExpr.sum([mm.presence[n.index] for n in mm.by_session.get(m, [])])
+            for m in held
+        }
+        if link.all_or_nothing:
+            if any(where is not None for where in outside.values()):
+                for m in held:
+                    mm.model.add(filled[m] == 1)
+            elif outside:
+                for m in held:
+                    mm.model.add(filled[m] == 0)
+            for a, b in itertools.pairwise(held):
+                mm.model.add(filled[a] == filled[b])
+        if not mm.start:
+            continue
+        nodes = [n for m in held for n in mm.by_session.get(m, [])]
+        if not nodes:
+            continue
+        fixed_starts = {where[1] for where in outside.values() if where is not None}
+        if fixed_starts:
+            common = mm.model.new_constant(min(fixed_starts))
+        else:
+            common = mm.model.new_int_var(
+                min(n.lo for n in nodes), max(n.hi for n in nodes), f"group_start_{group[0]}"
+            )
+        for n in nodes:
+            mm.model.add(mm.start[n.index] == common).only_enforce_if(mm.presence[n.index])
+
+
+def add_modality_ladder(mm: MatchModel) -> None:
+    """At most one step of a session's modality ladder is staffed (`modalities`).
+
+    A step outside the scope that is held (`scope.siblings`) leaves the
+    steps inside it empty.
+    """
+    ladders = mm.prepared.ladders
+    done: set[int] = set()
+    for s_idx in mm.scope.sessions:
+        steps = ladders.get(s_idx)
+        if steps is None or steps[0] in done:
+            continue
+        done.add(steps[0])
+        literals = [mm.presence[n.index] for m in steps for n in mm.by_session.get(m, [])]
+        held_outside = any(mm.scope.siblings.get(m) is not None for m in steps)
+        if held_outside:
+            for literal in literals:
+                mm.model.add(literal == 0)
+        elif len(literals) > 1:
+            mm.model.add_at_most_one(literals)
+
+
+def ladder_cost_expression(mm: MatchModel) -> cp_model.LinearExpr:
+    """LADDER_STEP_COST soft points per step down the ladder of each staffed session."""
+    sessions = mm.prepared.problem.sessions
+    terms = []
+    for node in mm.scope.nodes:
+        step = sessions[node.session].step_of
+        if step is not None and step.step > 0:
+            terms.append(LADDER_STEP_COST * step.step * mm.presence[node.index])
+    return cp_model.LinearExpr.sum(terms)
 
 
 def add_pinned_pairs(mm: MatchModel, *, as_assumptions: bool = False) -> None:

@@ -66,6 +66,10 @@ RuleCode = Literal[
     "weekly_minutes",
     "window",
     "no_offset",
+    "place",
+    "same_provider",
+    "all_or_nothing",
+    "common_start",
 ]
 RULE_OF_CODE: dict[RuleCode, int] = {
     "unknown_session": 1,
@@ -89,11 +93,18 @@ RULE_OF_CODE: dict[RuleCode, int] = {
     "weekly_minutes": 10,
     "window": 11,
     "no_offset": 11,
+    "place": 1,
+    "same_provider": 1,
+    "all_or_nothing": 1,
+    "common_start": 11,
 }
 """The hard rule (1-11) each code belongs to."""
 
 PREFERRED_BONUS = 60
 """Soft points earned by giving a session to one of its preferred providers."""
+
+LADDER_STEP_COST = 90
+"""Soft points lost per step down a session's modality ladder (`modalities`)."""
 
 
 @dataclass(frozen=True)
@@ -166,8 +177,41 @@ class Requirements:
 
 
 @dataclass(frozen=True)
+class Place:
+    """One provider a group session needs: its language, kind and requirements (`staff`)."""
+
+    language: str
+    provider_kind: SessionProviderKind = "any"
+    requires: Requirements = field(default_factory=Requirements)
+
+
+@dataclass(frozen=True)
+class PlaceOf:
+    """Marks a session `places.flatten` made: the group session and the place it stands for."""
+
+    session: str
+    place: int
+    places: int
+    all_or_nothing: bool
+
+
+@dataclass(frozen=True)
+class StepOf:
+    """Marks a session `places.flatten` made from a modality ladder: whose, and which step."""
+
+    session: str
+    step: int
+
+
+@dataclass(frozen=True)
 class Session:
-    """One appointment that needs a provider."""
+    """One appointment that needs a provider, or one provider per place of `staff`.
+
+    A group session (non-empty `staff`) has its `language` set to its first
+    place's, for display only: the places' own keys are what the rules read.
+    The solver never sees one: `places.flatten` turns it into one session per
+    place, each carrying `place_of`.
+    """
 
     id: str
     language: str
@@ -183,6 +227,17 @@ class Session:
     preferred_providers: frozenset[str] = frozenset()
     priority: int = 1
     beneficiary: str | None = None
+    staff: tuple[Place, ...] = ()
+    all_or_nothing: bool = True
+    place_of: PlaceOf | None = None
+    modalities: tuple[Modality, ...] = ()
+    """The modality ladder, best first, when the requester accepts more than one; `modality`
+    is then its first step. Each step down costs LADDER_STEP_COST soft points."""
+    step_of: StepOf | None = None
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.staff)
 
     @property
     def is_onsite(self) -> bool:
@@ -213,10 +268,12 @@ TravelModel = HaversineTravel | MatrixTravel
 
 @dataclass(frozen=True)
 class FixedAssignment:
-    """Confirmed work that a re-plan must keep as it is."""
+    """Confirmed work that a re-plan must keep as it is (`place` for a group session's place)."""
 
     session: str
     provider: str
+    place: int | None = None
+    modality: Modality | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +292,10 @@ class Assignment:
     session: str
     provider: str
     start: datetime
+    place: int | None = None
+    """The place (0-based) of a group session this provider fills; None for a plain session."""
+    modality: Modality | None = None
+    """The step of the session's modality ladder used; None for a session without a ladder."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +310,7 @@ class Unassigned:
     reason: UnassignedReason
     detail: str
     why: Why | None = None
+    place: int | None = None
 
     @classmethod
     def of(cls, session: str, reason: UnassignedReason, why: Why) -> Unassigned:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from matching.model import Prepared
 from matching.phases import Progress
-from matching.problem import PREFERRED_BONUS, Problem, Unassigned
+from matching.problem import LADDER_STEP_COST, PREFERRED_BONUS, Problem, Unassigned
 from matching.routes import Visit, idle_minutes, route_minutes
 from matching.tuning import Tuning
 
@@ -61,6 +61,8 @@ class Run:
             days[(p_idx, day)].append(visit)
             if problem.providers[p_idx].id in session.preferred_providers:
                 bonus += PREFERRED_BONUS
+            if session.step_of is not None:
+                bonus -= LADDER_STEP_COST * session.step_of.step
         for (p_idx, _day), visits in days.items():
             visits.sort(key=lambda v: v.start)
             provider = problem.providers[p_idx]

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from matching.model import Scope, build_model, make_scope, outside_loads
 from matching.phases import solve_lexicographic
+from matching.places import groups_kept, ladders_kept
 from matching.routes import Visit, route_minutes
 from matching.run import Run
 
@@ -170,8 +171,10 @@ def _search_loop(
         assert piece is not None
         after = _solve_piece(run, piece, deadline)
         with search.lock:
-            improved = after is not None and run.better(
-                after, piece.before, outside_loads(piece.scope)
+            improved = (
+                after is not None
+                and run.better(after, piece.before, outside_loads(piece.scope))
+                and _keeps_groups(search, piece, after)
             )
             staffed_more = improved and run.staffed(after or {}) > run.staffed(piece.before)
             search.stale = 0 if staffed_more else search.stale + 1
@@ -186,6 +189,22 @@ def _search_loop(
                 search.failures[aim] += 1
             run.stats["pieces"] += 1
             run.stats["pieces_improved"] += int(improved)
+
+
+def _keeps_groups(search: _Search, piece: _Piece, after: Mapping[int, tuple[int, int]]) -> bool:
+    """Whether the plan with the piece's result keeps every group session's coupling.
+
+    The piece's model keeps it against the siblings it was told of; this
+    check guards against a sibling moved by another piece in the meantime.
+    """
+    groups, ladders = search.run.prepared.groups, search.run.prepared.ladders
+    if not any(s in groups or s in ladders for s in piece.sessions):
+        return True
+    merged = {s: w for s, w in search.placement.items() if s not in piece.sessions}
+    merged.update({s: w for s, w in after.items() if s in piece.sessions})
+    return groups_kept(search.run.problem, groups, merged, piece.sessions) and ladders_kept(
+        ladders, merged, piece.sessions
+    )
 
 
 def _new_search(run: Run, sessions: Sequence[int], start: Mapping[int, tuple[int, int]]) -> _Search:
@@ -302,6 +321,7 @@ def _cut_piece(
     ]
     rng.shuffle(extra)
     free.update(extra[: max(0, run.tuning.piece_sessions * scale - len(free))])
+    siblings = _with_group_places(search, free, providers, day)
 
     others = {
         s: search.placement[s]
@@ -318,9 +338,48 @@ def _cut_piece(
         busy=busy,
         week_used=week_used,
         providers=providers,
+        siblings=siblings,
     )
     before = {s: search.placement[s] for s in free if s in search.placement}
     return _Piece(frozenset(providers), frozenset(free), scope, before)
+
+
+def _with_group_places(
+    search: _Search, free: set[int], providers: set[int], day: int
+) -> dict[int, tuple[int, int] | None]:
+    """Bring a piece's group places' siblings in where they are free, and say where the rest are.
+
+    A sibling joins the piece (with, if it is held, its provider) when
+    neither is reserved by another piece, so a group can be staffed or moved
+    as a whole; the others stay where they are and the model keeps to them.
+    """
+    prepared = search.run.prepared
+    if not prepared.groups and not prepared.ladders:
+        return {}
+    groups = {**prepared.groups, **prepared.ladders}
+    for s_idx in list(free):
+        for sib in groups.get(s_idx, ()):
+            if sib in free or sib in search.reserved_sessions or sib not in search.days:
+                continue
+            where = search.placement.get(sib)
+            if where is None:
+                if day in search.days[sib]:
+                    free.add(sib)
+                    for p_idx in search.providers_on[(sib, day)][:2]:
+                        if p_idx not in search.reserved_providers:
+                            providers.add(p_idx)
+            elif where[0] in providers or (
+                where[0] not in search.reserved_providers
+                and search.run.prepared.timeline.day(where[1]) == day
+            ):
+                providers.add(where[0])
+                free |= search.booked[(where[0], day)]
+    return {
+        sib: search.placement.get(sib)
+        for s_idx in free
+        for sib in groups.get(s_idx, ())
+        if sib not in free
+    }
 
 
 def _days_held(search: _Search, p_idx: int) -> Iterator[tuple[int, set[int]]]:

@@ -39,6 +39,7 @@ from matching.fairness import workload_stats
 from matching.greedy import solve_greedy
 from matching.model import InfeasibleFixedError, prepare
 from matching.phases import Progress, check_pins
+from matching.places import flatten, flatten_plan, fold_plan, ladder_offset, needs_flattening
 from matching.problem import (
     PREFERRED_BONUS,
     Assignment,
@@ -84,7 +85,22 @@ def solve(
     `workers` is CP-SAT's and the search's thread count (default: the
     machine's cores); `progress` hears of each new solution of a phase;
     `tuning` changes how the time is spent, never what a valid plan is.
+    A problem with group sessions is solved as one session per place, and
+    the plan's assignments name their place; one with modality ladders as one session
+    per step, and the assignment says which modality was used (`places`).
     """
+    if needs_flattening(problem):
+        flat = flatten(problem)
+        plan = solve(
+            flat,
+            time_limit=time_limit,
+            workers=workers,
+            hint=flatten_plan(problem, hint),
+            disruption_weight=disruption_weight,
+            progress=progress,
+            tuning=tuning,
+        )
+        return fold_plan(flat, plan)
     began = time.monotonic()
     # Assembling and validating the plan at the end must fit in the limit too.
     reserve = min(0.5 + 0.03 * time_limit, 0.25 * time_limit)
@@ -108,7 +124,10 @@ def solve(
     )
     _set_fallback_and_hint(run, greedy, hint)
 
-    groups = bundle(decompose(prepared.options), up_to=tuning.bundle_up_to)
+    # A group session's places share a part, so one model couples them.
+    linked = set(prepared.groups.values()) | set(prepared.ladders.values())
+    parts = decompose(prepared.options, linked) if linked else decompose(prepared.options)
+    groups = bundle(parts, up_to=tuning.bundle_up_to)
     sizes = [sum(p.size for p in group) for group in groups]
     outcomes: list[tuple[list[Part], Outcome]] = []
     for k, group in enumerate(groups):
@@ -163,6 +182,8 @@ def _assemble(run: Run, outcomes: Sequence[tuple[list[Part], Outcome]], seconds:
     placement: dict[int, tuple[int, int]] = {}
     unassigned: dict[int, Unassigned] = {}
     medium_bound = -sum(problem.sessions[s].priority for s in prepared.eligibility.unplaceable)
+    # Each unused step of a ladder counts as unstaffed here, the validator counts the session.
+    offset = ladder_offset(problem)
     soft_bound = 0
     proven = True
     for group, outcome in outcomes:
@@ -195,7 +216,7 @@ def _assemble(run: Run, outcomes: Sequence[tuple[list[Part], Outcome]], seconds:
         stats=Stats(
             status="OPTIMAL" if proven else "FEASIBLE",
             solve_seconds=round(seconds, 3),
-            bound=Bound(max(medium_bound, medium), max(soft_bound, soft)),
+            bound=Bound(max(medium_bound, medium) + offset, max(soft_bound, soft)),
             extra=extra,
         ),
     )

@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 from matching.eligibility import Eligibility, compute_eligibility
 from matching.fairness import fairness_penalty
+from matching.places import flatten, flatten_entries, needs_flattening
 from matching.problem import (
+    LADDER_STEP_COST,
     PREFERRED_BONUS,
     RULE_OF_CODE,
     Assignment,
@@ -237,10 +239,10 @@ def eligibility_bound(
     travel = travel or Travel(problem.travel)
     timeline = timeline or Timeline.for_problem(problem)
     eligibility = eligibility or compute_eligibility(problem, timeline, travel)
-    medium = -sum(problem.sessions[i].priority for i in eligibility.unplaceable)
     placeable = sorted(eligibility.options)
     nearest = _nearest_other_session(problem, eligibility, travel)
-    soft = 0
+    # A session with a modality ladder counts once, at the best of its steps.
+    best_of: dict[str, int] = {}
     for s_idx in placeable:
         session = problem.sessions[s_idx]
         best: int | None = None
@@ -250,8 +252,14 @@ def eligibility_bound(
             drive = min(option.home_minutes, nearest.get(s_idx, option.home_minutes))
             value = bonus - (drive if session.is_onsite else 0)
             best = value if best is None else max(best, value)
-        soft += best if best is not None else 0
-    return Score(hard=0, medium=medium, soft=soft)
+        if best is None:
+            continue
+        if session.step_of is not None:
+            best -= LADDER_STEP_COST * session.step_of.step
+        key = _base(session)
+        best_of[key] = max(best_of.get(key, best), best)
+    medium = -sum(s.priority for s in _one_per_ladder(problem.sessions) if _base(s) not in best_of)
+    return Score(hard=0, medium=medium, soft=sum(best_of.values()))
 
 
 def _nearest_other_session(
@@ -310,12 +318,21 @@ def _check(
     assignments: Sequence[Assignment],
     unassigned: Sequence[Unassigned],
 ) -> tuple[list[Violation], Score]:
+    wrong_places: list[Violation] = []
+    if needs_flattening(problem):
+        # Group sessions are checked as one session per place, ladders as one per step,
+        # plus what couples them.
+        assignments, unassigned, wrong = flatten_entries(problem, assignments, unassigned)
+        wrong_places = [Violation.of(code, s, p, m) for code, s, p, m in wrong]
+        problem = flatten(problem)
     travel = Travel(problem.travel)
     timeline = Timeline.for_problem(problem)
     zone = ZoneInfo(problem.timezone)
     sessions = {s.id: s for s in problem.sessions}
     providers = {p.id: p for p in problem.providers}
-    violations = _accounting(problem, assignments, unassigned, sessions, providers)
+    violations = wrong_places + _accounting(problem, assignments, unassigned, sessions, providers)
+    violations.extend(_staff_rules(problem, assignments))
+    violations.extend(_ladder_rules(problem, assignments))
 
     preferred_hits: set[str] = set()
     assigned: set[str] = set()
@@ -351,8 +368,15 @@ def _check(
             )
     violations.extend(_overlaps(problem, assignments, sessions, providers, timeline, zone))
 
-    medium = -sum(s.priority for s in problem.sessions if s.id not in assigned)
-    soft = -total_travel - total_idle + PREFERRED_BONUS * len(preferred_hits)
+    # A session with a modality ladder is staffed when one of its steps is.
+    staffed = {_base(sessions[a]) for a in assigned if a in sessions}
+    medium = -sum(s.priority for s in _one_per_ladder(problem.sessions) if _base(s) not in staffed)
+    ladder_cost = sum(
+        LADDER_STEP_COST * step.step
+        for a in assigned
+        if a in sessions and (step := sessions[a].step_of) is not None
+    )
+    soft = -total_travel - total_idle + PREFERRED_BONUS * len(preferred_hits) - ladder_cost
     return violations, Score(hard=-len(violations), medium=medium, soft=soft)
 
 
@@ -416,6 +440,77 @@ def _accounting(
                     pin.session,
                     pin.provider,
                     f"is pinned to {pin.provider} but the plan does not keep that pair",
+                )
+            )
+    return found
+
+
+def _base(session: Session) -> str:
+    """The id a ladder's step stands for; any other session's own id."""
+    return session.step_of.session if session.step_of is not None else session.id
+
+
+def _one_per_ladder(sessions: Sequence[Session]) -> list[Session]:
+    """Every session once: of a ladder's steps, the first."""
+    return [s for s in sessions if s.step_of is None or s.step_of.step == 0]
+
+
+def _ladder_rules(problem: Problem, assignments: Sequence[Assignment]) -> list[Violation]:
+    """Rule 1 for a modality ladder: one step at most is staffed."""
+    steps = {s.id: s.step_of.session for s in problem.sessions if s.step_of is not None}
+    used: Counter[str] = Counter(steps[a.session] for a in assignments if a.session in steps)
+    return [
+        Violation.of(
+            "duplicate", session, None, f"is staffed {n} times, once per modality of its ladder"
+        )
+        for session, n in sorted(used.items())
+        if n > 1
+    ]
+
+
+def _staff_rules(problem: Problem, assignments: Sequence[Assignment]) -> list[Violation]:
+    """What couples a group session's places (`staff`): one start, no one twice, all or none."""
+    places: dict[str, dict[int, Assignment]] = defaultdict(dict)
+    size: dict[str, tuple[int, bool]] = {}
+    for session in problem.sessions:
+        if session.place_of is not None:
+            size[session.place_of.session] = (
+                session.place_of.places,
+                session.place_of.all_or_nothing,
+            )
+    flat = {s.id: s.place_of for s in problem.sessions if s.place_of is not None}
+    for a in assignments:
+        link = flat.get(a.session)
+        if link is not None:
+            places[link.session].setdefault(link.place, a)
+    found: list[Violation] = []
+    for group, held in sorted(places.items()):
+        count, whole = size[group]
+        starts = sorted({a.start for a in held.values()})
+        if len(starts) > 1:
+            found.append(
+                Violation.of(
+                    "common_start",
+                    group,
+                    None,
+                    f"its places start at {len(starts)} different times; a group starts once",
+                )
+            )
+        by_provider: Counter[str] = Counter(a.provider for a in held.values())
+        for provider, n in sorted(by_provider.items()):
+            if n > 1:
+                found.append(
+                    Violation.of(
+                        "same_provider", group, provider, f"holds {n} places of the same session"
+                    )
+                )
+        if whole and len(held) < count:
+            found.append(
+                Violation.of(
+                    "all_or_nothing",
+                    group,
+                    None,
+                    f"fills {len(held)} of its {count} places, but needs all of them or none",
                 )
             )
     return found
@@ -547,6 +642,8 @@ def _overlaps(
         visits.sort(key=lambda v: (v.start, v.end))
         for i, j in overlapping_pairs(visits):
             first = visits[i]
+            if _same_group(sessions[first.session], sessions[visits[j].session]):
+                continue  # one provider in two places of a group: `same_provider` says it
             yield Violation.of(
                 "overlap",
                 visits[j].session,
@@ -555,6 +652,12 @@ def _overlaps(
                 f"({_clock(timeline.instant(first.start), zone)}-"
                 f"{_clock(timeline.instant(first.end), zone)}) for the same provider",
             )
+
+
+def _same_group(a: Session, b: Session) -> bool:
+    if a.place_of is None or b.place_of is None:
+        return False
+    return a.place_of.session == b.place_of.session
 
 
 def _clock(instant: datetime, zone: ZoneInfo) -> str:

@@ -92,6 +92,7 @@ DETAIL_CODES: dict[str, tuple[str, ...]] = {
     "no_room": ("count",),
     "all_taken": ("count", "providers", "more"),
     "time_ran_out": (),
+    "group_blocked": ("place",),
     "text": ("text",),
 }
 """The detail of an unassigned session: how far the nearest providers got; `text` is a
@@ -124,6 +125,8 @@ PART_CODES: dict[str, tuple[str, ...]] = {
 """The parts of an assigned session's explanation, in the order they are written."""
 
 WARNING_CODES: dict[str, tuple[str, ...]] = {"pins_dropped": ("pairs",)}
+CAUSED_CODES = frozenset({*WARNING_CODES, "group_blocked"})
+"""Codes whose `because` is their cause (written after a colon), not an example of it."""
 """Held work a plan had to plan around; `pairs` is `session>provider,...`."""
 
 ALL_CODES: dict[str, tuple[str, ...]] = {
@@ -167,6 +170,7 @@ ENGLISH: dict[str, str] = {
     "can_take": "{provider} can take it at {start}: {minutes}",
     "nobody_speaks": "nobody speaks {language}",
     "none_fits": "someone speaks {language}, but nobody fits the request",
+    "group_blocked": "the group needs all its places, and place {place} cannot be filled",
     "all_too_far": "{count} {count|provider fits|providers fit} the request; all live too far",
     "none_free_then": (
         "{count} {count|provider fits|providers fit} the request and could get there, "
@@ -300,7 +304,7 @@ def english(why: Why) -> str:
     if why.code == "skills":
         plural["skills"] = 0 if params.get("count") == 1 else 1
     text = fill(template, values, plural)
-    if why.because is not None and why.code in WARNING_CODES:
+    if why.because is not None and why.code in CAUSED_CODES:
         text += f": {english(why.because)}"
     elif why.because is not None:
         text += f" ({EXAMPLE_EN} {english(why.because)})"

@@ -30,6 +30,7 @@ from matching.problem import (
     LanguageSkill,
     Location,
     Modality,
+    Place,
     Problem,
     Provider,
     ProviderKind,
@@ -256,6 +257,8 @@ class _SessionDraft:
     series: bool
     excluded: frozenset[str] = frozenset()
     preferred: frozenset[str] = frozenset()
+    staff: tuple[Place, ...] = ()
+    all_or_nothing: bool = True
 
 
 @dataclass
@@ -329,6 +332,7 @@ def generate_problem(scale: str | ScaleSpec, seed: int) -> Problem:
     _add_rare_speakers(rng, provider_drafts, spec, drafts)
     providers = _freeze_providers(provider_drafts)
     _add_exclusions_and_wishes(rng, drafts, providers)
+    _make_groups(random.Random(f"groups-{seed}"), drafts, spec)
     return Problem(
         providers=tuple(providers),
         sessions=tuple(_freeze_sessions(drafts)),
@@ -743,15 +747,50 @@ def _freeze_sessions(drafts: list[_SessionDraft]) -> list[Session]:
                 window=Window(_at(d.day, d.window[0]), _at(d.day, d.window[1]))
                 if d.window is not None
                 else None,
-                provider_kind=d.provider_kind,
-                requires=d.requires,
+                provider_kind="any" if d.staff else d.provider_kind,
+                requires=Requirements() if d.staff else d.requires,
                 excluded_providers=d.excluded,
                 preferred_providers=d.preferred,
                 priority=d.priority,
                 beneficiary=d.beneficiary,
+                staff=d.staff,
+                all_or_nothing=d.all_or_nothing,
             )
         )
     return sessions
+
+
+GROUP_SHARE = 0.03
+"""Share of sessions that need several providers (`staff`): groups, minors' activities."""
+GROUP_PLACES = ((2, 0.5), (3, 0.3), (4, 0.2))
+"""How many places a group session has, and how often."""
+
+
+def _make_groups(rng: random.Random, drafts: list[_SessionDraft], spec: ScaleSpec) -> None:
+    """A few onsite groups and minors' activities become group sessions of 2-4 places.
+
+    The first place is the session's own; each other place speaks a language
+    drawn as demand is (or, one time in three, the same one: two
+    interpreters who take turns). Most groups need every place. Drawn from
+    their own generator after everything else, so the rest of an instance
+    is the one the same seed gave before groups existed.
+    """
+    candidates = [
+        d
+        for d in drafts
+        if not d.series and d.modality == "onsite" and d.kind in ("group", "minors_activity")
+    ]
+    count = min(len(candidates), max(1, round(GROUP_SHARE * len(drafts))))
+    for d in rng.sample(candidates, count):
+        places = _weighted(rng, [n for n, _ in GROUP_PLACES], [w for _, w in GROUP_PLACES])
+        staff = [Place(d.language, d.provider_kind, d.requires)]
+        skills = frozenset({"minors"}) if d.kind == "minors_activity" else frozenset()
+        for _ in range(places - 1):
+            same = rng.random() < 1 / 3
+            language = d.language if same else _draw_language(rng, _zone(d.site.town), spec.zipf)
+            staff.append(Place(language, requires=Requirements(skills=skills)))
+        d.staff = tuple(staff)
+        d.all_or_nothing = rng.random() < 0.75
 
 
 def _drive(a: Location, b: Location) -> int:

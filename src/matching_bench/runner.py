@@ -39,6 +39,7 @@ from typing import Any
 
 from matching.eligibility import compute_eligibility
 from matching.greedy import solve_greedy
+from matching.places import flatten, fold_plan
 from matching.problem import Bound, Plan, Problem, Score
 from matching.solve import solve
 from matching.timeline import Timeline
@@ -232,13 +233,15 @@ def _run_one(
         # Computed once for the bound and the greedy (it takes most of a minute on XL);
         # the greedy's time includes it, as a greedy run alone would.
         began = time.perf_counter()
-        eligibility = compute_eligibility(problem)
+        # Group sessions count place by place: the bound and the greedy read the flat problem.
+        flat = flatten(problem)
+        eligibility = compute_eligibility(flat)
         eligibility_seconds = time.perf_counter() - began
-        elig = eligibility_bound(problem, eligibility)
+        elig = eligibility_bound(flat, eligibility)
         stage = "greedy"
         report("greedy", 0.05, "")
         began = time.perf_counter()
-        greedy_plan = solve_greedy(problem, eligibility=eligibility)
+        greedy_plan = fold_plan(flat, solve_greedy(flat, eligibility=eligibility))
         greedy_seconds = eligibility_seconds + time.perf_counter() - began
         greedy = summarize(problem, greedy_plan, greedy_seconds)
         peer_summary: PlanSummary | None = None

@@ -80,8 +80,9 @@ def solve_command(
         )
     _write_plan(plan, output, problem.timezone)
     bound = plan.stats.bound
+    staffed = len({a.session for a in plan.assignments})  # a group's places count once
     typer.echo(
-        f"{plan.stats.status}: {len(plan.assignments)}/{len(problem.sessions)} sessions assigned, "
+        f"{plan.stats.status}: {staffed}/{len(problem.sessions)} sessions assigned, "
         f"score {_score(check.score)}, "
         f"bound {'none' if bound is None else f'{bound.medium}/{bound.soft}'}, "
         f"{seconds:.1f} s -> {output}"

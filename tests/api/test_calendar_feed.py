@@ -11,10 +11,10 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.models import AuditLog, Provider, User
+from booking.models import AuditLog, BookingPlace, Provider, User
 from booking.users.tokens import hash_token
 from tests.booking.dispatch_world import World, at, make_world
-from tests.factories import make_assignment, make_user
+from tests.factories import make_assignment, make_language, make_user
 
 Headers = Callable[[User], dict[str, str]]
 
@@ -192,3 +192,26 @@ def test_a_provider_without_a_login_keeps_a_feed_their_dispatcher_issued(
     provider = world.provider(db, with_login=False)
     token = issue(client, provider.id, login(world.dispatcher))
     assert _answers(client, provider.id, token) == 200
+
+
+def test_a_group_place_and_a_video_step_show_in_the_feed(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    make_language(db, code="pus", name_en="Pashto", name_fr="Pachto", name_nl="Pashto")
+    provider = world.provider(db, languages=("pus",))
+    group = world.booking(db, hour=9, session_kind="group", status="confirmed")
+    db.add(BookingPlace(booking_id=group.id, position=1, language_code="pus"))
+    db.flush()
+    place = make_assignment(db, booking=group, provider=provider, status="confirmed", place=1)
+    link = "https://visio.example.org/r/7c1f"
+    remote = world.booking(db, hour=14, accepted_modalities=["video"], video_link=link)
+    video = make_assignment(
+        db, booking=remote, provider=provider, status="confirmed", modality="video"
+    )
+    token = issue(client, provider.id, login(world.login(db, provider)))
+    events = {str(e["uid"]): e for e in feed(client, provider.id, token).walk("VEVENT")}
+
+    mine = events[f"assignment-{place.id}@truchement"]
+    assert str(mine["summary"]).startswith("Pa") and "(+1)" in str(mine["summary"])
+    by_video = events[f"assignment-{video.id}@truchement"]
+    assert str(by_video["location"]) == link

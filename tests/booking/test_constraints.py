@@ -11,7 +11,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from booking.models import ApiToken, Language, Provider, SignInThrottle, User
+from booking.models import ApiToken, BookingPlace, Language, Provider, SignInThrottle, User
 from booking.privacy.models import ReadLog, RetentionPolicy
 from booking.types import utc_now
 from tests.booking.helpers import assert_refused
@@ -51,6 +51,16 @@ def _retention(db: Session, *, months: int) -> RetentionPolicy:
     db.add(row)
     db.flush()
     return row
+
+
+def _place(db: Session, **fields: Any) -> BookingPlace:
+    """A group booking's place beyond its own (`position` from 1)."""
+    values: dict[str, Any] = {"position": 1, "language_code": "tir"}
+    values.update(fields)
+    place = BookingPlace(booking_id=make_booking(db).id, **values)
+    db.add(place)
+    db.flush()
+    return place
 
 
 def _throttle(db: Session, *, scope: str = "account", failures: int = 1) -> SignInThrottle:
@@ -109,6 +119,11 @@ CASES: list[Case] = [
         "ck_booking_series_index",
         lambda db: make_booking(db, series_id=make_series(db).id, series_index=-1),
     ),
+    # booking_place: one more provider of a group booking
+    ("ck_booking_place_position", lambda db: _place(db, position=0)),
+    ("ck_booking_place_position", lambda db: _place(db, position=6)),
+    ("ck_booking_place_provider_kind", lambda db: _place(db, provider_kind="robot")),
+    ("ck_booking_place_required_gender", lambda db: _place(db, required_gender="q")),
     # user
     ("ck_user_role", lambda db: make_user(db, role="superuser")),
     ("ck_user_locale", lambda db: make_user(db, locale="de")),

@@ -32,6 +32,7 @@ SAMPLE: dict[str, str | int | float | bool] = {
     "gender": "f",
     "skills": "trauma",
     "count": 2,
+    "place": 2,
     "more": 4,
     "sessions": 3,
     "minutes": 95,

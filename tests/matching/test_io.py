@@ -97,7 +97,7 @@ EXAMPLE: dict[str, Any] = {
 
 
 def test_the_examples_are_the_docs_own() -> None:
-    problem_example, plan_example, why_example = re.findall(
+    problem_example, plan_example, *sessions, why_example = re.findall(
         r"```json\n(.*?)```", CONTRACT.read_text(), re.S
     )
     assert json.loads(problem_example) == EXAMPLE
@@ -112,6 +112,11 @@ def test_the_examples_are_the_docs_own() -> None:
         "day_load",
         "others_could",
     ]
+
+    # The other examples are sessions (a group, a ladder): each reads in the example's problem.
+    for text in sessions:
+        problem = problem_from_dict({**EXAMPLE, "sessions": [json.loads(text)], "fixed": []})
+        assert problem.sessions[0].staff or problem.sessions[0].modalities
 
 
 def test_the_example_of_the_contract_reads() -> None:

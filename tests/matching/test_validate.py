@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from matching.problem import (
     RULE_OF_CODE,
     Assignment,
+    Place,
     Plan,
     Problem,
     Requirements,
@@ -252,6 +253,15 @@ def one_session(**fields: Any) -> Problem:
 
 
 AT_TEN = [assign("s-1", "p-1", "2026-12-01 10:00")]
+AT_TEN_IN_G1 = [assign("g-1", "p-1", "2026-12-01 10:00")]
+
+
+def group_of_two(**fields: Any) -> Problem:
+    """A group session `g-1` for two Arabic interpreters, and two of them."""
+    group = session("g-1", staff=(Place("ara"), Place("ara")), **fields)
+    return problem([provider("p-1"), provider("p-2")], [group])
+
+
 CODE_CASES: list[tuple[RuleCode, Problem, list[Assignment], list[Unassigned]]] = [
     ("unknown_session", one_session(), [*AT_TEN, assign("s-9", "p-1", "2026-12-01 12:00")], []),
     ("unknown_provider", one_session(), [assign("s-1", "p-9", "2026-12-01 10:00")], []),
@@ -311,6 +321,33 @@ CODE_CASES: list[tuple[RuleCode, Problem, list[Assignment], list[Unassigned]]] =
     ),
     ("window", one_session(), [assign("s-1", "p-1", "2026-12-01 10:15")], []),
     ("no_offset", one_session(), [Assignment("s-1", "p-1", datetime(2026, 12, 1, 10))], []),
+    (
+        "place",
+        group_of_two(all_or_nothing=False),
+        AT_TEN_IN_G1,
+        [Unassigned("g-1", "capacity", "", place=k) for k in (0, 1)],
+    ),
+    (
+        "same_provider",
+        group_of_two(place=None),
+        [replace(a, place=k) for k, a in enumerate(AT_TEN_IN_G1 * 2)],
+        [],
+    ),
+    (
+        "all_or_nothing",
+        group_of_two(),
+        [replace(AT_TEN_IN_G1[0], place=0)],
+        [Unassigned("g-1", "capacity", "", place=1)],
+    ),
+    (
+        "common_start",
+        group_of_two(window=("2026-12-01 10:00", "2026-12-01 11:00")),
+        [
+            Assignment("g-1", "p-1", at("2026-12-01 10:00"), place=0),
+            Assignment("g-1", "p-2", at("2026-12-01 10:30"), place=1),
+        ],
+        [],
+    ),
 ]
 
 

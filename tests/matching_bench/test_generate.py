@@ -8,9 +8,11 @@ import subprocess
 import sys
 from collections import Counter
 from datetime import time
+from unittest import mock
 
 import pytest
 
+import matching_bench.generate as generate_module
 from matching.eligibility import compute_eligibility
 from matching.io import problem_from_dict, problem_to_dict
 from matching.problem import Problem
@@ -240,6 +242,31 @@ def test_continuity_series_share_a_preferred_provider(medium: Problem) -> None:
         assert s.excluded_providers <= provider_ids
         assert not s.preferred_providers & s.excluded_providers
     assert any(s.excluded_providers for s in medium.sessions)
+
+
+@pytest.mark.parametrize("name", ["S", "M", "L"])
+def test_every_scale_has_a_few_group_sessions(name: str) -> None:
+    problem = generate_problem(name, 1)
+    groups = [s for s in problem.sessions if s.staff]
+    assert 1 <= len(groups) <= max(1, 0.04 * len(problem.sessions))
+    for s in groups:
+        assert 2 <= len(s.staff) <= 4
+        assert s.modality == "onsite" and s.kind in ("group", "minors_activity")
+        assert s.language == s.staff[0].language
+
+
+def test_group_sessions_leave_the_rest_of_the_instance_as_it_was() -> None:
+    # The groups are drawn last, from their own generator: the same seed gives the same
+    # providers and the same other sessions as without them.
+    with_groups = generate_problem("M", 2)
+    with mock.patch.object(generate_module, "_make_groups", lambda *args: None):
+        without = generate_problem("M", 2)
+    assert with_groups.providers == without.providers
+    grouped = {s.id for s in with_groups.sessions if s.staff}
+    assert grouped
+    assert [s for s in with_groups.sessions if s.id not in grouped] == [
+        s for s in without.sessions if s.id not in grouped
+    ]
 
 
 def test_sessions_cluster_at_reception_places(medium: Problem) -> None:

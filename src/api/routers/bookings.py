@@ -36,6 +36,7 @@ from api.schemas.bookings import (
     CancelIn,
     HistoryEntryOut,
     ProviderBookingOut,
+    StaffableOut,
 )
 from api.schemas.common import (
     MAX_ID,
@@ -51,6 +52,7 @@ from booking.bookings import service
 from booking.bookings.models import Booking
 from booking.bookings.provider_view import provider_booking_views, provider_history
 from booking.errors import DomainError, FieldError, PreconditionFailed, Unprocessable
+from booking.plans.staffable import staffable_suggestions
 from booking.privacy.models import ReadVia
 from booking.privacy.read_log import booking_reads
 from booking.users.models import User
@@ -385,6 +387,28 @@ def cancel_booking(
         db, actor=user, booking=booking, reason=body.reason, settings=settings
     )
     return _answer(db, response, cancelled)
+
+
+@router.get(
+    "/{booking_id}/staffable",
+    summary="What would make an unstaffed booking staffable",
+    response_model=list[StaffableOut],
+    responses=error_responses(401, 403, 404, 422),
+    dependencies=[Depends(require_roles(UserRole.REQUESTER, UserRole.DISPATCHER, UserRole.ADMIN))],
+)
+def booking_staffable(
+    db: DbSession, user: CurrentUser, settings: AppSettings, booking_id: IdPath
+) -> list[StaffableOut]:
+    """Up to three of the smallest changes that would let a provider take the booking, best
+    first, each checked by the matcher's rules against current availability and held work:
+    another start, another modality, one need less (the requester's, with the update that
+    makes it), a provider allowed across the border or a longer drive (a provider's or a
+    dispatcher's). Empty for a booking that already has someone or has started."""
+    booking = get_visible_booking(db, user, booking_id)
+    return [
+        StaffableOut.of(view)
+        for view in staffable_suggestions(db, booking=booking, timezone=settings.timezone)
+    ]
 
 
 @router.get(

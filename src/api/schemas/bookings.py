@@ -9,6 +9,7 @@ come back as the same 422 problem, with ``errors`` naming the fields.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Any, Literal, cast
 
@@ -26,8 +27,10 @@ from api.schemas.common import (
 )
 from booking.bookings.models import (
     MAX_DURATION_MINUTES,
+    MAX_PLACES,
     MIN_DURATION_MINUTES,
     NOTES_MAX_LENGTH,
+    VIDEO_LINK_MAX_LENGTH,
     Booking,
 )
 from booking.bookings.provider_view import ProviderBookingView, work_times
@@ -52,9 +55,11 @@ from booking.bookings.validation import (
     BookingData,
     BookingPatch,
     Place,
+    PlaceNeeds,
     Urgency,
     Window,
 )
+from booking.plans.staffable import StaffableView
 from booking.vocabulary import (
     AssignmentStatus,
     BookingStatus,
@@ -265,8 +270,116 @@ class SessionFields(StrictModel):
         )
 
 
+class GroupPlaceIn(StrictModel):
+    """One more provider the session needs: a language, and the needs of whoever takes it."""
+
+    language: LanguageCode
+    provider_kind: ProviderKindRequirement = ProviderKindRequirement.ANY
+    gender: Gender | None = None
+    certified: bool = False
+    skills: list[Skill] = Field(default_factory=list, max_length=MAX_SKILLS)
+
+    def to_needs(self) -> PlaceNeeds:
+        return PlaceNeeds(
+            language_code=self.language,
+            provider_kind=self.provider_kind,
+            required_gender=self.gender,
+            requires_certified=self.certified,
+            required_skills=tuple(self.skills),
+        )
+
+
+class StaffableOut(ResponseModel):
+    """One change that would let someone take the booking, and the edit that makes it."""
+
+    kind: str = Field(
+        description="start, modality, drop_need (the requester's); cross_border, "
+        "travel_limit (a provider's or a dispatcher's)."
+    )
+    change: dict[str, str | int]
+    provider_ids: list[int] = Field(description="Who could then take it, the first at starts_at.")
+    starts_at: dt.datetime
+    update: dict[str, object] | None = Field(
+        description="The body of the `PATCH /bookings/{id}` that takes it (send `If-Match`); "
+        "null when it is not the requester's to make."
+    )
+
+    @classmethod
+    def of(cls, view: StaffableView) -> StaffableOut:
+        return cls(
+            kind=view.kind,
+            change=view.change,
+            provider_ids=[p.id for p in view.providers],
+            starts_at=_utc(view.starts_at),
+            update=_update_body(view.patch) if view.patch is not None else None,
+        )
+
+
+def _update_body(patch: BookingPatch) -> dict[str, object]:
+    """A `BookingPatch` as the API's update body."""
+    body: dict[str, object] = {}
+    needs: dict[str, object] = {}
+    for key, value in patch.items():
+        if key == "starts_at" and isinstance(value, dt.datetime):
+            body["starts_at"] = value.isoformat()
+        elif key == "window":
+            body["window"] = None
+        elif key == "modality":
+            body["modality"] = value
+        elif key == "required_gender":
+            needs["gender"] = value
+        elif key == "requires_certified":
+            needs["certified"] = value
+        elif key == "provider_kind":
+            needs["provider_kind"] = value
+        elif key == "required_skills" and isinstance(value, tuple):
+            needs["skills"] = list(value)
+    if needs:
+        body["needs"] = needs
+    return body
+
+
+class GroupPlaceOut(ResponseModel):
+    place: int = Field(description="1, 2...: the booking's own language and needs are place 0.")
+    language: str
+    provider_kind: ProviderKindRequirement
+    gender: Gender | None
+    certified: bool
+    skills: list[str]
+
+
 class BookingCreate(SessionFields):
-    """One session that needs an interpreter, ambassador or mediator."""
+    """One session that needs an interpreter, ambassador or mediator (or several: `places`)."""
+
+    places: list[GroupPlaceIn] = Field(
+        default_factory=list,
+        max_length=MAX_PLACES - 1,
+        description="A group: one more provider per place (another language, or a second "
+        "interpreter who takes turns), at the same time and place.",
+    )
+    all_or_nothing: bool = Field(
+        default=True, description="With places: the group needs every one of them, or none."
+    )
+    accepted_modalities: list[Modality] = Field(
+        default_factory=list,
+        max_length=2,
+        description='Lower steps the requester accepts, best first ("or video if nobody can '
+        'come"): phone or video. Not with places.',
+    )
+    video_link: str | None = Field(
+        default=None,
+        max_length=VIDEO_LINK_MAX_LENGTH,
+        description="The link a video session is held on; its messages carry it.",
+    )
+
+    def to_data(self) -> BookingData:
+        return dataclasses.replace(
+            super().to_data(),
+            places=tuple(p.to_needs() for p in self.places),
+            all_or_nothing=self.all_or_nothing,
+            accepted_modalities=tuple(self.accepted_modalities),
+            video_link=self.video_link,
+        )
 
 
 class BookingUpdate(StrictModel):
@@ -385,6 +498,12 @@ class BookingOut(ResponseModel):
     late_cancellation: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+    places: list[GroupPlaceOut] = Field(
+        default_factory=list, description="A group's other places (its own is place 0)."
+    )
+    all_or_nothing: bool = True
+    accepted_modalities: list[Modality] = Field(default_factory=list)
+    video_link: str | None = None
 
     @classmethod
     def from_view(cls, view: BookingView) -> BookingOut:
@@ -443,6 +562,20 @@ class BookingOut(ResponseModel):
             late_cancellation=booking.late_cancellation,
             created_at=_utc(booking.created_at),
             updated_at=_utc(booking.updated_at),
+            places=[
+                GroupPlaceOut(
+                    place=p.position,
+                    language=p.language_code,
+                    provider_kind=ProviderKindRequirement(p.provider_kind),
+                    gender=Gender(p.required_gender) if p.required_gender else None,
+                    certified=p.requires_certified,
+                    skills=list(p.required_skills or []),
+                )
+                for p in booking.places
+            ],
+            all_or_nothing=booking.all_or_nothing,
+            accepted_modalities=[Modality(m) for m in booking.accepted_modalities or []],
+            video_link=booking.video_link,
         )
 
 
@@ -483,6 +616,9 @@ class ProviderBookingOut(ResponseModel):
     duration_minutes: int
     needs: ProviderNeedsOut
     notes: str | None = Field(description="Only while the provider holds the work.")
+    place: int = Field(0, description="The provider's place in a group session (0: the first).")
+    places: int = Field(1, description="How many providers the session has places for.")
+    video_link: str | None = Field(None, description="Where a video session is held.")
 
     @classmethod
     def from_view(cls, view: ProviderBookingView) -> ProviderBookingOut:
@@ -497,11 +633,14 @@ class ProviderBookingOut(ResponseModel):
             assignment_id=view.assignment.id,
             assignment_status=AssignmentStatus(view.assignment.status),
             offer_expires_at=_utc(offer_expires_at) if offer_expires_at else None,
-            language=booking.language_code,
+            language=view.language_code,
             language_variety=booking.language_variety,
             session_kind=SessionKind(booking.session_kind),
-            modality=Modality(booking.modality),
-            location=PlaceOut.of(booking),
+            modality=Modality(view.modality),
+            location=PlaceOut.of(booking) if view.modality == Modality.ONSITE else None,
+            place=view.assignment.place,
+            places=1 + len(booking.places),
+            video_link=booking.video_link if view.modality == Modality.VIDEO else None,
             starts_at=_utc(starts_at),
             ends_at=_utc(ends_at),
             duration_minutes=int((ends_at - starts_at).total_seconds() // 60),

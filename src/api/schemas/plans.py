@@ -55,6 +55,17 @@ class ProposalOut(ResponseModel):
         default_factory=list, description="The explanation as data, part by part."
     )
     status: AssignmentStatus = Field(description="What became of the proposal since.")
+    place: int = Field(0, description="The place of a group booking it fills (0: its own).")
+    modality: str | None = Field(
+        None, description="The modality used: a lower step of the booking's ladder, or its own."
+    )
+
+
+class PlanSuggestionOut(ResponseModel):
+    kind: str
+    change: dict[str, str | int]
+    provider_ids: list[int]
+    starts_at: UTCInstant
 
 
 class UnassignedOut(ResponseModel):
@@ -70,6 +81,11 @@ class UnassignedOut(ResponseModel):
         default_factory=list, description="The reason, then its detail, as data."
     )
     offers_pending: bool = Field(description="Live offers are out for it.")
+    staffable: list[PlanSuggestionOut] = Field(
+        default_factory=list,
+        description="What would make it staffable, best first (as `GET /bookings/{id}/staffable`, "
+        "against this plan).",
+    )
 
 
 class PinnedOut(ResponseModel):

@@ -11,6 +11,7 @@ are mapped back by ``FIELD_OF_SERVICE_ERROR``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from sqlalchemy.orm import Session
 
 from api.web.i18n import DEFAULT_LOCALE, catalogue
-from booking.bookings.validation import BookingData, Place, Window, check_booking
+from booking.bookings.validation import BookingData, Place, PlaceNeeds, Window, check_booking
 from booking.dates import OUT_OF_RANGE, day_in_bounds, wall_time
 from booking.errors import FieldError, Unprocessable
 from booking.geography import find_town
@@ -74,6 +75,17 @@ class BookingFormInput(BaseModel):
     urgency: Annotated[Literal["normal", "high", "urgent"], Optional] = "normal"
     beneficiary_ref: Annotated[str | None, Optional] = Field(default=None, max_length=64)
     notes: Annotated[str | None, Optional] = Field(default=None, max_length=1000)
+    # A group: another language, or the same one for a second interpreter who takes turns.
+    place_1: Annotated[str | None, Optional] = Field(default=None, max_length=200)
+    place_2: Annotated[str | None, Optional] = Field(default=None, max_length=200)
+    place_3: Annotated[str | None, Optional] = Field(default=None, max_length=200)
+    partial_ok: Annotated[bool, BeforeValidator(_checkbox)] = False
+    or_video: Annotated[bool, BeforeValidator(_checkbox)] = False
+    video_link: Annotated[str | None, Optional] = Field(default=None, max_length=500)
+
+
+PLACE_FIELDS = ("place_1", "place_2", "place_3")
+"""The form's rows for more places of a group."""
 
 
 LIST_FIELDS = frozenset({"avoid"})
@@ -103,6 +115,11 @@ FIELD_OF_SERVICE_ERROR: dict[str, str] = {
     "urgency": "urgency",
     "beneficiary_ref": "beneficiary_ref",
     "notes": "notes",
+    **{f"places.{k}.language": name for k, name in enumerate(PLACE_FIELDS)},
+    "places": "place_1",
+    "accepted_modalities": "or_video",
+    "accepted_modalities.0": "or_video",
+    "video_link": "video_link",
 }
 """The form field that shows a service error about a field of ``BookingData``."""
 
@@ -231,6 +248,16 @@ def parse_booking_form(
         language_code = find_language_code(db, data.language)
         if language_code is None:
             errors.add("language", "unknown_language")
+    places: list[str] = []
+    for name in PLACE_FIELDS:
+        typed = getattr(data, name)
+        if typed is None:
+            continue
+        code = find_language_code(db, typed)
+        if code is None:
+            errors.add(name, "unknown_language")
+        else:
+            places.append(code)
     for name in ("language", "session_kind", "modality", "date", "duration"):
         if getattr(data, name) is None and name not in errors.by_field:
             errors.add(name, "required")
@@ -269,6 +296,15 @@ def parse_booking_form(
 
     zone = ZoneInfo(timezone)
     booking = _booking_data(data, language_code, site_id, location, zone, now)
+    booking = dataclasses.replace(
+        booking,
+        places=tuple(PlaceNeeds(language_code=code) for code in places),
+        all_or_nothing=not data.partial_ok,
+        accepted_modalities=(
+            (Modality.VIDEO.value,) if data.or_video and data.modality != Modality.VIDEO else ()
+        ),
+        video_link=data.video_link,
+    )
     if errors:
         if organisation_id is not None:
             _check_the_rest(db, booking, errors, organisation_id=organisation_id, now=now)

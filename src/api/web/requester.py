@@ -32,6 +32,7 @@ from booking.bookings.service import (
     create_booking,
     describe_booking,
     describe_bookings,
+    update_booking,
 )
 from booking.dates import WallTimeKind, wall_time
 from booking.errors import DomainError, NotFound, Unprocessable
@@ -39,12 +40,14 @@ from booking.geography import area_towns, town_label
 from booking.languages.service import language_query
 from booking.organisations.models import Organisation, Site
 from booking.organisations.service import site_query_for
+from booking.plans.staffable import staffable_suggestions
 from booking.privacy.models import ReadVia
 from booking.privacy.read_log import booking_reads
 from booking.providers.service import nameable_providers
 from booking.types import utc_now
 from booking.vocabulary import (
     CHANGEABLE_BOOKING_STATUSES,
+    BookingStatus,
     Gender,
     Modality,
     ProviderKindRequirement,
@@ -63,6 +66,12 @@ def _defaults() -> dict[str, Any]:
     return {
         "form_id": form_id(),
         "language": "",
+        "place_1": "",
+        "place_2": "",
+        "place_3": "",
+        "partial_ok": "",
+        "or_video": "",
+        "video_link": "",
         "language_variety": "",
         "session_kind": "",
         "modality": Modality.ONSITE.value,
@@ -150,6 +159,8 @@ def submit_booking(page: RequesterPage, form: CheckedForm) -> Response:
     typed = {**_defaults(), **form.fields()}
     typed["avoid"] = form.getlist("avoid")
     typed["certified"] = "on" if form.get("certified") else ""
+    typed["partial_ok"] = "on" if form.get("partial_ok") else ""
+    typed["or_video"] = "on" if form.get("or_video") else ""
     timezone = _organisation_timezone(page)
     typed_form, data, errors = parse_booking_form(
         page.db, form.fields(), timezone=timezone, organisation_id=page.user.organisation_id
@@ -250,6 +261,7 @@ def _detail(
     status: int = 200,
     cancel_error: str | None = None,
     reason: str = "",
+    staffable_error: str | None = None,
 ) -> HTMLResponse:
     if page.user is not None:
         log_reads(page.request, booking_reads(page.user, [booking], via=ReadVia.WEB))
@@ -259,6 +271,9 @@ def _detail(
         "booking.html",
         status=status,
         view=view,
+        suggestions=_suggestions(page, booking),
+        changed=query.get("changed") == "1",
+        staffable_error=staffable_error,
         booking=booking,
         language=language_names(page.db, page.locale, {booking.language_code}).get(
             booking.language_code, ""
@@ -270,6 +285,64 @@ def _detail(
         cancel_error=cancel_error,
         reason=reason,
     )
+
+
+def _suggestions(page: Page, booking: Booking) -> list[dict[str, Any]]:
+    """What would make an unfilled booking staffable, in the page's words, each with its action.
+
+    Only for an unfilled booking (a plan found nobody): the check reads the
+    days around it, so it is not run on every page of a booking.
+    """
+    if booking.status != BookingStatus.UNFILLED or booking.starts_at <= utc_now():
+        return []
+    found = staffable_suggestions(page.db, booking=booking, timezone=_organisation_timezone(page))
+    shown = []
+    for n, s in enumerate(found):
+        count = len(s.providers)
+        if s.kind == "start":
+            text = page.t("staffable.start", when=page.t.datetime(s.starts_at), count=count)
+        elif s.kind == "modality":
+            label = page.t(f"modality.{s.change['modality']}")
+            text = page.t("staffable.modality", modality=label, count=count)
+        elif s.kind == "drop_need":
+            need = str(s.change["need"])
+            label = (
+                need.removeprefix("skill:")
+                if need.startswith("skill:")
+                else page.t(f"staffable.need_{need}")
+            )
+            text = page.t("staffable.drop_need", need=label, count=count)
+        elif s.kind == "cross_border":
+            text = page.t("staffable.cross_border", country=str(s.change["country"]))
+        else:
+            text = page.t("staffable.travel_limit", minutes=int(s.change["extra_minutes"]))
+        shown.append({"n": n, "text": text, "action": s.patch is not None})
+    return shown
+
+
+@router.post("/bookings/{booking_id}/staffable")
+def take_suggestion(page: RequesterPage, form: CheckedForm, booking_id: str) -> Response:
+    """Take one suggestion: the booking update it stands for, checked and audited like any edit."""
+    assert page.user is not None
+    booking = _booking_or_404(page, booking_id)
+    wanted, version = form.get("n"), form.get("version")
+    found = staffable_suggestions(page.db, booking=booking, timezone=_organisation_timezone(page))
+    if not (wanted.isdigit() and version.isdigit()) or int(wanted) >= len(found):
+        return _detail(page, booking, status=409, staffable_error=page.t("staffable.gone"))
+    patch = found[int(wanted)].patch
+    if patch is None:
+        return _detail(page, booking, status=409, staffable_error=page.t("staffable.gone"))
+    try:
+        with page.attempt():
+            update_booking(
+                page.db, actor=page.user, booking=booking, data=patch, expected_version=int(version)
+            )
+    except DomainError as refused:
+        page.db.refresh(booking)
+        return _detail(
+            page, booking, status=refused.status, staffable_error=page.domain_message(refused)
+        )
+    return page.redirect(f"/bookings/{booking.id}?changed=1")
 
 
 def _clock_change_notice(page: Page, booking: Booking) -> str | None:

@@ -21,6 +21,7 @@ from booking.assignments.service import (
     get_visible_assignment,
 )
 from booking.bookings.models import Booking
+from booking.bookings.provider_view import place_language
 from booking.dates import day_in_bounds, wall_time
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.policies import provider_may_decline
@@ -90,7 +91,10 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
     ]
     work = [(a, b) for a, b in rows if a.status != AssignmentStatus.OFFERED]
     lock_hours = page.settings.decline_lock_hours
-    codes = {b.language_code for _, b in rows}
+    # A group booking's provider speaks their own place's language, by the step's modality.
+    own_language = {a.id: place_language(b, a) for a, b in rows}
+    own_modality = {a.id: a.modality or b.modality for a, b in rows}
+    codes = set(own_language.values())
     languages = language_names(page.db, page.locale, codes)
     query = page.request.query_params
     done = query.get("done", "")
@@ -106,6 +110,8 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
         may_give_back={a.id: provider_may_decline(a, now, lock_hours=lock_hours) for a, _ in work},
         lock_hours=lock_hours,
         languages=languages,
+        own_language=own_language,
+        own_modality=own_modality,
         done=done if done in DONE_MESSAGES else "",
         chosen=chosen,
         answer=answer if chosen is not None and answer in ANSWERS else "",

@@ -43,10 +43,12 @@ class Assignment(Base):
         CheckConstraint(
             "status <> 'offered' OR offer_expires_at IS NOT NULL", name="offer_expires"
         ),
-        # A booking is held by at most one provider at a time.
+        # A booking's place is held by at most one provider at a time (place 0 for a
+        # booking that needs one provider).
         Index(
             ACTIVE_ASSIGNMENT_INDEX,
             "booking_id",
+            "place",
             unique=True,
             postgresql_where=text(_ACTIVE),
             sqlite_where=text(_ACTIVE),
@@ -88,6 +90,10 @@ class Assignment(Base):
     confirmed_by_phone: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The booking's version_id when this was computed: a later edit makes it stale.
     booking_version: Mapped[int]
+    place: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    """Which place of a group booking this provider fills (0: the booking's own)."""
+    modality: Mapped[str | None] = mapped_column(String(8))
+    """The step of the booking's modality ladder used; None: the booking's `modality`."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 

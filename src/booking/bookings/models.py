@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 MIN_DURATION_MINUTES = 15
 MAX_DURATION_MINUTES = 480
 NOTES_MAX_LENGTH = 1000
+VIDEO_LINK_MAX_LENGTH = 500
+MAX_PLACES = 6
+"""A group booking has at most this many places (its own and five more)."""
 
 
 class Series(Base):
@@ -160,6 +164,12 @@ class Booking(Base):
     priority: Mapped[int] = mapped_column(default=1)
     beneficiary_ref: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(String(NOTES_MAX_LENGTH))
+    all_or_nothing: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """With more places (`places`): whether the group needs every one of them or none."""
+    accepted_modalities: Mapped[list[str]] = mapped_column(default=list)
+    """The modality ladder's lower steps, best first, after `modality` ("or video")."""
+    video_link: Mapped[str | None] = mapped_column(String(VIDEO_LINK_MAX_LENGTH))
+    """The link a video session is held on, as the requester gave it."""
     # A booking made from a series cannot outlive its series' record: cancel, don't delete.
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="RESTRICT"))
     series_index: Mapped[int | None]
@@ -191,11 +201,57 @@ class Booking(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+    # Loaded with the booking (one query per batch): every view of a booking shows them.
+    places: Mapped[list[BookingPlace]] = relationship(
+        back_populates="booking",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="BookingPlace.position",
+    )
+
+    @property
+    def modality_ladder(self) -> list[str]:
+        """The modalities the requester accepts, best first: `modality`, then the others."""
+        return [self.modality, *(m for m in self.accepted_modalities if m != self.modality)]
 
     @property
     def ends_at(self) -> dt.datetime:
         """When the session ends at its planned start."""
         return self.starts_at + dt.timedelta(minutes=self.duration_minutes)
+
+
+class BookingPlace(Base):
+    """One more provider a group booking needs: its language, kind and needs (`staff`).
+
+    The booking's own language, provider kind and needs are its first place
+    (place 0); each row is one more, numbered from 1 in `position`. A booking
+    with places is one session for several providers at the same time and
+    place (a discussion group in three languages, two interpreters who take
+    turns).
+    """
+
+    __tablename__ = "booking_place"
+    __table_args__ = (
+        CheckConstraint(one_of("provider_kind", ProviderKindRequirement), name="provider_kind"),
+        CheckConstraint(
+            "required_gender IS NULL OR " + one_of("required_gender", Gender),
+            name="required_gender",
+        ),
+        CheckConstraint(f"position BETWEEN 1 AND {MAX_PLACES - 1}", name="position"),
+        UniqueConstraint("booking_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    language_code: Mapped[str] = mapped_column(ForeignKey("language.code", ondelete="RESTRICT"))
+    provider_kind: Mapped[str] = mapped_column(String(16), default=ProviderKindRequirement.ANY)
+    required_gender: Mapped[str | None] = mapped_column(String(1))
+    requires_certified: Mapped[bool] = mapped_column(Boolean, default=False)
+    required_skills: Mapped[list[str]] = mapped_column(default=list)
+
+    booking: Mapped[Booking] = relationship(back_populates="places", lazy="raise")
 
 
 class BookingProviderPreference(Base):

@@ -66,6 +66,27 @@ class ProviderBookingView:
     def notes(self) -> str | None:
         return self.booking.notes if self.holds else None
 
+    @property
+    def language_code(self) -> str:
+        """The language of the provider's own place (a group booking has one per place)."""
+        return place_language(self.booking, self.assignment)
+
+    @property
+    def modality(self) -> str:
+        """The modality the provider works by: the assignment's step of the ladder, or the
+        booking's own."""
+        return self.assignment.modality or self.booking.modality
+
+
+def place_language(booking: Booking, assignment: Assignment) -> str:
+    """The language of the place ``assignment`` fills on ``booking`` (place 0: the booking's)."""
+    if assignment.place == 0:
+        return booking.language_code
+    return next(
+        (p.language_code for p in booking.places if p.position == assignment.place),
+        booking.language_code,
+    )
+
 
 def _own_assignments(db: Session, user: User, booking_ids: Sequence[int]) -> dict[int, Assignment]:
     """The provider's visible assignment per booking (the latest, if there were several)."""

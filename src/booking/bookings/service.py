@@ -31,13 +31,19 @@ from sqlalchemy.orm.exc import StaleDataError
 from booking.access import booking_query_for, served_organisation_ids
 from booking.assignments.models import Assignment
 from booking.audit import AuditLog, pending_changes, record_audit
-from booking.bookings.models import Booking, BookingProviderPreference, IdempotencyRecord
+from booking.bookings.models import (
+    Booking,
+    BookingPlace,
+    BookingProviderPreference,
+    IdempotencyRecord,
+)
 from booking.bookings.reference import new_booking_reference
 from booking.bookings.validation import (
     BookingData,
     BookingPatch,
     CheckedBooking,
     Place,
+    PlaceNeeds,
     StoredPlace,
     Window,
     check_booking,
@@ -317,6 +323,20 @@ def insert_booking(
             existing=[],
         )
     )
+    if data.places:
+        changes["places"] = [None, [p.language_code for p in data.places]]
+    for position, place in enumerate(data.places, start=1):
+        db.add(
+            BookingPlace(
+                booking_id=booking.id,
+                position=position,
+                language_code=place.language_code,
+                provider_kind=place.provider_kind,
+                required_gender=place.required_gender,
+                requires_certified=place.requires_certified,
+                required_skills=list(place.required_skills),
+            )
+        )
     db.flush()
     record_audit(db, actor=actor, action="booking.created", entity=booking, changes=changes)
     events.booking_received(db, booking=booking, now=now)
@@ -355,6 +375,9 @@ def _apply(booking: Booking, data: BookingData, checked: CheckedBooking) -> None
         "priority": checked.priority,
         "beneficiary_ref": data.beneficiary_ref,
         "notes": data.notes,
+        "all_or_nothing": data.all_or_nothing,
+        "accepted_modalities": list(data.accepted_modalities),
+        "video_link": data.video_link,
     }
     for name, value in values.items():
         if getattr(booking, name) != value:
@@ -520,6 +543,19 @@ def booking_data(
         urgency=urgency_for_priority(booking.priority),
         beneficiary_ref=booking.beneficiary_ref,
         notes=booking.notes,
+        places=tuple(
+            PlaceNeeds(
+                language_code=p.language_code,
+                provider_kind=p.provider_kind,
+                required_gender=p.required_gender,
+                requires_certified=p.requires_certified,
+                required_skills=tuple(p.required_skills or ()),
+            )
+            for p in booking.places
+        ),
+        all_or_nothing=booking.all_or_nothing,
+        accepted_modalities=tuple(booking.accepted_modalities or ()),
+        video_link=booking.video_link,
     )
 
 

@@ -24,7 +24,13 @@ from typing import TypedDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.bookings.models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, NOTES_MAX_LENGTH
+from booking.bookings.models import (
+    MAX_DURATION_MINUTES,
+    MAX_PLACES,
+    MIN_DURATION_MINUTES,
+    NOTES_MAX_LENGTH,
+    VIDEO_LINK_MAX_LENGTH,
+)
 from booking.dates import booking_horizon
 from booking.errors import FieldError, Unprocessable
 from booking.geography import SERVICE_AREA
@@ -76,6 +82,17 @@ class Place:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaceNeeds:
+    """One more provider a group booking needs (a `BookingPlace`): language, kind, needs."""
+
+    language_code: str
+    provider_kind: str = ProviderKindRequirement.ANY
+    required_gender: str | None = None
+    requires_certified: bool = False
+    required_skills: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
     """The interval in which the session may start (``latest`` is the latest start)."""
 
@@ -112,6 +129,12 @@ class BookingData:
     urgency: str = Urgency.NORMAL
     beneficiary_ref: str | None = None
     notes: str | None = None
+    places: tuple[PlaceNeeds, ...] = ()
+    """More providers for the same session (a group); the booking's own needs are the first."""
+    all_or_nothing: bool = True
+    accepted_modalities: tuple[str, ...] = ()
+    """Lower steps of the modality ladder the requester accepts (phone, video), best first."""
+    video_link: str | None = None
 
 
 class BookingPatch(TypedDict, total=False):
@@ -203,6 +226,7 @@ def check_booking(
             "place_required",
         )
     _check_needs(db, errors, data, organisation_id)
+    _check_group_and_ladder(db, errors, data)
     _check_texts(errors, data)
     if not _language_exists(db, data.language_code):
         errors.add(
@@ -227,6 +251,48 @@ def check_booking(
         place=place,
         priority=URGENCY_PRIORITY[Urgency(data.urgency)],
     )
+
+
+def _check_group_and_ladder(db: Session, errors: _Errors, data: BookingData) -> None:
+    """Places of a group (at most MAX_PLACES in all), the modality ladder, the video link."""
+    if len(data.places) > MAX_PLACES - 1:
+        errors.add("places", f"At most {MAX_PLACES - 1} more places.", "too_many_places")
+    for k, place in enumerate(data.places):
+        if not _language_exists(db, place.language_code):
+            errors.add(
+                f"places.{k}.language",
+                f"Unknown language code {place.language_code!r}.",
+                "unknown_language",
+            )
+        for name, value, vocabulary in (
+            ("provider_kind", place.provider_kind, ProviderKindRequirement),
+            ("gender", place.required_gender, Gender),
+        ):
+            if value is not None and value not in set(vocabulary):
+                errors.add(
+                    f"places.{k}.{name}", f"Must be one of: {', '.join(vocabulary)}.", "enum"
+                )
+    ladder = data.accepted_modalities
+    for k, modality in enumerate(ladder):
+        if modality not in (Modality.PHONE, Modality.VIDEO):
+            errors.add(
+                f"accepted_modalities.{k}",
+                "A lower step is phone or video: an onsite session is asked for first.",
+                "not_a_lower_step",
+            )
+        elif modality == data.modality or modality in ladder[:k]:
+            errors.add(f"accepted_modalities.{k}", "Already on the ladder.", "duplicate")
+    if ladder and data.places:
+        errors.add(
+            "accepted_modalities",
+            "A group booking cannot accept another modality yet.",
+            "not_with_places",
+        )
+    link = data.video_link
+    if link is not None and (
+        not link.startswith(("https://", "http://")) or len(link) > VIDEO_LINK_MAX_LENGTH
+    ):
+        errors.add("video_link", "An http(s) link, at most 500 characters.", "invalid_url")
 
 
 def _check_vocabulary(errors: _Errors, data: BookingData) -> None:

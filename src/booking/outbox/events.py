@@ -773,11 +773,34 @@ def _booking_context(
     *,
     assignment: Assignment | None = None,
 ) -> dict[str, Any]:
-    """What a template may say about a session: never ``beneficiary_ref`` nor ``notes``."""
-    language = db.get(Language, booking.language_code)
-    language_name = booking.language_code
-    if language is not None:
-        language_name = getattr(language, f"name_{person.locale}", None) or language.name_en
+    """What a template may say about a session: never ``beneficiary_ref`` nor ``notes``.
+
+    The modality is the one the assignment uses (a lower step of the booking's
+    ladder, or its own): an onsite session's message has the address, a video
+    session's the link the requester gave. A group booking's message names the
+    language of the provider's place, and every place's (`group_languages`).
+    """
+
+    def name_of(code: str) -> str:
+        language = db.get(Language, code)
+        if language is None:
+            return code
+        return getattr(language, f"name_{person.locale}", None) or language.name_en
+
+    own_code = booking.language_code
+    if assignment is not None and assignment.place > 0:
+        own_code = next(
+            (p.language_code for p in booking.places if p.position == assignment.place), own_code
+        )
+    language_name = name_of(own_code)
+    group_languages = (
+        [name_of(booking.language_code), *(name_of(p.language_code) for p in booking.places)]
+        if booking.places
+        else []
+    )
+    modality = booking.modality
+    if assignment is not None and assignment.modality is not None:
+        modality = assignment.modality
     organisation = db.get(Organisation, booking.organisation_id)
     requester_user = db.get(User, booking.requester_id)
     provider_name: str | None = None
@@ -804,12 +827,14 @@ def _booking_context(
         "language": language_name,
         "language_variety": booking.language_variety,
         "session_kind": booking.session_kind,
-        "modality": booking.modality,
+        "modality": modality,
+        "video_link": booking.video_link if modality == Modality.VIDEO else None,
+        "group_languages": group_languages,
         "starts_at": starts_at,
         "ends_at": ends_at,
         "duration_minutes": int((ends_at - starts_at).total_seconds() // 60),
-        "place": booking.address if booking.modality == Modality.ONSITE else None,
-        "place_short": _place_short(booking),
+        "place": booking.address if modality == Modality.ONSITE else None,
+        "place_short": _place_short(booking) if modality == Modality.ONSITE else None,
         "organisation_name": organisation.name if organisation is not None else "",
         "requester_name": requester_user.full_name if requester_user is not None else "",
         "requester_email": requester_user.email if requester_user is not None else "",
@@ -833,7 +858,13 @@ def _ics(
         "sequence": sequence,
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "location": booking.address if booking.modality == Modality.ONSITE else None,
+        "location": (
+            booking.address
+            if booking.modality == Modality.ONSITE
+            else booking.video_link
+            if booking.modality == Modality.VIDEO
+            else None
+        ),
         "stamp": now,
     }
 

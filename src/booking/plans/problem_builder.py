@@ -17,19 +17,19 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from booking.access import served_organisation_ids
 from booking.assignments.models import Assignment
-from booking.bookings.models import Booking, BookingProviderPreference, Series
+from booking.bookings.models import Booking, BookingPlace, BookingProviderPreference, Series
 from booking.geography import TRAVEL
 from booking.organisations.models import Organisation, OrganisationClosure
 from booking.policies import certification_valid
-from booking.providers.availability import availability_spans, merge, public_holidays
+from booking.providers.availability import availability_spans, merge, public_holidays, subtract
 from booking.providers.models import (
     AvailabilityException,
     AvailabilityRule,
@@ -42,7 +42,6 @@ from booking.vocabulary import (
     UNSTAFFED_BOOKING_STATUSES,
     AssignmentStatus,
     BookingStatus,
-    Modality,
     PreferenceKind,
     as_word,
 )
@@ -53,6 +52,7 @@ from matching.problem import (
     Interval,
     LanguageSkill,
     Location,
+    Place,
     Requirements,
     SessionProviderKind,
     Window,
@@ -202,9 +202,9 @@ def build_problem(
     extra_bookings = {
         b.id: b
         for b in db.scalars(
-            select(Booking).where(
-                Booking.id.in_(extra_ids), Booking.status != BookingStatus.CANCELLED
-            )
+            select(Booking)
+            .where(Booking.id.in_(extra_ids), Booking.status != BookingStatus.CANCELLED)
+            .options(selectinload(Booking.places))
         )
     }
     held = [a for a in held if a.booking_id in extra_bookings]
@@ -224,9 +224,15 @@ def build_problem(
         index.planned.append(key)
         sessions.append(_session(booking, zone, preferences, index))
     fixed: list[FixedAssignment] = []
+    # Held work of a group booking's other places is kept as busy time (below): one
+    # place of a booking is pinned as the booking's session, the others block their
+    # providers' time.
+    other_places: list[Assignment] = []
     for assignment in sorted(held, key=lambda a: (a.starts_at, a.id)):
         key = session_key(assignment.booking_id)
         if key in index.bookings:
+            if key in index.pinned:
+                other_places.append(assignment)
             continue
         booking = extra_bookings[assignment.booking_id]
         index.bookings[key] = booking
@@ -266,6 +272,8 @@ def build_problem(
     match_providers = _match_providers(
         db, providers, first_day, last_day, zone, weekly_used, held_time
     )
+    if other_places:
+        match_providers = _busy_with_other_places(match_providers, other_places, zone)
     sessions.sort(key=lambda s: (s.start, s.id))
     service = db.get(Organisation, providing_org_id) if providing_org_id is not None else None
     problem = MatchProblem(
@@ -324,6 +332,7 @@ def _open_bookings(
     if providing_org_id is not None:
         served = served_organisation_ids(db, providing_org_id)
         query = query.where(Booking.organisation_id.in_(served))
+    query = query.options(selectinload(Booking.places))
     return list(db.scalars(query.order_by(Booking.starts_at, Booking.id)))
 
 
@@ -441,7 +450,11 @@ def _session(
         if provider_key(pid) in index.providers
     )
     location = None
-    if booking.modality == Modality.ONSITE and booking.location_lat is not None:
+    ladder = [as_word(m, MODALITIES) for m in booking.modality_ladder]
+    if held_by is not None:
+        # Held work keeps the modality it was given.
+        ladder = [as_word(held_by.modality or booking.modality, MODALITIES)]
+    if "onsite" in ladder and booking.location_lat is not None:
         location = Location(
             lat=booking.location_lat, lon=booking.location_lon, country=booking.location_country
         )
@@ -461,24 +474,65 @@ def _session(
             if booking.window_earliest is not None and booking.window_latest is not None
             else None
         )
+    staff: tuple[Place, ...] = ()
+    if held_by is None and booking.places:
+        # A group booking: its own language and needs are place 0, then its places.
+        # (The matcher takes no modality ladder for a group: its first step only.)
+        staff = (_place(booking), *(_place(p) for p in booking.places))
+        ladder = ladder[:1]
+    # Held work of a group's other place is that place's language and needs.
+    own = _place(booking)
+    if held_by is not None and held_by.place > 0:
+        own = _place(next(p for p in booking.places if p.position == held_by.place))
     return MatchSession(
         id=session_key(booking.id),
-        language=booking.language_code,
+        language=own.language,
+        staff=staff,
+        all_or_nothing=booking.all_or_nothing,
+        modalities=tuple(ladder) if len(ladder) > 1 else (),
         start=start.astimezone(zone),
         duration_minutes=duration,
         kind=booking.session_kind,
-        modality=as_word(booking.modality, MODALITIES),
+        modality=ladder[0],
         location=location,
         window=window,
-        provider_kind=as_word(booking.provider_kind, SESSION_PROVIDER_KINDS),
-        requires=Requirements(
-            gender=booking.required_gender,
-            certified=booking.requires_certified,
-            skills=frozenset(booking.required_skills or ()),
-        ),
+        provider_kind=own.provider_kind,
+        requires=own.requires,
         excluded_providers=excluded,
         preferred_providers=preferred,
         priority=booking.priority,
+    )
+
+
+def _busy_with_other_places(
+    providers: list[MatchProvider], held: list[Assignment], zone: ZoneInfo
+) -> list[MatchProvider]:
+    """Providers without the time they hold in a group booking's other places."""
+    busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    for assignment in held:
+        busy[provider_key(assignment.provider_id)].append(
+            (assignment.starts_at, assignment.ends_at)
+        )
+    kept = []
+    for provider in providers:
+        if provider.id in busy:
+            free = subtract([(i.start, i.end) for i in provider.availability], busy[provider.id])
+            spans = tuple(Interval(a.astimezone(zone), b.astimezone(zone)) for a, b in free)
+            provider = replace(provider, availability=spans)
+        kept.append(provider)
+    return kept
+
+
+def _place(place: Booking | BookingPlace) -> Place:
+    """One place of a group booking as the matcher's `staff` entry."""
+    return Place(
+        language=place.language_code,
+        provider_kind=as_word(place.provider_kind, SESSION_PROVIDER_KINDS),
+        requires=Requirements(
+            gender=place.required_gender,
+            certified=place.requires_certified,
+            skills=frozenset(place.required_skills or ()),
+        ),
     )
 
 

@@ -53,6 +53,10 @@ class ProposalEntry(_Entry):
     why: list[WhyData] = Field(default_factory=list)
     travel_minutes: int = 0
     """The drive that brings the provider to this session."""
+    place: int = 0
+    """Which place of a group session (0 for a session of one provider)."""
+    modality: str | None = None
+    """The modality the session is worked by (a step of its ladder)."""
 
 
 class UnassignedEntry(_Entry):
@@ -64,6 +68,8 @@ class UnassignedEntry(_Entry):
     offers_pending: bool = False
     why: list[WhyData] = Field(default_factory=list)
     """The reason, then its detail (how far the nearest providers got)."""
+    staffable: list[dict[str, Any]] = Field(default_factory=list)
+    """What would make it staffable, best first (``matching.staffable``)."""
 
 
 class PinnedEntry(_Entry):

@@ -89,6 +89,7 @@ from matching.problem import FixedAssignment, Interval, Score, Stats
 from matching.problem import Plan as MatchPlan
 from matching.problem import Problem as MatchProblem
 from matching.solve import BrokenPlanError, solve
+from matching.staffable import suggest_all
 from matching.timeline import Timeline
 from matching.travel import Travel
 from matching.validate import provider_days
@@ -694,9 +695,12 @@ def _store(
 ) -> None:
     planned = set(index.planned)
     explanations = explain_plan_facts(problem, solution) if solution is not None else {}
-    given = {
-        a.session: a for a in (solution.assignments if solution else ()) if a.session in planned
-    }
+    # A group booking's session has one assignment per place it fills.
+    given_all: dict[str, list[MatchAssignment]] = defaultdict(list)
+    for a in solution.assignments if solution else ():
+        if a.session in planned:
+            given_all[a.session].append(a)
+    given = {key: pairs[0] for key, pairs in given_all.items()}
     left_out = {
         u.session: u for u in (solution.unassigned if solution else ()) if u.session in planned
     }
@@ -741,43 +745,51 @@ def _store(
         if key not in given:
             continue
         booking = index.booking(key)
-        pair = given[key]
-        provider = index.provider(pair.provider)
         explanation = explanations.get(key)
         sentence = index.humanise(explanation.sentence) if explanation else ""
-        assignment = create_proposal(
-            db,
-            actor=actor,
-            booking=booking,
-            provider_id=provider.id,
-            starts_at=pair.start,
-            explanation={
-                "source": "plan",
-                "plan_id": plan.id,
-                "code": explanation.code if explanation else "assigned",
-                "sentence": sentence,
-                "why": [w.to_json() for w in explanation.parts] if explanation else [],
-                "names": mentioned(explanation.parts, index.humanise) if explanation else {},
-            },
-            plan_id=plan.id,
-        )
-        names[key], names[pair.provider] = booking.reference, provider.display_name
+        names[key] = booking.reference
         facts = explanation.facts if explanation else None
-        proposals.append(
-            ProposalEntry(
-                assignment_id=assignment.id,
-                booking_id=booking.id,
-                booking_reference=booking.reference,
+        for pair in sorted(given_all[key], key=lambda a: a.place or 0):
+            provider = index.provider(pair.provider)
+            assignment = create_proposal(
+                db,
+                actor=actor,
+                booking=booking,
                 provider_id=provider.id,
-                provider_name=provider.display_name,
-                starts_at=assignment.starts_at,
-                ends_at=assignment.ends_at,
-                explanation=sentence,
-                why=whys(explanation.parts) if explanation else [],
-                travel_minutes=facts.travel_minutes if isinstance(facts, AssignmentFacts) else 0,
+                starts_at=pair.start,
+                explanation={
+                    "source": "plan",
+                    "plan_id": plan.id,
+                    "code": explanation.code if explanation else "assigned",
+                    "sentence": sentence,
+                    "why": [w.to_json() for w in explanation.parts] if explanation else [],
+                    "names": mentioned(explanation.parts, index.humanise) if explanation else {},
+                },
+                plan_id=plan.id,
+                place=pair.place or 0,
+                modality=pair.modality,
             )
-        )
+            names[pair.provider] = provider.display_name
+            proposals.append(
+                ProposalEntry(
+                    assignment_id=assignment.id,
+                    booking_id=booking.id,
+                    booking_reference=booking.reference,
+                    provider_id=provider.id,
+                    provider_name=provider.display_name,
+                    starts_at=assignment.starts_at,
+                    ends_at=assignment.ends_at,
+                    explanation=sentence,
+                    why=whys(explanation.parts) if explanation else [],
+                    travel_minutes=(
+                        facts.travel_minutes if isinstance(facts, AssignmentFacts) else 0
+                    ),
+                    place=assignment.place,
+                    modality=assignment.modality or booking.modality,
+                )
+            )
     unassigned: list[UnassignedEntry] = []
+    staffable = _staffable_lists(problem, solution, index)
     for key in index.planned:
         if key in given:
             continue
@@ -794,6 +806,7 @@ def _store(
                 explanation=index.humanise(explanation.sentence) if explanation else "",
                 offers_pending=key in index.offered,
                 why=whys(explanation.parts) if explanation else [],
+                staffable=staffable.get(key, []),
             )
         )
     every_part = [why for explanation in explanations.values() for why in explanation.parts]
@@ -849,6 +862,27 @@ def sharing_of(problem: MatchProblem, solution: MatchPlan | None) -> dict[str, A
         "travel_minutes": travel if isinstance(travel, int) else None,
         "fairness_weight": problem.fairness_weight,
         **figures,
+    }
+
+
+def _staffable_lists(
+    problem: MatchProblem, solution: MatchPlan | None, index: ProblemIndex
+) -> dict[str, list[dict[str, Any]]]:
+    """What would make each unstaffed session staffable against this plan (issue 16)."""
+    if solution is None:
+        return {}
+    lists = suggest_all(problem, solution)
+    return {
+        key: [
+            {
+                "kind": s.kind,
+                "change": s.change,
+                "provider_ids": [index.provider(p).id for p in s.providers if p in index.providers],
+                "starts_at": s.start,
+            }
+            for s in found
+        ]
+        for key, found in lists.items()
     }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from booking.assignments.models import Assignment
 from booking.audit import record_audit
 from booking.bookings.models import Booking
+from booking.bookings.provider_view import place_language
 from booking.errors import NotFound
 from booking.languages.models import Language
 from booking.organisations.models import Site
@@ -163,7 +164,14 @@ def calendar_feed(
     calendar.add("x-published-ttl", "PT15M")
     for assignment, booking, language, site in rows:
         language_name = getattr(language, f"name_{locale}", None) or language.name_en
-        modality = MODALITY_WORDS[locale].get(booking.modality, booking.modality)
+        if booking.places:
+            # A group booking: the provider's own place's language, "+2" for the others.
+            own = db.get(Language, place_language(booking, assignment))
+            if own is not None:
+                language_name = getattr(own, f"name_{locale}", None) or own.name_en
+            language_name += f" (+{len(booking.places)})"
+        used = assignment.modality or booking.modality
+        modality = MODALITY_WORDS[locale].get(used, used)
         kind = booking.session_kind.replace("_", " ")
         event = Event()
         event.add("uid", invitation_uid(assignment.id))
@@ -174,10 +182,12 @@ def calendar_feed(
         event.add("sequence", booking.version_id)
         event.add("status", FEED_STATUSES[assignment.status])
         event.add("summary", f"{language_name} - {kind} ({modality})")
-        if booking.modality == Modality.ONSITE:
+        if used == Modality.ONSITE:
             place = _place(booking, site)
             if place:
                 event.add("location", place)
+        elif used == Modality.VIDEO and booking.video_link:
+            event.add("location", booking.video_link)
         event.add(
             "description",
             # The provider's own page: the booking page is the requester's.

@@ -109,9 +109,12 @@ def ensure_booking_open(booking: Booking) -> None:
         )
 
 
-def _holder(db: Session, booking_id: int, *, besides: int | None = None) -> Assignment | None:
+def _holder(
+    db: Session, booking_id: int, *, besides: int | None = None, place: int = 0
+) -> Assignment | None:
     query = select(Assignment).where(
         Assignment.booking_id == booking_id,
+        Assignment.place == place,
         Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
     )
     if besides is not None:
@@ -119,8 +122,11 @@ def _holder(db: Session, booking_id: int, *, besides: int | None = None) -> Assi
     return db.scalars(query.execution_options(populate_existing=True)).first()
 
 
-def ensure_not_held(db: Session, booking: Booking, *, besides: int | None = None) -> None:
-    holder = _holder(db, booking.id, besides=besides)
+def ensure_not_held(
+    db: Session, booking: Booking, *, besides: int | None = None, place: int = 0
+) -> None:
+    """Nobody else holds the booking (for a group booking: this place of it)."""
+    holder = _holder(db, booking.id, besides=besides, place=place)
     if holder is not None:
         raise Conflict(
             "Another provider already holds this booking.",

@@ -21,6 +21,7 @@ from booking.bookings.models import Booking
 from booking.outbox import events
 from booking.users.models import User
 from booking.vocabulary import (
+    HELD_ASSIGNMENT_STATUSES,
     PENDING_ASSIGNMENT_STATUSES,
     PROVIDER_VISIBLE_ASSIGNMENT_STATUSES,
     AssignmentStatus,
@@ -56,11 +57,15 @@ def create_proposal(
     starts_at: dt.datetime,
     explanation: dict[str, Any],
     plan_id: int | None = None,
+    place: int = 0,
+    modality: str | None = None,
 ) -> Assignment:
     """A new ``proposed`` assignment of the booking as it stands now, and its audit row.
 
     ``explanation`` says where it comes from (``source``: ``manual``, ``plan``) and why;
-    the audit row names the plan it belongs to, or else its source.
+    the audit row names the plan it belongs to, or else its source. ``place`` is the
+    place of a group booking it fills, ``modality`` the step of the booking's modality
+    ladder used (None: the booking's own).
     """
     assignment = Assignment(
         booking_id=booking.id,
@@ -72,6 +77,8 @@ def create_proposal(
         created_by_id=actor.id,
         explanation=explanation,
         booking_version=booking.version_id,
+        place=place,
+        modality=modality,
     )
     db.add(assignment)
     db.flush()
@@ -82,7 +89,13 @@ def create_proposal(
         action="assignment.proposed",
         assignment=assignment,
         booking=booking,
-        changes={"status": [None, assignment.status], **origin, "starts_at": starts_at},
+        changes={
+            "status": [None, assignment.status],
+            **origin,
+            "starts_at": starts_at,
+            **({"place": place} if place else {}),
+            **({"modality": modality} if modality else {}),
+        },
     )
     return assignment
 
@@ -130,12 +143,13 @@ def set_booking_status(
         record_audit(db, actor=actor, action=f"booking.{status}", entity=booking, changes=changes)
 
 
-def _live_others(db: Session, booking_id: int, besides: int) -> list[Assignment]:
+def _live_others(db: Session, booking_id: int, besides: int, place: int) -> list[Assignment]:
     return list(
         db.scalars(
             select(Assignment)
             .where(
                 Assignment.booking_id == booking_id,
+                Assignment.place == place,
                 Assignment.id != besides,
                 Assignment.status.in_(PENDING_ASSIGNMENT_STATUSES),
             )
@@ -150,9 +164,10 @@ def close_others(
 ) -> list[Assignment]:
     """Withdraw the other proposals and offers of the booking once ``winner`` holds it.
 
-    Each provider whose offer is withdrawn is told the session was filled.
+    Of a group booking, those of the winner's place only. Each provider whose
+    offer is withdrawn is told the session was filled.
     """
-    closed = _live_others(db, booking.id, winner.id)
+    closed = _live_others(db, booking.id, winner.id, winner.place)
     for other in closed:
         before = other.status
         other.status = AssignmentStatus.CANCELLED
@@ -167,6 +182,19 @@ def close_others(
         if before == AssignmentStatus.OFFERED:
             events.offer_closed(db, assignment=other, now=now)
     return closed
+
+
+def every_place_held(db: Session, booking: Booking, *, also: Assignment) -> bool:
+    """Whether, with ``also`` held, every place of the booking is (one place: its own)."""
+    held = set(
+        db.scalars(
+            select(Assignment.place).where(
+                Assignment.booking_id == booking.id,
+                Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
+            )
+        )
+    )
+    return len(held | {also.place}) >= 1 + len(booking.places)
 
 
 def release_booking(db: Session, *, actor: User | None, booking: Booking, now: dt.datetime) -> None:

@@ -41,6 +41,7 @@ from booking.assignments.service.records import (
     audit_assignment,
     audit_status_change,
     close_others,
+    every_place_held,
     release_booking,
     set_booking_status,
 )
@@ -136,7 +137,7 @@ def accept(
     if assignment.offer_expires_at is not None and assignment.offer_expires_at <= now:
         raise Conflict("The offer has expired.", code="offer_expired")
     ensure_booking_open(booking)
-    ensure_not_held(db, booking, besides=assignment.id)
+    ensure_not_held(db, booking, besides=assignment.id, place=assignment.place)
     if not fits_booking(assignment, booking):
         raise Conflict("The booking changed since the offer was made.", code="stale_assignment")
     lock_provider(db, assignment.provider_id)
@@ -288,7 +289,7 @@ def confirm(
             extra={"assignment_status": assignment.status},
         )
     ensure_booking_open(booking)
-    ensure_not_held(db, booking, besides=assignment.id)
+    ensure_not_held(db, booking, besides=assignment.id, place=assignment.place)
     if not fits_booking(assignment, booking):
         raise Conflict(
             "The booking changed since this assignment was made.", code="stale_assignment"
@@ -302,7 +303,10 @@ def confirm(
     # A windowed booking now happens at the time the provider was given.
     if booking.starts_at != assignment.starts_at:
         booking.starts_at = assignment.starts_at
-    set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.CONFIRMED)
+    # A group booking is confirmed once every place is; until then it stays proposed.
+    whole = every_place_held(db, booking, also=assignment)
+    status = BookingStatus.CONFIRMED if whole else BookingStatus.PROPOSED
+    set_booking_status(db, actor=actor, booking=booking, status=status)
     flush_guarded(db)
     audit_assignment(
         db,

@@ -1,0 +1,387 @@
+"""What would make an unstaffed session staffable: the smallest changes, checked by the rules.
+
+The board says why a session cannot be staffed; this says what would change
+that. For one unstaffed session of a plan, each kind of change is tried on
+a copy of the session (or of a provider) and checked exactly as the greedy
+plan places a session: the static rules (`check_pair`, rules 2-8 and 11),
+then the provider's days as the plan leaves them (`Roster`, rules 9-10).
+A change is suggested only when some provider could then take the session
+without moving anyone else's work.
+
+The kinds, in the order a requester would rather accept them:
+
+1. `start`: another start the same day, at most two hours away;
+2. `modality`: another modality (phone or video; onsite only where the
+   session has a place);
+3. `start`: the same time of day on another day, then any other time,
+   within `days` days either way;
+4. `drop_need`: one need dropped (gender, certification, a skill, the kind
+   of provider), with who would then qualify;
+5. `cross_border`: a provider who fits but may not work in that country;
+6. `travel_limit`: a provider who fits but lives beyond their travel limit,
+   with how many minutes longer it would take.
+
+At most one suggestion per kind, `limit` (3) in all, best first; none when
+someone could take the session as it is (it only needs planning). The first
+four change the booking (the requester can take them); the last two are a
+provider's or a dispatcher's decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from matching.eligibility import Availability, availability_minutes, check_pair
+from matching.greedy import Placer
+from matching.places import flatten, flatten_plan
+from matching.problem import Modality, Plan, Problem, Provider, Session
+from matching.routes import Visit
+from matching.timeline import Timeline
+from matching.travel import Travel
+
+SuggestionKind = Literal["start", "modality", "drop_need", "cross_border", "travel_limit"]
+
+SAME_DAY_MINUTES = 120
+"""A start this close on the same day comes before any other kind of change."""
+STEP_MINUTES = 15
+"""Other starts are tried on this grid."""
+DAY_OPENS = 8 * 60
+DAY_CLOSES = 19 * 60
+"""Other starts are tried between these local times (the start, and the end, inside)."""
+NAMED_PROVIDERS = 3
+"""How many providers a suggestion names."""
+REMOTE_FIRST: tuple[Modality, ...] = ("video", "phone", "onsite")
+"""The order other modalities are tried in: video keeps a face, the phone at least a voice."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One change that would let a provider take the session, and who.
+
+    `change` is machine-readable: `{"start": ISO}`, `{"modality": "video"}`,
+    `{"need": "gender" | "certified" | "provider_kind" | "skill:<name>"}`,
+    `{"provider": id, "country": "BE"}`, `{"provider": id, "extra_minutes": 12}`.
+    """
+
+    session: str
+    kind: SuggestionKind
+    change: dict[str, str | int]
+    providers: tuple[str, ...]
+    start: datetime
+    """When the first provider named would take it."""
+    changes_booking: bool
+    """Whether the requester makes the change (a booking update), not a provider or dispatcher."""
+    detail: str
+    rank: tuple[int, int]
+    """Lower is better: the kind's order above, then the size of the change."""
+
+
+class _Checker:
+    """The plan's rosters, built once, and the check of one session with one provider."""
+
+    def __init__(self, problem: Problem, plan: Plan) -> None:
+        self.problem = problem
+        self.timeline = Timeline.for_problem(problem)
+        self.travel = Travel(problem.travel)
+        self.placer = Placer(problem, self.timeline, self.travel)
+        index = {s.id: i for i, s in enumerate(problem.sessions)}
+        providers = {p.id: i for i, p in enumerate(problem.providers)}
+        for a in plan.assignments:
+            if a.session in index and a.provider in providers:
+                minute = self.timeline.minute(a.start)
+                self.placer.place(
+                    index[a.session], providers[a.provider], minute, self.timeline.day(minute)
+                )
+        self._availability: dict[int, Availability] = {}
+        first, last = self.timeline.day_starts[1], self.timeline.day_starts[-2]
+        self.horizon = (first, last)
+
+    def availability(self, p_idx: int) -> Availability:
+        if p_idx not in self._availability:
+            provider = self.problem.providers[p_idx]
+            self._availability[p_idx] = availability_minutes(provider, self.timeline)
+        return self._availability[p_idx]
+
+    def fits(
+        self, session: Session, p_idx: int, provider: Provider | None = None
+    ) -> tuple[int | None, str | None]:
+        """The start nearest the wanted one at which the provider could take it, or why not."""
+        provider = provider or self.problem.providers[p_idx]
+        option, rejection = check_pair(
+            session, provider, self.timeline, self.travel, self.availability(p_idx)
+        )
+        if option is None:
+            return None, rejection.code if rejection is not None else "language"
+        wanted = self.timeline.minute(session.start)
+        roster = self.placer.roster(p_idx)
+        place = session.location if session.is_onsite else None
+        for rng in option.ranges:
+            starts = {rng.lo, rng.hi, min(max(wanted, rng.lo), rng.hi)}
+            starts.update(range(-(-rng.lo // STEP_MINUTES) * STEP_MINUTES, rng.hi, STEP_MINUTES))
+            for start in sorted(starts, key=lambda t: (abs(t - wanted), t)):
+                visit = Visit(start, start + session.duration_minutes, place, session.id)
+                if roster.conflict(visit, rng.day) is None:
+                    return start, None
+        return None, "capacity"
+
+    def who(
+        self, session: Session, changed: dict[int, Provider] | None = None
+    ) -> list[tuple[int, str]]:
+        """(start, provider id) of every provider who could take it, nearest start first."""
+        found: list[tuple[int, str]] = []
+        for p_idx, provider in enumerate(self.problem.providers):
+            if provider.language(session.language) is None:
+                continue
+            start, _ = self.fits(session, p_idx, (changed or {}).get(p_idx))
+            if start is not None:
+                found.append((start, provider.id))
+        wanted = self.timeline.minute(session.start)
+        found.sort(key=lambda f: (abs(f[0] - wanted), f[1]))
+        return found
+
+
+def suggest_all(
+    problem: Problem, plan: Plan, *, limit: int = 3, days: int = 3
+) -> dict[str, list[Suggestion]]:
+    """Suggestions for every unassigned session of `plan`, by session id (a group's: by place).
+
+    A group session's place and a modality ladder's session are looked at
+    as the matcher sees them (`places.flatten`): the key is the place's id
+    (`<id>#<place>`), the session's own id otherwise.
+    """
+    flat = flatten(problem)
+    flat_plan = flatten_plan(problem, plan)
+    assert flat_plan is not None
+    checker = _Checker(flat, flat_plan)
+    by_id = {s.id: s for s in flat.sessions}
+    staffed = {a.session for a in flat_plan.assignments}
+    staffed |= {s.step_of.session for s in flat.sessions if s.step_of and s.id in staffed}
+    result: dict[str, list[Suggestion]] = {}
+    for u in flat_plan.unassigned:
+        session = by_id.get(u.session)
+        if session is None or session.id in staffed:
+            continue
+        if session.step_of is not None and (
+            session.step_of.step > 0 or session.step_of.session in staffed
+        ):
+            continue  # a ladder's steps are looked at once, from its first
+        result[session.id] = _suggest(checker, session, limit=limit, days=days)
+    return result
+
+
+def suggest(
+    problem: Problem, plan: Plan, session_id: str, *, limit: int = 3, days: int = 3
+) -> list[Suggestion]:
+    """Suggestions for one unassigned session (a place's id for a group session's place)."""
+    flat = flatten(problem)
+    flat_plan = flatten_plan(problem, plan)
+    assert flat_plan is not None
+    session = next((s for s in flat.sessions if s.id == session_id), None)
+    if session is None:
+        raise ValueError(f"unknown session {session_id!r}")
+    return _suggest(_Checker(flat, flat_plan), session, limit=limit, days=days)
+
+
+def _suggest(checker: _Checker, session: Session, *, limit: int, days: int) -> list[Suggestion]:
+    if checker.who(session):
+        return []  # someone can take it as it is: nothing to change, plan it
+    found = [
+        s
+        for s in (
+            _another_start(checker, session, days),
+            _another_modality(checker, session),
+            _drop_a_need(checker, session),
+            _cross_border(checker, session),
+            _longer_travel(checker, session),
+        )
+        if s is not None
+    ]
+    found.sort(key=lambda s: s.rank)
+    return found[:limit]
+
+
+def _named(found: list[tuple[int, str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p for _, p in found))[:NAMED_PROVIDERS]
+
+
+def _clock(checker: _Checker, minute: int) -> str:
+    return checker.timeline.instant(minute).strftime("%a %d %b %H:%M")
+
+
+def _another_start(checker: _Checker, session: Session, days: int) -> Suggestion | None:
+    """The nearest start at which someone fits: same day close by, same time of day, any time."""
+    zone = checker.timeline.zone
+    local = session.start.astimezone(zone)
+    wanted = checker.timeline.minute(session.start)
+    candidates: list[tuple[tuple[int, int], datetime]] = []
+    for d in range(-days, days + 1):
+        day = local + timedelta(days=d)
+        if d != 0:
+            candidates.append(((2, abs(d) * 1440), day))
+        opens = day.replace(hour=DAY_OPENS // 60, minute=DAY_OPENS % 60)
+        for k in range((DAY_CLOSES - DAY_OPENS - session.duration_minutes) // STEP_MINUTES + 1):
+            start = opens + timedelta(minutes=k * STEP_MINUTES)
+            shift = abs((start - day).total_seconds()) // 60
+            if d == 0 and shift == 0:
+                continue
+            near = d == 0 and shift <= SAME_DAY_MINUTES
+            candidates.append(((0 if near else 3, abs(d) * 1440 + int(shift)), start))
+    candidates.sort(key=lambda c: c[0])
+    lo, hi = checker.horizon
+    for rank, start in candidates:
+        minute = checker.timeline.minute(start)
+        if not lo <= minute < hi or minute == wanted:
+            continue
+        moved = replace(session, start=start, window=None)
+        found = checker.who(moved)
+        if found:
+            when = start.isoformat()
+            return Suggestion(
+                session=session.id,
+                kind="start",
+                change={"start": when},
+                providers=_named(found),
+                start=checker.timeline.instant(found[0][0]),
+                changes_booking=True,
+                detail=f"start at {_clock(checker, minute)}: "
+                f"{', '.join(_named(found))} would be free",
+                rank=rank,
+            )
+    return None
+
+
+def _another_modality(checker: _Checker, session: Session) -> Suggestion | None:
+    tried = set(session.modalities) | {session.modality}
+    best: Suggestion | None = None
+    for modality in REMOTE_FIRST:
+        if modality in tried or (modality == "onsite" and session.location is None):
+            continue
+        changed = replace(session, modality=modality)
+        found = checker.who(changed)
+        if found and best is None:
+            best = _modality_suggestion(checker, session, modality, found)
+    return best
+
+
+def _modality_suggestion(
+    checker: _Checker, session: Session, modality: Modality, found: list[tuple[int, str]]
+) -> Suggestion:
+    return Suggestion(
+        session=session.id,
+        kind="modality",
+        change={"modality": modality},
+        providers=_named(found),
+        start=checker.timeline.instant(found[0][0]),
+        changes_booking=True,
+        detail=f"by {modality}: {', '.join(_named(found))} could take it",
+        rank=(1, REMOTE_FIRST.index(modality)),
+    )
+
+
+def _needs(session: Session) -> list[tuple[str, Session]]:
+    """Each need of the session, and the session without it."""
+    r = session.requires
+    out: list[tuple[str, Session]] = []
+    if r.gender is not None:
+        out.append(("gender", replace(session, requires=replace(r, gender=None))))
+    if r.certified:
+        out.append(("certified", replace(session, requires=replace(r, certified=False))))
+    for skill in sorted(r.skills):
+        less = replace(r, skills=r.skills - {skill})
+        out.append((f"skill:{skill}", replace(session, requires=less)))
+    if session.provider_kind != "any":
+        out.append(("provider_kind", replace(session, provider_kind="any")))
+    return out
+
+
+def _drop_a_need(checker: _Checker, session: Session) -> Suggestion | None:
+    best: tuple[int, str, list[tuple[int, str]]] | None = None
+    for order, (need, lighter) in enumerate(_needs(session)):
+        found = checker.who(lighter)
+        # The need whose dropping lets the most providers in, first named first.
+        if found and (best is None or len(found) > len(best[2])):
+            best = (order, need, found)
+    if best is None:
+        return None
+    order, need, found = best
+    return Suggestion(
+        session=session.id,
+        kind="drop_need",
+        change={"need": need},
+        providers=_named(found),
+        start=checker.timeline.instant(found[0][0]),
+        changes_booking=True,
+        detail=f"without '{need}': {', '.join(_named(found))} would qualify",
+        rank=(4, -len(found)),
+    )
+
+
+def _refused_for(checker: _Checker, session: Session, code: str) -> list[int]:
+    """The providers the static rules refuse with this code, and only those checked so far."""
+    refused = []
+    for p_idx, provider in enumerate(checker.problem.providers):
+        if provider.language(session.language) is None:
+            continue
+        _, rejection = check_pair(
+            session, provider, checker.timeline, checker.travel, checker.availability(p_idx)
+        )
+        if rejection is not None and rejection.code == code:
+            refused.append(p_idx)
+    return refused
+
+
+def _cross_border(checker: _Checker, session: Session) -> Suggestion | None:
+    if not session.is_onsite or session.location is None or session.location.country is None:
+        return None
+    country = session.location.country
+    found: list[tuple[int, str]] = []
+    for p_idx in _refused_for(checker, session, "country"):
+        provider = checker.problem.providers[p_idx]
+        allowed = replace(provider, countries=provider.countries | {country})
+        start, _ = checker.fits(session, p_idx, allowed)
+        if start is not None:
+            found.append((start, provider.id))
+    if not found:
+        return None
+    wanted = checker.timeline.minute(session.start)
+    found.sort(key=lambda f: (abs(f[0] - wanted), f[1]))
+    first = found[0][1]
+    return Suggestion(
+        session=session.id,
+        kind="cross_border",
+        change={"provider": first, "country": country},
+        providers=_named(found),
+        start=checker.timeline.instant(found[0][0]),
+        changes_booking=False,
+        detail=f"{first} fits but may not work in {country}: allowed there, could take it",
+        rank=(5, len(found)),
+    )
+
+
+def _longer_travel(checker: _Checker, session: Session) -> Suggestion | None:
+    if not session.is_onsite or session.location is None:
+        return None
+    found: list[tuple[int, int, str]] = []
+    for p_idx in _refused_for(checker, session, "travel_range"):
+        provider = checker.problem.providers[p_idx]
+        drive = checker.travel.minutes(provider.home, session.location)
+        longer = replace(provider, max_travel_minutes=drive)
+        start, _ = checker.fits(session, p_idx, longer)
+        if start is not None:
+            found.append((drive - provider.max_travel_minutes, start, provider.id))
+    if not found:
+        return None
+    found.sort()
+    extra, start, first = found[0]
+    return Suggestion(
+        session=session.id,
+        kind="travel_limit",
+        change={"provider": first, "extra_minutes": extra},
+        providers=tuple(p for _, _, p in found[:NAMED_PROVIDERS]),
+        start=checker.timeline.instant(start),
+        changes_booking=False,
+        detail=f"{first} fits but lives {extra} min beyond their travel limit",
+        rank=(6, extra),
+    )

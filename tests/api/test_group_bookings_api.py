@@ -1,0 +1,171 @@
+"""Group bookings and modality ladders through HTTP: places, all or nothing, video, the link."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.audit import AuditLog
+from booking.models import BookingPlace, User
+from tests.api.conftest import Border
+from tests.api.test_bookings_api import URL, body, fields
+from tests.booking.dispatch_world import at, next_monday
+from tests.factories import make_availability_rule, make_booking, make_language
+
+Headers = Callable[[User], dict[str, str]]
+
+
+def group_body(border: Border, **changes: Any) -> dict[str, Any]:
+    """A discussion group: Tigrinya (the booking's own place), Pashto and Arabic."""
+    request = body(border, session_kind="group", needs={}, duration_minutes=120)
+    request["places"] = [
+        {"language": "pus", "provider_kind": "ambassador"},
+        {"language": "ara", "certified": True, "skills": ["minors"]},
+    ]
+    request.update(changes)
+    return request
+
+
+def test_a_requester_books_a_group_for_three_languages(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    for code in ("pus", "ara"):
+        make_language(db, code=code)
+    response = client.post(URL, json=group_body(border), headers=login(border.requester))
+    assert response.status_code == 201, response.text
+    booking = response.json()
+    assert booking["language"] == "tir" and booking["all_or_nothing"] is True
+    assert [(p["place"], p["language"]) for p in booking["places"]] == [(1, "pus"), (2, "ara")]
+    assert booking["places"][0]["provider_kind"] == "ambassador"
+    assert booking["places"][1]["certified"] is True
+    assert booking["places"][1]["skills"] == ["minors"]
+
+    again = client.get(f"{URL}/{booking['id']}", headers=login(border.requester)).json()
+    assert again["places"] == booking["places"]
+    stored = db.scalars(select(BookingPlace).where(BookingPlace.booking_id == booking["id"]))
+    assert [p.language_code for p in stored] == ["pus", "ara"]
+    created = db.scalars(
+        select(AuditLog).where(
+            AuditLog.entity_id == str(booking["id"]), AuditLog.action == "booking.created"
+        )
+    ).one()
+    assert created.changes["places"] == [None, ["pus", "ara"]]
+
+
+def test_a_group_may_take_what_it_gets(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    for code in ("pus", "ara"):
+        make_language(db, code=code)
+    response = client.post(
+        URL, json=group_body(border, all_or_nothing=False), headers=login(border.requester)
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["all_or_nothing"] is False
+
+
+def test_a_place_in_an_unknown_language_is_refused_by_field(
+    client: TestClient, border: Border, login: Headers
+) -> None:
+    response = client.post(
+        URL, json=group_body(border, places=[{"language": "zzz"}]), headers=login(border.requester)
+    )
+    assert fields(response) == {"places.0.language"}
+
+
+def test_at_most_five_more_places(client: TestClient, border: Border, login: Headers) -> None:
+    six = [{"language": "tir"}] * 6
+    response = client.post(
+        URL, json=group_body(border, places=six), headers=login(border.requester)
+    )
+    assert response.status_code == 422
+
+
+def test_a_booking_accepts_video_if_nobody_can_come_and_keeps_its_link(
+    client: TestClient, border: Border, login: Headers
+) -> None:
+    link = "https://visio.example.org/r/7c1f"
+    request = body(border, accepted_modalities=["video"], video_link=link)
+    response = client.post(URL, json=request, headers=login(border.requester))
+    assert response.status_code == 201, response.text
+    booking = response.json()
+    assert booking["modality"] == "onsite" and booking["accepted_modalities"] == ["video"]
+    assert booking["video_link"] == link
+
+
+def test_a_ladder_steps_down_to_phone_or_video_only(
+    client: TestClient, border: Border, login: Headers
+) -> None:
+    onsite = body(border, modality="video", site_id=..., accepted_modalities=["onsite"])
+    assert fields(client.post(URL, json=onsite, headers=login(border.requester))) == {
+        "accepted_modalities.0"
+    }
+    twice = body(border, accepted_modalities=["video", "video"])
+    assert fields(client.post(URL, json=twice, headers=login(border.requester))) == {
+        "accepted_modalities.1"
+    }
+
+
+def test_a_group_cannot_accept_another_modality_yet(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    for code in ("pus", "ara"):
+        make_language(db, code=code)
+    request = group_body(border, accepted_modalities=["video"])
+    assert fields(client.post(URL, json=request, headers=login(border.requester))) == {
+        "accepted_modalities"
+    }
+
+
+def test_a_video_link_is_a_web_link(client: TestClient, border: Border, login: Headers) -> None:
+    request = body(border, video_link="javascript:alert(1)")
+    assert fields(client.post(URL, json=request, headers=login(border.requester))) == {"video_link"}
+
+
+# --- what would make it staffable --------------------------------------------------------
+
+
+def test_what_would_make_it_staffable_and_taking_it_through_the_normal_update(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    monday = next_monday()
+    make_availability_rule(db, provider=border.provider, weekday=0)  # Mondays 08:30-17:00
+    booking = make_booking(
+        db,
+        requester=border.requester,
+        site=border.site,
+        starts_at=at(monday, 10),
+        required_gender="m",
+    )
+    headers = login(border.requester)
+    response = client.get(f"{URL}/{booking.id}/staffable", headers=headers)
+    assert response.status_code == 200, response.text
+    found = response.json()
+    first = found[0]
+    assert first["kind"] == "drop_need" and first["change"] == {"need": "gender"}
+    assert first["provider_ids"] == [border.provider.id]
+    assert first["update"] == {"needs": {"gender": None}}
+
+    taken = client.patch(
+        f"{URL}/{booking.id}", json=first["update"], headers={**headers, "If-Match": '"1"'}
+    )
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["needs"]["gender"] is None
+    assert client.get(f"{URL}/{booking.id}/staffable", headers=headers).json() == []
+    assert db.scalars(
+        select(AuditLog).where(
+            AuditLog.entity_id == str(booking.id), AuditLog.action == "booking.updated"
+        )
+    ).first()
+
+
+def test_a_provider_is_not_shown_what_would_make_a_booking_staffable(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    booking = make_booking(db, requester=border.requester, site=border.site)
+    response = client.get(f"{URL}/{booking.id}/staffable", headers=login(border.provider_user))
+    assert response.status_code in (403, 404)

@@ -1,0 +1,79 @@
+"""What a confirmation says of a group session and of a session held by video (issue 16).
+
+A video session's message carries the link the requester gave, an onsite
+one the address; a group's names the provider's own language and every
+place's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from booking.models import Assignment, BookingPlace
+from booking.outbox import events
+from notify.render import render_email
+from tests.booking.outbox.scene import START, Scene, assign, make_scene, messages
+from tests.factories import make_language
+
+LINK = "https://visio.example.org/r/7c1f"
+NOW = START - dt.timedelta(days=7)
+
+
+def confirmation_text(db: Session, scene: Scene, assignment: Assignment) -> str:
+    """The provider's confirmation email, as the worker renders it."""
+    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    [row] = messages(
+        db,
+        event="assignment_confirmed",
+        recipient_user_id=scene.provider_user.id,  # type: ignore[union-attr]
+        channel="email",
+    )
+    email = render_email(
+        template=row.template,
+        locale="en",
+        context=row.context,
+        sender="a@b.org",
+        recipient=row.recipient,
+    )
+    return email.text + email.html
+
+
+def test_a_video_session_s_message_has_the_link_and_no_address(db: Session) -> None:
+    scene = make_scene(db, modality="video")
+    scene.booking.video_link = LINK
+    text = confirmation_text(db, scene, assign(db, scene))
+    assert LINK in text
+
+
+def test_an_onsite_session_s_message_has_the_address_and_no_link(db: Session) -> None:
+    scene = make_scene(db)
+    scene.booking.video_link = LINK
+    text = confirmation_text(db, scene, assign(db, scene))
+    assert scene.booking.address and scene.booking.address in text
+    assert LINK not in text
+
+
+def test_a_session_staffed_by_video_down_its_ladder_has_the_link(db: Session) -> None:
+    scene = make_scene(db)
+    scene.booking.accepted_modalities = ["video"]
+    scene.booking.video_link = LINK
+    assignment = assign(db, scene)
+    assignment.modality = "video"
+    text = confirmation_text(db, scene, assignment)
+    assert LINK in text
+    assert scene.booking.address is not None and scene.booking.address not in text
+
+
+def test_a_group_s_message_names_the_provider_s_place_and_every_language(db: Session) -> None:
+    scene = make_scene(db)
+    make_language(db, code="pus", name_en="Pashto", name_nl="Pashto", name_fr="Pachto")
+    db.add(BookingPlace(booking_id=scene.booking.id, position=1, language_code="pus"))
+    db.flush()
+    db.refresh(scene.booking)
+    assignment = assign(db, scene)
+    assignment.place = 1
+    text = confirmation_text(db, scene, assignment)
+    assert "Language: Pashto" in text
+    assert "(2 places)" in text

@@ -1,0 +1,201 @@
+"""Group bookings and modality ladders through a plan: one proposal per place, the modality used.
+
+The booking's own language and needs are place 0, each `BookingPlace` one
+more; a booking that accepts video is staffed by video when nobody can come.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.bookings import service as bookings
+from booking.models import Assignment, BookingPlace
+from booking.plans import service
+from booking.plans.problem_builder import build_problem, session_key
+from booking.vocabulary import AssignmentStatus, BookingStatus, PlanStatus
+from tests.booking.dispatch_world import World, at, now_for
+from tests.factories import CALAIS, make_assignment, make_language
+
+TIME_LIMIT = 5.0
+
+
+def run(db: Session, world: World) -> service.Plan:
+    return service.run_plan(
+        db,
+        actor=world.dispatcher,
+        horizon_start=at(world.day, 0),
+        horizon_end=at(world.day + dt.timedelta(days=1), 0),
+        time_limit=TIME_LIMIT,
+        now=now_for(world),
+    )
+
+
+def three_languages(db: Session, world: World, **fields: object):  # type: ignore[no-untyped-def]
+    """A two-hour discussion group in Tigrinya (its own place), Pashto and Arabic."""
+    for code in ("pus", "ara"):
+        make_language(db, code=code)
+    booking = world.booking(db, hour=10, duration_minutes=120, session_kind="group", **fields)
+    db.add_all(
+        [
+            BookingPlace(booking_id=booking.id, position=1, language_code="pus"),
+            BookingPlace(booking_id=booking.id, position=2, language_code="ara"),
+        ]
+    )
+    db.flush()
+    return booking
+
+
+def test_a_group_booking_is_one_session_with_a_place_per_language(
+    db: Session, world: World
+) -> None:
+    booking = three_languages(db, world, all_or_nothing=False)
+    begin = at(world.day, 0)
+    problem, _ = build_problem(
+        db, horizon_start=begin, horizon_end=begin + dt.timedelta(days=1), now=now_for(world)
+    )
+    [session] = [s for s in problem.sessions if s.id == session_key(booking.id)]
+    assert [p.language for p in session.staff] == ["tir", "pus", "ara"]
+    assert session.all_or_nothing is False
+
+
+def test_a_plan_proposes_one_provider_per_place(db: Session, world: World) -> None:
+    booking = three_languages(db, world)
+    speakers = {
+        code: world.provider(db, name=name, languages=(code,))
+        for code, name in (("tir", "Awet"), ("pus", "Gul"), ("ara", "Samira"))
+    }
+    plan = run(db, world)
+
+    assert plan.status == PlanStatus.DONE and plan.score_medium == 0
+    proposals = db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all()
+    assert sorted((a.place, a.provider_id) for a in proposals) == [
+        (0, speakers["tir"].id),
+        (1, speakers["pus"].id),
+        (2, speakers["ara"].id),
+    ]
+    assert len({a.starts_at for a in proposals}) == 1
+    assert booking.status == BookingStatus.PROPOSED
+    assert sorted(p["place"] for p in plan.result["proposals"]) == [0, 1, 2]
+
+
+def test_an_all_or_nothing_group_with_a_place_nobody_fills_stays_open(
+    db: Session, world: World
+) -> None:
+    booking = three_languages(db, world)
+    world.provider(db, name="Awet", languages=("tir",))
+    world.provider(db, name="Samira", languages=("ara",))
+    plan = run(db, world)
+
+    assert db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all() == []
+    assert booking.status == BookingStatus.UNFILLED
+    assert booking.unfilled_reason == "no_provider_speaks_language"
+
+
+def test_a_booking_that_accepts_video_is_staffed_by_video_when_nobody_can_come(
+    db: Session, world: World
+) -> None:
+    # The only speaker lives in Calais, too far to come, but works by video.
+    world.provider(db, name="Awet", home_lat=CALAIS[0], home_lon=CALAIS[1])
+    booking = world.booking(db, hour=10, accepted_modalities=["video"])
+    plan = run(db, world)
+
+    [proposal] = db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all()
+    assert proposal.booking_id == booking.id and proposal.modality == "video"
+    assert plan.result["proposals"][0]["modality"] == "video"
+
+
+def test_a_booking_without_a_ladder_stays_open_then(db: Session, world: World) -> None:
+    world.provider(db, name="Awet", home_lat=CALAIS[0], home_lon=CALAIS[1])
+    booking = world.booking(db, hour=10)
+    run(db, world)
+    assert booking.status == BookingStatus.UNFILLED
+
+
+def test_held_work_of_a_groups_other_place_blocks_its_provider(db: Session, world: World) -> None:
+    booking = three_languages(db, world, status="confirmed")
+    awet = world.provider(db, name="Awet", languages=("tir", "ara"))
+    samira = world.provider(db, name="Samira", languages=("ara", "tir"))
+    make_assignment(db, booking=booking, provider=awet, status="confirmed")
+    make_assignment(db, booking=booking, provider=samira, status="confirmed", place=2)
+    # A Tigrinya call at the group's time: both are busy with the group.
+    call = world.booking(db, hour=10, modality="phone")
+    plan = run(db, world)
+
+    assert call.status == BookingStatus.UNFILLED
+    assert db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all() == []
+
+
+def test_applying_confirms_a_group_place_by_place(db: Session, world: World) -> None:
+    booking = three_languages(db, world)
+    for code, name in (("tir", "Awet"), ("pus", "Gul"), ("ara", "Samira")):
+        world.provider(db, name=name, languages=(code,))
+    plan = run(db, world)
+    outcome = service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+
+    assert outcome.refused == []
+    assert sorted((a.place, a.status) for a in outcome.applied) == [
+        (0, AssignmentStatus.CONFIRMED),
+        (1, AssignmentStatus.CONFIRMED),
+        (2, AssignmentStatus.CONFIRMED),
+    ]
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_cancelling_a_group_booking_cancels_every_place(db: Session, world: World) -> None:
+    booking = three_languages(db, world)
+    for code, name in (("tir", "Awet"), ("pus", "Gul"), ("ara", "Samira")):
+        world.provider(db, name=name, languages=(code,))
+    plan = run(db, world)
+    service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+    bookings.cancel_booking(
+        db,
+        actor=world.requester,
+        booking=booking,
+        reason="the group is postponed",
+        now=now_for(world),
+    )
+    held = db.scalars(select(Assignment).where(Assignment.booking_id == booking.id)).all()
+    assert {a.status for a in held} == {AssignmentStatus.CANCELLED}
+    assert len(held) == 3
+
+
+def test_a_group_is_confirmed_once_its_last_place_is(db: Session, world: World) -> None:
+    booking = three_languages(db, world)
+    for code, name in (("tir", "Awet"), ("pus", "Gul"), ("ara", "Samira")):
+        world.provider(db, name=name, languages=(code,))
+    plan = run(db, world)
+    proposals = sorted(
+        db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)), key=lambda a: a.place
+    )
+    first = service.apply_plan(
+        db, actor=world.dispatcher, plan=plan, assignment_ids=[proposals[0].id], now=now_for(world)
+    )
+    assert [a.place for a in first.applied] == [0]
+    assert booking.status == BookingStatus.PROPOSED
+    assert {a.status for a in proposals[1:]} == {AssignmentStatus.PROPOSED}
+    rest = service.apply_plan(
+        db,
+        actor=world.dispatcher,
+        plan=plan,
+        assignment_ids=[a.id for a in proposals[1:]],
+        now=now_for(world),
+    )
+    assert rest.refused == []
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_a_plan_says_what_would_make_each_unstaffed_booking_staffable(
+    db: Session, world: World
+) -> None:
+    world.provider(db, name="Selam", gender="f")
+    booking = world.booking(db, hour=10, required_gender="m")
+    plan = run(db, world)
+
+    [left] = plan.result["unassigned"]
+    assert left["booking_id"] == booking.id
+    [first, *_] = left["staffable"]
+    assert first["kind"] == "drop_need" and first["change"] == {"need": "gender"}
+    assert len(first["provider_ids"]) == 1
