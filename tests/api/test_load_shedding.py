@@ -62,7 +62,7 @@ def test_a_request_beyond_the_limit_is_refused_at_once_while_the_probes_answer()
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert refused.headers["content-type"].startswith("application/problem+json")
-    assert refused.json()["detail"] == ("Le service est surchargé ; réessayez dans 1 seconde(s).")
+    assert refused.json()["detail"] == "Le service est surchargé\u202f; réessayez dans 1 seconde."
     assert float(answers["refused_in"].text) < 0.5
     assert answers["first"].status_code == 200
     assert reached == ["/api/v1/bookings", "/health"]
