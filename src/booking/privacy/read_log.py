@@ -5,7 +5,7 @@ calendar feed appends a ``ReadLog`` row: who (a user, or the provider whose
 feed it is), what, when, from which organisation, whose data. A read must
 stay as cheap as it was, so the reading request only appends a small dict to
 an in-process buffer (``ReadLogBuffer.record``: a lock and a list append); a
-background thread writes what gathered in one ``INSERT`` of many rows every
+background thread writes what gathered as one batched ``INSERT`` every
 second, or as soon as ``max_rows`` wait, in its own short transaction. The
 app closes the buffer on shutdown, writing what is left. The price: a process
 killed outright loses at most its last second of reads.
@@ -122,7 +122,7 @@ def feed_read(provider: Provider) -> list[Row]:
 
 
 def write_rows(db: Session, rows: Sequence[Row]) -> None:
-    """Append ``rows`` in one multi-row ``INSERT`` (flushes nothing else)."""
+    """Append ``rows`` as one batched ``INSERT`` (executemany; flushes nothing else)."""
     if rows:
         db.execute(insert(ReadLog), list(rows))
 
