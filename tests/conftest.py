@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -219,3 +220,21 @@ def reconfigure(monkeypatch: pytest.MonkeyPatch, **env: str) -> NotifySettings:
         monkeypatch.setenv(f"TRUCHEMENT_{name.upper()}", value)
     clear_settings()
     return get_notify_settings()
+
+
+@pytest.fixture
+def solve_queued(db: Session) -> Callable[[], list[int]]:
+    """Solve the queued plans in the test's session, as a solver process would; their ids.
+
+    The API and the board only queue plans (``booking.plans.jobs``); a test
+    that wants the plan solved calls this after the request.
+    """
+    from booking.plans.solver import run_pending_plans
+    from booking.settings import Settings
+
+    settings = Settings(environment="test", secret_key="test-secret-key-not-for-production")
+
+    def _solve() -> list[int]:
+        return run_pending_plans(lambda: nullcontext(db), settings)
+
+    return _solve

@@ -45,6 +45,8 @@ def serve_demo(folder: Path, **settings: str) -> Iterator[str]:
 
     ``settings`` are extra environment variables for the server; plans stop
     after 10 seconds unless ``TRUCHEMENT_PLAN_TIME_LIMIT_SECONDS`` says otherwise.
+    The server is the one ``truchement serve`` runs: on SQLite it solves queued
+    plans in a thread of its own.
     """
     url = demo_database_url(folder)
     upgrade(url)
@@ -69,7 +71,7 @@ def serve_demo(folder: Path, **settings: str) -> Iterator[str]:
             "-m",
             "uvicorn",
             "--factory",
-            "api.app:create_app",
+            "api.serving:create_served_app",
             "--host",
             "127.0.0.1",
             "--port",

@@ -8,7 +8,7 @@ PostgreSQL, a trigger refuses any ``UPDATE`` of it: rows are appended, and
 only the retention job deletes them after 12 months.
 
 Revision ID: c18a_privacy
-Revises: c21a_provider_contact
+Revises: c17a_restaffing_fairness
 Create Date: 2026-12-05 22:04:17.340257+00:00
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c18a_privacy"
-down_revision: str | Sequence[str] | None = "c21a_provider_contact"
+down_revision: str | Sequence[str] | None = "c17a_restaffing_fairness"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **settings.pool_options)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import has_message, negotiate_locale, status_title, translate
@@ -248,6 +249,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return localised_error(request_locale(request.headers), 500, "internal")
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        # Every connection of the pool stayed busy for the pool timeout: the
+        # service is past capacity, which is a 503 to retry, never a 500.
+        log.warning("no database connection free for %s: %s", request.url.path, exc)
+        return localised_error(
+            request_locale(request.headers),
+            503,
+            "overloaded",
+            params={"retry_after": 1},
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:

@@ -53,6 +53,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "More than {limit} changes a minute; try again in {retry_after} seconds."
         ),
         "detail.internal": "The error was logged.",
+        "detail.overloaded": "The service is busy; try again in {retry_after} second(s).",
         "detail.unstorable": (
             "A value cannot be stored (a NUL character, a number out of range...)."
         ),
@@ -145,6 +146,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Plus de {limit} modifications par minute ; réessayez dans {retry_after} secondes."
         ),
         "detail.internal": "L'erreur a été journalisée.",
+        "detail.overloaded": (
+            "Le service est surchargé ; réessayez dans {retry_after} seconde(s)."
+        ),
         "detail.unstorable": (
             "Une valeur ne peut pas être enregistrée (caractère NUL, nombre hors limites...)."
         ),
@@ -239,6 +243,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Meer dan {limit} wijzigingen per minuut; probeer opnieuw over {retry_after} seconden."
         ),
         "detail.internal": "De fout werd gelogd.",
+        "detail.overloaded": (
+            "De dienst is overbelast; probeer opnieuw over {retry_after} seconde(n)."
+        ),
         "detail.unstorable": (
             "Een waarde kan niet worden opgeslagen (NUL-teken, getal buiten bereik...)."
         ),

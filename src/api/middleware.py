@@ -1,4 +1,5 @@
-"""What every request goes through before a router sees it: body size, write rate, metrics.
+"""What every request goes through before a router sees it: body size, write rate, load,
+metrics.
 
 Plain ASGI middleware (no ``BaseHTTPMiddleware``), so streaming and
 exceptions behave as without it.
@@ -15,6 +16,14 @@ exceptions behave as without it.
   times the limit, and a restart forgets them. That is enough to stop a
   runaway integration script, which is the point; it is not an
   abuse-proof quota (put one in the reverse proxy for that).
+- ``LoadShedMiddleware``: at most ``settings.max_concurrent_requests``
+  requests in progress in this process; the next one is answered at once
+  with a 503 problem and ``Retry-After`` rather than queued behind the
+  others (a queue only makes every request late, then all of them fail).
+  ``/health`` and ``/ready`` are never refused: a busy process is alive.
+  Keep the limit at or under the thread pool (40) and the database pool
+  (``db_pool_size + db_max_overflow``), so a request admitted never waits
+  for a thread or a connection.
 - ``MetricsMiddleware``: counts requests by method, route template and
   status, and their latency, for ``GET /metrics``. Per process too.
 - ``SecurityHeadersMiddleware``: every answer says ``X-Content-Type-Options:
@@ -295,6 +304,47 @@ class WriteRateLimitMiddleware:
         await self.app(scope, receive, noting_send)
 
 
+PROBE_PATHS = frozenset({"/health", "/ready"})
+"""Answered even past capacity: an orchestrator must not kill a process for being busy."""
+SHED_RETRY_AFTER_SECONDS = 1
+
+
+class LoadShedMiddleware:
+    """Refuse requests beyond ``limit`` in progress with 503 and ``Retry-After``, at once.
+
+    One event loop runs the process's requests, so the counter needs no
+    lock: nothing awaits between the check and the increment.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_progress = 0
+        self.shed = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in PROBE_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.in_progress >= self.limit:
+            self.shed += 1
+            await _send_error(
+                scope,
+                receive,
+                send,
+                503,
+                "overloaded",
+                params={"retry_after": SHED_RETRY_AFTER_SECONDS},
+                headers={"Retry-After": str(SHED_RETRY_AFTER_SECONDS)},
+            )
+            return
+        self.in_progress += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_progress -= 1
+
+
 class MetricsMiddleware:
     """Count every HTTP request and time it, labelled by its route template."""
 
@@ -369,6 +419,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.state.metrics = Registry()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(WriteRateLimitMiddleware, per_minute=settings.write_rate_per_minute)
+    app.add_middleware(LoadShedMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(MetricsMiddleware, registry=app.state.metrics)
     app.add_middleware(
         SecurityHeadersMiddleware, https=settings.base_url.lower().startswith("https://")

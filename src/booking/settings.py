@@ -44,6 +44,23 @@ class Settings(BaseSettings):
     sign_in_account_attempts: int = Field(default=5, ge=1)
     sign_in_address_attempts: int = Field(default=20, ge=1)
     sign_in_max_pause_seconds: int = Field(default=15 * 60, ge=1)
+    # Plans are jobs (booking/plans/jobs.py, `truchement solver`): a solver holds a plan
+    # under a lease its heartbeat renews; a plan taken this many times without an end fails.
+    plan_lease_seconds: float = Field(default=60.0, ge=1)
+    plan_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    plan_max_attempts: int = Field(default=3, ge=1)
+    solver_poll_seconds: float = Field(default=2.0, gt=0)
+    solver_threads: int | None = Field(default=None, ge=1)
+    # `serve` runs one solver thread itself: by default on SQLite only (the quick
+    # start), never on PostgreSQL, where `truchement solver` processes do the solving.
+    embedded_solver: bool | None = None
+    # Load shedding (api/middleware.py): requests in progress per process beyond this
+    # are answered 503 with Retry-After at once; the pool should hold as many connections.
+    max_concurrent_requests: int = Field(default=32, ge=1)
+    db_pool_size: int = Field(default=16, ge=1)
+    db_max_overflow: int = Field(default=16, ge=0)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    ready_timeout_seconds: float = Field(default=2.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
@@ -63,9 +80,35 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        """A lease that runs out between two heartbeats would let two solvers hold a plan."""
+        if not self.plan_heartbeat_seconds * 2 <= self.plan_lease_seconds:
+            raise ValueError(
+                "TRUCHEMENT_PLAN_HEARTBEAT_SECONDS must be at most half of "
+                "TRUCHEMENT_PLAN_LEASE_SECONDS"
+            )
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def runs_embedded_solver(self) -> bool:
+        """Whether the web process solves plans itself (the SQLite quick start)."""
+        return self.is_sqlite if self.embedded_solver is None else self.embedded_solver
+
+    @property
+    def pool_options(self) -> dict[str, float | int]:
+        """The web engine's pool (PostgreSQL): size, overflow and how long to wait for one."""
+        if self.is_sqlite:
+            return {}
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout_seconds,
+        }
 
 
 @lru_cache

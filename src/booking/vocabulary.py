@@ -119,6 +119,11 @@ class AvailabilityExceptionKind(StrEnum):
     EXTRA = "extra"
 
 
+class PlanKind(StrEnum):
+    PLAN = "plan"
+    REPAIR = "repair"
+
+
 class PlanStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"

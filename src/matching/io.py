@@ -63,7 +63,12 @@ class ProblemFormatError(ValueError):
 def problem_from_dict(data: object) -> Problem:
     """A `Problem` from the parsed JSON of a `truchement.problem/1` file."""
     root = _object(data, "")
-    _keys(root, "", {"format", "providers", "sessions"}, {"timezone", "travel", "fixed"})
+    _keys(
+        root,
+        "",
+        {"format", "providers", "sessions"},
+        {"timezone", "travel", "fixed", "fairness_weight"},
+    )
     _format(root, PROBLEM_FORMAT)
     timezone = _string(root, "timezone", "", default="Europe/Brussels")
     try:
@@ -83,8 +88,14 @@ def problem_from_dict(data: object) -> Problem:
     _unique([p.id for p in providers], "providers")
     _unique([s.id for s in sessions], "sessions")
     fixed = _fixed(root, {p.id for p in providers}, {s.id for s in sessions})
+    fairness_weight = _integer(root, "fairness_weight", "", default=0, minimum=0)
     return Problem(
-        providers=providers, sessions=sessions, timezone=timezone, travel=travel, fixed=fixed
+        providers=providers,
+        sessions=sessions,
+        timezone=timezone,
+        travel=travel,
+        fixed=fixed,
+        fairness_weight=fairness_weight,
     )
 
 
@@ -97,6 +108,7 @@ def problem_to_dict(problem: Problem) -> dict[str, object]:
         "providers": [_provider_to_dict(p) for p in problem.providers],
         "sessions": [_session_to_dict(s) for s in problem.sessions],
         "fixed": [{"session": f.session, "provider": f.provider} for f in problem.fixed],
+        **({"fairness_weight": problem.fairness_weight} if problem.fairness_weight else {}),
     }
 
 

@@ -292,6 +292,9 @@ class MatchModel:
     soft: cp_model.LinearExpr = field(default_factory=lambda: cp_model.LinearExpr.constant(0))
     disruption: cp_model.LinearExpr = field(default_factory=lambda: cp_model.LinearExpr.constant(0))
     disruption_max: int = 0
+    fairness: cp_model.LinearExpr = field(default_factory=lambda: cp_model.LinearExpr.constant(0))
+    """The weighted fairness term (`add_fairness`), subtracted from soft in the objective."""
+    fairness_max: int = 0
     soft_optimistic: int = 0
 
 
@@ -336,6 +339,7 @@ def build_model(
     mm.medium = medium_expression(mm)
     mm.soft = soft_expression(mm)
     mm.disruption, mm.disruption_max = disruption_expression(mm, previous or {})
+    add_fairness(mm)
     return mm
 
 
@@ -866,6 +870,42 @@ def disruption_expression(
         nodes = mm.by_session.get(s_idx, [])
         kept.extend(mm.presence[n.index] for n in nodes if n.provider == previous[s_idx])
     return cp_model.LinearExpr.weighted_sum(kept, [-1] * len(kept)) + count, count
+
+
+def outside_loads(scope: Scope) -> dict[int, int]:
+    """Session minutes per provider committed outside the scope (its `busy` intervals)."""
+    return {p: sum(hi - lo for lo, hi in spans) for p, spans in scope.busy.items()}
+
+
+def add_fairness(mm: MatchModel) -> None:
+    """The fairness term: `fairness_weight` times the largest load of the scope's providers.
+
+    A provider's load is the session minutes of their nodes taken plus their
+    work committed outside the scope; `U` is at least every load, and the
+    objective subtracts weight * U, so at the same medium the solver shifts
+    minutes away from the busiest provider (docs/problem.md, "Score").
+    """
+    weight = mm.prepared.problem.fairness_weight
+    if not weight:
+        return
+    outside = outside_loads(mm.scope)
+    by_provider: dict[int, list[Node]] = defaultdict(list)
+    for node in mm.scope.nodes:
+        by_provider[node.provider].append(node)
+    most = max(outside.values(), default=0)
+    for p_idx, nodes in by_provider.items():
+        per_session: dict[int, int] = {}
+        for node in nodes:
+            per_session[node.session] = node.duration
+        most = max(most, outside.get(p_idx, 0) + sum(per_session.values()))
+    largest = mm.model.new_int_var(max(outside.values(), default=0), most, "largest_load")
+    for p_idx, nodes in by_provider.items():
+        taken = cp_model.LinearExpr.weighted_sum(
+            [mm.presence[n.index] for n in nodes], [n.duration for n in nodes]
+        )
+        mm.model.add(largest >= taken + outside.get(p_idx, 0))
+    mm.fairness = weight * largest
+    mm.fairness_max = weight * most
 
 
 # ---------------------------------------------------------------------------

@@ -31,8 +31,11 @@ from matching.model import (
 )
 from matching.problem import FixedAssignment
 
-Progress = Callable[[str, float, float], None]
-"""Called with the phase ("medium" or "soft"), a new solution's objective and the best bound."""
+Progress = Callable[[str, float, float], bool | None]
+"""Called with the phase ("medium" or "soft"), a new solution's objective and the best bound.
+
+Returning True stops that phase's search at once, keeping its best solution
+(a dispatcher stopped the plan): the later phases stop at their first one."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,7 @@ def maximise_soft(
     placement, soft, soft_bound = first.placement, first.soft, mm.soft_optimistic
     if time_limit > 0.05:
         mm.model.add(mm.medium >= first.medium)
-        mm.model.maximize(mm.soft - disruption_weight * mm.disruption)
+        mm.model.maximize(mm.soft - disruption_weight * mm.disruption - mm.fairness)
         solver = new_solver(time_limit, workers)
         reporter = _Reporter("soft", mm.soft, math.inf, progress) if progress else None
         status = int(solver.solve(mm.model, reporter) if reporter else solver.solve(mm.model))
@@ -185,7 +188,9 @@ def maximise_soft(
             if math.isfinite(bound):
                 soft_bound = min(
                     soft_bound,
-                    math.floor(bound + 1e-6) + disruption_weight * mm.disruption_max,
+                    math.floor(bound + 1e-6)
+                    + disruption_weight * mm.disruption_max
+                    + mm.fairness_max,
                 )
     return Levels(
         dict(placement), True, first.medium, soft, first.medium_bound, max(soft_bound, soft)
@@ -204,7 +209,9 @@ def solve_lexicographic(
     if hint:
         add_plan_hint(mm, hint)
     weight = _lexicographic_weight(mm, disruption_weight)
-    mm.model.maximize(weight * mm.medium + mm.soft - disruption_weight * mm.disruption)
+    mm.model.maximize(
+        weight * mm.medium + mm.soft - disruption_weight * mm.disruption - mm.fairness
+    )
     solver = new_solver(time_limit, workers)
     status = solver.solve(mm.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -219,7 +226,7 @@ def _lexicographic_weight(mm: MatchModel, disruption_weight: int) -> int:
     K * medium + soft can never trade a medium point for any soft gain.
     """
     least = -sum(r.most_travel() for r in mm.routes.values())
-    least -= disruption_weight * mm.disruption_max
+    least -= disruption_weight * mm.disruption_max + mm.fairness_max
     return mm.soft_optimistic - least + 1
 
 
@@ -237,7 +244,8 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         bound = min(self.cap, self.best_objective_bound)
-        self.progress(self.phase, float(self.value(self.expression)), bound)
+        if self.progress(self.phase, float(self.value(self.expression)), bound):
+            self.stop_search()
 
 
 def _bound(solver: cp_model.CpSolver, fallback: int) -> int:

@@ -222,6 +222,8 @@ class Problem:
     timezone: str = "Europe/Brussels"
     travel: TravelModel = field(default_factory=HaversineTravel)
     fixed: tuple[FixedAssignment, ...] = ()
+    fairness_weight: int = 0
+    """Soft points per minute of the busiest provider's load (docs/problem.md, "Score"); 0: off."""
 
 
 @dataclass(frozen=True)

@@ -66,15 +66,38 @@ class Run:
             travel += route_minutes(self.prepared.travel, problem.providers[p_idx].home, visits)
         return self.staffed(placement), bonus - travel
 
-    def better(self, a: Mapping[int, tuple[int, int]], b: Mapping[int, tuple[int, int]]) -> bool:
-        """Whether `a` beats `b` on the same sessions: medium, then soft less disruption."""
-        if self.disruption_weight:
+    def better(
+        self,
+        a: Mapping[int, tuple[int, int]],
+        b: Mapping[int, tuple[int, int]],
+        outside: Mapping[int, int] | None = None,
+    ) -> bool:
+        """Whether `a` beats `b` on the same sessions: medium, then soft less the penalties.
+
+        The penalties are the disruption of a re-plan and the fairness term;
+        `outside` is the providers' load committed outside these sessions.
+        """
+        if self.disruption_weight or self.problem.fairness_weight:
             w = self.disruption_weight
             staffed_a, soft_a = self.score_of(a)
             staffed_b, soft_b = self.score_of(b)
             moved_a, moved_b = self._disruption(a, b), self._disruption(b, a)
-            return (staffed_a, soft_a - w * moved_a) > (staffed_b, soft_b - w * moved_b)
+            soft_a -= w * moved_a + self.fairness_of(a, outside or {})
+            soft_b -= w * moved_b + self.fairness_of(b, outside or {})
+            return (staffed_a, soft_a) > (staffed_b, soft_b)
         return self.score_of(a) > self.score_of(b)
+
+    def fairness_of(
+        self, placement: Mapping[int, tuple[int, int]], outside: Mapping[int, int]
+    ) -> int:
+        """The fairness term of a placement: the weight times its busiest provider's minutes."""
+        weight = self.problem.fairness_weight
+        if not weight:
+            return 0
+        minutes = dict(outside)
+        for s_idx, (p_idx, _start) in placement.items():
+            minutes[p_idx] = minutes.get(p_idx, 0) + self.problem.sessions[s_idx].duration_minutes
+        return weight * max(minutes.values(), default=0)
 
     def _disruption(
         self, placement: Mapping[int, tuple[int, int]], other: Mapping[int, tuple[int, int]]

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from matching.model import Scope, build_model, make_scope
+from matching.model import Scope, build_model, make_scope, outside_loads
 from matching.phases import solve_lexicographic
 from matching.routes import Visit, route_minutes
 from matching.run import Run
@@ -170,7 +170,9 @@ def _search_loop(
         assert piece is not None
         after = _solve_piece(run, piece, deadline)
         with search.lock:
-            improved = after is not None and run.better(after, piece.before)
+            improved = after is not None and run.better(
+                after, piece.before, outside_loads(piece.scope)
+            )
             staffed_more = improved and run.staffed(after or {}) > run.staffed(piece.before)
             search.stale = 0 if staffed_more else search.stale + 1
             if improved:

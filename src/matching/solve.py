@@ -35,10 +35,12 @@ import time
 from collections.abc import Sequence
 
 from matching.decompose import Part, bundle, decompose
+from matching.fairness import workload_stats
 from matching.greedy import solve_greedy
 from matching.model import InfeasibleFixedError, prepare
 from matching.phases import Progress, check_pins
 from matching.problem import (
+    PREFERRED_BONUS,
     Assignment,
     Bound,
     FixedAssignment,
@@ -181,6 +183,10 @@ def _assemble(run: Run, outcomes: Sequence[tuple[list[Part], Outcome]], seconds:
     staffed, soft = run.score_of(placement)
     medium = staffed - sum(s.priority for s in problem.sessions)
     extra: dict[str, object] = {"method": "cp-sat", **run.stats}
+    extra.update(workload_stats(problem, assignments))
+    preferred = {s.id: s.preferred_providers for s in problem.sessions}
+    hits = sum(1 for a in assignments if a.provider in preferred[a.session])
+    extra["travel_minutes"] = PREFERRED_BONUS * hits - soft
     return Plan(
         assignments=assignments,
         unassigned=tuple(unassigned[s] for s in sorted(unassigned)),

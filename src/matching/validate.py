@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from matching.eligibility import Eligibility, compute_eligibility
+from matching.fairness import fairness_penalty
 from matching.problem import (
     PREFERRED_BONUS,
     RULE_OF_CODE,
@@ -73,6 +74,8 @@ class Validation:
     score: Score
     declared: Score | None = None
     """The score the plan claims, if it came from a plan."""
+    fairness: int = 0
+    """The fairness penalty the solver weighed (`matching.fairness`); never part of the score."""
 
     @property
     def ok(self) -> bool:
@@ -110,7 +113,8 @@ class ProviderDay:
 def validate(problem: Problem, plan: Plan) -> Validation:
     """Every hard rule violation of `plan`, and its score recomputed from scratch."""
     violations, score = _check(problem, plan.assignments, plan.unassigned)
-    return Validation(violations=violations, score=score, declared=plan.score)
+    fairness = fairness_penalty(problem, plan.assignments)
+    return Validation(violations=violations, score=score, declared=plan.score, fairness=fairness)
 
 
 def check(
@@ -120,7 +124,8 @@ def check(
 ) -> Validation:
     """`validate` for a plan still in pieces (a solver about to build its `Plan`)."""
     violations, score = _check(problem, assignments, unassigned)
-    return Validation(violations=violations, score=score)
+    fairness = fairness_penalty(problem, assignments)
+    return Validation(violations=violations, score=score, fairness=fairness)
 
 
 def score_plan(

@@ -7,9 +7,11 @@ scheduler keeps its jobs in memory; nothing about messages lives in it.
 
 Jobs: deliver what is due (every ``TRUCHEMENT_WORKER_INTERVAL_SECONDS``, 30 s),
 expire unanswered offers (every minute, when the dispatch module provides
-``booking.assignments.offers.expire_offers``), and the dispatchers' digest
-(cron, daily at ``TRUCHEMENT_DIGEST_HOUR`` in ``TRUCHEMENT_TIMEZONE``), and
-the privacy retention run (cron, daily at 03:30 local; ``booking.privacy.retention``).
+``booking.assignments.offers.expire_offers``), solve pending repair plans
+(every interval too: work that fell through, ``booking.plans.repair``), the
+dispatchers' digest (cron, daily at ``TRUCHEMENT_DIGEST_HOUR`` in
+``TRUCHEMENT_TIMEZONE``), and the privacy retention run (cron, daily at 03:30
+local; ``booking.privacy.retention``).
 """
 
 from __future__ import annotations
@@ -67,6 +69,14 @@ def expire_offers_job(
     return True
 
 
+def repair_job(session_factory: sessionmaker[Session], *, now: dt.datetime) -> int:
+    """Solve the pending repair plans (``booking.plans.repair``) in one transaction."""
+    from booking.plans.repair import run_pending_repairs
+
+    with session_scope(session_factory) as session:
+        return len(run_pending_repairs(session, now=now))
+
+
 def digest_job(
     session_factory: sessionmaker[Session], *, now: dt.datetime, settings: NotifySettings
 ) -> int:
@@ -94,6 +104,7 @@ def retention_job(session_factory: sessionmaker[Session], *, now: dt.datetime) -
 @dataclass(slots=True)
 class OnceResult:
     offers_expired: bool = False
+    repairs: int = 0
     digests: int = 0
     report: DeliveryReport = field(default_factory=DeliveryReport)
 
@@ -117,6 +128,7 @@ def run_once(
         timezone=timezone,
         offer_timeout_minutes=offer_timeout_minutes,
     )
+    result.repairs = repair_job(session_factory, now=instant)
     if digest:
         result.digests = digest_job(session_factory, now=instant, settings=settings)
     while True:
@@ -188,6 +200,12 @@ def build_scheduler(
             id="expire_offers",
             name="expire unanswered offers",
         )
+    scheduler.add_job(
+        _safely("repairs", lambda: repair_job(session_factory, now=utc_now())),
+        IntervalTrigger(seconds=settings.worker_interval_seconds),
+        id="repairs",
+        name="re-staff work that fell through",
+    )
     scheduler.add_job(
         _safely(
             "digest",

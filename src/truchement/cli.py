@@ -1,4 +1,4 @@
-"""The `truchement` command: serve, db, seed, solve, bench, token, user, worker, privacy."""
+"""The `truchement` command: serve, db, seed, solve, bench, token, user, worker, solver, privacy."""
 
 from __future__ import annotations
 
@@ -101,7 +101,13 @@ def serve(
     if _database_is_empty(settings.database_url):
         typer.echo(FIRST_ADMIN_HINT)
     typer.echo(f"Truchement on http://{host}:{port}/  (API docs: /api/v1/docs)")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    if settings.runs_embedded_solver:
+        typer.echo("plans are solved in this process (one solver thread)")
+    else:
+        typer.echo("plans are queued for `truchement solver` processes")
+    uvicorn.run(
+        "api.serving:create_served_app", factory=True, host=host, port=port, workers=workers
+    )
 
 
 def _refuse_public_bind_with_a_weak_secret(host: str, secret: str) -> None:
@@ -176,6 +182,9 @@ def _register() -> None:
     from truchement import worker_cli
 
     worker_cli.register(app)
+    from truchement import solver_cli
+
+    solver_cli.register(app)
     from truchement import token_cli
 
     token_cli.register(app)

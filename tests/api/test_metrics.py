@@ -226,3 +226,26 @@ def test_label_values_are_escaped() -> None:
     labels = _labels(route='a"b\\c\nd')
     assert labels == '{route="a\\"b\\\\c\\nd"}'
     assert SAMPLE.match(f"x{labels} 1")
+
+
+def test_the_solvers_queue_is_exposed_depth_age_solving_and_orphaned(
+    client: TestClient, db: Session, dispatcher: User, dispatcher_headers: Headers
+) -> None:
+    now = utc_now()
+    make_plan(db, status="pending", created_by=dispatcher, created_at=now - dt.timedelta(minutes=5))
+    make_plan(db, status="pending", created_by=dispatcher, created_at=now)
+    for name, lease in (("a", 60), ("a", 60), ("b", 60), ("dead", -5)):
+        make_plan(
+            db,
+            status="running",
+            created_by=dispatcher,
+            claimed_by=name,
+            lease_until=now + dt.timedelta(seconds=lease),
+        )
+    db.commit()
+    samples = _samples(client.get("/metrics", headers=dispatcher_headers).text)
+    assert samples["truchement_plan_queue_depth"] == 2
+    assert 300 <= samples["truchement_plan_queue_oldest_seconds"] < 330
+    assert samples["truchement_plans_solving"] == 3
+    assert samples["truchement_solvers_busy"] == 2
+    assert samples["truchement_plans_orphaned"] == 1

@@ -24,6 +24,7 @@ from tests.api.web.conftest import Browser
 from tests.booking.dispatch_world import World, at, make_world
 from tests.factories import make_language, make_user
 
+Solve = Callable[[], list[int]]
 Headers = Callable[[User], dict[str, str]]
 
 
@@ -92,11 +93,12 @@ def messages_about(db: Session, booking: Booking) -> int:
 
 
 def test_an_admin_plan_of_every_service_cannot_be_read_or_applied_by_another_service(
-    client: TestClient, db: Session, two: TwoServices, login: Headers
+    client: TestClient, db: Session, two: TwoServices, login: Headers, solve_queued: Solve
 ) -> None:
     admin = login(two.admin)
     created = client.post("/api/v1/plans", json=horizon(two.setis), headers=admin)
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
+    assert len(solve_queued()) == 2
     theirs, ours = plan_proposing(db, two.kortrijk_booking), plan_proposing(db, two.tournai_booking)
 
     dispatcher = login(two.setis.dispatcher)
@@ -159,9 +161,15 @@ def test_an_admin_plan_of_every_service_cannot_be_read_or_applied_by_another_ser
 
 
 def test_the_board_hides_another_services_plan_page_and_apply(
-    client: TestClient, db: Session, two: TwoServices, login: Headers, browser: Browser
+    client: TestClient,
+    db: Session,
+    two: TwoServices,
+    login: Headers,
+    browser: Browser,
+    solve_queued: Solve,
 ) -> None:
     client.post("/api/v1/plans", json=horizon(two.setis), headers=login(two.admin))
+    solve_queued()
     theirs = plan_proposing(db, two.kortrijk_booking)
     browser.sign_in(two.setis.dispatcher).language("en")
     assert browser.get(f"/board/plans/{theirs.id}").status_code == 404
@@ -175,14 +183,15 @@ def test_the_board_hides_another_services_plan_page_and_apply(
 
 
 def test_an_admin_plan_respects_service_agreements(
-    client: TestClient, db: Session, two: TwoServices, login: Headers
+    client: TestClient, db: Session, two: TwoServices, login: Headers, solve_queued: Solve
 ) -> None:
     # Only SéTIS has a Somali speaker; Kortrijk's centre is not SéTIS's to serve.
     make_language(db, code="som")
     two.setis.provider(db, name="Ayaan (SéTIS)", languages=("som",))
     somali = two.kortrijk.booking(db, hour=14, language_code="som")
     created = client.post("/api/v1/plans", json=horizon(two.setis), headers=login(two.admin))
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
+    solve_queued()
     plans = db.scalars(select(Plan)).all()
     proposed = {p["booking_id"] for plan in plans for p in plan.result["proposals"]}
     assert somali.id not in proposed
@@ -191,12 +200,14 @@ def test_an_admin_plan_respects_service_agreements(
 
 
 def test_an_admin_plans_one_service_by_naming_it(
-    client: TestClient, db: Session, two: TwoServices, login: Headers
+    client: TestClient, db: Session, two: TwoServices, login: Headers, solve_queued: Solve
 ) -> None:
     body = {**horizon(two.setis), "providing_org_id": two.kortrijk.service.id}
-    created = client.post("/api/v1/plans", json=body, headers=login(two.admin))
-    assert created.status_code == 201, created.text
-    plan = created.json()
+    admin = login(two.admin)
+    created = client.post("/api/v1/plans", json=body, headers=admin)
+    assert created.status_code == 202, created.text
+    assert solve_queued() == [created.json()["id"]]
+    plan = client.get(created.headers["location"], headers=admin).json()
     assert plan["providing_org_id"] == two.kortrijk.service.id
     assert plan["batch_plan_ids"] == []
     assert [p["booking_id"] for p in plan["proposals"]] == [two.kortrijk_booking.id]

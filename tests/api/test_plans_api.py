@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from tests.booking.dispatch_world import World, at, make_world
 from tests.factories import make_language
 
 Headers = Callable[[User], dict[str, str]]
+Solve = Callable[[], list[int]]
 
 
 def horizon(world: World) -> dict[str, object]:
@@ -25,21 +27,28 @@ def horizon(world: World) -> dict[str, object]:
     }
 
 
-def create_plan(client: TestClient, headers: dict[str, str], **body: object) -> dict[str, object]:
+def create_plan(
+    client: TestClient, headers: dict[str, str], solve: Solve, **body: object
+) -> dict[str, object]:
+    """Queue a plan (202, pending, its address), let a solver take it, read it back."""
     answer = client.post("/api/v1/plans", json=body, headers=headers)
-    assert answer.status_code == 201, answer.text
-    return dict(answer.json())
+    assert answer.status_code == 202, answer.text
+    queued = answer.json()
+    assert queued["status"] == "pending" and queued["proposals"] == []
+    assert answer.headers["location"] == f"/api/v1/plans/{queued['id']}"
+    assert queued["id"] in solve()
+    return dict(client.get(answer.headers["location"], headers=headers).json())
 
 
 def test_a_plan_is_run_stored_and_read_back(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     make_language(db, code="som", is_rare=True)
     provider = world.provider(db, name="Awet")
     staffed = world.booking(db, hour=10)
     rare = world.booking(db, hour=11, language_code="som")
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     assert plan["status"] == "done"
     assert plan["score"]["hard"] == 0 and plan["score"]["medium"] == -1
     assert plan["timings"]["total_seconds"] >= plan["timings"]["solve_seconds"] >= 0
@@ -55,13 +64,36 @@ def test_a_plan_is_run_stored_and_read_back(
     assert [p["id"] for p in listed] == [plan["id"]]
 
 
-def test_applying_a_plan_confirms_its_proposals(
+def test_a_plan_says_how_it_shares_the_work_beside_its_travel(
     client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    world.provider(db, name="Awet")
+    world.provider(db, name="Selam")
+    world.booking(db, hour=10)
+    world.service.fairness_weight = 5
+    db.flush()
+    plan = create_plan(client, login(world.dispatcher), **horizon(world))
+    assert plan["kind"] == "plan"
+    sharing = plan["sharing"]
+    assert sharing["fairness_weight"] == 5  # type: ignore[index]
+    assert sharing["travel_minutes"] == 0  # type: ignore[index]
+    assert sharing["workload"] == {  # type: ignore[index]
+        "providers": 2,
+        "min": 0,
+        "median": 30.0,
+        "max": 60,
+        "gini": 0.5,
+    }
+    assert sharing["fairness"] == {"weight": 5, "largest_load": 60, "penalty": 300}  # type: ignore[index]
+
+
+def test_applying_a_plan_confirms_its_proposals(
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db)
     booking = world.booking(db)
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     answer = client.post(f"/api/v1/plans/{plan['id']}/apply", json={}, headers=headers)
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -73,14 +105,14 @@ def test_applying_a_plan_confirms_its_proposals(
 
 
 def test_a_stale_proposal_is_a_409_listing_it_and_the_rest_is_applied(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db)
     world.provider(db)
     edited = world.booking(db, hour=9)
     fine = world.booking(db, hour=14)
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     edited.notes = "The appointment moved to room 4."
     db.commit()
     answer = client.post(
@@ -108,12 +140,12 @@ def test_a_stale_proposal_is_a_409_listing_it_and_the_rest_is_applied(
 
 
 def test_a_plan_can_be_applied_as_offers(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     provider = world.provider(db)
     world.booking(db)
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     answer = client.post(
         f"/api/v1/plans/{plan['id']}/apply",
         json={"mode": "offer", "offer_expires_in_minutes": 90},
@@ -131,11 +163,11 @@ def test_a_plan_can_be_applied_as_offers(
 
 
 def test_plans_belong_to_the_dispatchers_of_their_service(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db)
     world.booking(db)
-    plan = create_plan(client, login(world.dispatcher), **horizon(world))
+    plan = create_plan(client, login(world.dispatcher), solve_queued, **horizon(world))
     stranger = login(make_world(db).dispatcher)
     assert client.get(f"/api/v1/plans/{plan['id']}", headers=stranger).status_code == 404
     assert client.post(f"/api/v1/plans/{plan['id']}/apply", headers=stranger).status_code == 404
@@ -166,14 +198,71 @@ def test_bad_plan_requests_are_422(
 
 
 def test_applying_unknown_proposals_is_422(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db)
     world.booking(db)
     headers = login(world.dispatcher)
-    plan = create_plan(client, headers, **horizon(world))
+    plan = create_plan(client, headers, solve_queued, **horizon(world))
     answer = client.post(
         f"/api/v1/plans/{plan['id']}/apply", json={"assignment_ids": [999999]}, headers=headers
     )
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "assignment_ids.0"
+
+
+def test_a_dispatcher_stops_a_queued_plan_and_a_running_one_keeps_its_best_plan(
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
+) -> None:
+    from booking.plans.jobs import claim_next
+    from booking.plans.solver import Solver
+    from booking.settings import Settings
+
+    world.provider(db, name="Awet")
+    world.booking(db, hour=10)
+    headers = login(world.dispatcher)
+    queued = client.post("/api/v1/plans", json=horizon(world), headers=headers).json()
+    stopped = client.post(f"/api/v1/plans/{queued['id']}/stop", headers=headers)
+    assert stopped.status_code == 202, stopped.text
+    assert stopped.json()["status"] == "failed"
+    assert stopped.json()["error"] == "Stopped by a dispatcher before it ran."
+    again = client.post(f"/api/v1/plans/{queued['id']}/stop", headers=headers)
+    assert again.status_code == 409 and again.json()["type"].endswith("/plan_ended")
+    assert solve_queued() == []
+
+    running = client.post("/api/v1/plans", json=horizon(world), headers=headers).json()
+    claim = claim_next(db, solver="solver-a", lease_seconds=60, max_attempts=3)
+    assert claim is not None and claim.plan_id == running["id"]
+    asked = client.post(f"/api/v1/plans/{running['id']}/stop", headers=headers).json()
+    assert asked["status"] == "running" and asked["attempts"] == 1
+    settings = Settings(environment="test", secret_key="test-secret-key-not-for-production")
+    Solver(lambda: nullcontext(db), settings, heartbeat=False)._solve(claim)
+    ended = client.get(f"/api/v1/plans/{running['id']}", headers=headers).json()
+    assert ended["status"] == "done" and ended["progress"]["stopped"] is True
+    assert len(ended["proposals"]) == 1
+    assert ended["warnings"][-1].startswith("Stopped by a dispatcher")
+
+
+def test_a_plan_given_back_to_the_queue_reads_as_pending_with_the_reason(
+    client: TestClient,
+    db: Session,
+    world: World,
+    login: Headers,
+    solve_queued: Solve,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from booking.errors import Conflict
+    from booking.plans import solver
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise Conflict("A booking changed while the plan was computed.", code="plan_interrupted")
+
+    monkeypatch.setattr(solver, "solve_plan", interrupted)
+    headers = login(world.dispatcher)
+    queued = client.post("/api/v1/plans", json=horizon(world), headers=headers).json()
+    solver.Solver(lambda: nullcontext(db), heartbeat=False).run_one()
+    read = client.get(f"/api/v1/plans/{queued['id']}", headers=headers)
+    assert read.status_code == 200, read.text
+    plan = read.json()
+    assert (plan["status"], plan["attempts"]) == ("pending", 1)
+    assert plan["progress"]["last_error"] == "A booking changed while the plan was computed."

@@ -13,6 +13,7 @@ the history shows every step.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,7 +53,9 @@ def weekdays(start: str, end: str) -> list[dict[str, object]]:
     return [{"weekday": d, "start_time": start, "end_time": end} for d in range(5)]
 
 
-def test_from_an_empty_service_to_a_confirmed_interpreter(client: TestClient, db: Session) -> None:
+def test_from_an_empty_service_to_a_confirmed_interpreter(
+    client: TestClient, db: Session, solve_queued: Callable[[], list[int]]
+) -> None:
     day = next_monday()
     # The first admin comes from the command line (`truchement token create`).
     root = make_organisation(db, kind="providing", name="Truchement admin")
@@ -181,14 +184,18 @@ def test_from_an_empty_service_to_a_confirmed_interpreter(client: TestClient, db
     )
 
     # --- the dispatcher plans the day and reads why one stays open --------------------------
-    plan = dispatcher.post(
+    queued = dispatcher.post(
         "/api/v1/plans",
+        expect=202,
         json={
             "horizon_start": at(day, 0).isoformat(),
             "horizon_end": at(day + dt.timedelta(days=1), 0).isoformat(),
             "time_limit": 5,
         },
     )
+    assert queued["status"] == "pending"
+    solve_queued()  # a solver process takes it
+    plan = dispatcher.get(f"/api/v1/plans/{queued['id']}")
     assert plan["status"] == "done"
     proposed = {p["booking_id"]: p for p in plan["proposals"]}
     assert proposed[therapy["id"]]["provider_id"] == selam_id  # the only woman

@@ -120,6 +120,11 @@ CASES: list[Case] = [
     ("ck_organisation_kind", lambda db: make_organisation(db, kind="charity")),
     ("ck_organisation_country", lambda db: make_organisation(db, country="NL")),
     ("ck_organisation_locale", lambda db: make_organisation(db, locale="de")),
+    ("ck_organisation_fairness_weight", lambda db: make_organisation(db, fairness_weight=-1)),
+    (
+        "ck_organisation_urgent_within_hours",
+        lambda db: make_organisation(db, urgent_within_hours=-1),
+    ),
     (
         "ck_service_agreement_distinct_parties",
         lambda db: (
@@ -208,6 +213,7 @@ CASES: list[Case] = [
         lambda db: make_plan(db, horizon_start=START, horizon_end=START - HOUR),
     ),
     ("ck_plan_status", lambda db: make_plan(db, status="thinking")),
+    ("ck_plan_kind", lambda db: make_plan(db, kind="rescue")),
     (
         "ck_assignment_end_after_start",
         lambda db: make_assignment(db, starts_at=START, ends_at=START - HOUR),

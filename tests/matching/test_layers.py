@@ -18,6 +18,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "matching"
 
 LAYERS = [
     "problem",
+    "fairness",
     "timeline",
     "travel",
     "towns",

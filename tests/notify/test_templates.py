@@ -77,6 +77,10 @@ def full_context(**overrides: Any) -> dict[str, Any]:
         horizon_hours=48,
         generated_at=(START - dt.timedelta(hours=30)).isoformat(),
         board_url="https://truchement.example.org/board",
+        fell_through="Awet",
+        proposed_name="Selam",
+        offered=False,
+        plan_url="https://truchement.example.org/board/plans/12",
     )
     context.update(overrides)
     return context
@@ -94,6 +98,7 @@ def test_the_template_set_is_the_one_the_events_use() -> None:
         "offer_sent",
         "offer_unanswered",
         "reminder",
+        "repair_proposed",
     ]
     assert SMS_TEMPLATES == [
         "assignment_cancelled",

@@ -149,7 +149,9 @@ def test_the_scheduler_ticks_every_30_seconds_and_sends_the_digest_on_a_cron(
         timezone="Europe/Brussels",
     )
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"deliver", "expire_offers", "digest", "retention"}
+    assert set(jobs) == {"deliver", "expire_offers", "repairs", "digest", "retention"}
+    repairs = jobs["repairs"].trigger
+    assert isinstance(repairs, IntervalTrigger) and repairs.interval == dt.timedelta(seconds=30)
     deliver = jobs["deliver"].trigger
     assert isinstance(deliver, IntervalTrigger) and deliver.interval == dt.timedelta(seconds=30)
     assert isinstance(jobs["expire_offers"].trigger, IntervalTrigger)

@@ -5,10 +5,12 @@ is, so it needs a token of an admin or a dispatcher (configure the scraper
 with ``authorization: {credentials: <token>}``). Request counters and
 latencies are those of the answering process since it started: with
 several API workers, each is scraped separately (Prometheus adds them up
-per ``instance``). Bookings, outbox messages and plan runs are counted in
-the database at scrape time, so every worker reports the same totals; the
-outbox figures are those of ``notify.metrics.outbox_metrics`` (by status, by
-channel and status, the age of the oldest due message, attempts made).
+per ``instance``). Bookings, outbox messages, plan runs and the solvers'
+queue (plans waiting, the oldest one's age, plans being solved, solvers
+busy, plans whose solver died) are counted in the database at scrape time,
+so every worker reports the same totals; the outbox figures are those of
+``notify.metrics.outbox_metrics`` (by status, by channel and status, the age
+of the oldest due message, attempts made).
 
 The database figures follow the tenancy rules of ``booking.access``: an
 admin counts everything, a dispatcher the bookings of the organisations
@@ -34,6 +36,7 @@ from booking.access import booking_query_for, outbox_condition_for
 from booking.bookings.models import Booking
 from booking.plans.models import Plan
 from booking.plans.service import plan_query_for
+from booking.types import ensure_aware, utc_now
 from booking.users.models import User
 from booking.vocabulary import BookingStatus, PlanStatus
 from notify.metrics import outbox_metrics
@@ -146,7 +149,46 @@ def _database_lines(db: Session, reader: User) -> Iterator[str]:
         "Matcher runs the caller may see, by status.",
         _counts_by_status(db, plan_query_for(db, reader), Plan.status, PlanStatus),
     )
+    yield from _plan_queue_lines(db, reader)
     yield from _outbox_lines(db, reader)
+
+
+def _plan_queue_lines(db: Session, reader: User) -> Iterator[str]:
+    """The solvers' queue (``booking.plans.jobs``) as the reader may see it."""
+    now = utc_now()
+    visible = plan_query_for(db, reader)
+    pending = visible.where(Plan.status == PlanStatus.PENDING)
+    queued = db.scalar(pending.with_only_columns(func.count())) or 0
+    oldest = db.scalar(pending.with_only_columns(func.min(Plan.created_at)))
+    running = visible.where(Plan.status == PlanStatus.RUNNING)
+    live = running.where(Plan.lease_until >= now)
+    solving = db.scalar(live.with_only_columns(func.count())) or 0
+    busy = db.scalar(live.with_only_columns(func.count(func.distinct(Plan.claimed_by)))) or 0
+    orphaned = db.scalar(running.where(Plan.lease_until < now).with_only_columns(func.count())) or 0
+    families = (
+        ("truchement_plan_queue_depth", "Plans waiting for a solver.", queued),
+        (
+            "truchement_plan_queue_oldest_seconds",
+            "How long the oldest waiting plan has waited (0 when none waits): a growing "
+            "value means no solver is taking plans.",
+            (now - ensure_aware(oldest)).total_seconds() if oldest is not None else 0,
+        ),
+        ("truchement_plans_solving", "Plans being solved under a live lease.", solving),
+        (
+            "truchement_solvers_busy",
+            "Solvers holding a plan now; divided by the solver processes deployed, the "
+            "solvers' utilisation.",
+            busy,
+        ),
+        (
+            "truchement_plans_orphaned",
+            "Running plans whose lease ran out (their solver died): taken again soon.",
+            orphaned,
+        ),
+    )
+    for name, help_text, value in families:
+        yield from _header(name, "gauge", help_text)
+        yield f"{name} {_number(round(max(0.0, float(value)), 3))}"
 
 
 def _outbox_lines(db: Session, reader: User) -> Iterator[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -22,15 +22,17 @@ from api.schemas.plans import (
     PlanCreate,
     PlanOut,
     PlanSummary,
+    ProgressOut,
     ProposalOut,
     RefusalOut,
     ScoreOut,
+    SharingOut,
     UnassignedOut,
 )
-from booking.plans import service
+from booking.plans import jobs, service
 from booking.plans.models import Plan
 from booking.users.models import User
-from booking.vocabulary import AssignmentStatus, PlanStatus, UserRole
+from booking.vocabulary import AssignmentStatus, PlanKind, PlanStatus, UserRole
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 
@@ -47,6 +49,7 @@ def _summary_fields(plan: Plan) -> dict[str, Any]:
     return {
         "id": plan.id,
         "status": PlanStatus(plan.status),
+        "kind": PlanKind(plan.kind),
         "horizon_start": plan.horizon_start,
         "horizon_end": plan.horizon_end,
         "providing_org_id": plan.providing_org_id,
@@ -56,7 +59,16 @@ def _summary_fields(plan: Plan) -> dict[str, Any]:
         "score": score,
         "bound": bound,
         "error": plan.error,
+        "progress": _progress(plan),
+        "attempts": plan.attempts,
     }
+
+
+def _progress(plan: Plan) -> ProgressOut | None:
+    if plan.progress is None:
+        return None
+    known = set(ProgressOut.model_fields)
+    return ProgressOut(**{k: v for k, v in plan.progress.items() if k in known})
 
 
 def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
@@ -67,6 +79,7 @@ def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
         **_summary_fields(plan),
         timings={k: float(v) for k, v in (plan.timings or {}).items()},
         stats=dict(result.get("stats", {})),
+        sharing=SharingOut.model_validate(result["sharing"]) if "sharing" in result else None,
         sizes={k: int(v) for k, v in result.get("sizes", {}).items()},
         proposals=[
             ProposalOut(
@@ -84,25 +97,31 @@ def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
 
 @router.post(
     "",
-    summary="Run the matcher over a horizon and store its proposals",
-    status_code=status.HTTP_201_CREATED,
+    summary="Queue a plan: the matcher runs over a horizon in a solver process",
+    status_code=status.HTTP_202_ACCEPTED,
     response_model=PlanOut,
     responses=error_responses(401, 403, 409, 413, 422, 429),
 )
 def create_plan(
-    db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, body: PlanCreate
+    response: Response,
+    db: DbSession,
+    settings: AppSettings,
+    user: DispatcherOrAdmin,
+    body: PlanCreate,
 ) -> PlanOut:
-    """Plans the open bookings of the horizon (or only `booking_ids`) for one providing
-    service: its providers, for the organisations it serves. Accepted and confirmed work is
-    kept, every other session is proposed a provider or left unassigned with a reason and a
-    sentence. A dispatcher plans for their own service. An admin names `providing_org_id`,
-    or leaves it out to plan every service: one plan per service (the time limit shared
-    between them), the answer being the first and `batch_plan_ids` listing them all. Runs
-    in the request, up to `time_limit` seconds (capped by the service's setting). A matcher
-    failure (confirmed work that cannot all be kept) is answered as a plan with
-    `status: failed` and its `error`."""
+    """Queues a plan of the open bookings of the horizon (or only `booking_ids`) for one
+    providing service: its providers, for the organisations it serves. Answers at once
+    (202) with the plan `pending` and its address in `Location`; a solver process takes it,
+    and reading the plan shows its `progress` while it runs, then its proposals: accepted
+    and confirmed work is kept, every other session is proposed a provider or left
+    unassigned with a reason and a sentence. A dispatcher plans for their own service. An
+    admin names `providing_org_id`, or leaves it out to plan every service: one plan per
+    service, solved one after the other (the time limit shared between them), the answer
+    being the first and `batch_plan_ids` listing them all. The solve takes up to
+    `time_limit` seconds (capped by the service's setting). A matcher failure (confirmed
+    work that cannot all be kept) ends as `status: failed` with its `error`."""
     limit = settings.plan_time_limit_seconds
-    [plan, *_] = service.plan_as_asked(
+    [plan, *_] = jobs.queue_plans(
         db,
         actor=user,
         horizon_start=body.horizon_start,
@@ -112,6 +131,7 @@ def create_plan(
         time_limit=min(body.time_limit or limit, limit),
         timezone=settings.timezone,
     )
+    response.headers["Location"] = f"/api/v1/plans/{plan.id}"
     return plan_out(db, plan, user)
 
 
@@ -139,6 +159,21 @@ def list_plans(db: DbSession, user: DispatcherOrAdmin, page: PageQuery) -> Page[
 )
 def read_plan(db: DbSession, user: DispatcherOrAdmin, plan_id: IdPath) -> PlanOut:
     return plan_out(db, service.get_visible_plan(db, user, plan_id), user)
+
+
+@router.post(
+    "/{plan_id}/stop",
+    summary="Stop a plan: keep the best plan found so far",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PlanOut,
+    responses=error_responses(401, 403, 404, 409, 422, 429),
+)
+def stop_plan(db: DbSession, user: DispatcherOrAdmin, plan_id: IdPath) -> PlanOut:
+    """A `pending` plan never runs (it ends `failed`, saying it was stopped). A `running` plan
+    stops at its solver's next heartbeat and solution, and ends `done` with the best plan
+    found so far (`progress.stopped`, and a warning). A plan that has ended is a 409."""
+    plan = jobs.request_stop(db, actor=user, plan=service.get_visible_plan(db, user, plan_id))
+    return plan_out(db, plan, user)
 
 
 @router.post(

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from api.schemas.assignments import AssignmentOut, UTCInstant
 from api.schemas.common import Id, Instant, ProblemDetails, ResponseModel, StrictModel
-from booking.vocabulary import AssignmentStatus, PlanStatus
+from booking.vocabulary import AssignmentStatus, PlanKind, PlanStatus
 
 
 class PlanCreate(StrictModel):
@@ -73,9 +73,32 @@ class PinnedOut(ResponseModel):
     status: AssignmentStatus
 
 
+class ProgressOut(ResponseModel):
+    elapsed_seconds: float = Field(default=0.0, description="Seconds solving so far.")
+    time_limit: float = Field(default=0.0, description="The seconds the solve may take at most.")
+    solutions: int = Field(default=0, description="Solutions the solver found so far.")
+    medium: float | None = Field(
+        default=None,
+        description="The medium level of the best solution so far (of the part being solved).",
+    )
+    medium_bound: float | None = None
+    soft: float | None = Field(default=None, description="Its soft level, once phase 2 runs.")
+    soft_bound: float | None = None
+    stop_requested: bool = False
+    stopped: bool = Field(default=False, description="A dispatcher stopped it: best so far.")
+    proven: bool = Field(default=False, description="The plan is proven best (ended only).")
+    last_error: str | None = Field(
+        default=None,
+        description="Why the last attempt broke, when the plan went back to the queue.",
+    )
+
+
 class PlanSummary(ResponseModel):
     id: int
     status: PlanStatus
+    kind: PlanKind = Field(
+        description="`plan` (a dispatcher's run) or `repair` (re-staffing what fell through)."
+    )
     horizon_start: UTCInstant
     horizon_end: UTCInstant
     providing_org_id: int | None = Field(
@@ -88,11 +111,47 @@ class PlanSummary(ResponseModel):
     score: ScoreOut | None
     bound: BoundOut | None
     error: str | None
+    progress: ProgressOut | None = Field(
+        default=None,
+        description="While `pending` or `running`, what the solve has reached (stored every "
+        "few seconds by the solver); once ended, how it ended.",
+    )
+    attempts: int = Field(
+        default=0,
+        description="How many times a solver took the plan (a solver that "
+        "stopped mid-plan leaves it to be taken again).",
+    )
+
+
+class WorkloadOut(ResponseModel):
+    providers: int = Field(description="Providers of the plan's service, with work or not.")
+    min: int = Field(description="Session minutes of the least busy provider.")
+    median: float
+    max: int = Field(description="Session minutes of the busiest provider.")
+    gini: float = Field(description="0 for an even share, towards 1 when one does all.")
+
+
+class FairnessOut(ResponseModel):
+    weight: int
+    largest_load: int = Field(description="The busiest provider's session minutes.")
+    penalty: int = Field(description="weight x largest_load, weighed against soft.")
+
+
+class SharingOut(ResponseModel):
+    """How the plan shares the work beside what it drives: the price of fairness."""
+
+    travel_minutes: int | None = Field(description="Every provider's driving, in minutes.")
+    fairness_weight: int = Field(description="The service's setting when the plan was made.")
+    workload: WorkloadOut
+    fairness: FairnessOut | None = None
 
 
 class PlanOut(PlanSummary):
     timings: dict[str, float] = Field(description="Seconds: build, solve, store, total.")
     stats: dict[str, Any] = Field(description="The solver's own figures.")
+    sharing: SharingOut | None = Field(
+        default=None, description="Minutes per provider and travel (plans made since 2026-12)."
+    )
     sizes: dict[str, int] = Field(description="Sessions, planned, pinned, providers.")
     proposals: list[ProposalOut]
     unassigned: list[UnassignedOut]

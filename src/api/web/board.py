@@ -1,7 +1,8 @@
 """The dispatcher's pages: the board, plans and their proposals, candidates, the day view.
 
 Everything goes through the dispatch services: ``bookings.board`` (the
-open bookings and who holds them), ``plans.service`` (run and apply a plan),
+open bookings and who holds them), ``plans.jobs`` (queue and stop a plan),
+``plans.service`` (read and apply a plan),
 ``assignments.service`` (candidates, manual assignment, confirm, cancel),
 ``assignments.offers`` (offer to the best N), ``assignments.day_routes``
 (each provider's day and drives, as the matcher times them). The matcher's
@@ -48,13 +49,14 @@ from booking.bookings.service import BookingFilters, booking_list_query, describ
 from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.organisations.models import Organisation, OrganisationClosure
+from booking.plans.jobs import queue_plans, request_stop
 from booking.plans.models import Plan
+from booking.plans.repair import open_repairs
 from booking.plans.service import (
     MAX_HORIZON_DAYS,
     apply_plan,
     batch_plan_ids,
     get_visible_plan,
-    plan_as_asked,
     plan_assignments,
     plan_query_for,
 )
@@ -69,6 +71,7 @@ from booking.vocabulary import (
     MANUAL_ASSIGNMENT_STATUSES,
     UNSTAFFED_BOOKING_STATUSES,
     AssignmentStatus,
+    PlanStatus,
     UserRole,
 )
 
@@ -183,8 +186,10 @@ def _board_page(
             plan_query_for(page.db, page.user).order_by(Plan.created_at.desc(), Plan.id.desc())
         ).fetchmany(5)
     )
+    repairs = open_repairs(page.db, page.user.organisation_id)
     return page.render(
         "board.html",
+        repairs=repairs,
         status=http_status,
         days=sorted(by_day.items()),
         languages=sorted(languages.items(), key=lambda item: item[1].lower()),
@@ -271,7 +276,7 @@ def _plan_form_errors(page: Page, form: dict[str, str]) -> dict[str, str]:
 
 @router.post("/board/plans")
 def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
-    """Run the matcher over a horizon (synchronously, up to the time limit) and show the plan.
+    """Queue a plan of a horizon for the solvers and show its page, which follows the solve.
 
     A value out of range is refused with the board and the form as typed
     (422), never quietly replaced by another one; a field left empty takes
@@ -294,7 +299,7 @@ def start_plan(page: DispatcherPage, form: CheckedForm) -> Response:
         with page.attempt():
             # An admin plans every service, one plan each; the first one's page
             # links to the others.
-            [plan, *_] = plan_as_asked(
+            [plan, *_] = queue_plans(
                 page.db,
                 actor=page.user,
                 horizon_start=horizon_start,
@@ -358,6 +363,9 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
     return page.render(
         "plan.html",
         plan=plan,
+        solving=plan.status in (PlanStatus.PENDING, PlanStatus.RUNNING),
+        progress=_progress_view(plan),
+        refresh_seconds=PLAN_REFRESH_SECONDS,
         service_name=service.name if service is not None else None,
         batch=batch,
         proposals=proposals,
@@ -365,11 +373,44 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         language_names=language_names(page.db, page.locale),
         warnings=[str(w) for w in result.get("warnings", [])],
         stats=result.get("stats", {}),
+        sharing=result.get("sharing", {}),
         sizes=result.get("sizes", {}),
         applied=_parse_int(query.get("applied"), -1, 0, 10_000),
         refused=_parse_int(query.get("refused"), 0, 0, 10_000),
         open_count=sum(1 for p in proposals if p["status"] == AssignmentStatus.PROPOSED),
     )
+
+
+PLAN_REFRESH_SECONDS = 5
+"""How often the page of a plan being solved reads its progress again (web.js)."""
+
+
+def _progress_view(plan: Plan) -> dict[str, Any]:
+    """The progress bar's figures: seconds used of the limit, solutions, how it ended."""
+    progress = plan.progress or {}
+    limit = float(progress.get("time_limit") or (plan.parameters or {}).get("time_limit") or 1)
+    elapsed = min(float(progress.get("elapsed_seconds") or 0), limit)
+    return {
+        "limit": round(limit),
+        "elapsed": round(elapsed),
+        "solutions": int(progress.get("solutions") or 0),
+        "stop_requested": bool(plan.stop_requested),
+        "stopped": bool(progress.get("stopped")),
+        "proven": bool(progress.get("proven")),
+    }
+
+
+@router.post("/board/plans/{plan_id}/stop")
+def stop(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
+    """Stop a plan being solved; its page then shows the best plan found so far."""
+    assert page.user is not None
+    plan = _plan_or_404(page, plan_id)
+    try:
+        with page.attempt():
+            request_stop(page.db, actor=page.user, plan=plan)
+    except DomainError as refused:
+        raise page.error(refused.status, page_problem_key(page, refused)) from None
+    return page.redirect(f"/board/plans/{plan.id}")
 
 
 @router.post("/board/plans/{plan_id}/apply")

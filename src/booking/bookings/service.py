@@ -320,6 +320,10 @@ def insert_booking(
     db.flush()
     record_audit(db, actor=actor, action="booking.created", entity=booking, changes=changes)
     events.booking_received(db, booking=booking, now=now)
+    # Starting within the service's urgent_within_hours: a repair staffs it at the next tick.
+    from booking.plans.repair import urgent_request
+
+    urgent_request(db, booking=booking, now=now)
     return booking
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import Base, one_of
@@ -24,6 +25,8 @@ class Organisation(Base):
         CheckConstraint(one_of("kind", OrganisationKind), name="kind"),
         CheckConstraint(one_of("country", Country), name="country"),
         CheckConstraint(one_of("locale", Locale), name="locale"),
+        CheckConstraint("fairness_weight >= 0", name="fairness_weight"),
+        CheckConstraint("urgent_within_hours >= 0", name="urgent_within_hours"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +37,13 @@ class Organisation(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
     # The language its people are written to by default (a new provider's messages).
     locale: Mapped[str] = mapped_column(String(2), default=Locale.FR, server_default=Locale.FR)
+    # A providing service's staffing settings (docs/operations.md, "Re-staffing"):
+    # soft points per minute of its busiest provider's load (0: fairness off),
+    # whether a repair's proposals go out as offers at once, and how soon a new
+    # request must start to count as urgent and be staffed by a repair.
+    fairness_weight: Mapped[int] = mapped_column(default=0, server_default="0")
+    auto_offer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    urgent_within_hours: Mapped[int] = mapped_column(default=48, server_default="48")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     # The foreign keys RESTRICT: deleting an organisation that still has sites

@@ -66,6 +66,7 @@ BOOKING_RESCHEDULED = "booking_rescheduled"
 BOOKING_CANCELLED = "booking_cancelled"
 REMINDER = "reminder"
 DIGEST = "dispatcher_digest"
+REPAIR_PROPOSED = "repair_proposed"
 
 INVITATION_EVENTS = (ASSIGNMENT_CONFIRMED, BOOKING_RESCHEDULED)
 """Messages that carry an ``.ics`` REQUEST: once one may have gone out, a change needs a CANCEL."""
@@ -239,6 +240,48 @@ def offer_unanswered(db: Session, *, booking: Booking, now: dt.datetime | None =
             Channel.EMAIL,
             about=(f"b{booking.id}",),
             instant=instant,
+            context=context,
+            due_at=now,
+            booking_id=booking.id,
+        )
+
+
+def repair_proposed(
+    db: Session,
+    *,
+    booking: Booking,
+    plan_id: int,
+    fell_through: str,
+    proposed: str | None,
+    offered: bool,
+    now: dt.datetime | None = None,
+) -> None:
+    """Tell the dispatchers serving the booking that work fell through and what a repair did.
+
+    ``fell_through`` names the provider who dropped out (or the trigger),
+    ``proposed`` the provider the repair chose (None: nobody could take it),
+    ``offered`` whether the offer already went out (the service's
+    ``auto_offer``) or the proposal waits on the board.
+    """
+    now = _now(now)
+    for user_id in dispatchers_serving(db, booking.organisation_id):
+        dispatcher = recipient_for(db, user_id)
+        if dispatcher is None:
+            continue
+        context = _booking_context(db, booking, dispatcher)
+        context.update(
+            fell_through=fell_through,
+            proposed_name=proposed,
+            offered=offered,
+            plan_url=f"{get_settings().base_url.rstrip('/')}/board/plans/{plan_id}",
+        )
+        _tell(
+            db,
+            REPAIR_PROPOSED,
+            dispatcher,
+            Channel.EMAIL,
+            about=(f"b{booking.id}", f"plan{plan_id}"),
+            instant=now,
             context=context,
             due_at=now,
             booking_id=booking.id,

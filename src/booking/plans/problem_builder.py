@@ -267,12 +267,15 @@ def build_problem(
         db, providers, first_day, last_day, zone, weekly_used, held_time
     )
     sessions.sort(key=lambda s: (s.start, s.id))
+    service = db.get(Organisation, providing_org_id) if providing_org_id is not None else None
     problem = MatchProblem(
         providers=tuple(match_providers),
         sessions=tuple(sessions),
         timezone=timezone,
         travel=TRAVEL,
         fixed=tuple(fixed),
+        # The service's own setting: balance its providers' minutes (docs/problem.md, "Score").
+        fairness_weight=service.fairness_weight if service is not None else 0,
     )
     return problem, index
 

@@ -26,7 +26,7 @@ import dataclasses
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -75,7 +75,9 @@ from booking.vocabulary import (
     UserRole,
 )
 from matching.explain import explain_plan_facts
+from matching.fairness import workload_stats
 from matching.model import InfeasibleFixedError
+from matching.phases import Progress
 from matching.problem import Assignment as MatchAssignment
 from matching.problem import FixedAssignment, Interval, Score, Stats
 from matching.problem import Plan as MatchPlan
@@ -199,6 +201,47 @@ def planning_service(db: Session, actor: User, providing_org_id: int | None) -> 
     return organisation.id
 
 
+def open_plan(
+    db: Session,
+    *,
+    actor: User,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    booking_ids: Collection[int] | None = None,
+    providing_org_id: int | None = None,
+    time_limit: float,
+    timezone: str = DEFAULT_TIMEZONE,
+    status: PlanStatus = PlanStatus.RUNNING,
+) -> Plan:
+    """Check a plan request and store the plan, not solved yet (``solve_plan`` solves it).
+
+    ``status`` is ``running`` for a plan solved at once, ``pending`` for a
+    job a solver process takes (``booking.plans.jobs``).
+    """
+    ensure_aware(horizon_start)
+    ensure_aware(horizon_end)
+    providing_org_id = planning_service(db, actor, providing_org_id)
+    _check_request(db, actor, providing_org_id, horizon_start, horizon_end, booking_ids)
+    plan = Plan(
+        created_by_id=actor.id,
+        providing_org_id=providing_org_id,
+        horizon_start=horizon_start,
+        horizon_end=horizon_end,
+        status=status,
+        parameters=to_jsonable(
+            {
+                "booking_ids": sorted(set(booking_ids)) if booking_ids is not None else None,
+                "time_limit": time_limit,
+                "timezone": timezone,
+                "providing_org_id": providing_org_id,
+            }
+        ),
+    )
+    db.add(plan)
+    db.flush()
+    return plan
+
+
 def run_plan(
     db: Session,
     *,
@@ -217,45 +260,66 @@ def run_plan(
 
     The plan staffs one providing service: its providers, for the bookings
     of the organisations it serves (a dispatcher's own service; the one an
-    admin names, see ``planning_service``). Runs synchronously: call it from
-    a worker thread, never from the event loop. A matcher failure (pinned
-    work that cannot all be kept) is stored as a ``failed`` plan with its
-    reason, not raised. ``skip_booking_ids`` are left out (another service's
-    plan of the same run took them).
+    admin names, see ``planning_service``). Runs synchronously, in the
+    caller's thread (the API and the board queue plans instead, for solver
+    processes: ``booking.plans.jobs``). A matcher failure (pinned work that
+    cannot all be kept) is stored as a ``failed`` plan with its reason, not
+    raised. ``skip_booking_ids`` are left out (another service's plan of the
+    same run took them).
     """
-    began = time.perf_counter()
-    now = ensure_aware(now) if now is not None else utc_now()
-    ensure_aware(horizon_start)
-    ensure_aware(horizon_end)
-    providing_org_id = planning_service(db, actor, providing_org_id)
-    _check_request(db, actor, providing_org_id, horizon_start, horizon_end, booking_ids)
-    plan = Plan(
-        created_by_id=actor.id,
-        providing_org_id=providing_org_id,
-        horizon_start=horizon_start,
-        horizon_end=horizon_end,
-        status=PlanStatus.RUNNING,
-        parameters=to_jsonable(
-            {
-                "booking_ids": sorted(set(booking_ids)) if booking_ids is not None else None,
-                "time_limit": time_limit,
-                "timezone": timezone,
-                "providing_org_id": providing_org_id,
-            }
-        ),
-    )
-    db.add(plan)
-    db.flush()
-    problem, index = build_problem(
+    plan = open_plan(
         db,
+        actor=actor,
         horizon_start=horizon_start,
         horizon_end=horizon_end,
         booking_ids=booking_ids,
-        now=now,
         providing_org_id=providing_org_id,
+        time_limit=time_limit,
+        timezone=timezone,
+    )
+    return solve_plan(
+        db, actor=actor, plan=plan, now=now, workers=workers, skip_booking_ids=skip_booking_ids
+    )
+
+
+def solve_plan(
+    db: Session,
+    *,
+    actor: User,
+    plan: Plan,
+    now: dt.datetime | None = None,
+    workers: int | None = None,
+    skip_booking_ids: Collection[int] = (),
+    progress: Progress | None = None,
+    after_build: Callable[[], None] | None = None,
+) -> Plan:
+    """Solve a stored plan with its own parameters; store its proposals and mark it done.
+
+    ``progress`` hears of each new solution (and may stop the search, see
+    ``matching.phases.Progress``); ``after_build`` runs once the problem is
+    read, before the solve: a solver process commits there, so no
+    transaction stays open during the solve.
+    """
+    began = time.perf_counter()
+    now = ensure_aware(now) if now is not None else utc_now()
+    parameters = plan.parameters or {}
+    wanted = parameters.get("booking_ids")
+    booking_ids = [int(b) for b in wanted] if wanted is not None else None
+    time_limit = float(parameters["time_limit"])
+    timezone = str(parameters.get("timezone") or DEFAULT_TIMEZONE)
+    assert plan.providing_org_id is not None, "a new plan always staffs one service"
+    problem, index = build_problem(
+        db,
+        horizon_start=plan.horizon_start,
+        horizon_end=plan.horizon_end,
+        booking_ids=booking_ids,
+        now=now,
+        providing_org_id=plan.providing_org_id,
         skip_booking_ids=skip_booking_ids,
         timezone=timezone,
     )
+    if after_build is not None:
+        after_build()
     built = time.perf_counter()
     timings: dict[str, Any] = {"build_seconds": round(built - began, 3)}
     sizes = {
@@ -269,7 +333,12 @@ def run_plan(
     try:
         if index.planned:
             problem, solution = _solve_keeping_what_can_be_kept(
-                problem, index, time_limit=time_limit, workers=workers, warnings=warnings
+                problem,
+                index,
+                time_limit=time_limit,
+                workers=workers,
+                warnings=warnings,
+                progress=progress,
             )
     except (ValueError, BrokenPlanError) as exc:
         return _failed(db, actor, plan, index.humanise(str(exc)), timings, sizes, began)
@@ -304,7 +373,7 @@ def run_plan(
         action="plan.created",
         entity=plan,
         changes={
-            "horizon": [horizon_start, horizon_end],
+            "horizon": [plan.horizon_start, plan.horizon_end],
             "proposals": len((plan.result or {}).get("proposals", [])),
             "unassigned": len((plan.result or {}).get("unassigned", [])),
         },
@@ -312,31 +381,18 @@ def run_plan(
     return plan
 
 
-def plan_every_service(
-    db: Session,
-    *,
-    actor: User,
-    horizon_start: dt.datetime,
-    horizon_end: dt.datetime,
-    booking_ids: Collection[int] | None = None,
-    time_limit: float,
-    now: dt.datetime | None = None,
-    timezone: str = DEFAULT_TIMEZONE,
-    workers: int | None = None,
-) -> list[Plan]:
-    """An admin plans every service at once: one plan per providing service, in id order.
+def every_service_share(time_limit: float, services: int) -> float:
+    """Each service's share of an every-service run's time limit (a second at least)."""
+    return max(min(1.0, time_limit), time_limit / max(1, services))
 
-    Each plan is what that service's dispatcher would get (its providers,
-    the organisations it serves), so service agreements hold and each
-    service reads only its own plan. A booking that two services serve is
-    left to the first whose plan proposes someone; the next plans the rest.
-    The time limit is shared between the services. With ``booking_ids``,
-    only the services serving one of them plan. Every plan lists the whole
-    run in ``parameters["batch_plan_ids"]``.
-    """
+
+def services_to_plan(
+    db: Session, actor: User, booking_ids: Collection[int] | None
+) -> list[tuple[int, list[int] | None]]:
+    """The services an admin's every-service run plans, in id order, each with its bookings
+    (``None``: all open ones); with ``booking_ids``, only the services serving one of them."""
     if actor.role != UserRole.ADMIN:
         raise Forbidden("Only an admin plans for every service.", code="forbidden_role")
-    now = ensure_aware(now) if now is not None else utc_now()
     agreements = db.execute(
         select(ServiceAgreement.providing_org_id, ServiceAgreement.requesting_org_id)
         .join(Organisation, Organisation.id == ServiceAgreement.providing_org_id)
@@ -363,15 +419,45 @@ def plan_every_service(
                 select(Booking.id, Booking.organisation_id).where(Booking.id.in_(wanted))
             )
         }
-    plans: list[Plan] = []
-    taken: set[int] = set()
-    share = max(min(1.0, time_limit), time_limit / len(served))
+    services: list[tuple[int, list[int] | None]] = []
     for service_id in sorted(served):
         ids = None
         if wanted is not None:
             ids = [b for b in wanted if organisation_of.get(b) in served[service_id]]
             if wanted and not ids:
                 continue
+        services.append((service_id, ids))
+    return services
+
+
+def plan_every_service(
+    db: Session,
+    *,
+    actor: User,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    booking_ids: Collection[int] | None = None,
+    time_limit: float,
+    now: dt.datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    workers: int | None = None,
+) -> list[Plan]:
+    """An admin plans every service at once: one plan per providing service, in id order.
+
+    Each plan is what that service's dispatcher would get (its providers,
+    the organisations it serves), so service agreements hold and each
+    service reads only its own plan. A booking that two services serve is
+    left to the first whose plan proposes someone; the next plans the rest.
+    The time limit is shared between the services. With ``booking_ids``,
+    only the services serving one of them plan. Every plan lists the whole
+    run in ``parameters["batch_plan_ids"]``.
+    """
+    now = ensure_aware(now) if now is not None else utc_now()
+    services = services_to_plan(db, actor, booking_ids)
+    plans: list[Plan] = []
+    taken: set[int] = set()
+    share = every_service_share(time_limit, len(services))
+    for service_id, ids in services:
         plan = run_plan(
             db,
             actor=actor,
@@ -489,6 +575,7 @@ def _solve_keeping_what_can_be_kept(
     time_limit: float,
     workers: int | None,
     warnings: list[str],
+    progress: Progress | None = None,
 ) -> tuple[MatchProblem, MatchPlan]:
     """Solve; if held work cannot all be kept together, plan around the clashing part.
 
@@ -499,12 +586,16 @@ def _solve_keeping_what_can_be_kept(
     for _ in range(MAX_PIN_RELEASES):
         try:
             return problem, solve(
-                problem, time_limit=time_limit, workers=workers, hint=_hint(problem, index)
+                problem,
+                time_limit=time_limit,
+                workers=workers,
+                hint=_hint(problem, index),
+                progress=progress,
             )
         except InfeasibleFixedError as clash:
             warnings.append(index.humanise(str(clash)))
             problem = without_pins(problem, clash.pairs)
-    return problem, solve(problem, time_limit=time_limit, workers=workers)
+    return problem, solve(problem, time_limit=time_limit, workers=workers, progress=progress)
 
 
 def _hint(problem: MatchProblem, index: ProblemIndex) -> MatchPlan:
@@ -690,8 +781,30 @@ def _store(
             "solve_seconds": solution.stats.solve_seconds,
         }
     plan.result = to_jsonable(
-        {"proposals": proposals, "unassigned": unassigned, "pinned": pinned, "stats": stats}
+        {
+            "proposals": proposals,
+            "unassigned": unassigned,
+            "pinned": pinned,
+            "stats": stats,
+            "sharing": sharing_of(problem, solution),
+        }
     )
+
+
+def sharing_of(problem: MatchProblem, solution: MatchPlan | None) -> dict[str, Any]:
+    """How the plan shares the work (minutes per provider) beside what it drives.
+
+    Over every provider of the problem, the held work it kept included: the
+    price of fairness is read as travel against the Gini coefficient.
+    """
+    assignments = solution.assignments if solution is not None else ()
+    figures = workload_stats(problem, assignments)
+    travel = solution.stats.extra.get("travel_minutes") if solution is not None else None
+    return {
+        "travel_minutes": travel if isinstance(travel, int) else None,
+        "fairness_weight": problem.fairness_weight,
+        **figures,
+    }
 
 
 def _plain(value: object) -> bool:

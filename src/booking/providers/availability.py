@@ -341,4 +341,9 @@ def replace_availability(
             "exceptions": [len(before.exceptions), len(exceptions)],
         },
     )
+    if any(e.kind == AvailabilityExceptionKind.ABSENCE for e in exceptions):
+        # Held work inside an absence falls through and is re-staffed (plans build on this).
+        from booking.plans.repair import absence_recorded
+
+        absence_recorded(db, actor=actor, provider=provider)
     return get_availability(db, provider=provider, timezone=timezone)

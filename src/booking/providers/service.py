@@ -511,4 +511,9 @@ def update_provider(
         # feed address must not outlive it (a new one can be issued).
         reason = "provider_inactive" if audit.get("is_active") == [True, False] else "login_changed"
         revoke_calendar_token(db, actor=actor, provider=provider, reason=reason)
+    if audit.get("is_active") == [True, False]:
+        # Their held work still to come falls through and is re-staffed.
+        from booking.plans.repair import provider_deactivated
+
+        provider_deactivated(db, actor=actor, provider=provider)
     return provider

@@ -7,6 +7,7 @@ are in ``tests/api/web/browser``; these read the rendered HTML.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -101,13 +102,14 @@ def test_a_refused_sign_in_puts_the_focus_on_its_message(browser: Browser, world
 
 
 def test_the_plan_page_gives_each_proposal_a_row_header_and_focuses_the_result(
-    browser: Browser, db: Session, world: World
+    browser: Browser, db: Session, world: World, solve_queued: Callable[[], list[int]]
 ) -> None:
     world.provider(db, name="Yonas Tesfaye")
     world.booking(db, hour=10)
     world.booking(db, hour=14)
     browser.sign_in(world.dispatcher).language("en")
     run = browser.post("/board/plans", {"start": world.day.isoformat(), "days": "1"})
+    solve_queued()
     html = browser.get(run.headers["location"]).text
     body = html[html.index("<tbody>") : html.index("</tbody>")]
     rows = re.findall(r"<tr\b.*?</tr>", body, re.S)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -71,7 +72,7 @@ def test_nonsense_in_the_board_s_address_falls_back_to_defaults(dispatcher: Brow
 
 
 def test_a_plan_is_run_shown_beside_its_explanation_and_applied_as_offers(
-    dispatcher: Browser, world: World, db: Session
+    dispatcher: Browser, world: World, db: Session, solve_queued: Callable[[], list[int]]
 ) -> None:
     provider = world.provider(db, name="Yonas Tesfaye")
     booking = world.booking(db, hour=10)
@@ -82,7 +83,15 @@ def test_a_plan_is_run_shown_beside_its_explanation_and_applied_as_offers(
     assert response.status_code == 303
     plan = db.scalars(select(Plan).order_by(Plan.id.desc())).first()
     assert plan is not None and response.headers["location"] == f"/board/plans/{plan.id}"
+    waiting = dispatcher.get(response.headers["location"]).text
+    # Queued, not solved in the request: the page follows the solve until it ends.
+    assert 'id="plan-progress" data-follow="5"' in waiting
+    assert '<progress aria-label="Solving time used"' in waiting and 'max="5" value="0"' in waiting
+    assert "Waiting for a solver to take the plan." in waiting
+    assert 'action="/board/plans/' + str(plan.id) + '/stop"' in waiting
+    assert solve_queued() == [plan.id]
     html = dispatcher.get(response.headers["location"]).text
+    assert "data-follow" not in html and "<progress" not in html
     assert "Yonas Tesfaye" in html and booking.reference in html
     assert '<p class="proposal-explanation" lang="en">' in html
     assert nobody.reference in html and "Nobody in the pool speaks the language." in html
@@ -319,3 +328,21 @@ def test_the_day_view_shows_each_provider_s_sessions_and_drives(
     assert 'class="chart-held"' in html and 'class="chart-travel"' in html
     empty = dispatcher.get("/board/day?date=2001-01-01").text
     assert "Nobody of your service has work on this day yet." in empty
+
+
+def test_a_dispatcher_stops_a_queued_plan_from_its_page(
+    dispatcher: Browser, world: World, db: Session, solve_queued: Callable[[], list[int]]
+) -> None:
+    world.booking(db, hour=10)
+    response = dispatcher.post(
+        "/board/plans", {"start": world.day.isoformat(), "days": "1", "time_limit": "5"}
+    )
+    plan_page = response.headers["location"]
+    stopped = dispatcher.post(plan_page + "/stop", {})
+    assert stopped.status_code == 303 and stopped.headers["location"] == plan_page
+    html = dispatcher.get(plan_page).text
+    assert "<progress" not in html and "data-follow" not in html
+    assert "Stopped by a dispatcher before it ran." in html
+    assert solve_queued() == []
+    # Stopping it again: it has ended, the page says so rather than failing.
+    assert dispatcher.post(plan_page + "/stop", {}).status_code == 409

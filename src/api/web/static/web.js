@@ -218,6 +218,44 @@
     }
   }
 
+  /* A plan being solved: read its page again every few seconds and update the progress in
+     place (nothing reloads, the focus stays where it is, nothing is announced on the way);
+     once the plan has ended, open the finished page. Without the script, a link reloads. */
+  function followPlan() {
+    var box = document.querySelector("#plan-progress[data-follow]");
+    if (!box || !window.fetch || !window.DOMParser) {
+      return;
+    }
+    var seconds = Number(box.getAttribute("data-follow")) || 5;
+    var timer = window.setInterval(function () {
+      window
+        .fetch(window.location.href, { credentials: "same-origin" })
+        .then(function (answer) {
+          return answer.ok ? answer.text() : null;
+        })
+        .then(function (html) {
+          if (html === null) {
+            return;
+          }
+          var page = new DOMParser().parseFromString(html, "text/html");
+          var fresh = page.querySelector("#plan-progress [data-follow-part]");
+          if (!fresh) {
+            window.clearInterval(timer);
+            window.location.reload();
+            return;
+          }
+          box.querySelector("[data-follow-part]").replaceWith(document.importNode(fresh, true));
+          var stop = box.querySelector("#stop-form");
+          if (stop && !page.getElementById("stop-form")) {
+            stop.remove();
+          }
+        })
+        .catch(function () {
+          /* the next tick tries again */
+        });
+    }, seconds * 1000);
+  }
+
   /* For other scripts of the pages (a progress bar fed by the server, for one). */
   window.Truchement = {
     progress: function (box) {
@@ -233,5 +271,6 @@
     setUpSelectAll();
     focusErrors();
     focusAnswer();
+    followPlan();
   });
 })();

@@ -54,6 +54,7 @@ from booking.providers.models import Provider
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
 from booking.vocabulary import (
+    HELD_ASSIGNMENT_STATUSES,
     LIVE_ASSIGNMENT_STATUSES,
     PROVIDER_VISIBLE_ASSIGNMENT_STATUSES,
     AssignmentStatus,
@@ -245,6 +246,11 @@ def decline(
     db.flush()
     if before == AssignmentStatus.OFFERED and booking.status == BookingStatus.REQUESTED:
         events.offer_unanswered(db, booking=booking, now=now)
+    if before in HELD_ASSIGNMENT_STATUSES:
+        # Given back: a repair re-staffs it (imported here: plans build on assignments).
+        from booking.plans.repair import work_fell_through
+
+        work_fell_through(db, actor=user, assignments=[assignment], trigger="gave_back", now=now)
     return assignment
 
 

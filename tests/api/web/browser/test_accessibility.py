@@ -157,6 +157,9 @@ def test_every_page_of_the_story_meets_wcag_21_aa_in_french_and_dutch(
     page.locator("#plan-limit").fill("3")
     page.locator("#run-plan").click()
     page.wait_for_url(re.compile(r"/board/plans/\d+$"), timeout=60_000)
+    # The plan is queued for the server's solver thread; its page follows the solve and
+    # opens the finished plan by itself (web.js), so it is audited once it has ended.
+    page.locator("#apply-form").wait_for(timeout=60_000)
     assert page.locator("#apply-form tbody tr").count() > 0
     audit.check_in_both(page, "plan")
     page.locator("#mode-offer").check()

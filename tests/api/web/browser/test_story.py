@@ -142,6 +142,8 @@ def test_book_plan_apply_accept(server: str, chromium: Any, screenshot_dir: Path
     page.wait_for_url(re.compile(r"/board/plans/\d+$"), timeout=60_000)
     solving = page.evaluate("JSON.parse(sessionStorage.getItem('solving'))")
     assert solving == {"shown": True, "unavailable": "true", "focused": "run-plan"}
+    # The plan is queued for the server's solver thread: its page reloads until it ends.
+    page.locator("#apply-form").wait_for(timeout=60_000)
     proposals = page.locator("#apply-form tbody tr")
     assert proposals.count() > 0
     assert page.locator(".proposal-explanation").first.inner_text()

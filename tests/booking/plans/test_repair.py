@@ -1,0 +1,174 @@
+"""Re-staffing: work that falls through is re-planned alone, offered or proposed, and told."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.assignments import service as assignments
+from booking.audit import AuditLog
+from booking.models import Assignment, Booking, OutboxMessage, Provider
+from booking.plans.models import Plan
+from booking.plans.repair import open_repairs, run_pending_repairs
+from booking.providers.availability import ExceptionData, RuleData, replace_availability
+from booking.providers.service import update_provider
+from booking.vocabulary import AssignmentStatus, BookingStatus, PlanKind, PlanStatus
+from tests.booking.dispatch_world import World, at, now_for
+from tests.factories import make_assignment
+
+WEEKDAYS = range(5)
+
+
+def _confirmed(db: Session, world: World, provider: Provider, hour: int) -> Booking:
+    booking = world.booking(db, hour=hour, status="confirmed")
+    make_assignment(db, booking=booking, provider=provider, status="confirmed")
+    return booking
+
+
+def _story(db: Session, world: World) -> tuple[Provider, list[Booking], Booking]:
+    """Awet has three confirmed sessions on the day, Bereket one; Selam is free."""
+    awet = world.provider(db, name="Awet")
+    world.provider(db, name="Selam")
+    bereket = world.provider(db, name="Bereket")
+    fell = [_confirmed(db, world, awet, hour) for hour in (9, 11, 14)]
+    kept = _confirmed(db, world, bereket, 16)
+    return awet, fell, kept
+
+
+def _absent_all_day(db: Session, world: World, awet: Provider) -> None:
+    """Awet, signed in, records an absence over the day (their weekly hours unchanged)."""
+    replace_availability(
+        db,
+        actor=world.login(db, awet),
+        provider=awet,
+        timezone="Europe/Brussels",
+        rules=[RuleData(d, dt.time(8, 30), dt.time(17, 0)) for d in WEEKDAYS],
+        exceptions=[
+            ExceptionData("absence", at(world.day, 0), at(world.day + dt.timedelta(days=1), 0))
+        ],
+    )
+
+
+def _held(db: Session, booking: Booking) -> list[Assignment]:
+    return list(
+        db.scalars(
+            select(Assignment).where(
+                Assignment.booking_id == booking.id,
+                Assignment.status.in_(("offered", "accepted", "confirmed", "proposed")),
+            )
+        )
+    )
+
+
+def test_an_absence_over_three_confirmed_sessions_is_offered_to_the_free_provider_in_one_tick(
+    db: Session, world: World
+) -> None:
+    awet, fell, kept = _story(db, world)
+    world.service.auto_offer = True
+    db.flush()
+
+    _absent_all_day(db, world, awet)
+    for booking in fell:
+        assert booking.status == BookingStatus.REQUESTED
+    [pending] = db.scalars(select(Plan).where(Plan.kind == PlanKind.REPAIR)).all()
+    assert pending.status == PlanStatus.PENDING
+    assert sorted(pending.parameters["booking_ids"]) == sorted(b.id for b in fell)
+
+    [repair] = run_pending_repairs(db, now=now_for(world))  # one worker tick
+
+    assert repair.id == pending.id and repair.status == PlanStatus.DONE
+    for booking in fell:
+        [offer] = _held(db, booking)
+        assert offer.status == AssignmentStatus.OFFERED
+        assert offer.provider_id != awet.id  # Selam or Bereket, around his 16:00
+    [still] = _held(db, kept)
+    assert still.status == AssignmentStatus.CONFIRMED and kept.status == BookingStatus.CONFIRMED
+    assert [p["booking_id"] for p in repair.result["pinned"]] == [kept.id]
+
+    story = [
+        entry.action
+        for entry in db.scalars(select(AuditLog).order_by(AuditLog.id))
+        if entry.action.startswith(("assignment.fell", "plan.repair", "assignment.offered"))
+    ]
+    assert story[:3] == ["assignment.fell_through"] * 3
+    assert story[3] == "plan.repair_requested"
+    assert "plan.repaired" in story
+    alerts = db.scalars(select(OutboxMessage).where(OutboxMessage.event == "repair_proposed")).all()
+    assert len(alerts) == 3
+    assert all(a.recipient_user_id == world.dispatcher.id for a in alerts)
+    assert all(a.context["fell_through"] == "Awet" and a.context["offered"] for a in alerts)
+    assert {a.context["proposed_name"] for a in alerts} <= {"Selam", "Bereket"}
+
+
+def test_a_solver_process_takes_a_repair_from_the_plans_queue_like_any_plan(
+    db: Session, world: World, solve_queued: Callable[[], list[int]]
+) -> None:
+    awet, fell, _kept = _story(db, world)
+    world.service.auto_offer = True
+    _absent_all_day(db, world, awet)
+    [pending] = db.scalars(select(Plan).where(Plan.kind == PlanKind.REPAIR)).all()
+
+    assert solve_queued() == [pending.id]
+
+    assert pending.status == PlanStatus.DONE and pending.attempts == 1
+    for booking in fell:
+        [offer] = _held(db, booking)
+        assert offer.status == AssignmentStatus.OFFERED and offer.provider_id != awet.id
+    assert run_pending_repairs(db, now=now_for(world)) == []  # solved once, not twice
+
+
+def test_without_auto_offer_the_repair_waits_on_the_board_as_a_proposal(
+    db: Session, world: World
+) -> None:
+    awet, fell, kept = _story(db, world)
+    _absent_all_day(db, world, awet)
+    [repair] = run_pending_repairs(db, now=now_for(world))
+
+    for booking in fell:
+        [proposal] = _held(db, booking)
+        assert proposal.status == AssignmentStatus.PROPOSED and proposal.plan_id == repair.id
+        assert booking.status == BookingStatus.PROPOSED
+    assert open_repairs(db, world.service.id) == [repair]
+    assert kept.status == BookingStatus.CONFIRMED
+
+
+def test_giving_back_confirmed_work_is_repaired_and_nobody_free_leaves_it_on_the_board(
+    db: Session, world: World
+) -> None:
+    awet = world.provider(db, name="Awet")
+    booking = _confirmed(db, world, awet, 10)
+    [held] = _held(db, booking)
+    assignments.decline(
+        db, actor=world.dispatcher, assignment=held, lock_hours=24, now=now_for(world)
+    )
+    [repair] = run_pending_repairs(db, now=now_for(world))
+    assert repair.parameters["trigger"] == "gave_back"
+    assert repair.result["proposals"] == []
+    assert booking.status == BookingStatus.UNFILLED
+    [alert] = db.scalars(select(OutboxMessage).where(OutboxMessage.event == "repair_proposed"))
+    assert alert.context["proposed_name"] is None
+
+
+def test_a_deactivated_provider_s_work_falls_through(db: Session, world: World) -> None:
+    awet, fell, _kept = _story(db, world)
+    update_provider(db, actor=world.dispatcher, provider=awet, changes={"is_active": False})
+    [pending] = db.scalars(select(Plan).where(Plan.kind == PlanKind.REPAIR)).all()
+    assert pending.parameters["trigger"] == "deactivated"
+    assert sorted(pending.parameters["booking_ids"]) == sorted(b.id for b in fell)
+
+
+def test_an_urgent_request_gets_a_repair_and_a_later_one_does_not(
+    db: Session, world: World
+) -> None:
+    world.provider(db, name="Selam")
+    from booking.plans.repair import urgent_request
+
+    soon = world.booking(db, hour=10)
+    assert urgent_request(db, booking=soon, now=at(world.day, 8)) is not None
+    assert urgent_request(db, booking=soon, now=now_for(world)) is None
+    [repair] = run_pending_repairs(db, now=at(world.day, 8))
+    assert repair.parameters["trigger"] == "urgent_request"
+    assert [p["booking_id"] for p in repair.result["proposals"]] == [soon.id]
