@@ -22,6 +22,7 @@ from api.routers import offers as offers_router
 from api.routers import plans as plans_router
 from api.routers import privacy as privacy_router
 from api.routers import providers as providers_router
+from api.routers import repairs as repairs_router
 from api.routers import series as series_router
 from api.web import install_web
 from booking.db import make_engine, make_session_factory
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assignments_router.router)
     app.include_router(offers_router.router)
     app.include_router(plans_router.router)
+    app.include_router(repairs_router.router)
     app.include_router(bookings_router.router)
     app.include_router(series_router.router)
     app.include_router(privacy_router.router)

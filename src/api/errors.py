@@ -136,13 +136,27 @@ def _field(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in parts) or "body"
 
 
+LANGUAGE_FIELDS = frozenset({"language", "language_code", "languages"})
+"""Fields that hold a language code: a wrong one is told what a code looks like."""
+
+
+def _is_language_field(field: str) -> bool:
+    parts = field.split(".")
+    return bool(LANGUAGE_FIELDS & set(parts)) and (
+        parts[-1] in LANGUAGE_FIELDS or parts[-1] == "code" or parts[-1].isdigit()
+    )
+
+
 def validation_errors(locale: str, errors: list[Any]) -> list[dict[str, str]]:
     """``[{field, message, type}]`` for pydantic's errors; field paths stay as sent."""
     result: list[dict[str, str]] = []
     for err in errors:
         kind = str(err.get("type", ""))
         field = "body" if kind == "json_invalid" else _field(err.get("loc", ()))
-        result.append({"field": field, "message": validation_message(locale, err), "type": kind})
+        message = validation_message(locale, err)
+        if kind == "string_pattern_mismatch" and _is_language_field(field):
+            message = translate(locale, "validation.language_code")
+        result.append({"field": field, "message": message, "type": kind})
     return result
 
 
@@ -164,6 +178,27 @@ def _domain_errors(locale: str, members: dict[str, Any]) -> None:
     members["errors"] = shaped
 
 
+def domain_detail(locale: str, error: DomainError) -> str:
+    """A domain error's detail in ``locale``: its code's sentence, else its status's.
+
+    English keeps the service's own sentence, which names this occurrence; the
+    other languages take the API's ``domain.<code>``, the pages' ``problem.<code>``
+    or, for a code neither knows, the sentence of its status (the field errors
+    and the code still say exactly what broke).
+    """
+    if locale == "en":
+        return error.detail
+    key = f"domain.{error.code}"
+    if has_message(key):
+        return translate(locale, key, error.extra())
+    from api.web.i18n import catalogue  # the pages' words; imported late, they import this
+
+    page_words = catalogue(locale).get(f"problem.{error.code}")
+    if page_words:
+        return page_words
+    return translate(locale, f"domain.status_{error.status}")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error the same way, so a client needs one parser."""
 
@@ -173,7 +208,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         locale = request_locale(request.headers)
         title = exc.title if locale == "en" else status_title(locale, exc.status)
-        detail = exc.detail
+        detail = domain_detail(locale, exc)
         if isinstance(exc, NotFound) and exc.entity:
             detail = translate(
                 locale, "detail.not_found", {"entity": exc.entity, "entity_id": exc.entity_id}

@@ -15,12 +15,38 @@ from typing import Any
 
 from babel import Locale as BabelLocale
 
+from booking.reasons import choose_plurals
+
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "fr", "nl")
 DEFAULT_LOCALE = "en"
 MAX_ACCEPT_LANGUAGE_ITEMS = 20
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
+        "validation.language_code": (
+            "Use a language code like `tir` (three lowercase letters), or pick from the list "
+            "(GET /api/v1/languages)."
+        ),
+        "validation.unknown_language": (
+            "Not a language the service books: use a language code like `tir`, or pick from "
+            "the list (GET /api/v1/languages)."
+        ),
+        "domain.status_400": "The request cannot be carried out.",
+        "domain.status_403": "Your role or organisation does not allow this.",
+        "domain.status_404": "Not found, or not yours to see.",
+        "domain.status_409": "This clashes with the current state; read it again and retry.",
+        "domain.status_412": "It changed since you read it; read it again and retry.",
+        "domain.status_422": "Some fields break a rule: see `errors`.",
+        "domain.language_exists": "This language is already in the catalogue.",
+        "domain.email_taken": "A user with this email already exists.",
+        "domain.not_served": ("The provider's service does not serve this booking's organisation."),
+        "domain.no_service": (
+            "No providing service serves any organisation: there is nothing to plan."
+        ),
+        "domain.unknown_language": (
+            "Unknown language: use a language code like `tir`, or pick from the list "
+            "(GET /api/v1/languages)."
+        ),
         "title.400": "Bad request",
         "title.401": "Authentication required",
         "title.403": "Not allowed",
@@ -53,7 +79,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "More than {limit} changes a minute; try again in {retry_after} seconds."
         ),
         "detail.internal": "The error was logged.",
-        "detail.overloaded": "The service is busy; try again in {retry_after} second(s).",
+        "detail.overloaded": (
+            "The service is busy; try again in {retry_after} {retry_after|second|seconds}."
+        ),
         "detail.unstorable": (
             "A value cannot be stored (a NUL character, a number out of range...)."
         ),
@@ -62,7 +90,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Another change to the same data was made at the same moment; read again and retry."
         ),
         "detail.stale_proposals": (
-            "{refused} proposal(s) refused as stale, {applied} applied; read the plan again."
+            "{refused} {refused|proposal|proposals} refused as stale, {applied} applied; "
+            "read the plan again."
         ),
         "validation.missing": "Field required.",
         "validation.extra_forbidden": "Unknown field.",
@@ -112,13 +141,39 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_nul": "Must not contain NUL characters.",
     },
     "fr": {
+        "validation.language_code": (
+            "Utilisez un code de langue comme `tir` (trois lettres minuscules), ou choisissez "
+            "dans la liste (GET /api/v1/languages)."
+        ),
+        "validation.unknown_language": (
+            "Langue que le service ne propose pas : utilisez un code de langue comme `tir`, "
+            "ou choisissez dans la liste (GET /api/v1/languages)."
+        ),
+        "domain.status_400": "La demande ne peut pas être traitée.",
+        "domain.status_403": "Votre rôle ou votre organisation ne le permet pas.",
+        "domain.status_404": "Introuvable, ou hors de votre périmètre.",
+        "domain.status_409": "Cela entre en conflit avec l’état actuel ; relisez puis réessayez.",
+        "domain.status_412": "La ressource a changé depuis votre lecture ; relisez puis réessayez.",
+        "domain.status_422": "Des champs enfreignent une règle : voir `errors`.",
+        "domain.language_exists": "Cette langue figure déjà dans le catalogue.",
+        "domain.email_taken": "Un compte existe déjà avec cette adresse e-mail.",
+        "domain.not_served": (
+            "Le service de l’intervenant ne dessert pas l’organisation de cette réservation."
+        ),
+        "domain.no_service": (
+            "Aucun service prestataire ne dessert d’organisation : il n’y a rien à planifier."
+        ),
+        "domain.unknown_language": (
+            "Langue inconnue : utilisez un code de langue comme `tir`, ou choisissez dans la "
+            "liste (GET /api/v1/languages)."
+        ),
         "title.400": "Requête incorrecte",
         "title.401": "Authentification requise",
         "title.403": "Action non autorisée",
         "title.404": "Introuvable",
         "title.405": "Méthode non autorisée",
         "title.406": "Format non disponible",
-        "title.409": "Conflit avec l'état actuel",
+        "title.409": "Conflit avec l’état actuel",
         "title.412": "La ressource a changé depuis votre lecture",
         "title.413": "Corps de requête trop volumineux",
         "title.415": "Type de contenu non pris en charge",
@@ -129,37 +184,38 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "title.503": "Service indisponible",
         "title.error": "Erreur",
         "detail.unauthenticated": (
-            "Envoyez un jeton d'API sous la forme 'Authorization: Bearer <jeton>'."
+            "Envoyez un jeton d’API sous la forme « Authorization: Bearer <jeton> »."
         ),
         "detail.invalid_token": (
             "Le jeton est inconnu, révoqué ou expiré, ou son utilisateur est désactivé."
         ),
-        "detail.forbidden_role": "Cette action demande l'un des rôles : {roles}.",
+        "detail.forbidden_role": "Cette action demande l’un des rôles : {roles}.",
         "detail.cross_origin": "Une requête authentifiée par cookie doit venir de ce site.",
         "detail.not_found": "{entity} {entity_id} introuvable.",
         "detail.no_route": "Rien à cette adresse.",
-        "detail.method_not_allowed": "Cette adresse n'accepte pas cette méthode.",
+        "detail.method_not_allowed": "Cette adresse n’accepte pas cette méthode.",
         "detail.validation": "Certains champs sont manquants ou non valides.",
-        "detail.malformed_json": "Le corps de la requête n'est pas du JSON valide.",
+        "detail.malformed_json": "Le corps de la requête n’est pas du JSON valide.",
         "detail.body_too_large": "Le corps de la requête dépasse {limit} octets.",
         "detail.rate_limited": (
-            "Plus de {limit} modifications par minute ; réessayez dans {retry_after} secondes."
+            "Plus de {limit} modifications par minute ; réessayez dans {retry_after} secondes."
         ),
-        "detail.internal": "L'erreur a été journalisée.",
+        "detail.internal": "L’erreur a été journalisée.",
         "detail.overloaded": (
-            "Le service est surchargé ; réessayez dans {retry_after} seconde(s)."
+            "Le service est surchargé ; réessayez dans {retry_after} "
+            "{retry_after|seconde|secondes}."
         ),
         "detail.unstorable": (
             "Une valeur ne peut pas être enregistrée (caractère NUL, nombre hors limites...)."
         ),
         "detail.constraint": "La modification enfreint une règle de la base ({constraint}).",
         "detail.conflict": (
-            "Une autre modification des mêmes données a eu lieu au même moment ; "
+            "Une autre modification des mêmes données a eu lieu au même moment ; "
             "relisez puis réessayez."
         ),
         "detail.stale_proposals": (
-            "{refused} proposition(s) refusée(s) car périmée(s), {applied} appliquée(s) ; "
-            "relisez le plan."
+            "{refused} {refused|proposition refusée car périmée|propositions refusées car "
+            "périmées}, {applied} {applied|appliquée|appliquées} ; relisez le plan."
         ),
         "validation.missing": "Champ obligatoire.",
         "validation.extra_forbidden": "Champ inconnu.",
@@ -167,7 +223,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_type": "Doit être une chaîne de caractères.",
         "validation.string_too_short": "Doit comporter au moins {min_length} caractères.",
         "validation.string_too_long": "Doit comporter au plus {max_length} caractères.",
-        "validation.string_pattern_mismatch": "N'a pas le format attendu.",
+        "validation.string_pattern_mismatch": "N’a pas le format attendu.",
         "validation.date_out_of_range": "Doit être compris entre le {earliest} et le {latest}.",
         "validation.local_time": (
             "Doit être une heure locale comme 08:30 ou 08:30:00, sans décalage horaire."
@@ -183,8 +239,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.greater_than_equal": "Doit valoir au moins {ge}.",
         "validation.less_than": "Doit être inférieur à {lt}.",
         "validation.less_than_equal": "Doit valoir au plus {le}.",
-        "validation.enum": "Doit être l'une des valeurs : {expected}.",
-        "validation.literal_error": "Doit être l'une des valeurs : {expected}.",
+        "validation.enum": "Doit être l’une des valeurs : {expected}.",
+        "validation.literal_error": "Doit être l’une des valeurs : {expected}.",
         "validation.list_type": "Doit être une liste.",
         "validation.too_short": "Doit contenir au moins {min_length} éléments.",
         "validation.too_long": "Doit contenir au plus {max_length} éléments.",
@@ -209,6 +265,30 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "validation.string_nul": "Ne doit pas contenir de caractère NUL.",
     },
     "nl": {
+        "validation.language_code": (
+            "Gebruik een taalcode zoals `tir` (drie kleine letters), of kies uit de lijst "
+            "(GET /api/v1/languages)."
+        ),
+        "validation.unknown_language": (
+            "Geen taal die de dienst aanbiedt: gebruik een taalcode zoals `tir`, of kies uit "
+            "de lijst (GET /api/v1/languages)."
+        ),
+        "domain.status_400": "Het verzoek kan niet worden uitgevoerd.",
+        "domain.status_403": "Uw rol of organisatie staat dit niet toe.",
+        "domain.status_404": "Niet gevonden, of niet voor u zichtbaar.",
+        "domain.status_409": "Dit botst met de huidige toestand; lees opnieuw en probeer nog eens.",
+        "domain.status_412": "Het is gewijzigd sinds u het las; lees opnieuw en probeer nog eens.",
+        "domain.status_422": "Sommige velden breken een regel: zie `errors`.",
+        "domain.language_exists": "Deze taal staat al in de catalogus.",
+        "domain.email_taken": "Er bestaat al een gebruiker met dit e-mailadres.",
+        "domain.not_served": "De dienst van de tolk bedient de organisatie van deze boeking niet.",
+        "domain.no_service": (
+            "Geen enkele dienst bedient een organisatie: er valt niets te plannen."
+        ),
+        "domain.unknown_language": (
+            "Onbekende taal: gebruik een taalcode zoals `tir`, of kies uit de lijst "
+            "(GET /api/v1/languages)."
+        ),
         "title.400": "Ongeldig verzoek",
         "title.401": "Authenticatie vereist",
         "title.403": "Niet toegestaan",
@@ -244,7 +324,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         ),
         "detail.internal": "De fout werd gelogd.",
         "detail.overloaded": (
-            "De dienst is overbelast; probeer opnieuw over {retry_after} seconde(n)."
+            "De dienst is overbelast; probeer opnieuw over {retry_after} "
+            "{retry_after|seconde|seconden}."
         ),
         "detail.unstorable": (
             "Een waarde kan niet worden opgeslagen (NUL-teken, getal buiten bereik...)."
@@ -255,7 +336,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "lees opnieuw en probeer nog eens."
         ),
         "detail.stale_proposals": (
-            "{refused} voorstel(len) geweigerd als verouderd, {applied} toegepast; "
+            "{refused} {refused|voorstel|voorstellen} geweigerd als verouderd, {applied} "
+            "toegepast; "
             "lees het plan opnieuw."
         ),
         "validation.missing": "Verplicht veld.",
@@ -362,6 +444,7 @@ def translate(locale: str, key: str, params: Mapping[str, Any] | None = None) ->
     template = CATALOGUE.get(locale, {}).get(key) or CATALOGUE[DEFAULT_LOCALE].get(key, key)
     if not params:
         return template
+    template = choose_plurals(template, locale, params)
     return Formatter().vformat(template, (), _Lenient(params))
 
 

@@ -15,9 +15,10 @@ from datetime import datetime
 
 from matching.eligibility import STAGE_CAPACITY, Option, check_pair
 from matching.greedy import Placer
-from matching.problem import PREFERRED_BONUS, Assignment, Plan, Problem, RuleCode
+from matching.problem import Assignment, Plan, Problem, RuleCode
 from matching.timeline import Timeline
 from matching.travel import Travel
+from matching.why import Why, english
 
 STAGE_PINNED = STAGE_CAPACITY + 1
 """Refused because the session is pinned to someone else: listed first among refusals."""
@@ -44,10 +45,15 @@ class Candidate:
     """Machine-readable refusal (docs/problem.md, "Hard rules"): language, certification, kind,
     gender, skills, excluded, modality, country, travel_range, availability, daily_minutes,
     weekly_minutes, overlap, drive, fixed."""
-    detail: str
-    """A sentence for the dispatcher."""
+    why: Why
+    """The refusal or `can_take`, as data (matching.why)."""
     stage: int
     """How far the provider got through the checks (eligibility's STAGE_*); higher is closer."""
+
+    @property
+    def detail(self) -> str:
+        """`why` in English (the command line's words)."""
+        return english(self.why)
 
 
 def rank_candidates(
@@ -87,7 +93,7 @@ def rank_candidates(
                     (
                         1,
                         "fixed",
-                        f"cannot take it: the session is pinned to {pinned_to}",
+                        Why("fixed", {"provider": provider.id, "pinned_to": pinned_to}),
                         STAGE_PINNED,
                     ),
                 )
@@ -96,7 +102,7 @@ def rank_candidates(
         option, rejection = check_pair(session, provider, timeline, travel)
         if option is None:
             assert rejection is not None
-            why = (rejection.rule, rejection.code, rejection.detail, rejection.stage)
+            why = (rejection.rule, rejection.code, rejection.why, rejection.stage)
             ranked.append(_refused(provider.id, preferred, current, why))
             continue
         for a in by_provider.get(provider.id, []):
@@ -109,16 +115,10 @@ def rank_candidates(
         )
         if insertion is None:
             assert conflict is not None
-            why = (conflict.rule, conflict.code, conflict.detail, STAGE_CAPACITY)
+            why = (conflict.rule, conflict.code, conflict.why, STAGE_CAPACITY)
             ranked.append(_refused(provider.id, preferred, current, why))
             continue
         start = timeline.instant(insertion.start)
-        drive = (
-            f"{insertion.travel_delta} more minutes of driving"
-            if insertion.travel_delta
-            else "no extra driving"
-        )
-        bonus = f", a preferred provider (+{PREFERRED_BONUS})" if preferred else ""
         ranked.append(
             Candidate(
                 provider=provider.id,
@@ -130,7 +130,15 @@ def rank_candidates(
                 current=provider.id in current,
                 rule=None,
                 code=None,
-                detail=f"{provider.id} can take it at {start.strftime('%H:%M')}: {drive}{bonus}",
+                why=Why(
+                    "can_take",
+                    {
+                        "provider": provider.id,
+                        "start": start.isoformat(),
+                        "minutes": insertion.travel_delta,
+                        "preferred": preferred,
+                    },
+                ),
                 stage=STAGE_FEASIBLE,
             )
         )
@@ -148,9 +156,9 @@ def _order(c: Candidate, wanted: int, timeline: Timeline) -> tuple[int, int, int
 
 
 def _refused(
-    provider: str, preferred: bool, current: set[str], why: tuple[int, RuleCode, str, int]
+    provider: str, preferred: bool, current: set[str], why: tuple[int, RuleCode, Why, int]
 ) -> Candidate:
-    rule, code, detail, stage = why
+    rule, code, reason, stage = why
     return Candidate(
         provider=provider,
         feasible=False,
@@ -161,6 +169,6 @@ def _refused(
         current=provider in current,
         rule=rule,
         code=code,
-        detail=f"{provider} {detail}",
+        why=reason,
         stage=stage,
     )

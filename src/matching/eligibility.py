@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from matching.problem import Problem, Provider, RuleCode, Session, UnassignedReason
 from matching.timeline import Timeline
 from matching.travel import Travel
+from matching.why import Why, english
 
 # How far a provider got through the checks; the furthest stage any provider
 # reached names the reason a session nobody can take stays unassigned.
@@ -36,12 +37,17 @@ REASON_BY_STAGE: dict[int, UnassignedReason] = {
 
 @dataclass(frozen=True)
 class Rejection:
-    """Why one provider cannot take one session: the rule, a code and a sentence."""
+    """Why one provider cannot take one session: the rule, its code and the reason as data."""
 
     rule: int
     code: RuleCode
-    detail: str
+    why: Why
     stage: int
+
+    @property
+    def detail(self) -> str:
+        """The reason in English (the command line's words)."""
+        return english(self.why)
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,11 @@ class Unplaceable:
     """A session that no provider can take, with the reason docs/problem.md names."""
 
     reason: UnassignedReason
-    detail: str
+    why: Why
+
+    @property
+    def detail(self) -> str:
+        return english(self.why)
 
 
 @dataclass
@@ -88,40 +98,31 @@ class Eligibility:
 
 def check_profile(session: Session, provider: Provider) -> Rejection | None:
     """Rules 2-6: language, certification, kind, gender, skills, exclusions, modality, country."""
+    who = provider.id
+
+    def no(rule: int, code: RuleCode, stage: int = STAGE_PROFILE, **params: str | int) -> Rejection:
+        return Rejection(rule, code, Why(code, {"provider": who, **params}), stage)
+
     spoken = provider.language(session.language)
     if spoken is None:
-        return Rejection(2, "language", f"does not speak '{session.language}'", STAGE_LANGUAGE)
+        return no(2, "language", STAGE_LANGUAGE, language=session.language)
     if session.requires.certified and not spoken.certified:
-        return Rejection(
-            2, "certification", f"is not certified in '{session.language}'", STAGE_PROFILE
-        )
+        return no(2, "certification", language=session.language)
     if session.provider_kind != "any" and provider.kind != session.provider_kind:
-        return Rejection(
-            3,
-            "kind",
-            f"is an {provider.kind}, the session asks for an {session.provider_kind}",
-            STAGE_PROFILE,
-        )
+        return no(3, "kind", kind=provider.kind, wanted=session.provider_kind)
     if session.requires.gender is not None and provider.gender != session.requires.gender:
-        return Rejection(
-            4,
-            "gender",
-            f"gender does not match the requested '{session.requires.gender}'",
-            STAGE_PROFILE,
-        )
+        return no(4, "gender", gender=session.requires.gender)
     missing = sorted(session.requires.skills - provider.skills)
     if missing:
-        return Rejection(4, "skills", f"lacks the skill(s) {', '.join(missing)}", STAGE_PROFILE)
+        return no(4, "skills", skills=", ".join(missing), count=len(missing))
     if provider.id in session.excluded_providers:
-        return Rejection(4, "excluded", "is excluded for this beneficiary", STAGE_PROFILE)
+        return no(4, "excluded")
     if session.modality not in provider.modalities:
-        return Rejection(5, "modality", f"does not work by {session.modality}", STAGE_PROFILE)
+        return no(5, "modality", modality=session.modality)
     if session.is_onsite:
         country = session.location.country if session.location else None
         if country not in provider.countries:
-            return Rejection(
-                6, "country", f"may not work in {country or 'an unknown country'}", STAGE_PROFILE
-            )
+            return no(6, "country", country=country or "")
     return None
 
 
@@ -204,20 +205,24 @@ def check_pair(
         return None, Rejection(
             8,
             "travel_range",
-            f"lives {drive} min away, beyond their {provider.max_travel_minutes} min limit",
+            Why(
+                "travel_range",
+                {"provider": provider.id, "minutes": drive, "limit": provider.max_travel_minutes},
+            ),
             STAGE_TRAVEL,
         )
     ranges = start_ranges(session, provider, timeline, availability)
     if not ranges:
         return None, Rejection(
-            7, "availability", "is not available at that time", STAGE_AVAILABILITY
+            7, "availability", Why("availability", {"provider": provider.id}), STAGE_AVAILABILITY
         )
     needed = session.duration_minutes + 2 * drive
-    if needed > min(provider.max_minutes_per_day, provider.max_minutes_per_week):
+    limit = min(provider.max_minutes_per_day, provider.max_minutes_per_week)
+    if needed > limit:
         return None, Rejection(
             10,
             "daily_minutes",
-            f"would work {needed} min with the round trip, over their daily or weekly limit",
+            Why("round_trip_minutes", {"provider": provider.id, "minutes": needed, "limit": limit}),
             STAGE_CAPACITY,
         )
     return Option(session=-1, provider=-1, ranges=tuple(ranges), home_minutes=drive), None
@@ -263,13 +268,13 @@ def compute_eligibility(
 def _unplaceable(session: Session, furthest: Rejection | None, reached: int) -> Unplaceable:
     """The reason, and a detail that says how far the nearest candidates got."""
     if furthest is None or furthest.stage == STAGE_LANGUAGE:
-        return Unplaceable("no_provider_speaks_language", f"nobody speaks '{session.language}'")
-    fit = f"{reached} provider(s) fit the request"
-    sentences = {
-        STAGE_PROFILE: f"someone speaks '{session.language}', but none fits the request "
-        f"(e.g. {furthest.code}: {furthest.detail})",
-        STAGE_TRAVEL: f"{fit}; all live too far, e.g. one {furthest.detail}",
-        STAGE_AVAILABILITY: f"{fit} and could get there, none at that time",
-        STAGE_CAPACITY: f"{fit}; none has the minutes, e.g. one {furthest.detail}",
+        return Unplaceable(
+            "no_provider_speaks_language", Why("nobody_speaks", {"language": session.language})
+        )
+    details = {
+        STAGE_PROFILE: Why("none_fits", {"language": session.language}, furthest.why),
+        STAGE_TRAVEL: Why("all_too_far", {"count": reached}, furthest.why),
+        STAGE_AVAILABILITY: Why("none_free_then", {"count": reached}),
+        STAGE_CAPACITY: Why("none_has_minutes", {"count": reached}, furthest.why),
     }
-    return Unplaceable(REASON_BY_STAGE[furthest.stage], sentences[furthest.stage])
+    return Unplaceable(REASON_BY_STAGE[furthest.stage], details[furthest.stage])

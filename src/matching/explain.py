@@ -1,8 +1,9 @@
-"""Why each session got its provider, or why it got none, in words a dispatcher reads.
+"""Why each session got its provider, or why it got none, as data a dispatcher's words are made of.
 
-Each explanation carries the plain-English sentence and the facts it was built
-from (a dataclass), so the API can render the facts in French or Dutch from
-codes instead of translating sentences.
+Each explanation is a sequence of `Why` parts (codes and parameters,
+matching.why) and the facts they were built from; the service renders the
+parts in French, Dutch or English, the command line in English
+(`Explanation.sentence`).
 """
 
 from __future__ import annotations
@@ -17,23 +18,7 @@ from matching.problem import Plan, Problem
 from matching.timeline import Timeline
 from matching.travel import Travel
 from matching.validate import provider_days
-
-REASON_SENTENCES: dict[str, str] = {
-    "no_provider_speaks_language": "Nobody in the pool speaks {language}.",
-    "no_eligible_provider": (
-        "Someone speaks {language}, but nobody meets the request "
-        "(kind, gender, certification, skills, modality, country or exclusions)."
-    ),
-    "out_of_travel_range": "Every provider who fits the request lives too far from the place.",
-    "no_availability": "Nobody who fits the request is available at that time.",
-    "capacity": (
-        "Providers who fit are available, but their days are full: taking it would break "
-        "a travel or working-time limit, or push out a more urgent session."
-    ),
-    "not_solved": "The solver ran out of time before it considered this session.",
-}
-STOCK_DETAILS: dict[str, str] = {"no_provider_speaks_language": "nobody speaks {language}"}
-"""Details that only repeat the sentence; it leaves them out."""
+from matching.why import Why, english_explanation
 
 
 @dataclass(frozen=True)
@@ -71,7 +56,7 @@ class AssignmentFacts:
 class UnassignedFacts:
     session: str
     reason: str
-    detail: str
+    detail: Why | None
     language: str
     eligible: int
     """Providers who pass the static rules; nonzero only for `capacity` and `not_solved`."""
@@ -82,8 +67,15 @@ class Explanation:
     session: str
     code: str
     """`assigned`, `pinned`, an unassigned reason, or `missing` (the plan forgot it)."""
-    sentence: str
+    parts: tuple[Why, ...]
+    """For an assigned session `takes` (or `takes_pinned`) and what made it a good choice;
+    for another, the reason (matching.why.REASON_CODES) and its detail."""
     facts: AssignmentFacts | UnassignedFacts | None
+
+    @property
+    def sentence(self) -> str:
+        """The explanation in English (the command line's words)."""
+        return english_explanation(self.parts)
 
 
 class Explainer:
@@ -176,27 +168,19 @@ class Explainer:
             other_eligible=len(eligible - {p_idx}),
         )
         return Explanation(
-            session_id, "pinned" if facts.pinned else "assigned", _assigned_sentence(facts), facts
+            session_id, "pinned" if facts.pinned else "assigned", _assigned_parts(facts), facts
         )
 
     def _unassigned(self, session_id: str, eligible: int) -> Explanation:
         session = self.sessions[session_id]
         entry = self.unassigned.get(session_id)
         if entry is None:
-            return Explanation(
-                session_id,
-                "missing",
-                "The plan neither assigns this session nor says why it is left out.",
-                None,
-            )
-        sentence = REASON_SENTENCES.get(entry.reason, "It was left unassigned.").format(
-            language=f"'{session.language}'"
-        )
-        stock = STOCK_DETAILS.get(entry.reason, "").format(language=f"'{session.language}'")
-        if entry.detail and entry.detail != stock:
-            sentence = f"{sentence} ({entry.detail})"
-        facts = UnassignedFacts(session_id, entry.reason, entry.detail, session.language, eligible)
-        return Explanation(session_id, entry.reason, sentence, facts)
+            return Explanation(session_id, "missing", (Why("missing"),), None)
+        reason = Why(entry.reason, {"language": session.language})
+        detail = entry.why or (Why("text", {"text": entry.detail}) if entry.detail else None)
+        parts = (reason, detail) if detail is not None else (reason,)
+        facts = UnassignedFacts(session_id, entry.reason, detail, session.language, eligible)
+        return Explanation(session_id, entry.reason, parts, facts)
 
 
 def explain_session(problem: Problem, plan: Plan, session_id: str) -> Explanation:
@@ -220,31 +204,47 @@ def explain_plan_facts(problem: Problem, plan: Plan) -> dict[str, Explanation]:
     return {s.id: explainer.explain(s.id) for s in problem.sessions}
 
 
-def _assigned_sentence(f: AssignmentFacts) -> str:
-    language = f"'{f.language}'" + (", certified" if f.certified else "")
-    when = f.start.strftime("%Y-%m-%d at %H:%M")
-    parts = [f"{f.provider} ({f.provider_kind}, speaks {language}) takes {f.session} on {when}"]
-    if f.pinned:
-        parts[0] += " as pinned (confirmed work)"
+def _assigned_parts(f: AssignmentFacts) -> tuple[Why, ...]:
+    parts = [
+        Why(
+            "takes_pinned" if f.pinned else "takes",
+            {
+                "provider": f.provider,
+                "kind": f.provider_kind,
+                "language": f.language,
+                "certified": f.certified,
+                "session": f.session,
+                "when": f.start.isoformat(),
+            },
+        )
+    ]
     if f.travel_from is None:
-        parts.append(f"by {f.modality}, no travel")
+        parts.append(Why("remote", {"modality": f.modality}))
     elif f.travel_from == "home":
-        parts.append(f"a {f.travel_minutes} min drive from home")
+        parts.append(Why("drive_from_home", {"minutes": f.travel_minutes}))
     else:
         parts.append(
-            f"a {f.travel_minutes} min drive from their previous session {f.previous_session} "
-            f"(from home it would be {f.home_minutes} min)"
+            Why(
+                "drive_from_previous",
+                {
+                    "minutes": f.travel_minutes,
+                    "previous": f.previous_session or "",
+                    "home_minutes": f.home_minutes,
+                },
+            )
         )
     if f.preferred:
-        parts.append("a preferred provider for this session")
+        parts.append(Why("preferred"))
     if f.continuity:
-        parts.append("the same provider as for this beneficiary's other sessions")
+        parts.append(Why("continuity"))
     parts.append(
-        f"their day: {f.day_sessions} session(s), {f.day_minutes} of "
-        f"{f.max_minutes_per_day} minutes with travel"
+        Why(
+            "day_load",
+            {"sessions": f.day_sessions, "minutes": f.day_minutes, "limit": f.max_minutes_per_day},
+        )
     )
     if f.other_eligible == 0:
-        parts.append("nobody else could have taken it")
+        parts.append(Why("nobody_else"))
     else:
-        parts.append(f"{f.other_eligible} other provider(s) could have taken it")
-    return "; ".join(parts) + "."
+        parts.append(Why("others_could", {"count": f.other_eligible}))
+    return tuple(parts)

@@ -28,6 +28,7 @@ from matching.routes import Conflict, Roster, Visit
 from matching.timeline import Timeline
 from matching.travel import Travel
 from matching.validate import eligibility_bound, score_plan
+from matching.why import Why
 
 DEFAULT_STEP_MINUTES = 15
 
@@ -209,18 +210,16 @@ def solve_greedy(
             placer.place(s_idx, insertion.provider, insertion.start, insertion.day)
             placed[s_idx] = (insertion.provider, insertion.start)
             continue
-        example = f" (e.g. {conflict[0]}: {conflict[1].detail})" if conflict else ""
         unassigned.append(
-            Unassigned(
+            Unassigned.of(
                 problem.sessions[s_idx].id,
                 "capacity",
-                f"{len(options)} provider(s) fit the request, but none has room for it "
-                f"without breaking rules 9-10{example}",
+                Why("no_room", {"count": len(options)}, conflict[1].why if conflict else None),
             )
         )
     for s_idx, why in eligibility.unplaceable.items():
         if s_idx not in placed:
-            unassigned.append(Unassigned(problem.sessions[s_idx].id, why.reason, why.detail))
+            unassigned.append(Unassigned.of(problem.sessions[s_idx].id, why.reason, why.why))
 
     assignments = tuple(
         Assignment(

@@ -46,6 +46,7 @@ from matching.problem import (
     UnassignedReason,
     Window,
 )
+from matching.why import Why
 
 T = TypeVar("T")
 _MISSING: Any = object()
@@ -144,6 +145,7 @@ def plan_from_dict(data: object) -> Plan:
                 session=_string(entry, "session", path),
                 reason=cast(UnassignedReason, _choice(entry, "reason", path, UNASSIGNED_REASONS)),
                 detail=_string(entry, "detail", path, default=""),
+                why=_why(entry.get("why")),
             )
         )
     score_data = _object(root["score"], "score")
@@ -194,7 +196,13 @@ def plan_to_dict(plan: Plan, *, timezone: str | None = None) -> dict[str, object
             for a in plan.assignments
         ],
         "unassigned": [
-            {"session": u.session, "reason": u.reason, "detail": u.detail} for u in plan.unassigned
+            {
+                "session": u.session,
+                "reason": u.reason,
+                "detail": u.detail,
+                **({"why": u.why.to_json()} if u.why else {}),
+            }
+            for u in plan.unassigned
         ],
         "score": {"hard": plan.score.hard, "medium": plan.score.medium, "soft": plan.score.soft},
         "stats": stats,
@@ -251,6 +259,11 @@ def _object(value: object, path: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise ProblemFormatError(path, "not a JSON object")
     return cast(dict[str, object], value)
+
+
+def _why(data: object) -> Why | None:
+    """A detail's data, when the plan file has it (plans written by this version do)."""
+    return Why.from_json(cast(dict[str, Any], data)) if isinstance(data, dict) else None
 
 
 def _keys(
@@ -463,6 +476,7 @@ def _provider(value: object, path: str, points: int | None) -> Provider:
             "max_minutes_per_day",
             "max_minutes_per_week",
             "availability",
+            "counts_idle",
         },
     )
     languages: list[LanguageSkill] = []
@@ -509,6 +523,7 @@ def _provider(value: object, path: str, points: int | None) -> Provider:
             data, "max_minutes_per_week", path, defaults.max_minutes_per_week, minimum=1
         ),
         availability=tuple(availability),
+        counts_idle=_boolean(data, "counts_idle", path, default=False),
     )
 
 
@@ -667,6 +682,8 @@ def _provider_to_dict(p: Provider) -> dict[str, object]:
     }
     if p.gender is not None:
         data["gender"] = p.gender
+    if p.counts_idle:
+        data["counts_idle"] = True
     return data
 
 

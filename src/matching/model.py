@@ -27,6 +27,7 @@ from matching.eligibility import Eligibility, Option, check_pair, compute_eligib
 from matching.problem import PREFERRED_BONUS, FixedAssignment, HaversineTravel, Problem
 from matching.timeline import Timeline
 from matching.travel import Travel
+from matching.why import Why
 
 # ---------------------------------------------------------------------------
 # Data
@@ -36,10 +37,19 @@ from matching.travel import Travel
 class InfeasibleFixedError(ValueError):
     """Pinned assignments that cannot all be kept together (rules 1, 9 or 10)."""
 
-    def __init__(self, pairs: Sequence[FixedAssignment], why: str) -> None:
+    def __init__(
+        self, pairs: Sequence[FixedAssignment], why: str, because: Why | None = None
+    ) -> None:
         self.pairs = tuple(pairs)
+        self.because = because
         named = ", ".join(f"{p.session} -> {p.provider}" for p in self.pairs)
         super().__init__(f"these pinned assignments cannot all be kept ({why}): {named}")
+
+    @property
+    def why(self) -> Why:
+        """The pairs that cannot all be kept, and the rule one of them breaks when known."""
+        pairs = ",".join(f"{p.session}>{p.provider}" for p in self.pairs)
+        return Why("pins_dropped", {"pairs": pairs}, self.because)
 
 
 @dataclass(frozen=True)
@@ -134,9 +144,11 @@ def _pinned_option(
     why = (
         "it breaks a hard rule"
         if rejection is None
-        else (f"rule {rejection.rule}: the provider {rejection.detail}")
+        else f"rule {rejection.rule}: {rejection.detail}"
     )
-    raise InfeasibleFixedError([FixedAssignment(session.id, provider.id)], why)
+    raise InfeasibleFixedError(
+        [FixedAssignment(session.id, provider.id)], why, rejection.why if rejection else None
+    )
 
 
 def make_scope(
@@ -296,6 +308,8 @@ class MatchModel:
     """The weighted fairness term (`add_fairness`), subtracted from soft in the objective."""
     fairness_max: int = 0
     soft_optimistic: int = 0
+    idle_most: int = 0
+    """An upper bound on the idle minutes the soft level subtracts (`add_idle_time`)."""
 
 
 def _new_match_model(prepared: Prepared, scope: Scope) -> MatchModel:
@@ -337,7 +351,7 @@ def build_model(
     add_weekly_minutes(mm)
 
     mm.medium = medium_expression(mm)
-    mm.soft = soft_expression(mm)
+    mm.soft = soft_expression(mm) - add_idle_time(mm)
     mm.disruption, mm.disruption_max = disruption_expression(mm, previous or {})
     add_fairness(mm)
     return mm
@@ -488,7 +502,7 @@ def _obstacles(mm: MatchModel, route: Route, arc: Arc) -> list[Obstacle]:
             if node.onsite and node.day == route.day:
                 continue
         found.append(item)
-    if _fits_at_home_end(route, arc, found):
+    if not _counts_idle(mm, route) and _fits_at_home_end(route, arc, found):
         return []
     return found
 
@@ -510,7 +524,7 @@ def add_leg_blocks(mm: MatchModel, route: Route) -> None:
     """A leg whose drive may meet other work at times not fixed in advance gets its own block."""
     for arc in route.arcs:
         obstacles = route.obstacles[arc.key]
-        if not obstacles or _fixed_leg(arc, obstacles):
+        if not obstacles or (_fixed_leg(arc, obstacles) and not _idle_leg(mm, route, arc)):
             continue
         begin, end = route.window(arc)
         name = f"drive_p{route.provider}_a{route.day}_{arc.key}"
@@ -855,6 +869,66 @@ def soft_expression(mm: MatchModel) -> cp_model.LinearExpr:
     preferred = [mm.presence[n.index] for n in mm.scope.nodes if n.preferred]
     bonus = cp_model.LinearExpr.weighted_sum(preferred, [PREFERRED_BONUS] * len(preferred))
     return bonus - travel
+
+
+def _counts_idle(mm: MatchModel, route: Route) -> bool:
+    return mm.prepared.problem.providers[route.provider].counts_idle
+
+
+def _idle_leg(mm: MatchModel, route: Route, arc: Arc) -> bool:
+    """A drive from or to home of a provider whose waiting counts: its time sets the day's span."""
+    return _counts_idle(mm, route) and (arc.tail is None or arc.head is None)
+
+
+def add_idle_time(mm: MatchModel) -> cp_model.LinearExpr:
+    """The waiting of `counts_idle` providers, which soft subtracts (docs/problem.md).
+
+    Per such route: the departure is the start of the drive out (its block, or
+    right before the first session when nothing can be in the way), the return
+    the end of the drive home; idle is that span less the drives and the
+    sessions held inside it. A phone or video session counts as inside when
+    it lies between the two, which the maximisation chooses whenever true.
+    Placing a drive earlier than it needs only adds idle, so at the optimum
+    the model's idle is `routes.idle_minutes` of the plan.
+    """
+    terms: list[cp_model.LinearExpr] = []
+    remote: dict[tuple[int, int], list[Node]] = defaultdict(list)
+    for node in mm.scope.nodes:
+        if not node.onsite:
+            remote[(node.provider, node.day)].append(node)
+    for (p_idx, day), route in mm.routes.items():
+        if not _counts_idle(mm, route):
+            continue
+        model, tag = mm.model, f"p{p_idx}_d{day}"
+        leave = model.new_int_var(route.earliest, route.latest, f"leave_{tag}")
+        arrive = model.new_int_var(route.earliest, route.latest, f"arrive_{tag}")
+        model.add(leave == route.earliest).only_enforce_if(route.stay_home)
+        model.add(arrive == route.earliest).only_enforce_if(route.stay_home)
+        for arc in route.arcs:
+            block = route.blocks.get(arc.key)
+            if arc.tail is None and arc.head is not None:
+                at = block[0] if block else mm.start[arc.head.index] - arc.minutes
+                model.add(leave == at).only_enforce_if(arc.literal)
+            elif arc.head is None and arc.tail is not None:
+                end = mm.start[arc.tail.index] + arc.tail.duration
+                at = block[0] if block else end
+                model.add(arrive == at + arc.minutes).only_enforce_if(arc.literal)
+        held: list[cp_model.IntVar] = []
+        minutes: list[int] = []
+        for node in route.nodes:
+            held.append(mm.presence[node.index])
+            minutes.append(node.duration)
+        for node in remote.get((p_idx, day), []):
+            inside = model.new_bool_var(f"inside_{tag}_n{node.index}")
+            model.add_implication(inside, mm.presence[node.index])
+            model.add(mm.start[node.index] >= leave).only_enforce_if(inside)
+            model.add(mm.start[node.index] + node.duration <= arrive).only_enforce_if(inside)
+            held.append(inside)
+            minutes.append(node.duration)
+        work = cp_model.LinearExpr.weighted_sum(held, minutes)
+        terms.append(arrive - leave - route.travel() - work)
+        mm.idle_most += route.latest - route.earliest
+    return cp_model.LinearExpr.sum(terms)
 
 
 def disruption_expression(

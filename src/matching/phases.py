@@ -225,7 +225,7 @@ def _lexicographic_weight(mm: MatchModel, disruption_weight: int) -> int:
     Soft minus the disruption penalty lies in [least, soft_optimistic], so
     K * medium + soft can never trade a medium point for any soft gain.
     """
-    least = -sum(r.most_travel() for r in mm.routes.values())
+    least = -sum(r.most_travel() for r in mm.routes.values()) - mm.idle_most
     least -= disruption_weight * mm.disruption_max + mm.fairness_max
     return mm.soft_optimistic - least + 1
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from matching.why import Why, english
+
 PROBLEM_FORMAT = "truchement.problem/1"
 PLAN_FORMAT = "truchement.plan/1"
 
@@ -138,6 +140,8 @@ class Provider:
     max_minutes_per_day: int = 480
     max_minutes_per_week: int = 2400
     availability: tuple[Interval, ...] = ()
+    counts_idle: bool = False
+    """Salaried: paid from leaving home to coming back, so waiting costs soft points."""
 
     def language(self, code: str) -> LanguageSkill | None:
         for skill in self.languages:
@@ -235,9 +239,20 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Unassigned:
+    """A session left out, its reason, and how far the nearest providers got (`why`).
+
+    `detail` is `why` in English (the plan's JSON format keeps it for readers);
+    a plan read back from JSON has the detail only.
+    """
+
     session: str
     reason: UnassignedReason
     detail: str
+    why: Why | None = None
+
+    @classmethod
+    def of(cls, session: str, reason: UnassignedReason, why: Why) -> Unassigned:
+        return cls(session, reason, english(why), why)
 
 
 @dataclass(frozen=True, order=True)

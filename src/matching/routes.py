@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from matching.problem import Location, Provider, RuleCode
 from matching.timeline import Timeline
 from matching.travel import Travel
+from matching.why import Why, english
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +54,16 @@ class Leg:
 
 @dataclass(frozen=True)
 class Conflict:
-    """Why a visit cannot join a provider's timeline: rule 9 or 10, a code and a sentence."""
+    """Why a visit cannot join a provider's timeline: rule 9 or 10, its code and the reason."""
 
     rule: int
     code: RuleCode
-    detail: str
+    why: Why
+
+    @property
+    def detail(self) -> str:
+        """The reason in English (the command line's words)."""
+        return english(self.why)
 
 
 def route_legs(
@@ -83,6 +89,45 @@ def route_legs(
 def route_minutes(travel: Travel, home: Location, visits: Sequence[Visit]) -> int:
     """Travel minutes of one day's route (rules 9-10 and the soft score)."""
     return sum(leg.minutes for leg in route_legs(travel, home, visits))
+
+
+def idle_minutes(travel: Travel, home: Location, visits: Sequence[Visit]) -> int:
+    """Waiting of one day (docs/problem.md, "Idle time that counts"): the paid span less work.
+
+    The span runs from the latest departure that still reaches the first
+    onsite place through a free gap (a phone session just before it is held
+    there, after an earlier departure) to the earliest return after the last
+    onsite place. Idle is that span less the day's drives and less the session
+    minutes inside it. A day without onsite work has no departure, no idle.
+    """
+    onsite = [i for i, v in enumerate(visits) if v.place is not None]
+    if not onsite:
+        return 0
+    first, last = onsite[0], onsite[-1]
+    first_place, last_place = visits[first].place, visits[last].place
+    assert first_place is not None and last_place is not None
+    out, back = travel.minutes(home, first_place), travel.minutes(last_place, home)
+    gaps = free_gaps(visits)
+    leave = visits[first].start - out
+    for i in range(first, -1, -1):
+        if gaps[i] >= out:
+            leave = visits[i].start - out
+            break
+    reached = max(v.end for v in visits[: last + 1])
+    arrive = reached + back
+    for j in range(last + 1, len(visits) + 1):
+        reached = max(v.end for v in visits[:j])
+        if gaps[j] >= back:
+            arrive = reached + back
+            break
+    busy, covered = 0, leave
+    for visit in visits:
+        lo, hi = max(visit.start, covered), min(visit.end, arrive)
+        if hi > lo:
+            busy += hi - lo
+            covered = max(covered, hi)
+    span = arrive - leave
+    return max(0, span - route_minutes(travel, home, visits) - busy)
 
 
 def free_gaps(
@@ -158,6 +203,19 @@ def overlapping_pairs(visits: Sequence[Visit]) -> Iterator[tuple[int, int]]:
             yield i, j
 
 
+def leg_params(leg: Leg, visits: Sequence[Visit], clock: Timeline) -> dict[str, str | int]:
+    """A drive as a reason's parameters: minutes, sessions (empty for home) and their times."""
+    origin = visits[leg.origin] if leg.origin is not None else None
+    target = visits[leg.target] if leg.target is not None else None
+    return {
+        "minutes": leg.minutes,
+        "from": origin.session if origin else "",
+        "from_end": clock.instant(origin.end).isoformat() if origin else "",
+        "to": target.session if target else "",
+        "to_start": clock.instant(target.start).isoformat() if target else "",
+    }
+
+
 def describe_leg(leg: Leg, visits: Sequence[Visit], clock: Timeline | None = None) -> str:
     """`35 min from s-3 (ends 10:30) to s-9 (starts 10:50)`, for a dispatcher."""
 
@@ -231,8 +289,12 @@ class Roster:
             return Conflict(
                 9,
                 "overlap",
-                f"already has {overlap.session} from {self._clock(overlap.start)} "
-                f"to {self._clock(overlap.end)}",
+                self._why(
+                    "overlap",
+                    session=overlap.session,
+                    start=self.timeline.instant(overlap.start).isoformat(),
+                    end=self.timeline.instant(overlap.end).isoformat(),
+                ),
             )
         day_list = [*self.visits[lo:position], visit, *self.visits[position:hi]]
         new_travel = route_minutes(self.travel, self.provider.home, day_list)
@@ -242,8 +304,9 @@ class Roster:
             return Conflict(
                 10,
                 "daily_minutes",
-                f"would work {day_total} min that day with travel, over their "
-                f"{self.provider.max_minutes_per_day} min limit",
+                self._why(
+                    "daily_minutes", minutes=day_total, limit=self.provider.max_minutes_per_day
+                ),
             )
         week = self.timeline.week(day)
         week_total = (
@@ -253,8 +316,9 @@ class Roster:
             return Conflict(
                 10,
                 "weekly_minutes",
-                f"would work {week_total} min that week with travel, over their "
-                f"{self.provider.max_minutes_per_week} min limit",
+                self._why(
+                    "weekly_minutes", minutes=week_total, limit=self.provider.max_minutes_per_week
+                ),
             )
         return self._drive_conflict(visit, day, position)
 
@@ -321,10 +385,7 @@ class Roster:
         blocked, context = self._day_blocked(day, visits, starts, longest)
         if blocked:
             return Conflict(
-                9,
-                "drive",
-                "has no free time for the drive "
-                + describe_leg(blocked[0], context, self.timeline),
+                9, "drive", self._why("drive", **leg_params(blocked[0], context, self.timeline))
             )
         last_day = len(self.timeline.day_starts) - 2
         reaches = self.timeline.day(min(visit.end - 1, self.timeline.day_starts[-1] - 1))
@@ -340,8 +401,9 @@ class Roster:
                 return Conflict(
                     9,
                     "drive",
-                    "would leave no free time for the drive "
-                    + describe_leg(squeezed[-1], context, self.timeline),
+                    self._why(
+                        "drive_elsewhere", **leg_params(squeezed[-1], context, self.timeline)
+                    ),
                 )
         return None
 
@@ -359,5 +421,5 @@ class Roster:
             return self.visits[position]
         return None
 
-    def _clock(self, minute: int) -> str:
-        return self.timeline.instant(minute).strftime("%H:%M")
+    def _why(self, code: str, **params: str | int) -> Why:
+        return Why(code, {"provider": self.provider.id, **params})

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from matching.model import Prepared
 from matching.phases import Progress
 from matching.problem import PREFERRED_BONUS, Problem, Unassigned
-from matching.routes import Visit, route_minutes
+from matching.routes import Visit, idle_minutes, route_minutes
 from matching.tuning import Tuning
 
 
@@ -63,7 +63,10 @@ class Run:
                 bonus += PREFERRED_BONUS
         for (p_idx, _day), visits in days.items():
             visits.sort(key=lambda v: v.start)
-            travel += route_minutes(self.prepared.travel, problem.providers[p_idx].home, visits)
+            provider = problem.providers[p_idx]
+            travel += route_minutes(self.prepared.travel, provider.home, visits)
+            if provider.counts_idle:
+                travel += idle_minutes(self.prepared.travel, provider.home, visits)
         return self.staffed(placement), bonus - travel
 
     def better(

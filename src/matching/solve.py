@@ -54,6 +54,7 @@ from matching.run import Run
 from matching.strategy import Outcome, minimum_time, solve_group
 from matching.tuning import DEFAULT_TUNING, Tuning
 from matching.validate import Validation, check, validate
+from matching.why import Why
 
 
 class BrokenPlanError(RuntimeError):
@@ -175,7 +176,7 @@ def _assemble(run: Run, outcomes: Sequence[tuple[list[Part], Outcome]], seconds:
                     unassigned[s] = _reason(run, s, outcome.source)
     for s_idx, why in prepared.eligibility.unplaceable.items():
         if s_idx not in placement:
-            unassigned[s_idx] = Unassigned(problem.sessions[s_idx].id, why.reason, why.detail)
+            unassigned[s_idx] = Unassigned.of(problem.sessions[s_idx].id, why.reason, why.why)
     assignments = tuple(
         Assignment(problem.sessions[s].id, problem.providers[p].id, prepared.timeline.instant(t))
         for s, (p, t) in sorted(placement.items())
@@ -204,22 +205,16 @@ def _reason(run: Run, s_idx: int, source: str) -> Unassigned:
     """Why a placeable session stays unassigned, naming the providers who could have taken it."""
     session = run.problem.sessions[s_idx]
     if source == "none":
-        return Unassigned(
-            session.id, "not_solved", "the time limit ran out before its part was solved"
-        )
+        return Unassigned.of(session.id, "not_solved", Why("time_ran_out"))
     if source == "fallback" and s_idx in run.fallback_reasons:
         return run.fallback_reasons[s_idx]
     providers = [run.problem.providers[o.provider].id for o in run.prepared.options[s_idx]]
-    named = ", ".join(providers[:3]) + (
-        f" and {len(providers) - 3} more" if len(providers) > 3 else ""
-    )
-    return Unassigned(
-        session.id,
-        "capacity",
-        f"{len(providers)} provider(s) fit and are available ({named}), but each is taken "
-        "by other sessions at that time, lacks the time to drive there, is at a daily or "
-        "weekly limit, or would have to drop a more urgent session",
-    )
+    named: dict[str, str | int] = {
+        "count": len(providers),
+        "providers": ",".join(providers[:3]),
+        "more": max(len(providers) - 3, 0),
+    }
+    return Unassigned.of(session.id, "capacity", Why("all_taken", named))
 
 
 def _checked(problem: Problem, plan: Plan) -> Plan:

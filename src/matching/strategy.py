@@ -40,6 +40,7 @@ from matching.phases import (
     start_from,
 )
 from matching.problem import PREFERRED_BONUS
+from matching.routing_search import dense_enough, solve_dense
 from matching.run import Run
 from matching.search import improve
 from matching.tuning import Tuning
@@ -89,6 +90,12 @@ def solve_group(run: Run, group: Sequence[Part], budget: float) -> Outcome:
     start = dict(fallback.placement)
     path = path_for(size, tuning)
 
+    if path != "search" and _is_dense(run, sessions):
+        # Dense days are routes: the routing library, then route neighbourhoods.
+        placement = solve_dense(run, sessions, start, _left(began, budget))
+        run.stats["parts_routed"] += len(group)
+        return Outcome(placement, cap, fallback.soft_bound, False, "search")
+
     if path == "search":
         cap = min(cap, _scarce_bound(run, sessions, tuning.scarce_share * budget))
         placement = improve(run, sessions, start, _left(began, budget), cap)
@@ -108,6 +115,16 @@ def solve_group(run: Run, group: Sequence[Part], budget: float) -> Outcome:
         # The solver did not beat its own hint in time: keep the searched plan.
         return Outcome(start, outcome.medium_bound, outcome.soft_bound, False, "search")
     return outcome
+
+
+def _is_dense(run: Run, sessions: Sequence[int]) -> bool:
+    """A group of many sessions for few provider-days: routes, not an assignment."""
+    tuning = run.tuning
+    if len(sessions) < tuning.route_min_sessions:
+        return False
+    if any(s in run.prepared.fixed for s in sessions):
+        return False
+    return dense_enough(run.prepared.options, sessions) >= tuning.route_from
 
 
 def minimum_time(size: int) -> float:

@@ -76,6 +76,17 @@ class Tuning:
     """Pieces in a row without a gain in medium after which a search that is only to reach
     the cap (before the full model) gives up."""
 
+    # Dense days (`routing_search`) ----------------------------------------------------
+
+    route_from: float = 2.5
+    """Sessions per provider-day (of the days their options open) from which a group is
+    routed: dense days hold four to six, S and M under one."""
+    route_min_sessions: int = 40
+    """Groups smaller than this are never routed: the model proves them."""
+    route_share: float = 0.35
+    """Share of a dense group's time each of the two rounds of the routing library takes
+    (beside a neighbourhood search, with two workers; before it, with one)."""
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)

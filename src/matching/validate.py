@@ -37,6 +37,7 @@ from matching.routes import (
     Visit,
     day_blocked_legs,
     describe_leg,
+    idle_minutes,
     overlapping_pairs,
     route_minutes,
 )
@@ -104,6 +105,8 @@ class ProviderDay:
     window: tuple[int, int]
     """Minutes from the start of the previous local day to the end of the next one."""
     longest: int
+    idle_minutes: int = 0
+    """Waiting that counts in soft: zero unless the provider `counts_idle`."""
 
     @property
     def session_minutes(self) -> int:
@@ -202,6 +205,9 @@ def provider_days(
                 last=last,
                 window=window,
                 longest=longest,
+                idle_minutes=(
+                    idle_minutes(travel, provider.home, visits) if provider.counts_idle else 0
+                ),
             )
             first = last
 
@@ -323,10 +329,11 @@ def _check(
             preferred_hits.add(session.id)
         violations.extend(_pair_rules(session, provider, a.start, travel, timeline, zone))
 
-    total_travel = 0
+    total_travel = total_idle = 0
     weeks: dict[tuple[str, int, int], int] = defaultdict(int)
     for pd in provider_days(problem, assignments, travel=travel, timeline=timeline):
         total_travel += pd.travel_minutes
+        total_idle += pd.idle_minutes
         violations.extend(_day_rules(pd, travel, timeline))
         iso = pd.day.isocalendar()
         weeks[(pd.provider.id, iso.year, iso.week)] += pd.session_minutes + pd.travel_minutes
@@ -345,7 +352,7 @@ def _check(
     violations.extend(_overlaps(problem, assignments, sessions, providers, timeline, zone))
 
     medium = -sum(s.priority for s in problem.sessions if s.id not in assigned)
-    soft = -total_travel + PREFERRED_BONUS * len(preferred_hits)
+    soft = -total_travel - total_idle + PREFERRED_BONUS * len(preferred_hits)
     return violations, Score(hard=-len(violations), medium=medium, soft=soft)
 
 

@@ -73,6 +73,8 @@ class ScaleSpec:
     availability_mix: tuple[float, float, float, float] = (0.45, 0.30, 0.15, 0.10)
     area: frozenset[str] | None = None
     zipf: float = 1.15
+    density: float = 1.0
+    """Only for `dense` (`matching_bench.dense`): sessions per 100 for its 25 providers."""
 
 
 INTEGRAPSY_AREA = frozenset(
@@ -100,7 +102,14 @@ SCALES: dict[str, ScaleSpec] = {
     "M": ScaleSpec("M", 400, 120, 5, (0.50, 0.25, 0.10, 0.15), BORDER_AREA, zipf=1.3),
     "L": ScaleSpec("L", 2000, 450, 10, (0.25, 0.25, 0.15, 0.35), area=REGION_AREA),
     "XL": ScaleSpec("XL", 8000, 1500, 20, (0.15, 0.20, 0.15, 0.50)),
+    "DENSE": ScaleSpec("dense", 100, 25, 1),
 }
+"""`dense` is another shape: one day, four to six windowed sessions per provider."""
+
+
+def dense_spec(density: float = 1.0) -> ScaleSpec:
+    """The `dense` scale with `density` times its 100 sessions (25 providers, one day)."""
+    return ScaleSpec("dense", max(1, round(100 * density)), 25, 1, density=density)
 
 
 @dataclass(frozen=True)
@@ -269,7 +278,7 @@ class _Draft:
 
 
 def scale_spec(scale: str | ScaleSpec) -> ScaleSpec:
-    """The spec of a named scale (S, M, L, XL, any case); a ScaleSpec passes through."""
+    """The spec of a named scale (S, M, L, XL, dense, any case); a ScaleSpec passes through."""
     if isinstance(scale, ScaleSpec):
         return scale
     try:
@@ -297,6 +306,10 @@ def generate_problem(scale: str | ScaleSpec, seed: int) -> Problem:
     as the odds, so the pool follows the work except where the field is short.
     """
     spec = scale_spec(scale)
+    if spec.name == "dense":
+        from matching_bench.dense import generate_dense
+
+        return generate_dense(seed, spec.density)
     rng = random.Random(seed)
     days = working_days(spec.days)
     towns = load_towns()

@@ -8,6 +8,9 @@ CP-SAT matcher, validates both plans from scratch and checks the targets:
 - M: medium proven optimal within 30 s;
 - L: within 60 s, and medium at least halfway from the greedy's to the bound's;
 - XL: within 300 s, under 4 GB, and no worse than the greedy;
+- dense (with `peer="routing"`, the OR-Tools routing library as a reference,
+  `matching_bench.routing_peer`): medium never below the peer's, and travel
+  plus idle at or below the peer's;
 - everywhere: both plans valid, the matcher no worse than the greedy level by
   level, and strictly better unless its tie with the greedy is proven optimal.
 
@@ -36,14 +39,16 @@ from typing import Any
 
 from matching.eligibility import compute_eligibility
 from matching.greedy import solve_greedy
-from matching.problem import PREFERRED_BONUS, Bound, Plan, Problem, Score
+from matching.problem import Bound, Plan, Problem, Score
 from matching.solve import solve
-from matching.validate import eligibility_bound, validate
+from matching.timeline import Timeline
+from matching.travel import Travel
+from matching.validate import eligibility_bound, provider_days, validate
 from matching_bench.generate import ScaleSpec, generate_problem, scale_spec
 
 BENCH_FORMAT = "truchement.bench/1"
 
-TARGET_SECONDS: dict[str, float] = {"S": 10.0, "M": 30.0, "L": 60.0, "XL": 300.0}
+TARGET_SECONDS: dict[str, float] = {"S": 10.0, "M": 30.0, "L": 60.0, "XL": 300.0, "dense": 30.0}
 """Seconds each scale must be solved within; also the default time limit."""
 MEMORY_LIMIT_MB = 4096.0
 """The XL instance must fit a 4 GB worker."""
@@ -65,6 +70,8 @@ class PlanSummary:
     travel_minutes: int
     preferred_kept: int
     seconds: float
+    idle_minutes: int = 0
+    """Waiting of the providers whose idle time counts (docs/problem.md)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ class BenchRow:
     peak_mb: float | None = None
     verdicts: tuple[Verdict, ...] = ()
     error: str | None = None
+    peer: PlanSummary | None = None
+    """The reference solver's plan (`--peer routing`), judged by the same validator."""
 
     @property
     def valid(self) -> bool:
@@ -171,19 +180,23 @@ def run_bench(
     workers: int | None = None,
     progress: BenchProgress | None = None,
     isolate: bool = True,
+    peer: str | None = None,
 ) -> list[BenchRow]:
     """One row per (scale, seed), in that order; a crash becomes an error row, not an exception.
 
     `time_limit` overrides the per-scale defaults (TARGET_SECONDS); the
     targets are still judged against TARGET_SECONDS. With `isolate=False`
     the matcher runs in this process and the peak memory is the process's.
+    `peer="routing"` also runs the routing library's plan with the same limit.
     """
+    if peer not in (None, "routing"):
+        raise ValueError(f"unknown peer {peer!r}; the only one is 'routing'")
     instances = [(scale_spec(scale), seed) for scale in scales for seed in seeds]
     rows: list[BenchRow] = []
     for done, (spec, seed) in enumerate(instances):
         limit = time_limit if time_limit is not None else default_time_limit(spec)
         report = _reporter(progress, done, len(instances), spec.name, seed)
-        rows.append(_run_one(spec, seed, limit, workers, isolate, report))
+        rows.append(_run_one(spec, seed, limit, workers, isolate, report, peer))
     if progress is not None and instances:
         last = instances[-1]
         progress(BenchEvent(len(instances), len(instances), last[0].name, last[1], "finished", 1.0))
@@ -207,6 +220,7 @@ def _run_one(
     workers: int | None,
     isolate: bool,
     report: Callable[[str, float, str], None],
+    peer: str | None = None,
 ) -> BenchRow:
     row = BenchRow(spec.name, seed, spec.sessions, spec.providers, spec.days, limit, workers)
     stage = "generate"
@@ -227,6 +241,15 @@ def _run_one(
         greedy_plan = solve_greedy(problem, eligibility=eligibility)
         greedy_seconds = eligibility_seconds + time.perf_counter() - began
         greedy = summarize(problem, greedy_plan, greedy_seconds)
+        peer_summary: PlanSummary | None = None
+        if peer == "routing":
+            from matching_bench.routing_peer import solve_routing
+
+            stage = "peer"
+            report("peer", 0.05, "")
+            began = time.perf_counter()
+            peer_plan = solve_routing(problem, time_limit=limit, eligibility=eligibility)
+            peer_summary = summarize(problem, peer_plan, time.perf_counter() - began)
         stage = "matcher"
         report("solve", 0.1, "")
         child = (
@@ -246,6 +269,7 @@ def _run_one(
             status=child.status,
             bound=child.bound,
             peak_mb=round(child.peak_mb, 1),
+            peer=peer_summary,
         )
         return replace(row, verdicts=tuple(judge(row)))
     except Exception as exc:
@@ -258,6 +282,8 @@ def summarize(problem: Problem, plan: Plan, seconds: float) -> PlanSummary:
     preferred = {s.id: s.preferred_providers for s in problem.sessions}
     kept = sum(1 for a in plan.assignments if a.provider in preferred.get(a.session, ()))
     reasons = Counter(u.reason for u in plan.unassigned)
+    travel, timeline = Travel(problem.travel), Timeline.for_problem(problem)
+    days = list(provider_days(problem, plan.assignments, travel=travel, timeline=timeline))
     problems = [f"rule {v.rule}: {v.message}" for v in check.violations]
     if not check.score_matches:
         problems.append(
@@ -271,10 +297,10 @@ def summarize(problem: Problem, plan: Plan, seconds: float) -> PlanSummary:
         first_violation=problems[0] if problems else None,
         assigned=len(plan.assignments),
         unassigned_by_reason=dict(sorted(reasons.items())),
-        # soft = preferred bonus - travel, so the travel follows from the checked score.
-        travel_minutes=PREFERRED_BONUS * kept - check.score.soft,
+        travel_minutes=sum(pd.travel_minutes for pd in days),
         preferred_kept=kept,
         seconds=round(seconds, 3),
+        idle_minutes=sum(pd.idle_minutes for pd in days),
     )
 
 
@@ -346,6 +372,24 @@ def judge(row: BenchRow) -> list[Verdict]:
         if bound is not None and bound.medium < halfway:
             detail += f"; out of reach: no plan can beat the proven bound {bound.medium}"
         verdicts.append(Verdict("halfway", m.score.medium >= halfway, detail))
+    elif row.scale == "dense" and row.peer is not None:
+        p = row.peer
+        verdicts.append(
+            Verdict(
+                "medium>=peer",
+                m.score.medium >= p.score.medium,
+                f"medium {m.score.medium}, routing peer {p.score.medium}",
+            )
+        )
+        mine_cost = m.travel_minutes + m.idle_minutes
+        peer_cost = p.travel_minutes + p.idle_minutes
+        verdicts.append(
+            Verdict(
+                "travel+idle<=peer",
+                mine_cost <= peer_cost,
+                f"travel+idle {mine_cost}, routing peer {peer_cost}",
+            )
+        )
     elif row.scale == "XL":
         peak = row.peak_mb or 0.0
         verdicts.append(

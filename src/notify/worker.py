@@ -8,10 +8,10 @@ scheduler keeps its jobs in memory; nothing about messages lives in it.
 Jobs: deliver what is due (every ``TRUCHEMENT_WORKER_INTERVAL_SECONDS``, 30 s),
 expire unanswered offers (every minute, when the dispatch module provides
 ``booking.assignments.offers.expire_offers``), solve pending repair plans
-(every interval too: work that fell through, ``booking.plans.repair``), the
-dispatchers' digest (cron, daily at ``TRUCHEMENT_DIGEST_HOUR`` in
-``TRUCHEMENT_TIMEZONE``), and the privacy retention run (cron, daily at 03:30
-local; ``booking.privacy.retention``).
+(every interval too: work that fell through, or whose certification lapsed,
+``booking.plans.repair``), the dispatchers' digest (cron, daily at
+``TRUCHEMENT_DIGEST_HOUR`` in ``TRUCHEMENT_TIMEZONE``), and the privacy
+retention run (cron, daily at 03:30 local; ``booking.privacy.retention``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from matching.problem import Plan, Problem, Score
     from matching_bench.generate import ScaleSpec
-    from matching_bench.runner import BenchEvent, BenchRow
+    from matching_bench.runner import BenchEvent, BenchRow, PlanSummary
 
 DEFAULT_BENCH_OUT = Path("bench-results/bench.json")
 
@@ -153,18 +153,18 @@ def _explain(problem: Problem, plan: Plan) -> None:
 
 
 def generate_command(
-    scale: str = typer.Option("M", "--scale", help="S, M, L or XL."),
+    scale: str = typer.Option("M", "--scale", help="S, M, L, XL or dense."),
     seed: int = typer.Option(1, "--seed", help="The same seed gives the same problem."),
     output: Path = typer.Option(..., "-o", "--output", metavar="PROBLEM.json"),
+    density: float | None = typer.Option(
+        None, "--density", min=0.1, max=3.0, help="dense only: sessions per 100 (default 1.0)."
+    ),
 ) -> None:
     """Write a realistic problem of the border area (see benchmarks/README.md)."""
     from matching.io import dump_problem
-    from matching_bench.generate import generate_problem, scale_spec, working_days
+    from matching_bench.generate import generate_problem, working_days
 
-    try:
-        spec = scale_spec(scale)
-    except ValueError as exc:
-        raise _fail(str(exc), 2) from None
+    spec = _spec(scale, density)
     problem = generate_problem(spec, seed)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -178,9 +178,26 @@ def generate_command(
     )
 
 
+def _spec(scale: str, density: float | None) -> ScaleSpec:
+    """The named scale; `--density` reshapes `dense` and is refused with any other."""
+    from matching_bench.generate import dense_spec, scale_spec
+
+    try:
+        spec = scale_spec(scale)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    if density is None:
+        return spec
+    if spec.name != "dense":
+        raise _fail("--density only applies to --scale dense", 2)
+    return dense_spec(density)
+
+
 def bench_command(
     scales: list[str] = typer.Option(
-        ["S", "M"], "--scale", help="S, M, L or XL; repeat for several (default: S and M)."
+        ["S", "M"],
+        "--scale",
+        help="S, M, L, XL or dense; repeat for several (default: S and M).",
     ),
     seeds: list[int] = typer.Option([1], "--seed", help="Repeat for several (default: 1)."),
     time_limit: float | None = typer.Option(
@@ -194,18 +211,21 @@ def bench_command(
     strict: bool = typer.Option(
         False, "--strict", help="Also exit non-zero when a target is missed."
     ),
+    peer: str | None = typer.Option(
+        None, "--peer", help="Also run a reference solver: 'routing' (OR-Tools routing library)."
+    ),
+    density: float | None = typer.Option(
+        None, "--density", min=0.1, max=3.0, help="dense only: sessions per 100 (default 1.0)."
+    ),
 ) -> None:
     """Greedy against the matcher on generated instances; exit non-zero if a plan is invalid."""
-    from matching_bench.generate import scale_spec
-
-    try:
-        specs = [scale_spec(s) for s in scales]
-    except ValueError as exc:
-        raise _fail(str(exc), 2) from None
+    if peer not in (None, "routing"):
+        raise _fail(f"unknown peer {peer!r}; the only one is 'routing'", 2)
+    specs = [_spec(s, density if s.lower() == "dense" else None) for s in scales]
     from matching_bench.runner import bench_document
 
     console = _console()
-    rows = _run_with_progress(console, specs, seeds, time_limit, workers)
+    rows = _run_with_progress(console, specs, seeds, time_limit, workers, peer)
     console.print(bench_table(rows))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -231,6 +251,7 @@ def _run_with_progress(
     seeds: list[int],
     time_limit: float | None,
     workers: int | None,
+    peer: str | None = None,
 ) -> list[BenchRow]:
     from rich.progress import (
         BarColumn,
@@ -262,14 +283,18 @@ def _run_with_progress(
                 detail=event.message,
             )
 
-        return run_bench(specs, seeds, time_limit=time_limit, workers=workers, progress=on_event)
+        return run_bench(
+            specs, seeds, time_limit=time_limit, workers=workers, progress=on_event, peer=peer
+        )
 
 
 def bench_table(rows: list[BenchRow]) -> Table:
     """The rich table of a bench run, one line per instance."""
     from rich.table import Table
 
-    table = Table(title="Matcher vs greedy (score = hard/medium/soft, higher is better)")
+    peers = any(r.peer is not None for r in rows)
+    title = "Matcher vs greedy" + (" and the routing peer" if peers else "")
+    table = Table(title=f"{title} (score = hard/medium/soft, higher is better)")
     columns = (
         "scale",
         "seed",
@@ -281,6 +306,7 @@ def bench_table(rows: list[BenchRow]) -> Table:
         "elig. bound",
         "assigned m/g",
         "travel min m/g",
+        *(("idle min m/p", "peer", "travel+idle m/p", "peer s") if peers else ()),
         "seconds",
         "peak MB",
         "verdict",
@@ -304,11 +330,24 @@ def bench_table(rows: list[BenchRow]) -> Table:
             else "-",
             f"{m.assigned}/{g.assigned}" if m and g else "-",
             f"{m.travel_minutes}/{g.travel_minutes}" if m and g else "-",
+            *(_peer_cells(m, r.peer) if peers else ()),
             f"{m.seconds:.1f}" if m else "-",
             f"{r.peak_mb:.0f}" if r.peak_mb is not None else "-",
             f"[{style}]{verdict}[/]",
         )
     return table
+
+
+def _peer_cells(m: PlanSummary | None, p: PlanSummary | None) -> tuple[str, ...]:
+    """Idle, the peer's score, travel plus idle (matcher/peer) and the peer's seconds."""
+    if m is None or p is None:
+        return ("-", "-", "-", "-")
+    return (
+        f"{m.idle_minutes}/{p.idle_minutes}",
+        _score(p.score),
+        f"{m.travel_minutes + m.idle_minutes}/{p.travel_minutes + p.idle_minutes}",
+        f"{p.seconds:.1f}",
+    )
 
 
 def _failure(row: BenchRow) -> str:

@@ -85,6 +85,38 @@ def test_an_admin_adds_renames_and_lists_organisations(
     assert body["id"] in {item["id"] for item in listed.json()["items"]}
 
 
+def test_an_admin_says_a_service_is_salaried_so_its_idle_time_counts(
+    client: TestClient, db: Session, setis: Organisation, as_admin: Headers
+) -> None:
+    assert (
+        client.get(f"/api/v1/organisations/{setis.id}", headers=as_admin).json()["counts_idle"]
+        is False
+    )
+    changed = client.patch(
+        f"/api/v1/organisations/{setis.id}", json={"counts_idle": True}, headers=as_admin
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["counts_idle"] is True
+    assert _audited(db, "organisation.updated", setis.id).changes["counts_idle"] == [False, True]
+    created = client.post(
+        "/api/v1/organisations",
+        json={"name": "Service X", "kind": "providing", "country": "BE", "counts_idle": True},
+        headers=as_admin,
+    )
+    assert created.status_code == 201 and created.json()["counts_idle"] is True
+
+
+def test_only_a_providing_service_may_count_idle_time(
+    client: TestClient, as_admin: Headers
+) -> None:
+    response = client.post(
+        "/api/v1/organisations",
+        json={"name": "CAES", "kind": "requesting", "country": "FR", "counts_idle": True},
+        headers=as_admin,
+    )
+    assert _errors(response) == {"counts_idle": "not_providing"}
+
+
 def test_an_organisation_with_an_unknown_time_zone_is_refused(
     client: TestClient, as_admin: Headers
 ) -> None:

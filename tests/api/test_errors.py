@@ -48,7 +48,7 @@ def test_every_catalogue_sentence_uses_the_same_placeholders_in_every_locale() -
     import string
 
     def placeholders(text: str) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+        return {name.split("|")[0] for _, name, _, _ in string.Formatter().parse(text) if name}
 
     for key, english in CATALOGUE["en"].items():
         for locale in SUPPORTED_LOCALES:
@@ -175,7 +175,7 @@ def test_malformed_json_is_named_as_such(client: TestClient, as_admin: Headers) 
     )
     body = _problem(response, 422)
     assert body["type"].endswith("/malformed_json")
-    assert body["detail"] == "Le corps de la requête n'est pas du JSON valide."
+    assert body["detail"] == "Le corps de la requête n’est pas du JSON valide."
     assert body["errors"][0]["field"] == "body"
 
 

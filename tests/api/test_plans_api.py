@@ -65,14 +65,14 @@ def test_a_plan_is_run_stored_and_read_back(
 
 
 def test_a_plan_says_how_it_shares_the_work_beside_its_travel(
-    client: TestClient, db: Session, world: World, login: Headers
+    client: TestClient, db: Session, world: World, login: Headers, solve_queued: Solve
 ) -> None:
     world.provider(db, name="Awet")
     world.provider(db, name="Selam")
     world.booking(db, hour=10)
     world.service.fairness_weight = 5
     db.flush()
-    plan = create_plan(client, login(world.dispatcher), **horizon(world))
+    plan = create_plan(client, login(world.dispatcher), solve_queued, **horizon(world))
     assert plan["kind"] == "plan"
     sharing = plan["sharing"]
     assert sharing["fairness_weight"] == 5  # type: ignore[index]
@@ -124,8 +124,8 @@ def test_a_stale_proposal_is_a_409_listing_it_and_the_rest_is_applied(
     assert problem["status"] == 409
     # The same shape as every other problem: an underscore code, a title in the caller's language.
     assert problem["type"] == "https://truchement.eu/problems/stale_proposals"
-    assert problem["title"] == "Conflit avec l'état actuel"
-    assert problem["detail"].startswith("1 proposition(s) refusée(s)")
+    assert problem["title"] == "Conflit avec l’état actuel"
+    assert problem["detail"].startswith("1 proposition refusée car périmée, 1 appliquée")
     assert problem["plan_id"] == plan["id"] and problem["mode"] == "confirm"
     assert [(r["booking_id"], r["code"]) for r in problem["refused"]] == [
         (edited.id, "booking_changed")

@@ -203,7 +203,8 @@ def test_from_an_empty_service_to_a_confirmed_interpreter(
     [open_one] = plan["unassigned"]
     assert open_one["booking_id"] == rare["id"]
     assert open_one["reason"] == "no_provider_speaks_language"
-    assert "som" in open_one["explanation"]
+    assert open_one["why"][0]["params"]["language"] == "som"
+    assert "Somali" in open_one["explanation"]
     assert social_worker.get(f"/api/v1/bookings/{rare['id']}")["status"] == "unfilled"
 
     # --- an ambassador who speaks Somali joins; the dispatcher picks them ------------------

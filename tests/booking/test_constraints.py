@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from booking.models import ApiToken, Language, Provider, SignInThrottle, User
+from booking.privacy.models import ReadLog, RetentionPolicy
 from booking.types import utc_now
 from tests.booking.helpers import assert_refused
 from tests.factories import (
@@ -36,6 +37,20 @@ START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=BRUSSELS)
 HOUR = dt.timedelta(hours=1)
 
 Case = tuple[str, Callable[[Session], Any]]
+
+
+def _read(db: Session, *, subject_type: str = "booking", via: str = "api") -> ReadLog:
+    row = ReadLog(at=utc_now(), subject_type=subject_type, subject_id=1, via=via)
+    db.add(row)
+    db.flush()
+    return row
+
+
+def _retention(db: Session, *, months: int) -> RetentionPolicy:
+    row = RetentionPolicy(organisation_id=make_organisation(db).id, months=months)
+    db.add(row)
+    db.flush()
+    return row
 
 
 def _throttle(db: Session, *, scope: str = "account", failures: int = 1) -> SignInThrottle:
@@ -214,6 +229,11 @@ CASES: list[Case] = [
     ),
     ("ck_plan_status", lambda db: make_plan(db, status="thinking")),
     ("ck_plan_kind", lambda db: make_plan(db, kind="rescue")),
+    # privacy
+    ("ck_read_log_subject_type", lambda db: _read(db, subject_type="diary")),
+    ("ck_read_log_via", lambda db: _read(db, via="fax")),
+    ("ck_retention_policy_months", lambda db: _retention(db, months=0)),
+    ("ck_retention_policy_months", lambda db: _retention(db, months=121)),
     (
         "ck_assignment_end_after_start",
         lambda db: make_assignment(db, starts_at=START, ends_at=START - HOUR),

@@ -18,6 +18,7 @@ from matching.eligibility import (
 from matching.problem import Requirements
 from matching.timeline import Timeline
 from matching.travel import Travel
+from matching.why import Why, english
 from tests.matching.factories import MONS, TOURNAI, at, problem, provider, session
 
 PROFILE_CASES = [
@@ -146,17 +147,22 @@ def test_the_detail_counts_the_providers_who_got_furthest_and_gives_an_example()
         [provider("p-1", max_travel_minutes=60), provider("p-2", max_travel_minutes=45)],
         [session(place=MONS)],
     )
-    [detail] = [u.detail for u in compute_eligibility(far).unplaceable.values()]
-    assert detail == (
-        "2 provider(s) fit the request; all live too far, "
-        "e.g. one lives 92 min away, beyond their 60 min limit"
+    [why] = [u.why for u in compute_eligibility(far).unplaceable.values()]
+    assert why == Why(
+        "all_too_far",
+        {"count": 2},
+        Why("travel_range", {"provider": "p-1", "minutes": 92, "limit": 60}),
+    )
+    assert english(why) == (
+        "2 providers fit the request; all live too far "
+        "(e.g. p-1 lives 92 min away, beyond their 60 min limit)"
     )
     busy = problem(
         [provider("p-1"), provider("p-2", living=MONS, max_travel_minutes=10)],
         [session(start="2026-12-01 19:00")],
     )
     [detail] = [u.detail for u in compute_eligibility(busy).unplaceable.values()]
-    assert detail == "1 provider(s) fit the request and could get there, none at that time"
+    assert detail == "1 provider fits the request and could get there, none at that time"
 
 
 def test_eligible_providers_become_options() -> None:

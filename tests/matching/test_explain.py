@@ -49,7 +49,7 @@ def test_an_onsite_assignment_gives_drive_load_and_alternatives() -> None:
     assert explanation.sentence == (
         "p-1 (interpreter, speaks 'ara', certified) takes s-1 on 2026-12-01 at 10:00; "
         "a 37 min drive from home; a preferred provider for this session; "
-        "their day: 1 session(s), 134 of 480 minutes with travel; "
+        "their day: 1 session, 134 of 480 minutes with travel; "
         "nobody else could have taken it."
     )
 

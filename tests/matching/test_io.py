@@ -36,6 +36,7 @@ from matching.problem import (
     Stats,
     Unassigned,
 )
+from matching.why import Why
 from tests.matching.strategies import problems
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "problem.md"
@@ -96,11 +97,21 @@ EXAMPLE: dict[str, Any] = {
 
 
 def test_the_examples_are_the_docs_own() -> None:
-    problem_example, plan_example = re.findall(r"```json\n(.*?)```", CONTRACT.read_text(), re.S)
+    problem_example, plan_example, why_example = re.findall(
+        r"```json\n(.*?)```", CONTRACT.read_text(), re.S
+    )
     assert json.loads(problem_example) == EXAMPLE
     plan = plan_from_dict(json.loads(plan_example))
     assert plan.stats.bound == Bound(-3, -380)
     assert [u.reason for u in plan.unassigned] == ["no_provider_speaks_language"]
+    assert [u.why for u in plan.unassigned] == [Why("nobody_speaks", {"language": "che"})]
+    parts = [Why.from_json(part) for part in json.loads(why_example)]
+    assert [part.code for part in parts] == [
+        "takes",
+        "drive_from_previous",
+        "day_load",
+        "others_could",
+    ]
 
 
 def test_the_example_of_the_contract_reads() -> None:

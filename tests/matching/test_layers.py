@@ -17,6 +17,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "matching"
 
 LAYERS = [
+    "why",
     "problem",
     "fairness",
     "timeline",
@@ -35,6 +36,7 @@ LAYERS = [
     "phases",
     "run",
     "search",
+    "routing_search",
     "strategy",
     "solve",
 ]

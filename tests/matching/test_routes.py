@@ -106,4 +106,7 @@ def test_a_session_can_squeeze_the_drive_of_another_day() -> None:
     assert roster.conflict(*visit(sessions[1])) is None
     conflict = roster.conflict(*visit(sessions[2]))
     assert conflict is not None and (conflict.rule, conflict.code) == (9, "drive")
-    assert "would leave no free time for the drive 37 min from home to s-1" in conflict.detail
+    assert conflict.why.code == "drive_elsewhere"
+    assert conflict.why.params["minutes"] == 37
+    assert (conflict.why.params["from"], conflict.why.params["to"]) == ("", "s-1")
+    assert "would leave no free time for the 37 min drive from home to s-1" in conflict.detail

@@ -20,6 +20,7 @@ from matching_bench.generate import (
     RARE_LANGUAGES,
     SCALES,
     ScaleSpec,
+    dense_spec,
     generate_problem,
     scale_spec,
     working_days,
@@ -80,7 +81,33 @@ def test_scale_table_matches_the_targets() -> None:
         "M": (400, 120, 5),
         "L": (2000, 450, 10),
         "XL": (8000, 1500, 20),
+        "DENSE": (100, 25, 1),
     }
+
+
+def test_a_dense_day_gives_each_provider_about_four_windowed_sessions_around_a_few_towns() -> None:
+    problem = generate_problem("dense", 3)
+    assert (len(problem.sessions), len(problem.providers)) == (100, 25)
+    assert {s.start.date() for s in problem.sessions} == {working_days(1)[0]}
+    widths = [
+        (s.window.latest - s.window.earliest).total_seconds() / 60
+        for s in problem.sessions
+        if s.window is not None
+    ]
+    assert len(widths) >= 60 and max(widths) <= 180
+    assert sum(w >= 60 for w in widths) >= 0.8 * len(widths)
+    salaried = sum(p.counts_idle for p in problem.providers)
+    assert 5 <= salaried <= 20
+    assert all(len(p.skills) >= 2 for p in problem.providers)
+    towns = {round(s.location.lat, 1) for s in problem.sessions if s.location is not None}
+    assert len(towns) <= 8
+    assert problem_to_dict(generate_problem("dense", 3)) == problem_to_dict(problem)
+
+
+def test_density_scales_the_sessions_of_a_dense_day() -> None:
+    spec = dense_spec(1.5)
+    assert (spec.name, spec.sessions, spec.providers, spec.days) == ("dense", 150, 25, 1)
+    assert len(generate_problem(spec, 1).sessions) == 150
 
 
 def test_scale_names_are_case_insensitive_and_checked() -> None:

@@ -180,3 +180,22 @@ def test_bench_s_and_m_meet_their_targets() -> None:
     rows = run_bench(["S", "M"], [1, 2])
     assert all(r.valid for r in rows)
     assert all(r.passed for r in rows), [(r.scale, r.seed, r.verdict) for r in rows]
+
+
+def dense_row(matcher: PlanSummary, peer: PlanSummary) -> BenchRow:
+    greedy = plan_summary(-20, -5000)
+    return replace(row("dense", greedy, matcher, None), peer=peer)
+
+
+def test_on_dense_days_the_matcher_must_staff_as_much_as_the_routing_peer() -> None:
+    verdicts = judge(dense_row(plan_summary(-6, -2000), plan_summary(-5, -2500)))
+    assert "medium>=peer" in failed(verdicts)
+    assert "travel+idle<=peer" not in failed(verdicts)
+
+
+def test_on_dense_days_travel_and_idle_must_not_exceed_the_routing_peers() -> None:
+    mine = replace(plan_summary(-5, -2100), travel_minutes=1900, idle_minutes=200)
+    theirs = replace(plan_summary(-5, -2050), travel_minutes=2000, idle_minutes=50)
+    assert failed(judge(dense_row(mine, theirs))) >= {"travel+idle<=peer"}
+    better = replace(mine, idle_minutes=0)
+    assert not {"medium>=peer", "travel+idle<=peer"} & failed(judge(dense_row(better, theirs)))

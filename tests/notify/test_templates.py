@@ -91,6 +91,7 @@ def test_the_template_set_is_the_one_the_events_use() -> None:
         "assignment_cancelled",
         "assignment_confirmed",
         "booking_cancelled",
+        "booking_not_yet_staffed",
         "booking_received",
         "booking_rescheduled",
         "dispatcher_digest",

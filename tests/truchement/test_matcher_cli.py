@@ -105,3 +105,24 @@ def test_bench_rejects_an_unknown_scale(tmp_path: Path) -> None:
     result = runner.invoke(app, ["bench", "--scale", "Q", "--out", str(tmp_path / "b.json")])
     assert result.exit_code == 2
     assert "unknown scale" in result.output
+
+
+def test_generate_a_dense_day_with_a_density(tmp_path: Path) -> None:
+    out = tmp_path / "dense.json"
+    result = runner.invoke(
+        app, ["generate", "--scale", "dense", "--density", "1.2", "--seed", "2", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "120 sessions, 25 providers, 1 working days" in result.output
+    refused = runner.invoke(
+        app, ["generate", "--scale", "S", "--density", "2", "-o", str(tmp_path / "s.json")]
+    )
+    assert refused.exit_code == 2 and "--density" in refused.output
+
+
+def test_bench_refuses_an_unknown_peer(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["bench", "--scale", "dense", "--peer", "lkh", "--out", str(tmp_path / "b.json")]
+    )
+    assert result.exit_code == 2
+    assert "unknown peer" in result.output

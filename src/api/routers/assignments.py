@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
 from api.auth import CurrentUser, require_roles
 from api.deps import AppSettings, DbSession
+from api.errors import request_locale
 from api.schemas.assignments import (
     AssignmentCreate,
     AssignmentOut,
@@ -20,6 +21,7 @@ from api.schemas.assignments import (
     DaySessionOut,
     ProviderDayOut,
     ReasonIn,
+    WhyOut,
 )
 from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
 from booking.access import get_visible_booking
@@ -28,6 +30,7 @@ from booking.assignments.day_routes import day_routes
 from booking.assignments.models import Assignment
 from booking.bookings.models import Booking
 from booking.errors import NotFound
+from booking.languages.service import language_names
 from booking.providers.models import Provider
 from booking.users.models import User
 from booking.vocabulary import AssignmentStatus, ProviderKind, UserRole
@@ -233,13 +236,21 @@ def cancel_assignment(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def booking_candidates(
-    db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, booking_id: IdPath
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: DispatcherOrAdmin,
+    booking_id: IdPath,
 ) -> CandidatesOut:
     """The booking's day as it stands (accepted and confirmed work pinned, current proposals
     in place). Feasible providers first, by added cost, with their best start and the
-    driving it adds; then the others, each with the rule (`rule`, `code`) and a sentence."""
+    driving it adds; then the others, each with the rule (`rule`, `code`) and a sentence.
+    `detail` is written in the language of `Accept-Language` (fr, nl or en); `why` holds
+    the same reason as data in every language."""
     booking = get_visible_booking(db, user, booking_id)
     ranked = service.candidates_for(db, actor=user, booking=booking, timezone=settings.timezone)
+    locale = request_locale(request.headers)
+    languages = language_names(db, locale, [booking.language_code])
     return CandidatesOut(
         booking_id=booking.id,
         candidates=[
@@ -256,7 +267,8 @@ def booking_candidates(
                 reachable=c.provider.reachable,
                 rule=c.rule,
                 code=c.code,
-                detail=c.detail,
+                detail=c.describe(locale, settings.timezone, languages),
+                why=WhyOut.model_validate(c.why.to_json()),
             )
             for c in ranked
         ],

@@ -12,6 +12,7 @@ from api.auth import require_roles
 from api.deps import AppSettings, DbSession
 from api.errors import PROBLEM_JSON, localised_error, request_locale
 from api.routers.assignments import assignment_out
+from api.schemas.assignments import WhyOut
 from api.schemas.common import IdPath, Page, PageQuery, error_responses, paginate
 from api.schemas.plans import (
     ApplyOut,
@@ -31,6 +32,7 @@ from api.schemas.plans import (
 )
 from booking.plans import jobs, service
 from booking.plans.models import Plan
+from booking.plans.result import PlanResult
 from booking.users.models import User
 from booking.vocabulary import AssignmentStatus, PlanKind, PlanStatus, UserRole
 
@@ -71,26 +73,39 @@ def _progress(plan: Plan) -> ProgressOut | None:
     return ProgressOut(**{k: v for k, v in plan.progress.items() if k in known})
 
 
-def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
-    """The stored plan, with what became of each proposal since."""
-    result = plan.result or {}
+def plan_out(
+    db: Session, plan: Plan, viewer: User, locale: str = "en", timezone: str = "Europe/Brussels"
+) -> PlanOut:
+    """The stored plan, with what became of each proposal since, explained in ``locale``."""
+    result = PlanResult.of(plan.result)
+    reasons = result.reasons(db, locale, timezone)
     current = {a.id: a.status for a in service.plan_assignments(db, plan)}
     return PlanOut(
         **_summary_fields(plan),
         timings={k: float(v) for k, v in (plan.timings or {}).items()},
-        stats=dict(result.get("stats", {})),
-        sharing=SharingOut.model_validate(result["sharing"]) if "sharing" in result else None,
-        sizes={k: int(v) for k, v in result.get("sizes", {}).items()},
+        stats=result.stats,
+        sharing=SharingOut.model_validate(result.sharing) if result.sharing else None,
+        sizes=result.sizes,
         proposals=[
             ProposalOut(
-                **item,
-                status=AssignmentStatus(current.get(item["assignment_id"], "cancelled")),
+                **item.model_dump(exclude={"why", "explanation", "travel_minutes"}),
+                explanation=result.explanation(item, reasons),
+                why=[WhyOut.model_validate(w.model_dump()) for w in item.why],
+                status=AssignmentStatus(current.get(item.assignment_id, "cancelled")),
             )
-            for item in result.get("proposals", [])
+            for item in result.proposals
         ],
-        unassigned=[UnassignedOut(**item) for item in result.get("unassigned", [])],
-        pinned=[PinnedOut(**item) for item in result.get("pinned", [])],
-        warnings=[str(w) for w in result.get("warnings", [])],
+        unassigned=[
+            UnassignedOut(
+                **item.model_dump(exclude={"why", "explanation", "detail"}),
+                detail=result.detail(item, reasons),
+                explanation=result.explanation(item, reasons),
+                why=[WhyOut.model_validate(w.model_dump()) for w in item.why],
+            )
+            for item in result.unassigned
+        ],
+        pinned=[PinnedOut(**item.model_dump()) for item in result.pinned],
+        warnings=result.warning_texts(reasons),
         batch_plan_ids=service.batch_plan_ids(plan) if viewer.role == UserRole.ADMIN else [],
     )
 
@@ -103,6 +118,7 @@ def plan_out(db: Session, plan: Plan, viewer: User) -> PlanOut:
     responses=error_responses(401, 403, 409, 413, 422, 429),
 )
 def create_plan(
+    request: Request,
     response: Response,
     db: DbSession,
     settings: AppSettings,
@@ -132,7 +148,7 @@ def create_plan(
         timezone=settings.timezone,
     )
     response.headers["Location"] = f"/api/v1/plans/{plan.id}"
-    return plan_out(db, plan, user)
+    return plan_out(db, plan, user, request_locale(request.headers), settings.timezone)
 
 
 @router.get(
@@ -157,8 +173,13 @@ def list_plans(db: DbSession, user: DispatcherOrAdmin, page: PageQuery) -> Page[
     response_model=PlanOut,
     responses=error_responses(401, 403, 404, 422),
 )
-def read_plan(db: DbSession, user: DispatcherOrAdmin, plan_id: IdPath) -> PlanOut:
-    return plan_out(db, service.get_visible_plan(db, user, plan_id), user)
+def read_plan(
+    request: Request, db: DbSession, settings: AppSettings, user: DispatcherOrAdmin, plan_id: IdPath
+) -> PlanOut:
+    """Explanations and details are written in the language of `Accept-Language` (fr, nl or
+    en); their `why` (codes and parameters) is the same in every language."""
+    plan = service.get_visible_plan(db, user, plan_id)
+    return plan_out(db, plan, user, request_locale(request.headers), settings.timezone)
 
 
 @router.post(

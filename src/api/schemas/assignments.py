@@ -82,6 +82,16 @@ class AssignmentOut(ResponseModel):
     updated_at: UTCInstant
 
 
+class WhyOut(ResponseModel):
+    """One reason as data: the same code and parameters in every language."""
+
+    code: str = Field(description='See docs/problem.md, "Explanations as data".')
+    params: dict[str, str | int | float | bool] = Field(
+        description="Ids (`p-3`, `b-12`), codes, minutes, counts, ISO 8601 instants."
+    )
+    because: WhyOut | None = Field(default=None, description="The reason behind it, if any.")
+
+
 class CandidateOut(ResponseModel):
     provider_id: int
     display_name: str
@@ -106,7 +116,8 @@ class CandidateOut(ResponseModel):
         "`modality`, `country`, `travel_range`, `availability`, `daily_minutes`, "
         "`weekly_minutes`, `overlap`, `drive`, `fixed`."
     )
-    detail: str
+    detail: str = Field(description="Why (not), in the caller's language.")
+    why: WhyOut = Field(description="The same reason as data: a code and its parameters.")
 
 
 class CandidatesOut(ResponseModel):

@@ -21,6 +21,25 @@ Latitude = Annotated[
 Longitude = Annotated[
     float, Field(ge=-180, le=180, description="WGS 84; must lie within 1.4 to 6.5.")
 ]
+FairnessWeight = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=1000,
+        description=(
+            "Soft points per minute of the busiest provider's load in this service's plans "
+            "(docs/problem.md, Fairness); 0 turns fairness off."
+        ),
+    ),
+]
+UrgentWithinHours = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=720,
+        description="A new request starting sooner than this is staffed by a repair at once.",
+    ),
+]
 Postcode = Annotated[
     str, Field(min_length=4, max_length=10, description="4 digits in BE, 5 in FR.")
 ]
@@ -35,6 +54,19 @@ class OrganisationOut(ResponseModel):
     timezone: str
     locale: Locale = Field(
         description="The language its people are written to by default (a new provider's)."
+    )
+    fairness_weight: int = Field(
+        description="A providing service's weight of fair sharing in its plans (0: off)."
+    )
+    auto_offer: bool = Field(
+        description="Whether a repair's proposals go out as offers at once (else on the board)."
+    )
+    urgent_within_hours: int = Field(
+        description="How soon a new request must start to be staffed by a repair at once."
+    )
+    counts_idle: bool = Field(
+        description="A providing service whose providers are salaried: the matcher counts "
+        "their waiting between leaving home and coming back as cost."
     )
     created_at: dt.datetime
 
@@ -51,6 +83,11 @@ class OrganisationCreate(StrictModel):
         default=Locale.FR,
         description="The language of its people's messages by default (a new provider's).",
     )
+    counts_idle: bool = Field(
+        default=False,
+        description="Providing services only: its providers are salaried (paid from leaving "
+        "home to coming back), so plans avoid long waits between their sessions.",
+    )
 
 
 class OrganisationUpdate(StrictModel):
@@ -61,6 +98,15 @@ class OrganisationUpdate(StrictModel):
     region: Region | None = None
     timezone: TimeZoneName | None = None
     locale: Locale | None = None
+    fairness_weight: FairnessWeight | None = None
+    auto_offer: bool | None = Field(
+        default=None,
+        description="A repair's proposals go out as offers at once (providing services).",
+    )
+    urgent_within_hours: UrgentWithinHours | None = None
+    counts_idle: bool | None = Field(
+        default=None, description="Providing services only: salaried (true) or freelance."
+    )
 
 
 class AgreementCreate(StrictModel):

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from api.schemas.assignments import AssignmentOut, UTCInstant
+from api.schemas.assignments import AssignmentOut, UTCInstant, WhyOut
 from api.schemas.common import Id, Instant, ProblemDetails, ResponseModel, StrictModel
 from booking.vocabulary import AssignmentStatus, PlanKind, PlanStatus
 
@@ -50,7 +50,10 @@ class ProposalOut(ResponseModel):
     provider_name: str
     starts_at: UTCInstant
     ends_at: UTCInstant
-    explanation: str
+    explanation: str = Field(description="Why this provider, in the caller's language.")
+    why: list[WhyOut] = Field(
+        default_factory=list, description="The explanation as data, part by part."
+    )
     status: AssignmentStatus = Field(description="What became of the proposal since.")
 
 
@@ -61,8 +64,11 @@ class UnassignedOut(ResponseModel):
         description="`no_provider_speaks_language`, `no_eligible_provider`, "
         "`out_of_travel_range`, `no_availability`, `capacity` or `not_solved`."
     )
-    detail: str
-    explanation: str = Field(description="The reason as a sentence for the dispatcher.")
+    detail: str = Field(description="How far the nearest providers got, in the caller's language.")
+    explanation: str = Field(description="The reason and its detail, in the caller's language.")
+    why: list[WhyOut] = Field(
+        default_factory=list, description="The reason, then its detail, as data."
+    )
     offers_pending: bool = Field(description="Live offers are out for it.")
 
 

@@ -46,12 +46,14 @@ from booking.bookings.board import (
 )
 from booking.bookings.models import Booking
 from booking.bookings.service import BookingFilters, booking_list_query, describe_booking
+from booking.bookings.validation import Urgency, urgency_for_priority
 from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.organisations.models import Organisation, OrganisationClosure
 from booking.plans.jobs import queue_plans, request_stop
 from booking.plans.models import Plan
-from booking.plans.repair import open_repairs
+from booking.plans.repair import MoveConfirmed, open_repairs, repair_again
+from booking.plans.result import PlanResult
 from booking.plans.service import (
     MAX_HORIZON_DAYS,
     apply_plan,
@@ -64,6 +66,7 @@ from booking.policies import next_working_day
 from booking.privacy.models import ReadVia
 from booking.privacy.read_log import booking_reads
 from booking.providers.service import get_visible_provider
+from booking.reasons import stored_explanation
 from booking.types import ensure_aware
 from booking.vocabulary import (
     CHANGEABLE_BOOKING_STATUSES,
@@ -187,9 +190,12 @@ def _board_page(
         ).fetchmany(5)
     )
     repairs = open_repairs(page.db, page.user.organisation_id)
+    service = page.db.get(Organisation, page.user.organisation_id)
     return page.render(
         "board.html",
         repairs=repairs,
+        # The service's staffing settings (an admin changes them through the API).
+        staffing=service if service is not None and service.kind == "providing" else None,
         status=http_status,
         days=sorted(by_day.items()),
         languages=sorted(languages.items(), key=lambda item: item[1].lower()),
@@ -324,29 +330,42 @@ def _plan_or_404(page: Page, plan_id: str) -> Plan:
 def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
     """A plan: its proposals beside their explanation, the sessions left unfilled and why."""
     plan = _plan_or_404(page, plan_id)
-    result = plan.result or {}
+    result = PlanResult.of(plan.result)
+    reasons = result.reasons(page.db, page.locale, page.settings.timezone)
     current = {a.id: a for a in plan_assignments(page.db, plan)}
-    booking_ids = {int(p["booking_id"]) for p in result.get("proposals", [])}
-    booking_ids |= {int(u["booking_id"]) for u in result.get("unassigned", [])}
+    booking_ids = {p.booking_id for p in result.proposals}
+    booking_ids |= {u.booking_id for u in result.unassigned}
     bookings = {
         b.id: b for b in page.db.scalars(select(Booking).where(Booking.id.in_(booking_ids)))
     }
     proposals = []
-    for item in result.get("proposals", []):
-        assignment = current.get(int(item["assignment_id"]))
+    for item in result.proposals:
+        assignment = current.get(item.assignment_id)
         proposals.append(
             {
-                **item,
+                **item.model_dump(),
+                "explanation": result.explanation(item, reasons),
                 "status": assignment.status if assignment else AssignmentStatus.CANCELLED,
-                "booking": bookings.get(int(item["booking_id"])),
-                "starts_at": dt.datetime.fromisoformat(str(item["starts_at"])),
-                "ends_at": dt.datetime.fromisoformat(str(item["ends_at"])),
+                "booking": bookings.get(item.booking_id),
             }
         )
     unassigned = [
-        {**item, "booking": bookings.get(int(item["booking_id"]))}
-        for item in result.get("unassigned", [])
+        {
+            **item.model_dump(),
+            # Nobody speaks it: the reason says it all.
+            "detail": ""
+            if item.reason == "no_provider_speaks_language"
+            else result.detail(item, reasons),
+            "booking": bookings.get(item.booking_id),
+        }
+        for item in result.unassigned
     ]
+    urgent = sum(
+        1
+        for u in unassigned
+        if u["booking"] is not None
+        and urgency_for_priority(u["booking"].priority) == Urgency.URGENT
+    )
     query = page.request.query_params
     service = (
         page.db.get(Organisation, plan.providing_org_id)
@@ -371,13 +390,26 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         proposals=proposals,
         unassigned=unassigned,
         language_names=language_names(page.db, page.locale),
-        warnings=[str(w) for w in result.get("warnings", [])],
-        stats=result.get("stats", {}),
-        sharing=result.get("sharing", {}),
-        sizes=result.get("sizes", {}),
+        warnings=result.warning_texts(reasons),
+        stats=result.stats,
+        sharing=result.sharing or {},
+        sizes=result.sizes,
+        urgent=urgent,
+        drive=reasons.duration(result.drive_minutes) if result.drive_minutes is not None else None,
+        proven=_proven(plan, result),
         applied=_parse_int(query.get("applied"), -1, 0, 10_000),
         refused=_parse_int(query.get("refused"), 0, 0, 10_000),
         open_count=sum(1 for p in proposals if p["status"] == AssignmentStatus.PROPOSED),
+        repair_requested=_parse_int(query.get("again"), 0, 0, 2_000_000_000),
+    )
+
+
+def _proven(plan: Plan, result: PlanResult) -> bool:
+    """The solver proved that no plan staffs more (by urgency) with less driving."""
+    return (
+        result.stats.get("status") == "OPTIMAL"
+        and plan.bound_medium == plan.score_medium
+        and plan.bound_soft == plan.score_soft
     )
 
 
@@ -411,6 +443,20 @@ def stop(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
     except DomainError as refused:
         raise page.error(refused.status, page_problem_key(page, refused)) from None
     return page.redirect(f"/board/plans/{plan.id}")
+
+
+@router.post("/board/plans/{plan_id}/repair-again")
+def repair_again_form(page: DispatcherPage, form: CheckedForm, plan_id: str) -> Response:
+    """Ask a solved repair again for what it left open, moving confirmed work or not."""
+    assert page.user is not None
+    plan = _plan_or_404(page, plan_id)
+    move: MoveConfirmed = "allow" if form.get("move_confirmed") == "allow" else "forbid"
+    try:
+        with page.attempt():
+            again = repair_again(page.db, actor=page.user, plan=plan, move_confirmed=move)
+    except DomainError as refused:
+        raise page.error(refused.status, page_problem_key(page, refused)) from None
+    return page.redirect(f"/board/plans/{plan.id}?again={again.id}")
 
 
 @router.post("/board/plans/{plan_id}/apply")
@@ -481,15 +527,19 @@ def _booking_page(
             key if REFUSAL.fullmatch(refused) and page.t.has(key) else "problem.status_409"
         )
     query = page.request.query_params
+    languages = language_names(page.db, page.locale, {booking.language_code})
+    timezone = page.settings.timezone
     return page.render(
         "board_booking.html",
+        why_not={c.provider.id: c.describe(page.locale, timezone, languages) for c in candidates},
+        said=lambda data: stored_explanation(
+            data, page.locale, timezone=timezone, languages=languages
+        ),
         status=status,
         booking=booking,
         view=describe_booking(page.db, booking),
         organisation=page.db.get(Organisation, booking.organisation_id),
-        language=language_names(page.db, page.locale, {booking.language_code}).get(
-            booking.language_code, booking.language_code
-        ),
+        language=languages.get(booking.language_code, booking.language_code),
         holders=holders,
         assignments=held_assignments(page.db, holders),
         candidates=candidates,

@@ -26,7 +26,8 @@ from booking.dates import OUT_OF_RANGE, day_in_bounds, wall_time
 from booking.errors import FieldError, Unprocessable
 from booking.geography import find_town
 from booking.languages.models import Language
-from booking.languages.service import find_language_code, languages_by_code
+from booking.languages.service import find_language_code
+from booking.languages.service import language_names as catalogue_language_names
 from booking.types import utc_now
 from booking.vocabulary import Gender, Modality, ProviderKindRequirement, SessionKind
 
@@ -152,9 +153,9 @@ def language_name(language: Language, locale: str) -> str:
 
 
 def language_names(db: Session, locale: str, codes: Iterable[str] | None = None) -> dict[str, str]:
-    """Names in ``locale`` by code: of ``codes``, or of the whole catalogue."""
-    found = languages_by_code(db, codes)
-    return {code: language_name(language, locale) for code, language in found.items()}
+    """Names in ``locale`` by code: of ``codes`` (CLDR's for a code the catalogue lacks), or of
+    the whole catalogue."""
+    return catalogue_language_names(db, locale, codes)
 
 
 def form_start_time(data: BookingFormInput) -> dt.time | None:

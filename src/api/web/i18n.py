@@ -1,12 +1,13 @@
 """The web pages' words in fr, nl and en, and how a page picks its language.
 
 The catalogues are flat JSON files (``locales/<locale>.json``), one key per
-sentence, with ``{name}`` placeholders. A page's language is, in order: the
-one chosen with the language switch on this browser (a cookie), the signed-in
-user's own locale, the browser's ``Accept-Language``, English. A key missing
-from a catalogue falls back to English at runtime and is remembered in
-``MISSING``, which the tests keep empty; a test also keeps the three
-catalogues in step.
+sentence, with ``{name}`` placeholders and ``{count|one|other}`` for the words
+that agree with a count (CLDR's plural rule of the locale, through Babel).
+A page's language is, in order: the one chosen with the language switch on
+this browser (a cookie), the signed-in user's own locale, the browser's
+``Accept-Language``, English. A key missing from a catalogue falls back to
+English at runtime and is remembered in ``MISSING``, which the tests keep
+empty; a test also keeps the three catalogues in step.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 
 from api.i18n import negotiate_locale
+from booking.reasons import choose_plurals
 
 LOCALES: tuple[str, ...] = ("fr", "nl", "en")
 DEFAULT_LOCALE = "en"
@@ -64,6 +67,7 @@ class Translator:
             template = catalogue(DEFAULT_LOCALE).get(key, key)
         if not params:
             return template
+        template = choose_plurals(template, self.locale, params)
         return Formatter().vformat(template, (), _Lenient(params))
 
     def has(self, key: str) -> bool:
@@ -76,6 +80,10 @@ class Translator:
             return ""
         key = f"{prefix}.{value}"
         return self(key) if self.has(key) else value
+
+    def number(self, value: float, digits: int = 1) -> str:
+        """A decimal number as the locale writes it (``0,1`` in French and Dutch)."""
+        return str(format_decimal(round(value, digits), locale=self.locale))
 
     def local(self, value: dt.datetime) -> dt.datetime:
         """An instant as wall-clock time of the service's zone."""

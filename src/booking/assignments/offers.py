@@ -129,6 +129,8 @@ def _send_round(
                 "cost": candidate.cost,
                 "travel_minutes": candidate.travel_minutes,
                 "sentence": candidate.detail,
+                "why": candidate.why.to_json(),
+                "names": dict(candidate.names),
             },
         )
         db.add(offer)

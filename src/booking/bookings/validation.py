@@ -205,7 +205,12 @@ def check_booking(
     _check_needs(db, errors, data, organisation_id)
     _check_texts(errors, data)
     if not _language_exists(db, data.language_code):
-        errors.add("language", f"Unknown language code {data.language_code!r}.", "unknown_language")
+        errors.add(
+            "language",
+            f"Unknown language code {data.language_code!r}: use a language code like `tir`, "
+            "or pick from the list (GET /api/v1/languages).",
+            "unknown_language",
+        )
     if errors.items:
         beyond = any(e.code == BEYOND_HORIZON for e in errors.items)
         raise Unprocessable(

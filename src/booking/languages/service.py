@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from babel import Locale
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -118,3 +119,21 @@ def update_language(
         record_audit(db, actor=actor, action="language.updated", entity=language, changes=diff)
         db.flush()
     return language
+
+
+def language_names(db: Session, locale: str, codes: Iterable[str] | None = None) -> dict[str, str]:
+    """Names in ``locale`` (fr, nl or en) by code: of ``codes``, or of the whole catalogue.
+
+    A code the catalogue lacks takes its CLDR name (Babel) when there is one,
+    so that a code is never shown alone where a name exists.
+    """
+    wanted = None if codes is None else set(codes)
+    names = {
+        code: str(getattr(language, f"name_{locale}", None) or language.name_en)
+        for code, language in languages_by_code(db, wanted).items()
+    }
+    cldr = Locale.parse(locale if locale in ("fr", "nl", "en") else "en").languages
+    for code in (wanted or set()) - set(names):
+        if code in cldr:
+            names[code] = str(cldr[code])
+    return names

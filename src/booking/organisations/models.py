@@ -44,6 +44,9 @@ class Organisation(Base):
     fairness_weight: Mapped[int] = mapped_column(default=0, server_default="0")
     auto_offer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     urgent_within_hours: Mapped[int] = mapped_column(default=48, server_default="48")
+    # A providing service whose providers are salaried (paid from leaving home to
+    # coming back): the matcher counts their waiting as cost (docs/problem.md).
+    counts_idle: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     # The foreign keys RESTRICT: deleting an organisation that still has sites

@@ -78,12 +78,21 @@ def create_organisation(
     region: str | None = None,
     timezone: str | None = None,
     locale: str = "fr",
+    counts_idle: bool = False,
 ) -> Organisation:
-    """Add a requesting body or a providing service (``locale``: its people's messages)."""
+    """Add a requesting body or a providing service (``locale``: its people's messages;
+    ``counts_idle``: a service whose providers are salaried, see `_check_counts_idle`)."""
     timezone = timezone or DEFAULT_TIMEZONES[country]
     _check_timezone(timezone)
+    _check_counts_idle(kind, counts_idle)
     organisation = Organisation(
-        name=name, kind=kind, country=country, region=region, timezone=timezone, locale=locale
+        name=name,
+        kind=kind,
+        country=country,
+        region=region,
+        timezone=timezone,
+        locale=locale,
+        counts_idle=counts_idle,
     )
     db.add(organisation)
     db.flush()
@@ -98,23 +107,44 @@ def create_organisation(
             "country": country,
             "timezone": timezone,
             "locale": locale,
+            "counts_idle": counts_idle,
         },
         organisation_id=organisation.id,
     )
     return organisation
 
 
+STAFFING_SETTINGS = ("fairness_weight", "auto_offer", "urgent_within_hours")
+"""A providing service's settings of plans and repairs (docs/operations.md, "Re-staffing")."""
+
+
 def update_organisation(
     db: Session, *, actor: User | None, organisation: Organisation, changes: Mapping[str, Any]
 ) -> Organisation:
     """Rename or move an organisation (``name``, ``country``, ``region``, ``timezone``,
-    ``locale``).
+    ``locale``), change a providing service's staffing settings
+    (``fairness_weight``, ``auto_offer``, ``urgent_within_hours``), or say
+    whether its providers count idle time (``counts_idle``).
 
     The kind never changes: its users' roles and its agreements depend on it.
+    The staffing settings steer plans and repairs, which only a providing
+    service runs: on another organisation they are refused.
     """
     if changes.get("timezone") is not None:
         _check_timezone(changes["timezone"])
-    for key in ("name", "country", "timezone", "locale"):
+    staffing = [key for key in STAFFING_SETTINGS if changes.get(key) is not None]
+    if staffing and organisation.kind != OrganisationKind.PROVIDING:
+        raise Unprocessable(
+            f"organisation {organisation.id} is not a providing service",
+            errors=[
+                FieldError(key, "Only a providing service has this setting.", code="not_providing")
+                for key in staffing
+            ],
+            rule="staffing_settings",
+        )
+    if changes.get("counts_idle") is not None:
+        _check_counts_idle(organisation.kind, changes["counts_idle"])
+    for key in ("name", "country", "timezone", "locale", "counts_idle", *staffing):
         if changes.get(key) is not None:
             setattr(organisation, key, changes[key])
     if "region" in changes:
@@ -126,6 +156,21 @@ def update_organisation(
         )
         db.flush()
     return organisation
+
+
+def _check_counts_idle(kind: str, counts_idle: bool) -> None:
+    """Only a providing service employs providers, so only it may say they are salaried.
+
+    With it, the matcher counts its providers' waiting between leaving home
+    and coming back as cost (docs/problem.md, "Idle time that counts").
+    """
+    if counts_idle and kind != OrganisationKind.PROVIDING:
+        raise Unprocessable(
+            "only a providing service has providers whose idle time can count",
+            errors=[
+                FieldError("counts_idle", "Must be a providing service.", code="not_providing")
+            ],
+        )
 
 
 def agreement_query(db: Session, *, organisation_id: int) -> Select[ServiceAgreement]:

@@ -67,6 +67,7 @@ BOOKING_CANCELLED = "booking_cancelled"
 REMINDER = "reminder"
 DIGEST = "dispatcher_digest"
 REPAIR_PROPOSED = "repair_proposed"
+NOT_YET_STAFFED = "booking_not_yet_staffed"
 
 INVITATION_EVENTS = (ASSIGNMENT_CONFIRMED, BOOKING_RESCHEDULED)
 """Messages that carry an ``.ics`` REQUEST: once one may have gone out, a change needs a CANCEL."""
@@ -286,6 +287,33 @@ def repair_proposed(
             due_at=now,
             booking_id=booking.id,
         )
+
+
+def booking_not_yet_staffed(
+    db: Session, *, booking: Booking, plan_id: int, now: dt.datetime | None = None
+) -> None:
+    """Tell the requester that their session lost its provider and is not staffed yet.
+
+    Only that, in their language: who dropped out and why is none of their
+    business, and the session block carries no beneficiary reference nor
+    notes. The new provider reaches them with the confirmation
+    (``assignment_confirmed``), which updates the same calendar entry.
+    """
+    now = _now(now)
+    requester = recipient_for(db, booking.requester_id)
+    if requester is None:
+        return
+    _tell(
+        db,
+        NOT_YET_STAFFED,
+        requester,
+        Channel.EMAIL,
+        about=(f"b{booking.id}", f"plan{plan_id}"),
+        instant=now,
+        context=_booking_context(db, booking, requester),
+        due_at=now,
+        booking_id=booking.id,
+    )
 
 
 def assignment_confirmed(

@@ -584,6 +584,7 @@ def _match_providers(
                     provider.max_minutes_per_week - weekly_used.get(provider.id, 0), 0
                 ),
                 availability=availability,
+                counts_idle=organisation.counts_idle,
             )
         )
     return result

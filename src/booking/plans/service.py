@@ -1,11 +1,14 @@
 """Plans: run the matcher over a horizon, store what it proposes, apply it in whole or in part.
 
-``run_plan`` builds the problem (``problem_builder``), solves it within the
-time limit, checks the result with the matcher's own validator, and stores
-the plan (score, bound, timings, explanations) with one ``proposed``
-assignment per session it staffed; each booking becomes ``proposed`` or
-``unfilled`` (with the matcher's reason). Proposals of earlier plans for the
-same bookings are superseded.
+``open_plan`` checks a plan request and stores the plan; ``solve_plan``
+builds the problem (``problem_builder``), solves it within the time limit,
+checks the result with the matcher's own validator, and stores the plan
+(score, bound, timings, explanations) with one ``proposed`` assignment per
+session it staffed; each booking becomes ``proposed`` or ``unfilled`` (with
+the matcher's reason). Proposals of earlier plans for the same bookings are
+superseded. ``run_plan`` does both at once; the API and the board queue the
+plan instead (``booking.plans.jobs``) and a solver solves it
+(``booking.plans.solver``).
 
 ``apply_plan`` turns proposals into confirmations (or offers). A proposal is
 stale when its booking changed since the plan, is no longer open, is held
@@ -62,9 +65,12 @@ from booking.plans.problem_builder import (
     ProblemIndex,
     booking_id_of,
     build_problem,
+    provider_key,
 )
+from booking.plans.result import PinnedEntry, PlanResult, ProposalEntry, UnassignedEntry, whys
 from booking.providers.availability import subtract
 from booking.providers.models import Provider
+from booking.reasons import mentioned
 from booking.types import ensure_aware, to_jsonable, utc_now
 from booking.users.models import User
 from booking.vocabulary import (
@@ -74,7 +80,7 @@ from booking.vocabulary import (
     PlanStatus,
     UserRole,
 )
-from matching.explain import explain_plan_facts
+from matching.explain import AssignmentFacts, explain_plan_facts
 from matching.fairness import workload_stats
 from matching.model import InfeasibleFixedError
 from matching.phases import Progress
@@ -83,6 +89,10 @@ from matching.problem import FixedAssignment, Interval, Score, Stats
 from matching.problem import Plan as MatchPlan
 from matching.problem import Problem as MatchProblem
 from matching.solve import BrokenPlanError, solve
+from matching.timeline import Timeline
+from matching.travel import Travel
+from matching.validate import provider_days
+from matching.why import Why
 
 MAX_HORIZON_DAYS = 31
 MAX_BOOKING_IDS = 1000
@@ -329,6 +339,7 @@ def solve_plan(
         "providers": len(problem.providers),
     }
     warnings: list[str] = []
+    warning_why: list[Why] = []
     solution: MatchPlan | None = None
     try:
         if index.planned:
@@ -338,6 +349,7 @@ def solve_plan(
                 time_limit=time_limit,
                 workers=workers,
                 warnings=warnings,
+                warning_why=warning_why,
                 progress=progress,
             )
     except (ValueError, BrokenPlanError) as exc:
@@ -363,7 +375,16 @@ def solve_plan(
     timings["store_seconds"] = round(time.perf_counter() - solved, 3)
     timings["total_seconds"] = round(time.perf_counter() - began, 3)
     plan.timings = timings
-    plan.result = {**(plan.result or {}), "sizes": sizes, "warnings": warnings}
+    plan.result = {
+        **(plan.result or {}),
+        "sizes": sizes,
+        "warnings": warnings,
+        "warning_why": [why.to_json() for why in warning_why],
+        "names": {
+            **mentioned(warning_why, index.humanise),
+            **(plan.result or {}).get("names", {}),
+        },
+    }
     plan.finished_at = utc_now()
     plan.status = PlanStatus.DONE
     db.flush()
@@ -575,14 +596,19 @@ def _solve_keeping_what_can_be_kept(
     time_limit: float,
     workers: int | None,
     warnings: list[str],
+    warning_why: list[Why] | None = None,
     progress: Progress | None = None,
+    disruption_weight: int = 0,
 ) -> tuple[MatchProblem, MatchPlan]:
     """Solve; if held work cannot all be kept together, plan around the clashing part.
 
     Held work that breaks a rule (a dispatcher's manual decision, a
     certification expired since) is not the new plan's to undo: its time
-    becomes busy time and a warning says so.
+    becomes busy time and a warning says so (in words, and as data in
+    ``warning_why``). ``disruption_weight`` is the matcher's price of moving
+    a hinted session (a repair that may move held work it no longer pins).
     """
+    warning_why = [] if warning_why is None else warning_why
     for _ in range(MAX_PIN_RELEASES):
         try:
             return problem, solve(
@@ -591,9 +617,11 @@ def _solve_keeping_what_can_be_kept(
                 workers=workers,
                 hint=_hint(problem, index),
                 progress=progress,
+                disruption_weight=disruption_weight,
             )
         except InfeasibleFixedError as clash:
             warnings.append(index.humanise(str(clash)))
+            warning_why.append(clash.why)
             problem = without_pins(problem, clash.pairs)
     return problem, solve(problem, time_limit=time_limit, workers=workers, progress=progress)
 
@@ -601,11 +629,12 @@ def _solve_keeping_what_can_be_kept(
 def _hint(problem: MatchProblem, index: ProblemIndex) -> MatchPlan:
     """The held work, and the live offers, as a starting point for the solver."""
     sessions = {s.id for s in problem.sessions}
-    pins = {f.session: f.provider for f in problem.fixed}
+    providers = {p.id for p in problem.providers}
+    # Held work, pinned or not (a repair may unpin it): where it is now.
     given = [
-        MatchAssignment(session=key, provider=pins[key], start=a.starts_at)
+        MatchAssignment(session=key, provider=provider_key(a.provider_id), start=a.starts_at)
         for key, a in index.pinned.items()
-        if key in pins
+        if key in sessions and provider_key(a.provider_id) in providers
     ]
     given += [
         MatchAssignment(session=key, provider=provider, start=start)
@@ -706,7 +735,8 @@ def _store(
             )
     db.flush()
 
-    proposals: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    proposals: list[ProposalEntry] = []
     for key in index.planned:
         if key not in given:
             continue
@@ -726,48 +756,56 @@ def _store(
                 "plan_id": plan.id,
                 "code": explanation.code if explanation else "assigned",
                 "sentence": sentence,
+                "why": [w.to_json() for w in explanation.parts] if explanation else [],
+                "names": mentioned(explanation.parts, index.humanise) if explanation else {},
             },
             plan_id=plan.id,
         )
+        names[key], names[pair.provider] = booking.reference, provider.display_name
+        facts = explanation.facts if explanation else None
         proposals.append(
-            {
-                "assignment_id": assignment.id,
-                "booking_id": booking.id,
-                "booking_reference": booking.reference,
-                "provider_id": provider.id,
-                "provider_name": provider.display_name,
-                "starts_at": assignment.starts_at,
-                "ends_at": assignment.ends_at,
-                "explanation": sentence,
-            }
+            ProposalEntry(
+                assignment_id=assignment.id,
+                booking_id=booking.id,
+                booking_reference=booking.reference,
+                provider_id=provider.id,
+                provider_name=provider.display_name,
+                starts_at=assignment.starts_at,
+                ends_at=assignment.ends_at,
+                explanation=sentence,
+                why=whys(explanation.parts) if explanation else [],
+                travel_minutes=facts.travel_minutes if isinstance(facts, AssignmentFacts) else 0,
+            )
         )
-    unassigned = []
+    unassigned: list[UnassignedEntry] = []
     for key in index.planned:
         if key in given:
             continue
         booking = index.booking(key)
         entry = left_out.get(key)
         explanation = explanations.get(key)
+        names[key] = booking.reference
         unassigned.append(
-            {
-                "booking_id": booking.id,
-                "booking_reference": booking.reference,
-                "reason": entry.reason if entry else "not_solved",
-                "detail": index.humanise(entry.detail) if entry else "",
-                "explanation": index.humanise(explanation.sentence) if explanation else "",
-                "offers_pending": key in index.offered,
-            }
+            UnassignedEntry(
+                booking_id=booking.id,
+                booking_reference=booking.reference,
+                reason=entry.reason if entry else "not_solved",
+                detail=index.humanise(entry.detail) if entry else "",
+                explanation=index.humanise(explanation.sentence) if explanation else "",
+                offers_pending=key in index.offered,
+                why=whys(explanation.parts) if explanation else [],
+            )
         )
+    every_part = [why for explanation in explanations.values() for why in explanation.parts]
+    names = {**mentioned(every_part, index.humanise), **names}
     pinned = [
-        {
-            "assignment_id": a.id,
-            "booking_id": a.booking_id,
-            "provider_id": a.provider_id,
-            "status": a.status,
-        }
+        PinnedEntry(
+            assignment_id=a.id, booking_id=a.booking_id, provider_id=a.provider_id, status=a.status
+        )
         for a in index.pinned.values()
     ]
     stats: dict[str, Any] = {}
+    drive_minutes: int | None = None
     if solution is not None:
         plan.score_hard = solution.score.hard
         plan.score_medium = solution.score.medium
@@ -780,15 +818,22 @@ def _store(
             "status": solution.stats.status,
             "solve_seconds": solution.stats.solve_seconds,
         }
-    plan.result = to_jsonable(
-        {
-            "proposals": proposals,
-            "unassigned": unassigned,
-            "pinned": pinned,
-            "stats": stats,
-            "sharing": sharing_of(problem, solution),
-        }
-    )
+        days = provider_days(
+            problem,
+            solution.assignments,
+            travel=Travel(problem.travel),
+            timeline=Timeline.for_problem(problem),
+        )
+        drive_minutes = sum(day.travel_minutes for day in days)
+    plan.result = PlanResult(
+        proposals=proposals,
+        unassigned=unassigned,
+        pinned=pinned,
+        stats=stats,
+        names=names,
+        drive_minutes=drive_minutes,
+        sharing=sharing_of(problem, solution),
+    ).to_json()
 
 
 def sharing_of(problem: MatchProblem, solution: MatchPlan | None) -> dict[str, Any]:

@@ -163,6 +163,6 @@ def test_the_availability_page_says_how_a_night_slot_counts_on_the_change(
     )
     me = browser.sign_in(world.login(db, provider)).language("fr")
     page = _text(me.get("/schedule/availability").text)
-    assert "Changement d'heure" in page
-    assert "02:30 n'existe pas, cela compte comme 03:30." in page
-    assert "02:30 existe deux fois, c'est le premier (heure d'été) qui compte." in page
+    assert "Changement d’heure" in page
+    assert "02:30 n’existe pas, cela compte comme 03:30." in page
+    assert "02:30 existe deux fois, c’est le premier (heure d’été) qui compte." in page

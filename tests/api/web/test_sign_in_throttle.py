@@ -103,7 +103,7 @@ def test_each_further_failure_doubles_the_pause(db: Session, browser: Browser, u
 @pytest.mark.parametrize(
     ("locale", "sentence"),
     [
-        ("fr", "la connexion est suspendue : réessayez dans 1 min."),
+        ("fr", "la connexion est suspendue\u202f: réessayez dans 1 min."),
         ("nl", "aanmelden even geblokkeerd: probeer het over 1 min. opnieuw"),
     ],
 )

@@ -203,6 +203,16 @@ def test_an_expired_certification_no_longer_counts(db: Session) -> None:
     assert skills == {"tir": False, "ara": True}
 
 
+def test_providers_of_a_salaried_service_count_their_idle_time(db: Session) -> None:
+    salaried = make_organisation(db, kind="providing", counts_idle=True)
+    freelance = make_organisation(db, kind="providing")
+    employee = make_provider(db, organisation=salaried)
+    freelancer = make_provider(db, organisation=freelance)
+    problem, _ = build(db, dt.date(2026, 12, 7), 1, provider_ids=[employee.id, freelancer.id])
+    assert only(problem, employee).counts_idle is True  # type: ignore[attr-defined]
+    assert only(problem, freelancer).counts_idle is False  # type: ignore[attr-defined]
+
+
 def test_inactive_providers_and_other_services_are_left_out(db: Session) -> None:
     service = make_organisation(db, kind="providing")
     mine = make_provider(db, organisation=service)

@@ -14,8 +14,10 @@ from booking.models import Assignment, Booking, OutboxMessage, Provider
 from booking.plans.models import Plan
 from booking.plans.repair import open_repairs, run_pending_repairs
 from booking.providers.availability import ExceptionData, RuleData, replace_availability
+from booking.providers.models import ProviderLanguage
 from booking.providers.service import update_provider
 from booking.vocabulary import AssignmentStatus, BookingStatus, PlanKind, PlanStatus
+from notify.render import render_email
 from tests.booking.dispatch_world import World, at, now_for
 from tests.factories import make_assignment
 
@@ -172,3 +174,192 @@ def test_an_urgent_request_gets_a_repair_and_a_later_one_does_not(
     [repair] = run_pending_repairs(db, now=at(world.day, 8))
     assert repair.parameters["trigger"] == "urgent_request"
     assert [p["booking_id"] for p in repair.result["proposals"]] == [soon.id]
+
+
+def _certified_session(
+    db: Session, world: World, provider: Provider, hour: int, *, certified: bool = True
+) -> Booking:
+    booking = world.booking(db, hour=hour, status="confirmed", requires_certified=certified)
+    make_assignment(db, booking=booking, provider=provider, status="confirmed")
+    return booking
+
+
+def _certified_until(db: Session, provider: Provider, until: dt.date | None) -> None:
+    [language] = db.scalars(
+        select(ProviderLanguage).where(ProviderLanguage.provider_id == provider.id)
+    )
+    language.certified_until = until
+    db.flush()
+
+
+def test_a_certification_expiring_before_certified_work_makes_it_fall_through_in_one_tick(
+    db: Session, world: World
+) -> None:
+    awet = world.provider(db, name="Awet", certified=True)
+    world.provider(db, name="Selam", certified=True)
+    needs_it = _certified_session(db, world, awet, 9)
+    does_not = _certified_session(db, world, awet, 14, certified=False)
+    _certified_until(db, awet, world.day - dt.timedelta(days=1))
+
+    [repair] = run_pending_repairs(db, now=now_for(world))
+
+    assert repair.parameters["trigger"] == "certification_expired"
+    assert repair.parameters["booking_ids"] == [needs_it.id]
+    [proposal] = _held(db, needs_it)
+    assert proposal.provider_id != awet.id and proposal.status == AssignmentStatus.PROPOSED
+    [kept] = _held(db, does_not)
+    assert kept.provider_id == awet.id and kept.status == AssignmentStatus.CONFIRMED
+    [entry] = db.scalars(select(AuditLog).where(AuditLog.action == "assignment.fell_through")).all()
+    assert entry.actor_user_id is None and entry.changes["reason"] == "certification_expired"
+
+
+def test_certified_work_given_knowingly_to_someone_uncertified_or_expired_stays(
+    db: Session, world: World
+) -> None:
+    uncertified = world.provider(db, name="Awet")
+    expired = world.provider(db, name="Bereket", certified=True)
+    _certified_until(db, expired, dt.date.today() - dt.timedelta(days=1))
+    by_hand = [_certified_session(db, world, p, h) for p, h in ((uncertified, 9), (expired, 11))]
+
+    assert run_pending_repairs(db, now=now_for(world)) == []
+    for booking in by_hand:
+        [held] = _held(db, booking)
+        assert held.status == AssignmentStatus.CONFIRMED
+
+
+def test_a_certification_holding_on_the_session_day_keeps_the_work(
+    db: Session, world: World
+) -> None:
+    awet = world.provider(db, name="Awet", certified=True)
+    booking = _certified_session(db, world, awet, 9)
+    _certified_until(db, awet, world.day)  # its last day still counts
+
+    assert run_pending_repairs(db, now=now_for(world)) == []
+    [held] = _held(db, booking)
+    assert held.provider_id == awet.id and held.status == AssignmentStatus.CONFIRMED
+
+
+def _only_bereket_speaks_arabic(
+    db: Session, world: World, move_confirmed: str
+) -> tuple[Provider, Provider, Booking, Booking]:
+    """Awet gives back an Arabic session at 10:00 that only Bereket speaks; Bereket is
+    confirmed for a Tigrinya session at the same hour, which Selam could do."""
+    awet = world.provider(db, name="Awet", languages=("ara",))
+    bereket = world.provider(db, name="Bereket", languages=("tir", "ara"))
+    selam = world.provider(db, name="Selam", languages=("tir",))
+    arabic = world.booking(db, hour=10, language_code="ara")
+    tigrinya = _confirmed(db, world, bereket, 10)
+    from booking.plans.repair import request_repair
+
+    request_repair(
+        db,
+        actor=world.dispatcher,
+        providing_org_id=world.service.id,
+        booking_ids=[arabic.id],
+        trigger="gave_back",
+        fell_through={arabic.id: "Awet"},
+        dropped={arabic.id: awet.id},
+        move_confirmed=move_confirmed,  # type: ignore[arg-type]
+        now=now_for(world),
+    )
+    return bereket, selam, arabic, tigrinya
+
+
+def test_by_default_a_repair_never_moves_confirmed_work_even_to_staff_a_session(
+    db: Session, world: World
+) -> None:
+    bereket, _selam, arabic, tigrinya = _only_bereket_speaks_arabic(db, world, "forbid")
+    [repair] = run_pending_repairs(db, now=now_for(world))
+    assert repair.result["proposals"] == [] and repair.result["moved"] == []
+    assert arabic.status == BookingStatus.UNFILLED
+    [held] = _held(db, tigrinya)
+    assert held.provider_id == bereket.id and held.status == AssignmentStatus.CONFIRMED
+
+
+def test_allowed_to_move_confirmed_work_a_repair_moves_it_to_staff_one_session_more(
+    db: Session, world: World
+) -> None:
+    bereket, selam, arabic, tigrinya = _only_bereket_speaks_arabic(db, world, "allow")
+    [repair] = run_pending_repairs(db, now=now_for(world))
+
+    assert [m["booking_id"] for m in repair.result["moved"]] == [tigrinya.id]
+    [arabic_proposal] = _held(db, arabic)
+    assert arabic_proposal.provider_id == bereket.id
+    [tigrinya_proposal] = _held(db, tigrinya)
+    assert tigrinya_proposal.provider_id == selam.id
+    assert tigrinya_proposal.status == AssignmentStatus.PROPOSED
+    [moved] = db.scalars(select(AuditLog).where(AuditLog.action == "assignment.moved")).all()
+    assert moved.changes["status"] == ["confirmed", "cancelled"]
+    alerts = db.scalars(select(OutboxMessage).where(OutboxMessage.event == "repair_proposed"))
+    assert {(a.context["fell_through"], a.context["proposed_name"]) for a in alerts} == {
+        ("Awet", "Bereket"),
+        ("Bereket", "Selam"),
+    }
+
+
+def test_allowed_to_move_confirmed_work_a_repair_does_not_move_it_to_save_travel(
+    db: Session, world: World
+) -> None:
+    awet, fell, kept = _story(db, world)
+    _absent_all_day(db, world, awet)
+    [pending] = db.scalars(select(Plan).where(Plan.kind == PlanKind.REPAIR)).all()
+    pending.parameters = {**pending.parameters, "move_confirmed": "allow"}
+    [repair] = run_pending_repairs(db, now=now_for(world))
+    assert repair.result["moved"] == []
+    [still] = _held(db, kept)
+    assert still.status == AssignmentStatus.CONFIRMED
+    assert len(repair.result["proposals"]) == len(fell)
+
+
+def test_the_requester_of_work_nobody_can_take_is_told_only_that_it_is_not_staffed_yet(
+    db: Session, world: World
+) -> None:
+    world.requester.locale = "nl"
+    awet = world.provider(db, name="Awet")
+    booking = world.booking(
+        db, hour=10, status="confirmed", beneficiary_ref="BEN-4711", notes="Zaal 3, dossier X"
+    )
+    make_assignment(db, booking=booking, provider=awet, status="confirmed")
+    [held] = _held(db, booking)
+    assignments.decline(
+        db, actor=world.dispatcher, assignment=held, lock_hours=24, now=now_for(world)
+    )
+    run_pending_repairs(db, now=now_for(world))
+
+    [told] = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.event == "booking_not_yet_staffed")
+    ).all()
+    assert told.recipient_user_id == world.requester.id and told.locale == "nl"
+    email = render_email(
+        template=told.template,
+        locale=told.locale,
+        context=told.context,
+        sender="Truchement <noreply@example.org>",
+        recipient=told.recipient,
+    )
+    assert "Nog niet ingevuld" in email.subject and booking.reference in email.text
+    for secret in ("BEN-4711", "Zaal 3", "Awet"):
+        assert secret not in email.text and secret not in email.html
+        assert secret not in str(told.context)
+
+
+def test_a_staffed_repair_tells_the_requester_nothing_until_the_new_provider_is_confirmed(
+    db: Session, world: World
+) -> None:
+    awet, fell, _kept = _story(db, world)
+    world.service.auto_offer = True
+    _absent_all_day(db, world, awet)
+    run_pending_repairs(db, now=now_for(world))
+    to_requester = select(OutboxMessage).where(
+        OutboxMessage.recipient_user_id == world.requester.id
+    )
+    assert db.scalars(to_requester).all() == []
+
+    [offer] = _held(db, fell[0])
+    new_provider = db.get_one(Provider, offer.provider_id)
+    login = world.login(db, new_provider)
+    assignments.accept(db, actor=login, assignment=offer, now=now_for(world))
+    assignments.confirm(db, actor=world.dispatcher, assignment=offer, now=now_for(world))
+
+    [confirmed] = db.scalars(to_requester.where(~OutboxMessage.event.startswith("reminder_"))).all()
+    assert confirmed.context["provider_name"] == new_provider.display_name

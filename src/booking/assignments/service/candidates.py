@@ -9,6 +9,7 @@ with the rule and the sentence that rule them out.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,7 @@ from booking.plans.problem_builder import (
     session_key,
 )
 from booking.providers.models import Provider
+from booking.reasons import Reasons, mentioned
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
 from booking.vocabulary import UserRole
@@ -32,6 +34,7 @@ from matching.candidates import rank_candidates
 from matching.problem import Assignment as MatchAssignment
 from matching.problem import Plan as MatchPlan
 from matching.problem import Score, Stats
+from matching.why import Why
 
 
 def booking_days(booking: Booking, timezone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -74,6 +77,19 @@ class CandidateView:
     rule: int | None
     code: str | None
     detail: str
+    """`why` in English."""
+    why: Why
+    """Why this provider can or cannot take it, as data (matching.why)."""
+    names: Mapping[str, str]
+    """The display names of the providers and bookings `why` mentions, by id."""
+
+    def describe(
+        self, locale: str, timezone: str, languages: Mapping[str, str] | None = None
+    ) -> str:
+        """`why` in ``locale``'s words, with names instead of ids."""
+        return Reasons(locale, timezone=timezone, names=self.names, languages=languages).why(
+            self.why
+        )
 
 
 def _providing_scope(user: User) -> int | None:
@@ -129,6 +145,8 @@ def candidates_for(
             rule=c.rule,
             code=c.code,
             detail=index.humanise(c.detail),
+            why=c.why,
+            names=mentioned([c.why], index.humanise),
         )
         for c in ranked
     ]

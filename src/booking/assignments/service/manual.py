@@ -84,9 +84,7 @@ def check_manual_pair(
     at_start = dataclasses.replace(session, start=start, window=None)
     _, rejection = check_pair(at_start, providers[provider], timeline, travel)
     if rejection is not None:
-        raise _broken(
-            rejection.rule, rejection.code, index.humanise(f"{provider} {rejection.detail}")
-        )
+        raise _broken(rejection.rule, rejection.code, index.humanise(rejection.detail))
     base = current_plan(index)
     others = [s.id for s in problem.sessions if s.id not in {a.session for a in base.assignments}]
     without = check(

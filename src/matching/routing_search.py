@@ -1,0 +1,449 @@
+"""Dense days: a search that routes (docs/problem.md, "How it solves", the route path).
+
+When providers hold four to six windowed sessions a day, a good plan is a
+good set of routes, and cutting pieces by eligibility alone (`search`) moves
+sessions between providers without looking at where they are. Two steps:
+
+1. **The routing library** (`library_routes`): OR-Tools' vehicle-routing
+   solver, from scratch or from a plan, for a share of the time; it lets go
+   of the interpreter while it searches, so it runs beside step 2
+   (`solve_dense`). A
+   vehicle is one provider's day from home to home; a node one onsite
+   session and one of its start ranges; eligibility restricts each node's
+   vehicle variable (`VehicleVar(index).SetValues`: in ortools 9.15
+   `SetAllowedVehiclesForIndex` raises a TypeError from Python); a time
+   dimension holds the windows, a work dimension the daily minutes (rule
+   10); visits are optional at a penalty per priority point above any
+   travel; the cost is travel plus, for providers whose idle time counts,
+   the waiting. Its routes are then re-checked against rules 9-10 with the
+   greedy's rosters, and phone and video sessions (no place, no node) go
+   where there is room (`settle`). Kept only if better (`Run.better`).
+2. **Route neighbourhoods** (`improve_routes`): pieces of one, two or three
+   provider-days that lie near each other (their places a short drive
+   apart), with the unstaffed sessions they could take, re-planned exactly
+   by the CP-SAT model on both levels. One provider's day re-sequences its
+   route and slides its windowed starts; two or three days near each other
+   move and exchange sessions between them. A piece replaces the plan's
+   part when better. One search thread per worker, on disjoint pieces.
+
+`matching_bench.routing_peer` runs step 1 alone for the whole time: the
+reference the bench compares the matcher with on dense days.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from matching.eligibility import Option
+from matching.greedy import Placer
+from matching.model import build_model, make_scope
+from matching.phases import solve_lexicographic
+from matching.problem import Location, Problem
+from matching.run import Run
+from matching.search import _committed_work, _new_search, _Piece, _Search
+from matching.timeline import Timeline
+from matching.travel import Travel
+
+Placement = dict[int, tuple[int, int]]
+
+MEDIUM_WEIGHT = 100_000
+"""The routing cost of leaving one priority point unstaffed: above any day's travel and wait."""
+EXTRA_SESSIONS = 6
+"""Unstaffed sessions a route piece takes in at most."""
+PIECE_DAYS = (1, 2, 3, 4, 6)
+PIECE_WEIGHTS = (1, 3, 3, 2, 2)
+"""How many provider-days a route piece holds, and how often each size is drawn."""
+STOP_MARGIN = 1.0
+"""Seconds a dense group sets aside for the last piece's model and the plan's assembly."""
+ROUTE_ROUNDS = 2
+"""Rounds of the routing library beside a neighbourhood search (`solve_dense`)."""
+SECONDS_PER_DAY = 0.6
+"""Time limit of a route piece's exact model, per provider-day it holds."""
+
+
+def dense_enough(
+    prepared_options: Mapping[int, Sequence[Option]], sessions: Sequence[int]
+) -> float:
+    """Sessions per provider-day the group's options open: about 4 on a dense day, under 1 on M."""
+    days = {
+        (option.provider, r.day)
+        for s_idx in sessions
+        for option in prepared_options.get(s_idx, ())
+        for r in option.ranges
+    }
+    return len(sessions) / max(1, len(days))
+
+
+def library_routes(
+    problem: Problem,
+    timeline: Timeline,
+    travel: Travel,
+    options: Mapping[int, Sequence[Option]],
+    time_limit: float,
+    hint: Mapping[int, tuple[int, int]] | None = None,
+) -> Placement:
+    """Onsite sessions routed by OR-Tools' routing library: session -> (provider, start)."""
+    from ortools.constraint_solver import (  # type: ignore[import-untyped]
+        pywrapcp,
+        routing_enums_pb2,
+    )
+
+    began = time.monotonic()
+    vehicles = sorted(
+        {(o.provider, r.day) for opts in options.values() for o in opts for r in o.ranges}
+    )
+    vehicle_of = {key: v for v, key in enumerate(vehicles)}
+    nodes: list[tuple[int, int, int, tuple[int, ...]]] = []
+    """(session, lo, hi, vehicles allowed)."""
+    for s_idx, opts in sorted(options.items()):
+        session = problem.sessions[s_idx]
+        if not session.is_onsite or session.location is None:
+            continue
+        by_range: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for option in opts:
+            for r in option.ranges:
+                by_range[(r.lo, r.hi)].append(vehicle_of[(option.provider, r.day)])
+        for (lo, hi), allowed in sorted(by_range.items()):
+            nodes.append((s_idx, lo, hi, tuple(sorted(allowed))))
+    count = len(vehicles)
+    if count == 0 or not nodes:
+        return {}
+
+    places: list[Location] = [problem.providers[p].home for p, _ in vehicles]
+    for s_idx, *_ in nodes:
+        location = problem.sessions[s_idx].location
+        assert location is not None
+        places.append(location)
+    service = [0] * count + [problem.sessions[n[0]].duration_minutes for n in nodes]
+    size = len(places)
+    drive = [
+        [0 if a == b else travel.minutes(places[a], places[b]) for b in range(size)]
+        for a in range(size)
+    ]
+    manager = pywrapcp.RoutingIndexManager(size, count, list(range(count)), list(range(count)))
+    routing = pywrapcp.RoutingModel(manager)
+
+    # Matrices rather than Python callbacks: the search then never waits for the interpreter.
+    elapsed = [[service[a] + drive[a][b] for b in range(size)] for a in range(size)]
+    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(drive))
+    time_index = routing.RegisterTransitMatrix(elapsed)
+    horizon = timeline.day_starts[-1]
+    routing.AddDimension(time_index, horizon, horizon, False, "time")
+    clock = routing.GetDimensionOrDie("time")
+    caps = [problem.providers[p].max_minutes_per_day for p, _ in vehicles]
+    routing.AddDimensionWithVehicleCapacity(time_index, 0, caps, True, "work")
+    for v, (p_idx, day) in enumerate(vehicles):
+        lo = timeline.day_starts[max(day - 1, 0)]
+        hi = timeline.day_starts[min(day + 2, len(timeline.day_starts) - 1)]
+        clock.CumulVar(routing.Start(v)).SetRange(lo, hi)
+        clock.CumulVar(routing.End(v)).SetRange(lo, hi)
+        if problem.providers[p_idx].counts_idle:
+            clock.SetSlackCostCoefficientForVehicle(1, v)
+    by_session: dict[int, list[int]] = defaultdict(list)
+    nodes_of: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for k, (s_idx, lo, hi, may) in enumerate(nodes):
+        index = manager.NodeToIndex(count + k)
+        clock.CumulVar(index).SetRange(lo, hi)
+        routing.VehicleVar(index).SetValues([-1, *may])
+        by_session[s_idx].append(index)
+        for v in may:
+            nodes_of[(s_idx, v)].append(k)
+    for s_idx, indices in by_session.items():
+        routing.AddDisjunction(indices, MEDIUM_WEIGHT * problem.sessions[s_idx].priority)
+    for v in range(count):
+        routing.AddVariableMinimizedByFinalizer(clock.CumulVar(routing.End(v)))
+        routing.AddVariableMaximizedByFinalizer(clock.CumulVar(routing.Start(v)))
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
+    left = max(0.5, time_limit - (time.monotonic() - began))
+    params.time_limit.FromMilliseconds(int(left * 1000))
+
+    solution = None
+    if hint:
+        routes: list[list[tuple[int, int]]] = [[] for _ in range(count)]
+        for s_idx, (p_idx, start) in hint.items():
+            vehicle = vehicle_of.get((p_idx, timeline.day(start)), -1)
+            for k in nodes_of.get((s_idx, vehicle), []):
+                if nodes[k][1] <= start <= nodes[k][2]:
+                    routes[vehicle].append((start, count + k))
+                    break
+        ordered = [[node for _, node in sorted(route)] for route in routes]
+        routing.CloseModelWithParameters(params)
+        initial = routing.ReadAssignmentFromRoutes(ordered, True)
+        if initial is not None:
+            solution = routing.SolveFromAssignmentWithParameters(initial, params)
+    if solution is None:
+        solution = routing.SolveWithParameters(params)
+    routed: Placement = {}
+    if solution is None:
+        return routed
+    for v, (p_idx, _day) in enumerate(vehicles):
+        index = solution.Value(routing.NextVar(routing.Start(v)))
+        while not routing.IsEnd(index):
+            s_idx = nodes[manager.IndexToNode(index) - count][0]
+            routed[s_idx] = (p_idx, solution.Value(clock.CumulVar(index)))
+            index = solution.Value(routing.NextVar(index))
+    return routed
+
+
+def settle(
+    problem: Problem,
+    timeline: Timeline,
+    travel: Travel,
+    options: Mapping[int, Sequence[Option]],
+    routed: Mapping[int, tuple[int, int]],
+) -> tuple[Placement, list[int]]:
+    """Routed visits kept where rules 9-10 allow, then the others inserted where there is room.
+
+    Returns the placement and the sessions left out, most urgent first tried.
+    """
+    placer = Placer(problem, timeline, travel)
+    placed: Placement = {}
+    for s_idx, (p_idx, start) in sorted(routed.items(), key=lambda item: item[1][1]):
+        day = timeline.day(start)
+        if placer.roster(p_idx).conflict(placer.visit(s_idx, start), day) is None:
+            placer.place(s_idx, p_idx, start, day)
+            placed[s_idx] = (p_idx, start)
+    rest = sorted(
+        (s for s in options if s not in placed), key=lambda s: (-problem.sessions[s].priority, s)
+    )
+    left: list[int] = []
+    for s_idx in rest:
+        insertion, _ = placer.best(s_idx, tuple(options[s_idx]))
+        if insertion is None:
+            left.append(s_idx)
+            continue
+        placer.place(s_idx, insertion.provider, insertion.start, insertion.day)
+        placed[s_idx] = (insertion.provider, insertion.start)
+    return placed, left
+
+
+def solve_dense(
+    run: Run, sessions: Sequence[int], start: Mapping[int, tuple[int, int]], budget: float
+) -> Placement:
+    """A dense group's plan: the routing library and the route neighbourhoods, side by side.
+
+    The routing library lets go of the interpreter while it searches, so with
+    two workers it runs beside a neighbourhood search, in two rounds of
+    `route_share` of the time: the first from scratch (a re-plan from the
+    caller's plan), the second from the better of the two plans so far. The
+    rest of the time, every worker searches neighbourhoods from the best.
+    """
+    # Building a piece's model and CP-SAT's wind-down come on top of its time limit.
+    budget = max(0.1, budget - STOP_MARGIN)
+    deadline = time.monotonic() + budget
+    best = dict(start)
+    seconds = run.tuning.route_share * budget
+    if run.workers < 2:
+        best = route_with_library(run, sessions, best, seconds, from_start=bool(run.previous))
+        return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
+    for round_ in range(ROUTE_ROUNDS):
+        if deadline - time.monotonic() < seconds + 0.5:
+            break
+        from_start = round_ > 0 or bool(run.previous)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            routed = pool.submit(route_with_library, run, sessions, best, seconds, from_start)
+            searched = pool.submit(improve_routes, run, sessions, best, seconds, threads=1)
+            a, b = routed.result(), searched.result()
+        best = a if run.better(a, b) else b
+    return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
+
+
+def route_with_library(
+    run: Run,
+    sessions: Sequence[int],
+    start: Mapping[int, tuple[int, int]],
+    seconds: float,
+    from_start: bool = False,
+) -> Placement:
+    """The routing library's plan of the group; `start` if that is not better.
+
+    Without `from_start` it searches from scratch, like the peer: started
+    from a greedy plan, its local search stays in that plan's valley.
+    """
+    if any(s in run.prepared.fixed for s in sessions):
+        return dict(start)
+    prepared = run.prepared
+    options = {s: prepared.options[s] for s in sessions if s in prepared.options}
+    hint = start if from_start else None
+    routed = library_routes(
+        run.problem, prepared.timeline, prepared.travel, options, seconds, hint=hint
+    )
+    placement, _ = settle(run.problem, prepared.timeline, prepared.travel, options, routed)
+    run.stats["routed"] += len(routed)
+    if run.better(placement, start):
+        run.stats["routing_improved"] += 1
+        return placement
+    return dict(start)
+
+
+def improve_routes(
+    run: Run,
+    sessions: Sequence[int],
+    start: Mapping[int, tuple[int, int]],
+    budget: float,
+    threads: int | None = None,
+) -> Placement:
+    """The plan after `budget` seconds of route neighbourhoods from `start`, never worse."""
+    deadline = time.monotonic() + budget
+    search = _new_search(run, sessions, start)
+    anchors = _Anchors(run)
+    threads = threads or max(1, min(run.workers, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        loops = [
+            pool.submit(
+                _route_loop, run, search, anchors, random.Random(len(sessions) + k), deadline
+            )
+            for k in range(threads)
+        ]
+        for loop in loops:
+            loop.result()
+    return dict(search.placement)
+
+
+class _Anchors:
+    """Where a provider's day happens: its onsite places, else home; drives between days."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.lock = threading.Lock()
+
+    def places(self, search: _Search, p_idx: int, day: int) -> list[Location]:
+        problem = self.run.problem
+        found = [
+            location
+            for s in search.booked.get((p_idx, day), ())
+            if (location := problem.sessions[s].location) is not None
+            and problem.sessions[s].is_onsite
+        ]
+        return found or [problem.providers[p_idx].home]
+
+    def distance(self, search: _Search, a: tuple[int, int], b: tuple[int, int]) -> int:
+        """The shortest drive between a place of one day and a place of the other."""
+        minutes = self.run.prepared.travel.minutes
+        return min(minutes(x, y) for x in self.places(search, *a) for y in self.places(search, *b))
+
+
+def _route_loop(
+    run: Run, search: _Search, anchors: _Anchors, rng: random.Random, deadline: float
+) -> None:
+    while time.monotonic() < deadline - 0.05:
+        with search.lock:
+            piece = _cut_route_piece(run, search, anchors, rng)
+            if piece is not None:
+                search.reserved_providers |= piece.providers
+                search.reserved_sessions |= piece.sessions
+        if piece is None:
+            time.sleep(0.005)
+            continue
+        limit = min(SECONDS_PER_DAY * len(piece.providers), deadline - time.monotonic())
+        mm = build_model(run.prepared, piece.scope, previous=run.previous)
+        after = solve_lexicographic(
+            mm,
+            time_limit=max(0.05, limit),
+            workers=1,
+            hint=piece.before,
+            disruption_weight=run.disruption_weight,
+        )
+        with search.lock:
+            improved = after is not None and run.better(after, piece.before)
+            if improved:
+                assert after is not None
+                for s_idx in piece.sessions:
+                    search.place(s_idx, after.get(s_idx))
+            search.reserved_providers -= piece.providers
+            search.reserved_sessions -= piece.sessions
+            run.stats["route_pieces"] += 1
+            run.stats["route_pieces_improved"] += int(improved)
+
+
+def _cut_route_piece(
+    run: Run, search: _Search, anchors: _Anchors, rng: random.Random
+) -> _Piece | None:
+    """One, two or three provider-days near each other, and unstaffed work they could take."""
+    days = [
+        key
+        for key, held in search.booked.items()
+        if held and key[0] not in search.reserved_providers
+    ]
+    waiting_days = [d for d, group in search.waiting.items() if group - search.reserved_sessions]
+    if not days and not waiting_days:
+        return None
+    if days:
+        seed = rng.choice(days)
+    else:
+        day = rng.choice(waiting_days)
+        s_idx = rng.choice(sorted(search.waiting[day] - search.reserved_sessions))
+        free = [p for p in search.providers_on[(s_idx, day)] if p not in search.reserved_providers]
+        if not free:
+            return None
+        seed = (rng.choice(free), day)
+    day = seed[1]
+    size = rng.choices(PIECE_DAYS, weights=PIECE_WEIGHTS)[0]
+    chosen = [seed]
+    others = [
+        (p, day)
+        for p in _providers_of_day(search, day)
+        if p != seed[0] and p not in search.reserved_providers
+    ]
+    if size > 1 and others:
+        scored = sorted(others, key=lambda key: anchors.distance(search, seed, key))
+        near = scored[: max(3, size * 2)]
+        rng.shuffle(near)
+        chosen.extend(near[: size - 1])
+    providers = {p for p, _ in chosen}
+    free_sessions: set[int] = set()
+    for p_idx in providers:
+        free_sessions |= search.booked.get((p_idx, day), set())
+    extra = [
+        s
+        for s in search.waiting.get(day, ())
+        if s not in search.reserved_sessions
+        and any(p in providers for p in search.providers_on[(s, day)])
+    ]
+    extra.sort(key=lambda s: (-run.problem.sessions[s].priority, rng.random()))
+    free_sessions.update(extra[:EXTRA_SESSIONS])
+    if not free_sessions:
+        return None
+    kept_elsewhere = {
+        s: search.placement[s]
+        for p_idx in providers
+        for (p, d), held in search.booked.items()
+        if p == p_idx and d != day
+        for s in held
+    }
+    busy, week_used = _committed_work(run, kept_elsewhere)
+    scope = make_scope(
+        run.prepared,
+        free_sessions,
+        day_of={s: day for s in free_sessions},
+        busy=busy,
+        week_used=week_used,
+        providers=providers,
+    )
+    before = {s: search.placement[s] for s in free_sessions if s in search.placement}
+    return _Piece(frozenset(providers), frozenset(free_sessions), scope, before)
+
+
+def _providers_of_day(search: _Search, day: int) -> list[int]:
+    """Providers who hold work that day or may take some of its unstaffed sessions."""
+    found: dict[int, None] = {}
+    for (p_idx, d), held in search.booked.items():
+        if d == day and held:
+            found[p_idx] = None
+    for s_idx in search.waiting.get(day, ()):
+        for p_idx in search.providers_on[(s_idx, day)]:
+            found[p_idx] = None
+    return list(found)
