@@ -82,6 +82,7 @@ def every_event(db: Session, *, signed_in: bool) -> None:
         offered=False,
         now=NOW,
     )
+    events.booking_not_yet_staffed(db, booking=booking, plan_id=987, now=NOW)
 
     booking.cancel_reason = CANCEL_REASON
     booking.status = "cancelled"
