@@ -94,7 +94,9 @@ def retention_job(session_factory: sessionmaker[Session], *, now: dt.datetime) -
     """Erase what the retention periods say is due, in one transaction (audited)."""
     with session_scope(session_factory) as session:
         plan = apply_retention(session, now=now)
-    if any(plan.summary().values()):
+    if plan.skipped:
+        log.info("retention run: another worker is running it")
+    elif any(plan.summary().values()):
         log.info("retention run: %s", plan.summary())
     return plan
 

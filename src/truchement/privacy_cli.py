@@ -67,6 +67,8 @@ def retention_command(
                 plan = apply_retention(session, now=instant)
     finally:
         engine.dispose()
+    if plan.skipped:
+        raise _fail("another retention run is in progress; nothing erased")
     verb = "would erase" if dry_run else "erased"
     for booking in plan.bookings:
         typer.echo(

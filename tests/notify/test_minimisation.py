@@ -73,6 +73,16 @@ def every_event(db: Session, *, signed_in: bool) -> None:
     events.booking_rescheduled(db, booking=booking, now=NOW)
     mark_sent(db, event="booking_rescheduled")
     events.assignment_cancelled(db, assignment=held, now=NOW)
+    events.repair_proposed(
+        db,
+        booking=booking,
+        plan_id=987,
+        fell_through="Selam Tesfaye",
+        proposed="Farid Nazari",
+        offered=False,
+        now=NOW,
+    )
+    events.booking_not_yet_staffed(db, booking=booking, plan_id=987, now=NOW)
 
     booking.cancel_reason = CANCEL_REASON
     booking.status = "cancelled"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from api.reads import log_reads
 from api.web.context import CheckedForm, Form, Page, ProviderPage
 from api.web.forms import language_names
 from booking.access import provider_for_user
@@ -25,6 +26,8 @@ from booking.bookings.provider_view import place_language
 from booking.dates import day_in_bounds, wall_time
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.policies import provider_may_decline
+from booking.privacy.models import ReadVia
+from booking.privacy.read_log import booking_reads
 from booking.providers.availability import (
     MAX_EXCEPTIONS,
     MAX_RULES,
@@ -90,6 +93,8 @@ def _schedule(page: Page, *, status: int = 200, **extra: Any) -> HTMLResponse:
         and (a.offer_expires_at is None or a.offer_expires_at > now)
     ]
     work = [(a, b) for a, b in rows if a.status != AssignmentStatus.OFFERED]
+    # The work the provider holds shows its notes: a read of those bookings.
+    log_reads(page.request, booking_reads(page.user, [b for _, b in work], via=ReadVia.WEB))
     lock_hours = page.settings.decline_lock_hours
     # A group booking's provider speaks their own place's language, by the step's modality.
     own_language = {a.id: place_language(b, a) for a, b in rows}

@@ -96,6 +96,8 @@ class RetentionPlan:
     bookings: list[ErasableBooking] = field(default_factory=list)
     notification_ids: list[int] = field(default_factory=list)
     read_log_rows: int = 0
+    skipped: bool = False
+    """Another run was erasing at the same time: this one left it to that one."""
 
     def summary(self) -> dict[str, int]:
         return {
@@ -254,12 +256,31 @@ def erase_booking(db: Session, booking: Booking) -> tuple[str, ...]:
     return erased
 
 
+RUN_LOCK_KEY = 0x7472_7563_1801
+"""PostgreSQL advisory lock of the run: two workers' nightly jobs never erase side by side."""
+
+
+def _run_lock(db: Session) -> bool:
+    """Take the run's lock until the transaction ends (PostgreSQL); ``False`` if another has it.
+
+    SQLite serialises writers by itself, and one process writes it.
+    """
+    if db.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(db.scalar(select(func.pg_try_advisory_xact_lock(RUN_LOCK_KEY))))
+
+
 def apply_retention(db: Session, *, now: dt.datetime) -> RetentionPlan:
     """Erase what ``retention_plan`` lists; audited per booking and once for the run.
 
-    Flushes, never commits: the job that calls it owns the transaction.
+    When another run holds the lock (a second worker at the same minute), this
+    one does nothing and says so (``skipped``). Flushes, never commits: the job
+    that calls it owns the transaction, and the lock lasts as long as it.
     """
     plan = RetentionPlan(now=now)
+    if not _run_lock(db):
+        plan.skipped = True
+        return plan
     for booking, _ in _due_bookings(db, now=now):
         erased = erase_booking(db, booking)
         plan.bookings.append(

@@ -49,7 +49,7 @@ def test_recording_writes_nothing_until_the_buffer_is_flushed() -> None:
         buffer.record(rows(2))
     assert sink.batches == [] and buffer.pending == 6
     assert buffer.flush() == 6
-    assert [len(batch) for batch in sink.batches] == [6]  # one INSERT for six reads
+    assert [len(batch) for batch in sink.batches] == [6]  # one batch for six reads
     assert buffer.flush() == 0
 
 

@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from booking.audit import AuditLog, record_audit
 from booking.bookings.models import Booking, BookingProviderPreference
+from booking.db import session_scope
 from booking.outbox.models import OutboxMessage
 from booking.privacy.models import ReadLog, RetentionPolicy
 from booking.privacy.retention import (
@@ -216,3 +217,24 @@ def test_the_read_log_forgets_rows_older_than_12_months(db: Session) -> None:
     assert retention_plan(db, now=NOW).read_log_rows == 1
     assert apply_retention(db, now=NOW).read_log_rows == 1
     assert db.scalar(select(func.count()).select_from(ReadLog)) == 1
+
+
+@pytest.mark.postgres
+def test_two_workers_never_run_retention_side_by_side(
+    committing_session_factory: sessionmaker[Session],
+) -> None:
+    with session_scope(committing_session_factory) as setup:
+        old = old_session(setup)
+        booking_id = old.id
+    first = committing_session_factory()
+    second = committing_session_factory()
+    try:
+        assert [b.id for b in apply_retention(first, now=NOW).bookings] == [booking_id]
+        late = apply_retention(second, now=NOW)  # while the first run's transaction is open
+        assert late.skipped and late.bookings == []
+        first.commit()
+        second.rollback()
+        assert apply_retention(second, now=NOW).skipped is False
+    finally:
+        first.close()
+        second.close()
