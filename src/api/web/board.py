@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from api.reads import log_reads
 from api.web.context import CheckedForm, DispatcherPage, Page
 from api.web.forms import language_names
+from api.web.suggestions import suggestion_text
 from booking.access import get_visible_booking
 from booking.assignments.day_routes import ProviderDay, day_routes
 from booking.assignments.offers import asked_providers, offer_booking
@@ -341,12 +342,14 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
     proposals = []
     for item in result.proposals:
         assignment = current.get(item.assignment_id)
+        booking = bookings.get(item.booking_id)
         proposals.append(
             {
                 **item.model_dump(),
                 "explanation": result.explanation(item, reasons),
                 "status": assignment.status if assignment else AssignmentStatus.CANCELLED,
-                "booking": bookings.get(item.booking_id),
+                "booking": booking,
+                **_session_view(booking, item.place, item.modality),
             }
         )
     unassigned = [
@@ -357,6 +360,8 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
             if item.reason == "no_provider_speaks_language"
             else result.detail(item, reasons),
             "booking": bookings.get(item.booking_id),
+            "languages": place_languages(bookings.get(item.booking_id)),
+            "suggestions": [_suggestion(page, found) for found in item.staffable],
         }
         for item in result.unassigned
     ]
@@ -401,6 +406,44 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         refused=_parse_int(query.get("refused"), 0, 0, 10_000),
         open_count=sum(1 for p in proposals if p["status"] == AssignmentStatus.PROPOSED),
         repair_requested=_parse_int(query.get("again"), 0, 0, 2_000_000_000),
+    )
+
+
+def place_languages(booking: Booking | None) -> list[str]:
+    """The language of each place of a session: its own first, then its group's other places."""
+    if booking is None:
+        return []
+    return [booking.language_code, *(place.language_code for place in booking.places)]
+
+
+def _session_view(booking: Booking | None, place: int, modality: str | None) -> dict[str, Any]:
+    """Which place of its session a proposal fills and by which step of the session's ladder."""
+    languages = place_languages(booking)
+    ladder = booking.modality_ladder if booking is not None else []
+    used = modality or (booking.modality if booking is not None else None)
+    return {
+        "places": len(languages),
+        "place_language": languages[place] if place < len(languages) else None,
+        "modality_used": used,
+        # A lower step of the ladder the requester accepted (video when nobody can come).
+        "step_down": used in ladder and ladder.index(used) > 0,
+    }
+
+
+def _suggestion(page: Page, found: dict[str, Any]) -> str:
+    """One of a plan's stored suggestions (``UnassignedEntry.staffable``) as a sentence."""
+    starts_at = found.get("starts_at")
+    when = dt.datetime.fromisoformat(starts_at) if isinstance(starts_at, str) else None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)  # stored in UTC
+    change = found.get("change")
+    providers = found.get("provider_ids")
+    return suggestion_text(
+        page.t,
+        str(found.get("kind", "")),
+        change if isinstance(change, dict) else {},
+        len(providers) if isinstance(providers, list) else 0,
+        when,
     )
 
 
