@@ -545,17 +545,39 @@ def _booking_or_404(page: Page, booking_id: str) -> Booking:
         raise page.error(404, "error.not_found") from None
 
 
+def _place(booking: Booking, value: str | None) -> int:
+    """The place of a group booking the page or form is about (0, its own, unless it names
+    another the booking has)."""
+    place = _parse_int(value, 0, 0, len(booking.places))
+    return place if place == 0 or any(p.position == place for p in booking.places) else 0
+
+
+def _place_query(place: int) -> str:
+    return f"&place={place}" if place else ""
+
+
 def _booking_page(
-    page: Page, booking: Booking, *, status: int = 200, problem: str | None = None
+    page: Page,
+    booking: Booking,
+    *,
+    status: int = 200,
+    problem: str | None = None,
+    place: int | None = None,
 ) -> HTMLResponse:
     assert page.user is not None
     log_reads(page.request, booking_reads(page.user, [booking], via=ReadVia.WEB))
+    if place is None:
+        place = _place(booking, page.request.query_params.get("place"))
     candidates: list[CandidateView] = []
     candidates_problem: str | None = None
     try:
         with page.attempt():
             candidates = candidates_for(
-                page.db, actor=page.user, booking=booking, timezone=page.settings.timezone
+                page.db,
+                actor=page.user,
+                booking=booking,
+                timezone=page.settings.timezone,
+                place=place,
             )
     except DomainError as error:
         candidates_problem = page_problem_key(page, error)
@@ -570,10 +592,12 @@ def _booking_page(
             key if REFUSAL.fullmatch(refused) and page.t.has(key) else "problem.status_409"
         )
     query = page.request.query_params
-    languages = language_names(page.db, page.locale, {booking.language_code})
+    languages = language_names(page.db, page.locale, set(place_languages(booking)))
     timezone = page.settings.timezone
     return page.render(
         "board_booking.html",
+        place=place,
+        place_names=[languages.get(code, code) for code in place_languages(booking)],
         why_not={c.provider.id: c.describe(page.locale, timezone, languages) for c in candidates},
         said=lambda data: stored_explanation(
             data, page.locale, timezone=timezone, languages=languages
@@ -603,14 +627,16 @@ def booking_page(page: DispatcherPage, booking_id: str) -> HTMLResponse:
     return _booking_page(page, _booking_or_404(page, booking_id))
 
 
-def _refused_again(page: Page, booking: Booking, refused: DomainError) -> HTMLResponse:
+def _refused_again(
+    page: Page, booking: Booking, refused: DomainError, place: int = 0
+) -> HTMLResponse:
     page.db.refresh(booking)
     message = page.t(page_problem_key(page, refused))
     if isinstance(refused, Unprocessable) and refused.errors:
         rule = refused.extra().get("rule_code")
         if rule and page.t.has(f"rule.{rule}"):
             message = page.t("board.rule_broken", rule=page.t(f"rule.{rule}"))
-    return _booking_page(page, booking, status=refused.status, problem=message)
+    return _booking_page(page, booking, status=refused.status, problem=message, place=place)
 
 
 @router.post("/board/bookings/{booking_id}/assign")
@@ -618,6 +644,7 @@ def assign(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response
     """Put a provider on the booking by hand (proposal, offer or confirmation)."""
     assert page.user is not None
     booking = _booking_or_404(page, booking_id)
+    place = _place(booking, form.get("place"))
     provider_id = form.get("provider_id")
     status = form.get("status")
     if status not in MANUAL_ASSIGNMENT_STATUSES:
@@ -646,10 +673,11 @@ def assign(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response
                 offer_minutes=page.settings.offer_timeout_minutes,
                 timezone=page.settings.timezone,
                 confirmed_by_phone=form.get("confirmed_by_phone") == "yes",
+                place=place,
             )
     except DomainError as refused:
-        return _refused_again(page, booking, refused)
-    return page.redirect(f"/board/bookings/{booking.id}?done=assigned")
+        return _refused_again(page, booking, refused, place)
+    return page.redirect(f"/board/bookings/{booking.id}?done=assigned{_place_query(place)}")
 
 
 @router.post("/board/bookings/{booking_id}/offers")
@@ -658,6 +686,7 @@ def offer(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response:
     assert page.user is not None
     booking = _booking_or_404(page, booking_id)
     count = _parse_int(form.get("count"), 3, 1, max(OFFER_COUNT_CHOICES))
+    place = _place(booking, form.get("place"))
     try:
         with page.attempt():
             offer_booking(
@@ -667,14 +696,15 @@ def offer(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response:
                 count=count,
                 expires_in_minutes=page.settings.offer_timeout_minutes,
                 timezone=page.settings.timezone,
+                place=place,
             )
     except DomainError as refused:
         # Post/redirect/get, refused or not: reloading the page never sends the form again.
         reason = refused.code
         if reason == "no_candidate" and refused.extra().get("everyone_asked"):
             reason = "everyone_asked"
-        return page.redirect(f"/board/bookings/{booking.id}?refused={reason}")
-    return page.redirect(f"/board/bookings/{booking.id}?done=offered")
+        return page.redirect(f"/board/bookings/{booking.id}?refused={reason}{_place_query(place)}")
+    return page.redirect(f"/board/bookings/{booking.id}?done=offered{_place_query(place)}")
 
 
 @router.post("/board/assignments/{assignment_id}/{action}")

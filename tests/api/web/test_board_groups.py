@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.models import BookingPlace
+from booking.models import Assignment, Booking, BookingPlace
 from booking.plans.models import Plan
 from booking.plans.result import PlanResult
 from tests.api.web.conftest import Browser
@@ -182,3 +183,86 @@ def test_the_plan_page_says_what_would_make_an_unstaffed_session_staffable(
         ("nl", "Via video: 1 tolk(en) zouden het kunnen doen."),
     ):
         assert sentence in dispatcher.language(locale).get(f"/board/plans/{plan.id}").text
+
+
+# --- assigning and offering one place of a group ----------------------------------------
+
+
+def _group(world: World, db: Session) -> Booking:
+    make_language(db, code="pus", name_en="Pashto")
+    booking = world.booking(db, hour=10, session_kind="group")
+    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
+    db.flush()
+    db.refresh(booking)
+    return booking
+
+
+def _held(db: Session, booking: Booking) -> list[Assignment]:
+    return list(
+        db.scalars(
+            select(Assignment).where(Assignment.booking_id == booking.id).order_by(Assignment.id)
+        )
+    )
+
+
+def test_the_candidates_of_a_chosen_place_speak_its_language_and_one_is_put_on_it(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    booking = _group(world, db)
+    world.provider(db, name="Amina Haddad")
+    gul = world.provider(db, name="Gul Ahmadi", languages=("pus",))
+    own = dispatcher.get(f"/board/bookings/{booking.id}").text
+    assert "Amina Haddad" in own and "Gul Ahmadi" not in own
+    second = dispatcher.get(f"/board/bookings/{booking.id}?place=1").text
+    assert "Gul Ahmadi" in second and "Amina Haddad" not in second
+    assert "Place 2: Pashto" in second
+    response = dispatcher.post(
+        f"/board/bookings/{booking.id}/assign",
+        {"provider_id": str(gul.id), "status": "proposed", "place": "1"},
+    )
+    assert response.headers["location"] == f"/board/bookings/{booking.id}?done=assigned&place=1"
+    [held] = _held(db, booking)
+    assert (held.provider_id, held.place, held.status) == (gul.id, 1, "proposed")
+
+
+def test_a_provider_who_lacks_the_place_s_language_is_refused_for_it(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    booking = _group(world, db)
+    amina = world.provider(db, name="Amina Haddad")
+    response = dispatcher.post(
+        f"/board/bookings/{booking.id}/assign",
+        {"provider_id": str(amina.id), "status": "proposed", "place": "1"},
+    )
+    assert response.status_code == 422
+    assert _held(db, booking) == []
+
+
+def test_nobody_holds_two_places_of_one_session(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    booking = _group(world, db)
+    both = world.provider(db, name="Samir Both", languages=("tir", "pus"))
+    first = dispatcher.post(
+        f"/board/bookings/{booking.id}/assign",
+        {"provider_id": str(both.id), "status": "proposed", "place": "0"},
+    )
+    assert first.status_code == 303
+    again = dispatcher.post(
+        f"/board/bookings/{booking.id}/assign",
+        {"provider_id": str(both.id), "status": "proposed", "place": "1"},
+    )
+    assert again.status_code == 409
+    assert [a.place for a in _held(db, booking)] == [0]
+
+
+def test_offering_a_place_asks_the_best_for_that_place(
+    dispatcher: Browser, world: World, db: Session
+) -> None:
+    booking = _group(world, db)
+    world.provider(db, name="Amina Haddad")
+    gul = world.provider(db, name="Gul Ahmadi", languages=("pus",))
+    response = dispatcher.post(f"/board/bookings/{booking.id}/offers", {"count": "3", "place": "1"})
+    assert response.headers["location"] == f"/board/bookings/{booking.id}?done=offered&place=1"
+    [offer] = _held(db, booking)
+    assert (offer.provider_id, offer.place, offer.status) == (gul.id, 1, "offered")
