@@ -24,15 +24,15 @@ def dispatcher(browser: Browser, world: World) -> Browser:
 def test_a_group_booking_shows_its_places_and_who_holds_each(
     dispatcher: Browser, world: World, db: Session
 ) -> None:
-    make_language(db, code="pus")
+    make_language(db, code="pus", name_en="Pashto")
     booking = world.booking(db, hour=10, session_kind="group", status="proposed")
     db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
     db.flush()
     gul = world.provider(db, name="Gul Ahmadi", languages=("pus",))
     make_assignment(db, booking=booking, provider=gul, status="proposed", place=1)
     html = dispatcher.get(f"/board/bookings/{booking.id}").text
-    assert "2 places: tir + pus; every place or none" in html
-    assert "Place 2: pus" in html
+    assert "2 places: Tigrinya + Pashto; every place or none" in html
+    assert "Place 2: Pashto" in html
 
 
 def test_a_booking_that_accepts_video_says_so(
