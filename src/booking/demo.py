@@ -24,6 +24,7 @@ from booking.models import (
     AvailabilityException,
     AvailabilityRule,
     Booking,
+    BookingPlace,
     BookingProviderPreference,
     Language,
     Organisation,
@@ -283,6 +284,8 @@ def seed_demo_data(db: Session, *, seed: int = 7, first_day: dt.date | None = No
     confirmed = _confirmed_work_for_demo_provider(db, providers[0], bookings, users["dispatcher"])
     served = {orgs[spec.key].id for spec in ORGANISATIONS if "setis" in spec.served_by}
     _follow_ups_with_the_demo_provider(db, providers[0], bookings, first_day, served)
+    # Last, so the random requests above stay as they were for a seed.
+    bookings += _group_and_ladder(db, rng, first_day, orgs["cresam"], sites["cresam"][0], users)
     db.flush()
     return _summary(len(providers), len(bookings), confirmed, first_day)
 
@@ -589,6 +592,77 @@ def _bookings(
             bookings.append(booking)
     db.flush()
     return bookings
+
+
+DEMO_GROUP_LANGUAGES = ("pus", "tir", "ara")
+"""The demo's group session: a collective action for minors in three languages at once."""
+DEMO_VIDEO_LINK = "https://visio.example.org/r/cresam-demo"
+
+
+def _group_and_ladder(
+    db: Session,
+    rng: random.Random,
+    first_day: dt.date,
+    org: Organisation,
+    site: Site,
+    users: dict[str, User],
+) -> list[Booking]:
+    """A group session for three languages and an onsite request that accepts video.
+
+    Both are the demo requester's, for the demo dispatcher's service, in the
+    first week: a new user sees on the board a group as one session with its
+    places, and a plan staffs the second by video when nobody can come.
+    """
+    address = f"{site.address}, {site.postcode} {site.town}"
+    requester = users["requester"]
+
+    def request(day: int, hour: int, **fields: object) -> Booking:
+        booking = Booking(
+            reference=_reference(rng),
+            organisation_id=org.id,
+            site_id=site.id,
+            requester_id=requester.id,
+            modality="onsite",
+            address=address,
+            location_lat=site.lat,
+            location_lon=site.lon,
+            location_country=site.country,
+            starts_at=dt.datetime.combine(
+                first_day + dt.timedelta(days=day), dt.time(hour), tzinfo=ZONE
+            ),
+            provider_kind="any",
+            required_skills=[],
+            priority=1,
+            beneficiary_ref=f"b-{rng.getrandbits(24):06x}",
+            status="requested",
+            version_id=1,
+            **fields,
+        )
+        db.add(booking)
+        return booking
+
+    first, *others = DEMO_GROUP_LANGUAGES
+    group = request(
+        2,
+        10,
+        language_code=first,
+        session_kind="group",
+        duration_minutes=120,
+        all_or_nothing=True,
+    )
+    group.places = [
+        BookingPlace(position=n, language_code=code) for n, code in enumerate(others, start=1)
+    ]
+    ladder = request(
+        3,
+        14,
+        language_code="tir",
+        session_kind="psychological",
+        duration_minutes=60,
+        accepted_modalities=["video"],
+        video_link=DEMO_VIDEO_LINK,
+    )
+    return [group, ladder]
 
 
 def _confirmed_work_for_demo_provider(

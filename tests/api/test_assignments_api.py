@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from booking.models import User
+from booking.models import BookingPlace, User
 from booking.types import utc_now
 from tests.booking.dispatch_world import World, at, make_world
-from tests.factories import CALAIS, make_assignment, make_availability_exception
+from tests.factories import CALAIS, make_assignment, make_availability_exception, make_language
 
 Headers = Callable[[User], dict[str, str]]
 
@@ -316,3 +316,37 @@ def test_day_routes_are_for_dispatchers_and_refuse_a_bad_day(
         assert answer.status_code == 422, (bad, answer.text)
         assert answer.headers["content-type"].startswith("application/problem+json")
     assert client.get("/api/v1/day-routes", headers=login(world.dispatcher)).status_code == 422
+
+
+# --- one place of a group ---------------------------------------------------------------
+
+
+def test_a_group_s_place_is_ranked_assigned_and_offered_by_its_own_language(
+    client: TestClient, db: Session, world: World, login: Headers
+) -> None:
+    make_language(db, code="pus", name_en="Pashto")
+    booking = world.booking(db, session_kind="group")
+    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
+    db.flush()
+    db.refresh(booking)
+    world.provider(db, name="Amina")
+    gul = world.provider(db, name="Gul", languages=("pus",))
+    headers = login(world.dispatcher)
+    path = f"/api/v1/bookings/{booking.id}/candidates"
+    ranked = client.get(path, params={"place": 1}, headers=headers).json()["candidates"]
+    assert [c["display_name"] for c in ranked] == ["Gul"]
+    assert client.get(path, params={"place": 2}, headers=headers).status_code == 422
+    made = post_assignment(client, headers, booking_id=booking.id, provider_id=gul.id, place=1)
+    assert made["place"] == 1
+    refused = client.post(
+        "/api/v1/assignments",
+        json={"booking_id": booking.id, "provider_id": gul.id, "place": 0},
+        headers=headers,
+    )
+    assert refused.status_code in (409, 422)
+    client.post(f"/api/v1/assignments/{made['id']}/cancel", json={}, headers=headers)
+    offered = client.post(
+        f"/api/v1/bookings/{booking.id}/offers", json={"count": 2, "place": 1}, headers=headers
+    )
+    assert offered.status_code == 201, offered.text
+    assert [(o["provider_id"], o["place"]) for o in offered.json()["offers"]] == [(gul.id, 1)]

@@ -124,3 +124,23 @@ def test_the_demo_s_any_kind_bookings_are_labelled_any_not_two_of_the_three_kind
         label = catalogue(locale)["provider_kind.any"]
         assert mediator in label.lower(), (locale, label)
         assert catalogue(locale)["role.provider"].lower().count(mediator) == 1
+
+
+def test_the_demo_holds_a_group_for_three_languages_and_a_request_that_accepts_video(
+    db: Session,
+) -> None:
+    seed_demo_data(db, seed=7, first_day=MONDAY)
+    bookings = db.scalars(select(Booking)).all()
+    [group] = [b for b in bookings if b.places]
+    assert [group.language_code, *(p.language_code for p in group.places)] == [
+        "pus",
+        "tir",
+        "ara",
+    ]
+    assert group.all_or_nothing and group.starts_at.date() < MONDAY + dt.timedelta(days=5)
+    [ladder] = [b for b in bookings if b.accepted_modalities]
+    assert ladder.modality == "onsite" and ladder.modality_ladder == ["onsite", "video"]
+    assert ladder.video_link and ladder.video_link.startswith("https://")
+    requester = db.scalar(select(User).where(User.email.like("requester@%")))
+    assert requester is not None
+    assert {group.requester_id, ladder.requester_id} == {requester.id}

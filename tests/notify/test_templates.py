@@ -272,6 +272,18 @@ def test_an_invitation_is_attached_only_when_the_event_made_one() -> None:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("template", ["assignment_confirmed", "booking_rescheduled", "reminder"])
+def test_the_sms_of_a_video_session_ends_with_its_link_in_one_segment(
+    locale: str, template: str
+) -> None:
+    link = "https://visio.example.org/r/7c1f-kurde-sorani-souleimaniye"
+    context = full_context(modality="video", place=None, place_short=None, video_link=link)
+    sms = render_sms(template=template, locale=locale, context=context)
+    assert not sms.truncated, sms.body
+    assert sms.body.endswith(" " + link), sms.body
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("template", SMS_TEMPLATES)
 def test_every_sms_keeps_a_signed_link_whole_in_one_segment(locale: str, template: str) -> None:
     """A provider without a sign-in gets the longest links; the SMS still carries them whole."""

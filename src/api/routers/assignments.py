@@ -28,7 +28,7 @@ from booking.access import get_visible_booking
 from booking.assignments import service
 from booking.assignments.day_routes import day_routes
 from booking.assignments.models import Assignment
-from booking.bookings.models import Booking
+from booking.bookings.models import MAX_PLACES, Booking
 from booking.errors import NotFound
 from booking.languages.service import language_names
 from booking.providers.models import Provider
@@ -63,6 +63,8 @@ def assignment_out(db: Session, assignment: Assignment) -> AssignmentOut:
         offer_expires_at=assignment.offer_expires_at,
         responded_at=assignment.responded_at,
         confirmed_by_phone=assignment.confirmed_by_phone,
+        place=assignment.place,
+        modality=assignment.modality,
         source=explanation.get("source"),
         explanation=explanation.get("sentence"),
         booking_version=assignment.booking_version,
@@ -141,6 +143,7 @@ def create_assignment(
         offer_minutes=body.offer_expires_in_minutes or settings.offer_timeout_minutes,
         timezone=settings.timezone,
         confirmed_by_phone=body.confirmed_by_phone,
+        place=body.place,
     )
     return assignment_out(db, assignment)
 
@@ -241,6 +244,12 @@ def booking_candidates(
     settings: AppSettings,
     user: DispatcherOrAdmin,
     booking_id: IdPath,
+    place: Annotated[
+        int,
+        Query(
+            ge=0, lt=MAX_PLACES, description="Of a group booking, rank for this place (0: its own)."
+        ),
+    ] = 0,
 ) -> CandidatesOut:
     """The booking's day as it stands (accepted and confirmed work pinned, current proposals
     in place). Feasible providers first, by added cost, with their best start and the
@@ -248,9 +257,13 @@ def booking_candidates(
     `detail` is written in the language of `Accept-Language` (fr, nl or en); `why` holds
     the same reason as data in every language."""
     booking = get_visible_booking(db, user, booking_id)
-    ranked = service.candidates_for(db, actor=user, booking=booking, timezone=settings.timezone)
+    ranked = service.candidates_for(
+        db, actor=user, booking=booking, timezone=settings.timezone, place=place
+    )
     locale = request_locale(request.headers)
-    languages = language_names(db, locale, [booking.language_code])
+    languages = language_names(
+        db, locale, [booking.language_code, *(p.language_code for p in booking.places)]
+    )
     return CandidatesOut(
         booking_id=booking.id,
         candidates=[

@@ -53,5 +53,6 @@ def offer_booking(
         count=body.count,
         expires_in_minutes=body.expires_in_minutes or settings.offer_timeout_minutes,
         timezone=settings.timezone,
+        place=body.place,
     )
     return OffersOut(booking_id=booking.id, offers=[assignment_out(db, a) for a in sent])

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from api.schemas.common import Id, Instant, ResponseModel, StrictModel
+from booking.bookings.models import MAX_PLACES
 from booking.vocabulary import AssignmentStatus, ProviderKind
 
 
@@ -46,6 +47,15 @@ class AssignmentCreate(StrictModel):
         description="For `confirmed`: you agreed it with the provider on the phone. Required "
         "(409 `provider_unreachable` without it) when no message can reach them.",
     )
+    place: int = Field(
+        default=0,
+        ge=0,
+        lt=MAX_PLACES,
+        description="Of a group booking, the place the provider takes (0: the booking's own "
+        "language and needs; n: its `places[n-1]`), checked with that place's language and "
+        "needs; 422 `no_such_place` for a place the booking lacks, 409 "
+        "`provider_holds_another_place` for a provider who holds another place of it.",
+    )
 
 
 class ConfirmIn(StrictModel):
@@ -78,6 +88,14 @@ class AssignmentOut(ResponseModel):
     source: str | None = Field(description="`plan`, `manual` or `offer`.")
     explanation: str | None = Field(description="Why this provider, in a sentence.")
     booking_version: int = Field(description="The booking's version when this was made.")
+    place: int = Field(
+        default=0, description="Of a group booking, the place held (0: the booking's own)."
+    )
+    modality: str | None = Field(
+        default=None,
+        description="The step of the booking's modality ladder it is worked by (none: the "
+        "booking's own modality).",
+    )
     created_at: UTCInstant
     updated_at: UTCInstant
 
@@ -135,6 +153,13 @@ class OfferCreate(StrictModel):
         le=7 * 24 * 60,
         description="Minutes of the service's working hours (the offer clock stops at night, "
         "at weekends and on public holidays); default: the service's offer timeout.",
+    )
+    place: int = Field(
+        default=0,
+        ge=0,
+        lt=MAX_PLACES,
+        description="Of a group booking, the place offered (0: its own), to the best "
+        "candidates for that place's language and needs.",
     )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from api.reads import log_reads
 from api.web.context import CheckedForm, DispatcherPage, Page
 from api.web.forms import language_names
+from api.web.suggestions import suggestion_text
 from booking.access import get_visible_booking
 from booking.assignments.day_routes import ProviderDay, day_routes
 from booking.assignments.offers import asked_providers, offer_booking
@@ -341,12 +342,14 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
     proposals = []
     for item in result.proposals:
         assignment = current.get(item.assignment_id)
+        booking = bookings.get(item.booking_id)
         proposals.append(
             {
                 **item.model_dump(),
                 "explanation": result.explanation(item, reasons),
                 "status": assignment.status if assignment else AssignmentStatus.CANCELLED,
-                "booking": bookings.get(item.booking_id),
+                "booking": booking,
+                **_session_view(booking, item.place, item.modality),
             }
         )
     unassigned = [
@@ -357,6 +360,8 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
             if item.reason == "no_provider_speaks_language"
             else result.detail(item, reasons),
             "booking": bookings.get(item.booking_id),
+            "languages": place_languages(bookings.get(item.booking_id)),
+            "suggestions": [_suggestion(page, found) for found in item.staffable],
         }
         for item in result.unassigned
     ]
@@ -401,6 +406,44 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
         refused=_parse_int(query.get("refused"), 0, 0, 10_000),
         open_count=sum(1 for p in proposals if p["status"] == AssignmentStatus.PROPOSED),
         repair_requested=_parse_int(query.get("again"), 0, 0, 2_000_000_000),
+    )
+
+
+def place_languages(booking: Booking | None) -> list[str]:
+    """The language of each place of a session: its own first, then its group's other places."""
+    if booking is None:
+        return []
+    return [booking.language_code, *(place.language_code for place in booking.places)]
+
+
+def _session_view(booking: Booking | None, place: int, modality: str | None) -> dict[str, Any]:
+    """Which place of its session a proposal fills and by which step of the session's ladder."""
+    languages = place_languages(booking)
+    ladder = booking.modality_ladder if booking is not None else []
+    used = modality or (booking.modality if booking is not None else None)
+    return {
+        "places": len(languages),
+        "place_language": languages[place] if place < len(languages) else None,
+        "modality_used": used,
+        # A lower step of the ladder the requester accepted (video when nobody can come).
+        "step_down": used in ladder and ladder.index(used) > 0,
+    }
+
+
+def _suggestion(page: Page, found: dict[str, Any]) -> str:
+    """One of a plan's stored suggestions (``UnassignedEntry.staffable``) as a sentence."""
+    starts_at = found.get("starts_at")
+    when = dt.datetime.fromisoformat(starts_at) if isinstance(starts_at, str) else None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)  # stored in UTC
+    change = found.get("change")
+    providers = found.get("provider_ids")
+    return suggestion_text(
+        page.t,
+        str(found.get("kind", "")),
+        change if isinstance(change, dict) else {},
+        len(providers) if isinstance(providers, list) else 0,
+        when,
     )
 
 
@@ -502,17 +545,39 @@ def _booking_or_404(page: Page, booking_id: str) -> Booking:
         raise page.error(404, "error.not_found") from None
 
 
+def _place(booking: Booking, value: str | None) -> int:
+    """The place of a group booking the page or form is about (0, its own, unless it names
+    another the booking has)."""
+    place = _parse_int(value, 0, 0, len(booking.places))
+    return place if place == 0 or any(p.position == place for p in booking.places) else 0
+
+
+def _place_query(place: int) -> str:
+    return f"&place={place}" if place else ""
+
+
 def _booking_page(
-    page: Page, booking: Booking, *, status: int = 200, problem: str | None = None
+    page: Page,
+    booking: Booking,
+    *,
+    status: int = 200,
+    problem: str | None = None,
+    place: int | None = None,
 ) -> HTMLResponse:
     assert page.user is not None
     log_reads(page.request, booking_reads(page.user, [booking], via=ReadVia.WEB))
+    if place is None:
+        place = _place(booking, page.request.query_params.get("place"))
     candidates: list[CandidateView] = []
     candidates_problem: str | None = None
     try:
         with page.attempt():
             candidates = candidates_for(
-                page.db, actor=page.user, booking=booking, timezone=page.settings.timezone
+                page.db,
+                actor=page.user,
+                booking=booking,
+                timezone=page.settings.timezone,
+                place=place,
             )
     except DomainError as error:
         candidates_problem = page_problem_key(page, error)
@@ -527,10 +592,12 @@ def _booking_page(
             key if REFUSAL.fullmatch(refused) and page.t.has(key) else "problem.status_409"
         )
     query = page.request.query_params
-    languages = language_names(page.db, page.locale, {booking.language_code})
+    languages = language_names(page.db, page.locale, set(place_languages(booking)))
     timezone = page.settings.timezone
     return page.render(
         "board_booking.html",
+        place=place,
+        place_names=[languages.get(code, code) for code in place_languages(booking)],
         why_not={c.provider.id: c.describe(page.locale, timezone, languages) for c in candidates},
         said=lambda data: stored_explanation(
             data, page.locale, timezone=timezone, languages=languages
@@ -560,14 +627,16 @@ def booking_page(page: DispatcherPage, booking_id: str) -> HTMLResponse:
     return _booking_page(page, _booking_or_404(page, booking_id))
 
 
-def _refused_again(page: Page, booking: Booking, refused: DomainError) -> HTMLResponse:
+def _refused_again(
+    page: Page, booking: Booking, refused: DomainError, place: int = 0
+) -> HTMLResponse:
     page.db.refresh(booking)
     message = page.t(page_problem_key(page, refused))
     if isinstance(refused, Unprocessable) and refused.errors:
         rule = refused.extra().get("rule_code")
         if rule and page.t.has(f"rule.{rule}"):
             message = page.t("board.rule_broken", rule=page.t(f"rule.{rule}"))
-    return _booking_page(page, booking, status=refused.status, problem=message)
+    return _booking_page(page, booking, status=refused.status, problem=message, place=place)
 
 
 @router.post("/board/bookings/{booking_id}/assign")
@@ -575,6 +644,7 @@ def assign(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response
     """Put a provider on the booking by hand (proposal, offer or confirmation)."""
     assert page.user is not None
     booking = _booking_or_404(page, booking_id)
+    place = _place(booking, form.get("place"))
     provider_id = form.get("provider_id")
     status = form.get("status")
     if status not in MANUAL_ASSIGNMENT_STATUSES:
@@ -603,10 +673,11 @@ def assign(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response
                 offer_minutes=page.settings.offer_timeout_minutes,
                 timezone=page.settings.timezone,
                 confirmed_by_phone=form.get("confirmed_by_phone") == "yes",
+                place=place,
             )
     except DomainError as refused:
-        return _refused_again(page, booking, refused)
-    return page.redirect(f"/board/bookings/{booking.id}?done=assigned")
+        return _refused_again(page, booking, refused, place)
+    return page.redirect(f"/board/bookings/{booking.id}?done=assigned{_place_query(place)}")
 
 
 @router.post("/board/bookings/{booking_id}/offers")
@@ -615,6 +686,7 @@ def offer(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response:
     assert page.user is not None
     booking = _booking_or_404(page, booking_id)
     count = _parse_int(form.get("count"), 3, 1, max(OFFER_COUNT_CHOICES))
+    place = _place(booking, form.get("place"))
     try:
         with page.attempt():
             offer_booking(
@@ -624,14 +696,15 @@ def offer(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response:
                 count=count,
                 expires_in_minutes=page.settings.offer_timeout_minutes,
                 timezone=page.settings.timezone,
+                place=place,
             )
     except DomainError as refused:
         # Post/redirect/get, refused or not: reloading the page never sends the form again.
         reason = refused.code
         if reason == "no_candidate" and refused.extra().get("everyone_asked"):
             reason = "everyone_asked"
-        return page.redirect(f"/board/bookings/{booking.id}?refused={reason}")
-    return page.redirect(f"/board/bookings/{booking.id}?done=offered")
+        return page.redirect(f"/board/bookings/{booking.id}?refused={reason}{_place_query(place)}")
+    return page.redirect(f"/board/bookings/{booking.id}?done=offered{_place_query(place)}")
 
 
 @router.post("/board/assignments/{assignment_id}/{action}")

@@ -23,6 +23,7 @@ from api.web.forms import (
     language_names,
     parse_booking_form,
 )
+from api.web.suggestions import suggestion_text
 from booking.access import get_visible_booking
 from booking.bookings.models import Booking
 from booking.bookings.service import (
@@ -298,24 +299,7 @@ def _suggestions(page: Page, booking: Booking) -> list[dict[str, Any]]:
     found = staffable_suggestions(page.db, booking=booking, timezone=_organisation_timezone(page))
     shown = []
     for n, s in enumerate(found):
-        count = len(s.providers)
-        if s.kind == "start":
-            text = page.t("staffable.start", when=page.t.datetime(s.starts_at), count=count)
-        elif s.kind == "modality":
-            label = page.t(f"modality.{s.change['modality']}")
-            text = page.t("staffable.modality", modality=label, count=count)
-        elif s.kind == "drop_need":
-            need = str(s.change["need"])
-            label = (
-                need.removeprefix("skill:")
-                if need.startswith("skill:")
-                else page.t(f"staffable.need_{need}")
-            )
-            text = page.t("staffable.drop_need", need=label, count=count)
-        elif s.kind == "cross_border":
-            text = page.t("staffable.cross_border", country=str(s.change["country"]))
-        else:
-            text = page.t("staffable.travel_limit", minutes=int(s.change["extra_minutes"]))
+        text = suggestion_text(page.t, s.kind, s.change, len(s.providers), s.starts_at)
         shown.append({"n": n, "text": text, "action": s.patch is not None})
     return shown
 

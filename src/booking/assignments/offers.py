@@ -75,12 +75,22 @@ def asked_providers(db: Session, booking_id: int) -> set[int]:
 
 
 def _next_candidates(
-    db: Session, *, actor: User, booking: Booking, count: int, now: dt.datetime, timezone: str
+    db: Session,
+    *,
+    actor: User,
+    booking: Booking,
+    count: int,
+    now: dt.datetime,
+    timezone: str,
+    place: int = 0,
 ) -> tuple[list[CandidateView], bool]:
     """The ``count`` best candidates one may offer to (feasible, reachable) not asked yet, and
-    whether there is anyone one may offer to at all."""
+    whether there is anyone one may offer to at all. Of a group booking, for its ``place``
+    (a provider asked for one place is not asked for another: nobody twice in a session)."""
     asked = asked_providers(db, booking.id)
-    ranked = candidates_for(db, actor=actor, booking=booking, now=now, timezone=timezone)
+    ranked = candidates_for(
+        db, actor=actor, booking=booking, now=now, timezone=timezone, place=place
+    )
     # Nobody would see an offer sent to a provider without email or phone.
     offerable = [c for c in ranked if c.feasible and c.provider.reachable]
     return [c for c in offerable if c.provider.id not in asked][:count], bool(offerable)
@@ -97,6 +107,7 @@ def _send_round(
     expires_in_minutes: int,
     round_number: int,
     now: dt.datetime,
+    place: int = 0,
 ) -> list[Assignment]:
     if booking.status != BookingStatus.PROPOSED:
         set_booking_status(db, actor=audit_actor, booking=booking, status=BookingStatus.PROPOSED)
@@ -120,6 +131,7 @@ def _send_round(
             created_by_id=actor.id,
             offer_expires_at=expires_at,
             booking_version=booking.version_id,
+            place=place,
             explanation={
                 "source": "offer",
                 "round": round_number,
@@ -162,9 +174,11 @@ def offer_booking(
     expires_in_minutes: int,
     now: dt.datetime | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    place: int = 0,
 ) -> list[Assignment]:
     """Offer ``booking`` to its ``count`` best feasible candidates not asked before.
 
+    Of a group booking, its ``place`` (0: its own), to the best for that place.
     409 if the booking is not open, already held, or nobody is left to ask.
     """
     now = ensure_aware(now) if now is not None else utc_now()
@@ -174,9 +188,9 @@ def offer_booking(
         raise ValueError("expires_in_minutes must be positive")
     booking = lock_booking(db, booking.id)
     ensure_booking_open(booking)
-    ensure_not_held(db, booking)
+    ensure_not_held(db, booking, place=place)
     chosen, everyone_asked = _next_candidates(
-        db, actor=actor, booking=booking, count=count, now=now, timezone=timezone
+        db, actor=actor, booking=booking, count=count, now=now, timezone=timezone, place=place
     )
     if not chosen:
         raise Conflict(
@@ -204,6 +218,7 @@ def offer_booking(
         expires_in_minutes=expires_in_minutes,
         round_number=round_number,
         now=now,
+        place=place,
     )
 
 
@@ -322,9 +337,15 @@ def _widen_or_flag(
     chosen: list[CandidateView] = []
     try:
         ensure_booking_open(booking)
-        ensure_not_held(db, booking)
+        ensure_not_held(db, booking, place=last.place)
         chosen, _ = _next_candidates(
-            db, actor=sender, booking=booking, count=count, now=now, timezone=timezone
+            db,
+            actor=sender,
+            booking=booking,
+            count=count,
+            now=now,
+            timezone=timezone,
+            place=last.place,
         )
     except Conflict:
         # The session has started or is held: nobody left to ask.
@@ -340,6 +361,7 @@ def _widen_or_flag(
             expires_in_minutes=minutes,
             round_number=round_number,
             now=now,
+            place=last.place,
         )
         return "widened"
     set_booking_status(

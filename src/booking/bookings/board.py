@@ -33,6 +33,8 @@ class Holder:
     status: str
     email: str | None = None
     phone: str | None = None
+    place: int = 0
+    """Which place of a group session they hold (0: the session's own, or its only one)."""
 
     @property
     def reachable(self) -> bool:
@@ -76,11 +78,12 @@ def holders_of(db: Session, actor: User, booking_ids: Sequence[int]) -> dict[int
             Assignment.status,
             Provider.email,
             Provider.phone_e164,
+            Assignment.place,
         )
-        .order_by(Assignment.id)
+        .order_by(Assignment.place, Assignment.id)
     )
-    for booking_id, assignment_id, name, status, email, phone in rows:
-        found[booking_id].append(Holder(assignment_id, name, status, email, phone))
+    for booking_id, assignment_id, name, status, email, phone, place in rows:
+        found[booking_id].append(Holder(assignment_id, name, status, email, phone, place))
     return found
 
 

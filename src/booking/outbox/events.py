@@ -346,7 +346,14 @@ def assignment_confirmed(
             context = _booking_context(db, booking, person, assignment=assignment)
             if channel == Channel.EMAIL:
                 context["ics"] = _ics(
-                    uid, booking, assignment.starts_at, assignment.ends_at, "REQUEST", sequence, now
+                    uid,
+                    booking,
+                    assignment.starts_at,
+                    assignment.ends_at,
+                    "REQUEST",
+                    sequence,
+                    now,
+                    modality=context["modality"],
                 )
             _tell(
                 db,
@@ -405,7 +412,16 @@ def booking_rescheduled(db: Session, *, booking: Booking, now: dt.datetime | Non
         for channel in channels:
             context = _booking_context(db, booking, person, assignment=assignment)
             if channel == Channel.EMAIL and uid is not None:
-                context["ics"] = _ics(uid, booking, starts_at, ends_at, "REQUEST", sequence, now)
+                context["ics"] = _ics(
+                    uid,
+                    booking,
+                    starts_at,
+                    ends_at,
+                    "REQUEST",
+                    sequence,
+                    now,
+                    modality=context["modality"],
+                )
             _tell(
                 db,
                 BOOKING_RESCHEDULED,
@@ -472,7 +488,14 @@ def booking_cancelled(db: Session, *, booking: Booking, now: dt.datetime | None 
             context["late_cancellation"] = bool(booking.late_cancellation)
             if channel == Channel.EMAIL and cancel_uid is not None:
                 context["ics"] = _ics(
-                    cancel_uid, booking, starts_at, ends_at, "CANCEL", sequence, now
+                    cancel_uid,
+                    booking,
+                    starts_at,
+                    ends_at,
+                    "CANCEL",
+                    sequence,
+                    now,
+                    modality=context["modality"],
                 )
             _tell(
                 db,
@@ -536,6 +559,7 @@ def assignment_cancelled(
                 "CANCEL",
                 sequence,
                 now,
+                modality=context["modality"],
             )
         _tell(
             db,
@@ -850,8 +874,16 @@ def _ics(
     method: str,
     sequence: int,
     now: dt.datetime,
+    *,
+    modality: str | None = None,
 ) -> dict[str, Any]:
-    """What ``notify.ics`` needs to write the invitation: no beneficiary data in it."""
+    """What ``notify.ics`` needs to write the invitation: no beneficiary data in it.
+
+    Its location follows ``modality``, the step of the ladder the assignment is
+    worked by (the booking's own when none is given): the address onsite, the
+    requester's link by video, none by phone.
+    """
+    used = modality or booking.modality
     return {
         "method": method,
         "uid": uid,
@@ -860,9 +892,9 @@ def _ics(
         "ends_at": ends_at,
         "location": (
             booking.address
-            if booking.modality == Modality.ONSITE
+            if used == Modality.ONSITE
             else booking.video_link
-            if booking.modality == Modality.VIDEO
+            if used == Modality.VIDEO
             else None
         ),
         "stamp": now,

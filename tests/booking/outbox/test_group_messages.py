@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from booking.models import Assignment, BookingPlace
 from booking.outbox import events
-from notify.render import render_email
+from notify.render import render_email, render_sms
 from tests.booking.outbox.scene import START, Scene, assign, make_scene, messages
 from tests.factories import make_language
 
@@ -77,3 +77,39 @@ def test_a_group_s_message_names_the_provider_s_place_and_every_language(db: Ses
     text = confirmation_text(db, scene, assignment)
     assert "Language: Pashto" in text
     assert "(2 places)" in text
+
+
+def test_the_invitation_of_a_session_staffed_by_video_down_its_ladder_is_located_at_the_link(
+    db: Session,
+) -> None:
+    scene = make_scene(db)
+    scene.booking.accepted_modalities = ["video"]
+    scene.booking.video_link = LINK
+    assignment = assign(db, scene)
+    assignment.modality = "video"
+    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    emails = messages(db, event="assignment_confirmed", channel="email")
+    assert len(emails) == 2  # the provider's and the requester's
+    assert {row.context["ics"]["location"] for row in emails} == {LINK}
+
+
+def test_the_invitation_of_an_onsite_session_is_located_at_the_address(db: Session) -> None:
+    scene = make_scene(db)
+    scene.booking.accepted_modalities = ["video"]
+    scene.booking.video_link = LINK
+    events.assignment_confirmed(db, assignment=assign(db, scene), now=NOW)
+    emails = messages(db, event="assignment_confirmed", channel="email")
+    assert {row.context["ics"]["location"] for row in emails} == {scene.booking.address}
+
+
+def test_the_sms_of_a_video_session_carries_the_link(db: Session) -> None:
+    scene = make_scene(db)
+    scene.booking.accepted_modalities = ["video"]
+    scene.booking.video_link = LINK
+    assignment = assign(db, scene)
+    assignment.modality = "video"
+    events.assignment_confirmed(db, assignment=assignment, now=NOW)
+    [row] = messages(db, event="assignment_confirmed", channel="sms")
+    for locale in ("en", "fr", "nl"):
+        sms = render_sms(template=row.template, locale=locale, context=row.context)
+        assert sms.body.endswith(" " + LINK) and not sms.truncated, sms.body

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from booking.assignments.service.guards import ensure_booking_open
 from booking.bookings.models import Booking
-from booking.errors import Conflict
+from booking.errors import Conflict, FieldError, Unprocessable
 from booking.plans.problem_builder import (
     DEFAULT_TIMEZONE,
     ProblemIndex,
@@ -33,6 +33,7 @@ from booking.vocabulary import UserRole
 from matching.candidates import rank_candidates
 from matching.problem import Assignment as MatchAssignment
 from matching.problem import Plan as MatchPlan
+from matching.problem import Problem as MatchProblem
 from matching.problem import Score, Stats
 from matching.why import Why
 
@@ -47,6 +48,42 @@ def booking_days(booking: Booking, timezone: str) -> tuple[dt.datetime, dt.datet
     start = dt.datetime.combine(earliest, dt.time(0), tzinfo=zone)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     return start, end
+
+
+def place_language(booking: Booking, place: int) -> str:
+    """The language of a place of ``booking`` (0: its own), or raise 422 for no such place."""
+    if place == 0:
+        return booking.language_code
+    for other in booking.places:
+        if other.position == place:
+            return other.language_code
+    raise Unprocessable(
+        "The booking has no such place.",
+        code="no_such_place",
+        errors=[FieldError("place", "The booking has no such place.", "no_such_place")],
+    )
+
+
+def for_place(problem: MatchProblem, key: str, place: int) -> MatchProblem:
+    """The problem with the group session ``key`` reduced to its place ``place``.
+
+    One provider for one place is a session of one provider with that place's
+    language, kind and needs (as ``matching.places.flatten`` makes it), under
+    the session's own id: the matcher's rules rank and check it as any other.
+    """
+    sessions = tuple(
+        replace(
+            s,
+            language=s.staff[place].language,
+            provider_kind=s.staff[place].provider_kind,
+            requires=s.staff[place].requires,
+            staff=(),
+        )
+        if s.id == key and s.staff and 0 <= place < len(s.staff)
+        else s
+        for s in problem.sessions
+    )
+    return replace(problem, sessions=sessions)
 
 
 def current_plan(index: ProblemIndex) -> MatchPlan:
@@ -103,8 +140,12 @@ def candidates_for(
     booking: Booking,
     now: dt.datetime | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    place: int = 0,
 ) -> list[CandidateView]:
     """Every provider of the actor's service who speaks the language, ranked for ``booking``.
+
+    For a group booking, ranked for its ``place`` (0: its own): that place's
+    language, kind and needs.
 
     The day is built as it stands: confirmed and accepted work pinned, the
     current proposals of that day in place. Feasible providers come first,
@@ -113,6 +154,7 @@ def candidates_for(
     """
     now = ensure_aware(now) if now is not None else utc_now()
     ensure_booking_open(booking)
+    language = place_language(booking, place)
     horizon_start, horizon_end = booking_days(booking, timezone)
     problem, index = build_problem(
         db,
@@ -121,7 +163,7 @@ def candidates_for(
         booking_ids=[booking.id],
         now=now,
         providing_org_id=_providing_scope(actor),
-        language_code=booking.language_code,
+        language_code=language,
         with_proposals=True,
         timezone=timezone,
     )
@@ -132,7 +174,7 @@ def candidates_for(
             code="booking_not_plannable",
             extra={"booking_id": booking.id},
         )
-    ranked = rank_candidates(problem, current_plan(index), key)
+    ranked = rank_candidates(for_place(problem, key, place), current_plan(index), key)
     return [
         CandidateView(
             provider=index.provider(c.provider),

@@ -11,12 +11,18 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.access import dispatcher_can_manage_provider
 from booking.assignments.clock import offer_expiry
 from booking.assignments.models import Assignment
-from booking.assignments.service.candidates import booking_days, current_plan
+from booking.assignments.service.candidates import (
+    booking_days,
+    current_plan,
+    for_place,
+    place_language,
+)
 from booking.assignments.service.guards import (
     ensure_booking_open,
     ensure_not_held,
@@ -38,7 +44,12 @@ from booking.plans.problem_builder import (
 from booking.providers.models import Provider
 from booking.types import ensure_aware, utc_now
 from booking.users.models import User
-from booking.vocabulary import MANUAL_ASSIGNMENT_STATUSES, AssignmentStatus, BookingStatus
+from booking.vocabulary import (
+    LIVE_ASSIGNMENT_STATUSES,
+    MANUAL_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    BookingStatus,
+)
 from matching.eligibility import check_pair
 from matching.problem import Assignment as MatchAssignment
 from matching.problem import Problem as MatchProblem
@@ -113,6 +124,20 @@ def check_manual_pair(
         )
 
 
+def place_held_by(db: Session, booking: Booking, provider: Provider) -> bool:
+    """Whether ``provider`` already holds a live place of ``booking`` (no one twice in it)."""
+    if not booking.places:
+        return False
+    found = db.scalar(
+        select(Assignment.id).where(
+            Assignment.booking_id == booking.id,
+            Assignment.provider_id == provider.id,
+            Assignment.status.in_(LIVE_ASSIGNMENT_STATUSES),
+        )
+    )
+    return found is not None
+
+
 def assign_manually(
     db: Session,
     *,
@@ -125,8 +150,12 @@ def assign_manually(
     now: dt.datetime | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     confirmed_by_phone: bool = False,
+    place: int = 0,
 ) -> Assignment:
     """A dispatcher puts ``provider`` on ``booking`` by hand, under the matcher's own rules.
+
+    For a group booking, on its ``place`` (0: its own), checked with that
+    place's language and needs; a provider holds one place of a session at most.
 
     ``starts_at`` defaults to the booking's planned start. The pair is checked
     on the provider's day as it stands (their accepted and confirmed work
@@ -148,7 +177,14 @@ def assign_manually(
     booking = lock_booking(db, booking.id)
     lock_provider(db, provider.id)
     ensure_booking_open(booking)
-    ensure_not_held(db, booking)
+    place_language(booking, place)
+    ensure_not_held(db, booking, place=place)
+    if place_held_by(db, booking, provider):
+        raise Conflict(
+            "The provider already holds another place of this session.",
+            code="provider_holds_another_place",
+            extra={"booking_id": booking.id, "provider_id": provider.id},
+        )
     start = ensure_aware(starts_at) if starts_at is not None else booking.starts_at
     horizon_start, horizon_end = booking_days(booking, timezone)
     problem, index = build_problem(
@@ -169,7 +205,7 @@ def assign_manually(
         )
     if provider_key(provider.id) not in index.providers:
         raise Conflict("The provider is inactive.", code="provider_inactive")
-    check_manual_pair(problem, index, key, provider_key(provider.id), start)
+    check_manual_pair(for_place(problem, key, place), index, key, provider_key(provider.id), start)
 
     if booking.status != BookingStatus.PROPOSED:
         set_booking_status(db, actor=actor, booking=booking, status=BookingStatus.PROPOSED)
@@ -181,6 +217,7 @@ def assign_manually(
         provider_id=provider.id,
         starts_at=start,
         explanation={"source": "manual", "sentence": "Chosen by a dispatcher."},
+        place=place,
     )
     if status == AssignmentStatus.OFFERED:
         send_offer(
