@@ -85,7 +85,7 @@ def test_an_unfilled_booking_shows_what_would_make_it_possible_and_takes_it(
     booking = world.booking(db, required_gender="m", status="unfilled")
     page = requester.get(f"/bookings/{booking.id}").text
     assert "What would make it possible" in page
-    assert "Without the need &#34;gender&#34;: 1 interpreter(s) would qualify." in page
+    assert "Without the need &#34;gender&#34;: 1 interpreter would qualify." in page
     version = booking.version_id
     taken = requester.post(f"/bookings/{booking.id}/staffable", {"n": "0", "version": str(version)})
     assert taken.status_code == 303, taken.text
