@@ -8,13 +8,19 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from booking.db import writing
 from booking.settings import Settings
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def get_db(request: Request) -> Iterator[Session]:
     """Services flush; the request commits on success and rolls back on any error."""
     session: Session = request.app.state.session_factory()
     try:
+        if request.method in WRITE_METHODS and session.get_bind().dialect.name == "sqlite":
+            with writing():
+                session.connection()  # BEGIN IMMEDIATE: wait for the write lock now
         yield session
         session.commit()
     except BaseException:

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 from sqlalchemy import URL, CursorResult, Engine, MetaData, Result, event, make_url
@@ -76,11 +77,32 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         cursor.close()
 
 
+_BEGIN_IMMEDIATE: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=False)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """SQLite transactions begun inside take the write lock at once (``BEGIN IMMEDIATE``).
+
+    In WAL mode a transaction that read first and writes later cannot wait
+    for the lock once another writer has committed since its read (SQLite
+    answers "database is locked" at once, whatever the busy timeout): with
+    background writers (the read log, the solver's heartbeat) a form post
+    would lose that race now and then. Taken at the start, the lock is waited
+    for like any other. Nothing changes on PostgreSQL.
+    """
+    token = _BEGIN_IMMEDIATE.set(True)
+    try:
+        yield
+    finally:
+        _BEGIN_IMMEDIATE.reset(token)
+
+
 def _sqlite_on_begin(connection: Any) -> None:
     # The sqlite3 module of Python 3.11 does not BEGIN before SELECT or DDL, so
     # SAVEPOINTs escape the outer transaction and reads are not repeatable.
     # SQLAlchemy's documented recipe: emit BEGIN ourselves.
-    connection.exec_driver_sql("BEGIN")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _BEGIN_IMMEDIATE.get() else "BEGIN")
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:

@@ -6,10 +6,17 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from booking.db import make_engine, make_session_factory, one_of, session_scope, violated_constraint
+from booking.db import (
+    make_engine,
+    make_session_factory,
+    one_of,
+    session_scope,
+    violated_constraint,
+    writing,
+)
 from booking.models import Organisation
 from tests.factories import make_organisation, make_user
 
@@ -49,6 +56,39 @@ def test_sqlite_savepoints_roll_back_inside_the_outer_transaction(tmp_path: Path
             nested.commit()
             outer.rollback()
             assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_a_write_transaction_on_sqlite_waits_for_a_writer_that_committed_after_it_began(
+    tmp_path: Path,
+) -> None:
+    """WAL: a deferred transaction that read before another writer committed cannot
+    write at all ("database is locked" at once); begun ``writing()``, it holds the
+    lock from the start, so the other writer waits instead."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        with engine.connect() as deferred, engine.connect() as other:
+            deferred.begin()
+            deferred.execute(text("SELECT count(*) FROM t"))
+            with other.begin():
+                other.execute(text("INSERT INTO t VALUES (1)"))
+            with pytest.raises(OperationalError, match="database is locked"):
+                deferred.execute(text("INSERT INTO t VALUES (2)"))
+            deferred.rollback()
+
+        with engine.connect() as request, engine.connect() as other:
+            with writing():
+                request.begin()
+            request.execute(text("SELECT count(*) FROM t"))
+            other.exec_driver_sql("PRAGMA busy_timeout = 0")
+            with pytest.raises(OperationalError, match="database is locked"):
+                other.execute(text("INSERT INTO t VALUES (3)"))  # the lock is the request's
+            other.rollback()
+            request.execute(text("INSERT INTO t VALUES (2)"))
+            request.commit()
     finally:
         engine.dispose()
 
