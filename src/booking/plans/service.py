@@ -20,7 +20,7 @@ providers, for the organisations it serves. Only that service's dispatchers
 (and admins) read and apply it, and applying checks each proposal again with
 the access rules of the direct endpoints. An admin plans for one service, or
 for every service at once, which makes one plan per service
-(``plan_every_service``).
+(``booking.plans.jobs.queue_plans``, each waiting for the one before).
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def planning_service(db: Session, actor: User, providing_org_id: int | None) -> 
     """The service a plan by ``actor`` staffs: a dispatcher's own; the one an admin names.
 
     ``Unprocessable`` if a dispatcher names another service, an admin none
-    (use ``plan_every_service``), or the id is not a providing service.
+    (``booking.plans.jobs.queue_plans`` plans every service), or the id is not a providing service.
     """
     if actor.role == UserRole.DISPATCHER:
         if providing_org_id not in (None, actor.organisation_id):
@@ -450,92 +450,6 @@ def services_to_plan(
                 continue
         services.append((service_id, ids))
     return services
-
-
-def plan_every_service(
-    db: Session,
-    *,
-    actor: User,
-    horizon_start: dt.datetime,
-    horizon_end: dt.datetime,
-    booking_ids: Collection[int] | None = None,
-    time_limit: float,
-    now: dt.datetime | None = None,
-    timezone: str = DEFAULT_TIMEZONE,
-    workers: int | None = None,
-) -> list[Plan]:
-    """An admin plans every service at once: one plan per providing service, in id order.
-
-    Each plan is what that service's dispatcher would get (its providers,
-    the organisations it serves), so service agreements hold and each
-    service reads only its own plan. A booking that two services serve is
-    left to the first whose plan proposes someone; the next plans the rest.
-    The time limit is shared between the services. With ``booking_ids``,
-    only the services serving one of them plan. Every plan lists the whole
-    run in ``parameters["batch_plan_ids"]``.
-    """
-    now = ensure_aware(now) if now is not None else utc_now()
-    services = services_to_plan(db, actor, booking_ids)
-    plans: list[Plan] = []
-    taken: set[int] = set()
-    share = every_service_share(time_limit, len(services))
-    for service_id, ids in services:
-        plan = run_plan(
-            db,
-            actor=actor,
-            horizon_start=horizon_start,
-            horizon_end=horizon_end,
-            booking_ids=ids,
-            providing_org_id=service_id,
-            time_limit=share,
-            now=now,
-            timezone=timezone,
-            workers=workers,
-            skip_booking_ids=taken,
-        )
-        taken |= {int(p["booking_id"]) for p in (plan.result or {}).get("proposals", [])}
-        plans.append(plan)
-    batch = [plan.id for plan in plans]
-    for plan in plans:
-        plan.parameters = {**plan.parameters, "batch_plan_ids": batch}
-    db.flush()
-    return plans
-
-
-def plan_as_asked(
-    db: Session,
-    *,
-    actor: User,
-    horizon_start: dt.datetime,
-    horizon_end: dt.datetime,
-    booking_ids: Collection[int] | None = None,
-    providing_org_id: int | None = None,
-    time_limit: float,
-    timezone: str = DEFAULT_TIMEZONE,
-) -> list[Plan]:
-    """A plan request from the API or the board: one service's plan, or, for an admin who
-    names no service, one plan per service (``plan_every_service``). Never empty."""
-    if actor.role == UserRole.ADMIN and providing_org_id is None:
-        return plan_every_service(
-            db,
-            actor=actor,
-            horizon_start=horizon_start,
-            horizon_end=horizon_end,
-            booking_ids=booking_ids,
-            time_limit=time_limit,
-            timezone=timezone,
-        )
-    plan = run_plan(
-        db,
-        actor=actor,
-        horizon_start=horizon_start,
-        horizon_end=horizon_end,
-        booking_ids=booking_ids,
-        providing_org_id=providing_org_id,
-        time_limit=time_limit,
-        timezone=timezone,
-    )
-    return [plan]
 
 
 def _check_request_ids(db: Session, wanted: list[int], organisation_ids: set[int]) -> None:
