@@ -32,10 +32,13 @@ from matching.model import (
 from matching.problem import FixedAssignment
 
 Progress = Callable[[str, float, float], bool | None]
-"""Called with the phase ("medium" or "soft"), a new solution's objective and the best bound.
+"""Called with the phase, a new solution's objective and the best bound.
 
-Returning True stops that phase's search at once, keeping its best solution
-(a dispatcher stopped the plan): the later phases stop at their first one."""
+The phases: "start" (the fallback plan: priority staffed, of all sessions), then
+"medium" and "soft" (CP-SAT's solutions of the part being solved).
+
+Returning True (a dispatcher stopped the plan) stops the phase under way at once,
+keeping its best solution; the groups not yet solved keep their fallback."""
 
 
 @dataclass(frozen=True)

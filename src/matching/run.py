@@ -42,6 +42,15 @@ class Run:
     """A placement of the pinned sessions alone, the fallback of the fallback."""
     stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     """Counters reported in the plan's `stats`."""
+    stopped: bool = False
+    """The caller asked to stop (its `progress` said so): every group not yet solved keeps
+    its fallback."""
+
+    def report(self, phase: str, value: float, bound: float) -> bool:
+        """Tell the caller of a new solution; True, from then on, once it asked to stop."""
+        if self.progress is not None and self.progress(phase, value, bound):
+            self.stopped = True
+        return self.stopped
 
     def staffed(self, sessions: Iterable[int]) -> int:
         """The priority summed over these sessions (a placement's keys: the ones it staffs)."""

@@ -123,6 +123,10 @@ def solve(
         pins=pins,
     )
     _set_fallback_and_hint(run, greedy, hint)
+    # The fallback is the first plan found: a stop asked before the solve keeps it.
+    run.report(
+        "start", float(run.staffed(run.fallback)), float(run.staffed(range(len(problem.sessions))))
+    )
 
     # A group session's places share a part, so one model couples them.
     linked = set(prepared.groups.values()) | set(prepared.ladders.values())

@@ -77,7 +77,7 @@ def solve_group(run: Run, group: Sequence[Part], budget: float) -> Outcome:
     sessions = [s for part in group for s in part.sessions]
     size = sum(p.size for p in group)
     fallback = _fallback_outcome(run, sessions)
-    if budget < 0.05:
+    if budget < 0.05 or run.stopped:
         run.stats["parts_not_solved"] += len(group)
         return fallback
 
@@ -175,7 +175,7 @@ def _solve_whole(
             time_limit=tuning.medium_share * budget,
             workers=run.workers,
             cap=cap,
-            progress=run.progress,
+            progress=run.report if run.progress else None,
         )
         if not first.found:
             run.stats["models"] += 1
@@ -194,7 +194,7 @@ def _solve_whole(
         time_limit=_left(began, budget),
         workers=run.workers,
         disruption_weight=run.disruption_weight,
-        progress=run.progress,
+        progress=run.report if run.progress else None,
     )
     run.stats["models"] += 1
     return Outcome(

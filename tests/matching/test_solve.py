@@ -481,6 +481,39 @@ def test_the_polished_plan_is_what_comes_back_when_phase_2_has_no_time_left() ->
 
 
 # ---------------------------------------------------------------------------
+# Progress and stopping
+# ---------------------------------------------------------------------------
+
+
+def _two_sessions_three_providers() -> Problem:
+    return problem(
+        [provider("p-1"), provider("p-2", living=ROUBAIX), provider("p-3", living=TOURNAI)],
+        [session("s-1"), session("s-2", start="2026-12-01 14:00", place=ROUBAIX)],
+    )
+
+
+def test_progress_hears_of_the_fallback_first_then_of_the_solvers_solutions() -> None:
+    heard: list[tuple[str, float, float]] = []
+    solved(_two_sessions_three_providers(), progress=lambda *event: heard.append(event))
+    assert heard[0] == ("start", 2.0, 2.0)  # the greedy staffs both sessions (priority 1 each)
+    assert {phase for phase, _value, _bound in heard} <= {"start", "medium", "soft"}
+
+
+def test_a_stop_asked_before_the_solve_keeps_the_fallback_and_solves_nothing() -> None:
+    prob = _two_sessions_three_providers()
+    heard: list[str] = []
+
+    def stop_at_once(phase: str, value: float, bound: float) -> bool:
+        heard.append(phase)
+        return True
+
+    plan = solved(prob, progress=stop_at_once)
+    assert heard == ["start"]
+    assert staffing(plan) == staffing(solve_greedy(prob))
+    assert plan.stats.extra["parts_not_solved"] == 1
+
+
+# ---------------------------------------------------------------------------
 # Warm start and disruption
 # ---------------------------------------------------------------------------
 
