@@ -154,7 +154,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "modality.video": "by video",
         "gender.f": "a woman",
         "gender.m": "a man",
-        "gender.x": "non-binary",
+        "gender.x": "a non-binary person",
     },
     "fr": {
         "pins_dropped": "{pairs}, du travail déjà attribué qui ne peut pas être gardé tel quel",
@@ -187,7 +187,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "drive_elsewhere": (
             "{provider} n’aurait plus le temps de faire les {minutes} de route de {from} à {to}"
         ),
-        "fixed": "{provider} ne peut pas la prendre\u202f: la séance est tenue par {pinned_to}",
+        "fixed": "{provider} ne peut pas la prendre\u202f: la séance est déjà attribuée à {pinned_to}",
         "can_take": "{provider} peut la prendre à {start}\u202f: {driving}",
         "nobody_speaks": "personne ne parle {language}",
         "group_blocked": (
@@ -314,10 +314,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "drive_elsewhere": (
             "{provider} zou geen tijd meer hebben voor de rit van {minutes} van {from} naar {to}"
         ),
-        "fixed": "{provider} kan ze niet nemen: de sessie is vastgelegd voor {pinned_to}",
+        "fixed": "{provider} kan ze niet nemen: de sessie is al toegewezen aan {pinned_to}",
         "can_take": "{provider} kan ze om {start} nemen: {driving}",
         "nobody_speaks": "niemand spreekt {language}",
-        "group_blocked": "de groep heeft al zijn plaatsen nodig, en plaats {place} blijft leeg",
+        "group_blocked": "de groep heeft alle plaatsen nodig, en plaats {place} blijft leeg",
         "none_fits": "iemand spreekt {language}, maar niemand voldoet aan de aanvraag",
         "all_too_far": (
             "{count} {count|persoon past bij de aanvraag, maar woont|personen passen bij de "
@@ -403,7 +403,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "modality.video": "via video",
         "gender.f": "een vrouw",
         "gender.m": "een man",
-        "gender.x": "non-binair",
+        "gender.x": "een non-binair persoon",
     },
 }
 """Every code of `matching.why.ALL_CODES` and the words they are filled with, per locale."""

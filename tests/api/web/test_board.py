@@ -87,7 +87,7 @@ def test_a_plan_is_run_shown_beside_its_explanation_and_applied_as_offers(
     # Queued, not solved in the request: the page follows the solve until it ends.
     assert 'id="plan-progress" data-follow="5"' in waiting
     assert '<progress aria-label="Solving time used"' in waiting and 'max="5" value="0"' in waiting
-    assert "Waiting for a solver to take the plan." in waiting
+    assert "Waiting its turn: the computing has not started yet." in waiting
     assert 'action="/board/plans/' + str(plan.id) + '/stop"' in waiting
     assert solve_queued() == [plan.id]
     html = dispatcher.get(response.headers["location"]).text

@@ -132,10 +132,10 @@ def test_the_plan_page_shows_each_proposal_s_place_and_a_lower_step_of_the_ladde
     html = dispatcher.get(f"/board/plans/{plan.id}").text
     assert "Pashto, " in html
     assert "Place 2 of 3" in html
-    assert "by video, a step down" in html
+    assert "by video, the second choice asked for" in html
     french = dispatcher.language("fr").get(f"/board/plans/{plan.id}").text
     assert "Place 2 sur 3" in french
-    assert "en visioconférence, un cran en dessous" in french
+    assert "en visioconférence, le second choix de la demande" in french
 
 
 def test_the_plan_page_says_what_would_make_an_unstaffed_session_staffable(
