@@ -187,7 +187,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "drive_elsewhere": (
             "{provider} n’aurait plus le temps de faire les {minutes} de route de {from} à {to}"
         ),
-        "fixed": "{provider} ne peut pas la prendre\u202f: la séance est déjà attribuée à {pinned_to}",
+        "fixed": (
+            "{provider} ne peut pas la prendre\u202f: la séance est déjà attribuée à {pinned_to}"
+        ),
         "can_take": "{provider} peut la prendre à {start}\u202f: {driving}",
         "nobody_speaks": "personne ne parle {language}",
         "group_blocked": (
