@@ -570,7 +570,7 @@ def test_the_digest_lists_open_sessions_of_the_next_48_hours_once_a_day(db: Sess
         sender="a@b.org",
         recipient=digest.recipient,
     )
-    assert email.subject == "2 séances sans intervenant dans les 48 h"
+    assert email.subject == "2 séances sans intervenant·e dans les 48 h"
     assert events.dispatcher_digest(db, now=NOW + dt.timedelta(days=1)) == 1
 
 
