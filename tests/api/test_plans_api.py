@@ -226,6 +226,15 @@ def test_a_dispatcher_stops_a_queued_plan_and_a_running_one_keeps_its_best_plan(
     assert stopped.status_code == 202, stopped.text
     assert stopped.json()["status"] == "failed"
     assert stopped.json()["error"] == "Stopped by a dispatcher before it ran."
+    assert stopped.json()["error_code"] == "stopped_before_run"
+    in_french = client.get(
+        f"/api/v1/plans/{queued['id']}", headers={**headers, "Accept-Language": "fr"}
+    ).json()
+    assert in_french["error_text"] == (
+        "Arrêté à la demande du service de répartition avant d’avoir commencé."
+    )
+    listed = client.get("/api/v1/plans", headers={**headers, "Accept-Language": "nl"}).json()
+    assert listed["items"][0]["error_text"].startswith("Gestopt op vraag van de planningsdienst")
     again = client.post(f"/api/v1/plans/{queued['id']}/stop", headers=headers)
     assert again.status_code == 409 and again.json()["type"].endswith("/plan_ended")
     assert solve_queued() == []

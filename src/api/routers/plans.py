@@ -31,6 +31,7 @@ from api.schemas.plans import (
     UnassignedOut,
 )
 from booking.plans import jobs, service
+from booking.plans.failures import failure_text
 from booking.plans.models import Plan
 from booking.plans.result import PlanResult
 from booking.users.models import User
@@ -41,7 +42,7 @@ router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 DispatcherOrAdmin = Annotated[User, Depends(require_roles(UserRole.DISPATCHER, UserRole.ADMIN))]
 
 
-def _summary_fields(plan: Plan) -> dict[str, Any]:
+def _summary_fields(plan: Plan, locale: str = "en") -> dict[str, Any]:
     score = None
     if plan.score_hard is not None and plan.score_medium is not None:
         score = ScoreOut(hard=plan.score_hard, medium=plan.score_medium, soft=plan.score_soft or 0)
@@ -61,6 +62,8 @@ def _summary_fields(plan: Plan) -> dict[str, Any]:
         "score": score,
         "bound": bound,
         "error": plan.error,
+        "error_code": plan.error_code,
+        "error_text": failure_text(plan.error_code, locale, attempts=plan.attempts),
         "progress": _progress(plan),
         "attempts": plan.attempts,
     }
@@ -81,7 +84,7 @@ def plan_out(
     reasons = result.reasons(db, locale, timezone)
     current = {a.id: a.status for a in service.plan_assignments(db, plan)}
     return PlanOut(
-        **_summary_fields(plan),
+        **_summary_fields(plan, locale),
         timings={k: float(v) for k, v in (plan.timings or {}).items()},
         stats=result.stats,
         sharing=SharingOut.model_validate(result.sharing) if result.sharing else None,
@@ -157,13 +160,16 @@ def create_plan(
     response_model=Page[PlanSummary],
     responses=error_responses(401, 403, 422),
 )
-def list_plans(db: DbSession, user: DispatcherOrAdmin, page: PageQuery) -> Page[PlanSummary]:
+def list_plans(
+    request: Request, db: DbSession, user: DispatcherOrAdmin, page: PageQuery
+) -> Page[PlanSummary]:
+    locale = request_locale(request.headers)
     return paginate(
         db,
         service.plan_query_for(db, user),
         page,
         order_by=(Plan.created_at.desc(), Plan.id.desc()),
-        item=lambda plan: PlanSummary(**_summary_fields(plan)),
+        item=lambda plan: PlanSummary(**_summary_fields(plan, locale)),
     )
 
 

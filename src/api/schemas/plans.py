@@ -132,7 +132,22 @@ class PlanSummary(ResponseModel):
     finished_at: UTCInstant | None
     score: ScoreOut | None
     bound: BoundOut | None
-    error: str | None
+    error: str | None = Field(
+        description="Why the plan failed, in the technical words of the matcher or the "
+        "database (English); `error_code` and `error_text` say it for a dispatcher."
+    )
+    error_code: str | None = Field(
+        default=None,
+        description="Which failure: `unsolvable` (committed work cannot all be kept), "
+        "`interrupted`, `rejected`, `stopped_before_run`, `stopped_unstored`, `given_up`, "
+        "`database` or `crashed`. Null for a plan that did not fail (and for plans that "
+        "failed before codes existed).",
+    )
+    error_text: str | None = Field(
+        default=None,
+        description="The failure told in the caller's language (`Accept-Language`), with "
+        "what to do next.",
+    )
     progress: ProgressOut | None = Field(
         default=None,
         description="While `pending` or `running`, what the solve has reached (stored every "

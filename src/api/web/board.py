@@ -51,6 +51,7 @@ from booking.bookings.validation import Urgency, urgency_for_priority
 from booking.dates import day_in_bounds
 from booking.errors import DomainError, NotFound, Unprocessable
 from booking.organisations.models import Organisation, OrganisationClosure
+from booking.plans.failures import failure_text
 from booking.plans.jobs import queue_plans, request_stop
 from booking.plans.models import Plan
 from booking.plans.repair import MoveConfirmed, open_repairs, repair_again
@@ -387,6 +388,7 @@ def plan_page(page: DispatcherPage, plan_id: str) -> HTMLResponse:
     return page.render(
         "plan.html",
         plan=plan,
+        failure=failure_text(plan.error_code, page.locale, attempts=plan.attempts),
         solving=plan.status in (PlanStatus.PENDING, PlanStatus.RUNNING),
         progress=_progress_view(plan),
         refresh_seconds=PLAN_REFRESH_SECONDS,

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from booking.audit import record_audit
 from booking.db import rows_matched
 from booking.errors import Conflict
+from booking.plans.failures import PlanFailure
 from booking.plans.models import Plan
 from booking.plans.problem_builder import DEFAULT_TIMEZONE
 from booking.plans.service import (
@@ -165,13 +166,16 @@ def claim_next(
             return None
         seen = plan.attempts
         if plan.status == PlanStatus.RUNNING and (seen >= max_attempts or plan.stop_requested):
-            reason = (
-                "Stopped by a dispatcher; its solver stopped before storing a plan."
-                if plan.stop_requested
-                else f"Given up after {seen} attempts: the solver stopped each time "
-                "before the plan was stored (its lease ran out)."
-            )
-            _end_unsolved(db, plan, seen, reason)
+            if plan.stop_requested:
+                code = PlanFailure.STOPPED_UNSTORED
+                reason = "Stopped by a dispatcher; its solver stopped before storing a plan."
+            else:
+                code = PlanFailure.GIVEN_UP
+                reason = (
+                    f"Given up after {seen} attempts: the solver stopped each time "
+                    "before the plan was stored (its lease ran out)."
+                )
+            _end_unsolved(db, plan, seen, reason, code)
             continue
         taken = db.execute(
             update(Plan)
@@ -189,11 +193,17 @@ def claim_next(
             return Claim(plan_id=plan.id, solver=solver, attempt=seen + 1)
 
 
-def _end_unsolved(db: Session, plan: Plan, seen: int, reason: str) -> None:
+def _end_unsolved(db: Session, plan: Plan, seen: int, reason: str, code: PlanFailure) -> None:
     ended = db.execute(
         update(Plan)
         .where(Plan.id == plan.id, Plan.attempts == seen)
-        .values(status=PlanStatus.FAILED, error=reason, finished_at=utc_now(), lease_until=None)
+        .values(
+            status=PlanStatus.FAILED,
+            error=reason,
+            error_code=code,
+            finished_at=utc_now(),
+            lease_until=None,
+        )
         .execution_options(synchronize_session=False)
     )
     db.expire(plan)
@@ -257,7 +267,14 @@ def still_held(db: Session, claim: Claim) -> bool:
     return db.scalar(query) is not None
 
 
-def release(db: Session, claim: Claim, *, error: str, max_attempts: int) -> None:
+def release(
+    db: Session,
+    claim: Claim,
+    *,
+    error: str,
+    max_attempts: int,
+    code: PlanFailure = PlanFailure.CRASHED,
+) -> None:
     """Give a plan back after its solve broke: pending again, or failed after the last try."""
     plan = db.get(Plan, claim.plan_id)
     if plan is None or not still_held(db, claim):
@@ -265,6 +282,7 @@ def release(db: Session, claim: Claim, *, error: str, max_attempts: int) -> None
     if claim.attempt >= max_attempts or plan.stop_requested:
         plan.status = PlanStatus.FAILED
         plan.error = error
+        plan.error_code = code
         plan.finished_at = utc_now()
         record_audit(
             db,
@@ -306,6 +324,7 @@ def request_stop(db: Session, *, actor: User, plan: Plan) -> Plan:
                 status=PlanStatus.FAILED,
                 stop_requested=True,
                 error="Stopped by a dispatcher before it ran.",
+                error_code=PlanFailure.STOPPED_BEFORE_RUN,
                 finished_at=utc_now(),
             )
             .execution_options(synchronize_session=False)

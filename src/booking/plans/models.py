@@ -53,6 +53,9 @@ class Plan(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     finished_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # Which failure it was (booking/plans/failures.py), told in the reader's language;
+    # `error` keeps the technical text.
+    error_code: Mapped[str | None] = mapped_column(String(24))
     # The job (booking/plans/jobs.py): which solver holds the plan, until when
     # (renewed by its heartbeat; an expired lease lets another solver take the
     # plan again), how many times it was taken, what the solve reached so far,

@@ -40,6 +40,7 @@ from booking.errors import Conflict
 from booking.organisations.models import Organisation, ServiceAgreement
 from booking.outbox import events
 from booking.plans import service
+from booking.plans.failures import PlanFailure
 from booking.plans.models import Plan
 from booking.plans.problem_builder import (
     DEFAULT_TIMEZONE,
@@ -477,6 +478,7 @@ def solve_repair(
     except ValueError as exc:
         plan.status = PlanStatus.FAILED
         plan.error = index.humanise(str(exc))
+        plan.error_code = PlanFailure.UNSOLVABLE
         plan.finished_at = utc_now()
         db.flush()
         return plan

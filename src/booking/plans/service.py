@@ -59,6 +59,7 @@ from booking.bookings.models import Booking
 from booking.dates import OUT_OF_RANGE, bounds_message, instant_in_bounds
 from booking.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from booking.organisations.models import Organisation, ServiceAgreement
+from booking.plans.failures import PlanFailure
 from booking.plans.models import Plan
 from booking.plans.problem_builder import (
     DEFAULT_TIMEZONE,
@@ -493,6 +494,7 @@ def _failed(
     timings["total_seconds"] = round(time.perf_counter() - began, 3)
     plan.status = PlanStatus.FAILED
     plan.error = error
+    plan.error_code = PlanFailure.UNSOLVABLE
     plan.timings = timings
     plan.result = {"proposals": [], "unassigned": [], "pinned": [], "sizes": sizes}
     plan.finished_at = utc_now()

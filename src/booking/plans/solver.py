@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from booking.errors import DomainError
+from booking.plans.failures import PlanFailure
 from booking.plans.jobs import Claim, claim_next, release, renew_lease, still_held, taken_by_earlier
 from booking.plans.models import Plan
 from booking.plans.repair import solve_repair
@@ -143,7 +144,7 @@ class Solver:
             self._solve(claim)
         except (DomainError, SQLAlchemyError, ValueError, RuntimeError) as exc:
             log.warning("plan %s: the solve broke (%s), giving it back", claim.plan_id, exc)
-            self._give_back(claim, _reason(exc))
+            self._give_back(claim, *_reason(exc))
         finally:
             self.busy_seconds += time.monotonic() - began
         return claim.plan_id
@@ -236,10 +237,16 @@ class Solver:
 
         return stop
 
-    def _give_back(self, claim: Claim, error: str) -> None:
+    def _give_back(self, claim: Claim, error: str, code: PlanFailure) -> None:
         try:
             with self.sessions() as db:
-                release(db, claim, error=error, max_attempts=self.settings.plan_max_attempts)
+                release(
+                    db,
+                    claim,
+                    error=error,
+                    code=code,
+                    max_attempts=self.settings.plan_max_attempts,
+                )
                 db.commit()
         except SQLAlchemyError as exc:  # the lease runs out and another solver takes it
             log.warning("plan %s: could not give it back: %s", claim.plan_id, exc)
@@ -264,12 +271,15 @@ class Solver:
         log.info("solver %s stopped after %d plans", self.name, self.solved)
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception) -> tuple[str, PlanFailure]:
+    """The technical text of a broken solve, and which failure it is if it was the last try."""
     if isinstance(exc, DomainError):
-        return exc.detail or exc.title
+        code = PlanFailure.INTERRUPTED if exc.code == "plan_interrupted" else PlanFailure.REJECTED
+        return exc.detail or exc.title, code
     if isinstance(exc, DBAPIError):
-        return f"The database failed during the solve ({type(exc.orig).__name__})."
-    return f"The solve failed: {exc}"
+        text = f"The database failed during the solve ({type(exc.orig).__name__})."
+        return text, PlanFailure.DATABASE
+    return f"The solve failed: {exc}", PlanFailure.CRASHED
 
 
 def run_pending_plans(

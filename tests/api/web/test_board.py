@@ -344,6 +344,7 @@ def test_a_dispatcher_stops_a_queued_plan_from_its_page(
     html = dispatcher.get(plan_page).text
     assert "<progress" not in html and "data-follow" not in html
     assert "Stopped by a dispatcher before it ran." in html
+    assert "The technical message (in English)" in html
     assert solve_queued() == []
     # Stopping it again: it has ended, the page says so rather than failing.
     assert dispatcher.post(plan_page + "/stop", {}).status_code == 409

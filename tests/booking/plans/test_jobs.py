@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from booking.errors import Conflict
 from booking.plans import jobs, solver
+from booking.plans.failures import PlanFailure
 from booking.plans.models import Plan
 from booking.settings import Settings
 from booking.types import utc_now
@@ -84,6 +85,7 @@ def test_a_plan_taken_as_often_as_allowed_fails_with_the_reason(db: Session, wor
     db.refresh(plan)
     assert plan.status == PlanStatus.FAILED and plan.attempts == 2
     assert plan.error is not None and "Given up after 2 attempts" in plan.error
+    assert plan.error_code == PlanFailure.GIVEN_UP
 
 
 def test_a_broken_solve_gives_the_plan_back_then_fails_it_after_the_last_attempt(
@@ -104,6 +106,7 @@ def test_a_broken_solve_gives_the_plan_back_then_fails_it_after_the_last_attempt
     db.refresh(plan)
     assert plan.status == PlanStatus.FAILED and plan.attempts == 2
     assert plan.error == "A booking changed while the plan was computed."
+    assert plan.error_code == PlanFailure.INTERRUPTED
     assert one.run_one() is None
 
 
@@ -126,6 +129,7 @@ def test_stopping_a_pending_plan_means_it_never_runs(db: Session, world: World) 
     db.refresh(plan)
     assert plan.status == PlanStatus.FAILED and plan.stop_requested
     assert plan.error == "Stopped by a dispatcher before it ran."
+    assert plan.error_code == PlanFailure.STOPPED_BEFORE_RUN
     assert claim(db, "solver-a") is None
     with pytest.raises(Conflict) as ended:
         jobs.request_stop(db, actor=world.dispatcher, plan=plan)

@@ -12,6 +12,7 @@ from booking.assignments import service as assignments
 from booking.errors import Conflict, Unprocessable
 from booking.models import Assignment, Booking, OutboxMessage, Provider, ProviderLanguage
 from booking.plans import service
+from booking.plans.failures import PlanFailure, failure_text
 from booking.vocabulary import AssignmentStatus, BookingStatus, PlanStatus
 from tests.booking.dispatch_world import World, at, make_world, now_for
 from tests.factories import CALAIS, make_assignment, make_language
@@ -245,3 +246,20 @@ def test_a_failed_plan_cannot_be_applied(db: Session, world: World) -> None:
     plan.status = PlanStatus.FAILED
     with pytest.raises(Conflict):
         service.apply_plan(db, actor=world.dispatcher, plan=plan)
+
+
+def test_a_plan_the_matcher_refuses_fails_with_a_code_told_in_each_language(
+    db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.provider(db, name="Awet")
+    world.booking(db, hour=10)
+
+    def refused(*_args: object, **_kwargs: object) -> object:
+        raise ValueError("the held work of p-1 cannot be kept together")
+
+    monkeypatch.setattr(service, "_solve_keeping_what_can_be_kept", refused)
+    plan = run(db, world)
+    assert plan.status == PlanStatus.FAILED
+    assert plan.error is not None and plan.error.startswith("the held work of ")
+    assert plan.error_code == PlanFailure.UNSOLVABLE
+    assert failure_text(plan.error_code, "fr", attempts=plan.attempts) is not None
