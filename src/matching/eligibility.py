@@ -275,7 +275,10 @@ def _empty_whole_groups(
     says what is missing (`staff`, docs/problem.md).
     """
     members: dict[str, list[int]] = defaultdict(list)
+    pinned = {f.session for f in problem.fixed}  # a held place stays held
     for s_idx, session in enumerate(problem.sessions):
+        if session.id in pinned:
+            continue
         if session.place_of is not None and session.place_of.all_or_nothing:
             members[session.place_of.session].append(s_idx)
     for group in members.values():

@@ -677,13 +677,17 @@ def add_staff_places(mm: MatchModel) -> None:
             for m in held
         }
         if link.all_or_nothing:
-            if any(where is not None for where in outside.values()):
-                for m in held:
+            # A pinned place is held whatever happens: all or nothing binds the open ones.
+            pinned = mm.prepared.fixed
+            open_held = [m for m in held if m not in pinned]
+            open_outside = [where for m, where in outside.items() if m not in pinned]
+            if any(where is not None for where in open_outside):
+                for m in open_held:
                     mm.model.add(filled[m] == 1)
-            elif outside:
-                for m in held:
+            elif open_outside:
+                for m in open_held:
                     mm.model.add(filled[m] == 0)
-            for a, b in itertools.pairwise(held):
+            for a, b in itertools.pairwise(open_held):
                 mm.model.add(filled[a] == filled[b])
         if not mm.start:
             continue

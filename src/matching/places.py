@@ -288,6 +288,19 @@ def group_members(problem: Problem) -> dict[int, tuple[int, ...]]:
     return members
 
 
+def pinned_places(problem: Problem) -> frozenset[int]:
+    """The place sessions (by index) of a flat problem that a pinned pair holds.
+
+    All or nothing binds a group's other places only: once a place is held
+    (a provider accepted it), "nothing" means none of the open places, and
+    the held ones stay (docs/problem.md, "Sessions that need several providers").
+    """
+    pinned = {f.session for f in problem.fixed}
+    return frozenset(
+        i for i, s in enumerate(problem.sessions) if s.place_of is not None and s.id in pinned
+    )
+
+
 def groups_kept(
     problem: Problem,
     members: Mapping[int, tuple[int, ...]],
@@ -297,9 +310,10 @@ def groups_kept(
     """Whether the groups of these sessions keep their coupling in `placement`.
 
     One common start, no provider twice, and all places or none where the
-    group asks for all or nothing.
+    group asks for all or nothing (of the places no pinned pair holds).
     """
     seen: set[int] = set()
+    pinned = pinned_places(problem)
     for s_idx in sessions:
         group = members.get(s_idx)
         if group is None or group[0] in seen:
@@ -311,6 +325,8 @@ def groups_kept(
         if len({provider for provider, _ in held}) < len(held):
             return False
         link = problem.sessions[group[0]].place_of
-        if link is not None and link.all_or_nothing and 0 < len(held) < len(group):
+        open_places = [m for m in group if m not in pinned]
+        filled = sum(m in placement for m in open_places)
+        if link is not None and link.all_or_nothing and 0 < filled < len(open_places):
             return False
     return True

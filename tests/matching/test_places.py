@@ -270,6 +270,66 @@ def test_a_pinned_place_keeps_its_provider() -> None:
     assert ("g-1", 0, "p-2") in {(a.session, a.place, a.provider) for a in result.assignments}
 
 
+# --- a group with a place already held: all or nothing binds the open places ----------------
+
+
+def three_arabic_places_one_held(*, window: bool = False) -> Problem:
+    """Three Arabic places, all or nothing, place 0 held by p-1; p-3 is free only from 10:30."""
+    return Problem(
+        providers=(
+            provider("p-1"),
+            provider("p-2"),
+            provider("p-3", available=(("2026-12-01 10:30", "2026-12-01 18:00"),)),
+        ),
+        sessions=(
+            session(
+                "g-1",
+                staff=(Place("ara"), Place("ara"), Place("ara")),
+                window=("2026-12-01 10:00", "2026-12-01 11:00") if window else None,
+            ),
+        ),
+        fixed=(FixedAssignment("g-1", "p-1", place=0),),
+    )
+
+
+def test_a_held_place_may_stay_alone_but_the_open_places_are_all_or_nothing() -> None:
+    prob = three_arabic_places_one_held()
+    assert codes(prob, placed((0, "p-1", "10:00")), 3) == set()
+    half = placed((0, "p-1", "10:00"), (1, "p-2", "10:00"))
+    assert codes(prob, half, 3) == {"all_or_nothing"}
+    whole = placed((0, "p-1", "10:30"), (1, "p-2", "10:30"), (2, "p-3", "10:30"))
+    assert codes(three_arabic_places_one_held(window=True), whole, 3) == set()
+
+
+def test_the_model_keeps_a_held_place_and_the_open_ones_together() -> None:
+    flat = flatten(three_arabic_places_one_held())
+    assert admits(flat, (("g-1#0", "p-1", "10:00"),), model_module.build_model)
+    half = (("g-1#0", "p-1", "10:00"), ("g-1#1", "p-2", "10:00"))
+    assert not admits(flat, half, model_module.build_model)
+
+
+def test_solve_keeps_the_held_place_when_the_others_cannot_all_be_filled() -> None:
+    # p-3 cannot start at 10:00: the open places stay empty, the held one stays held.
+    prob = three_arabic_places_one_held()
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert validate(prob, result).ok
+    assert [(a.place, a.provider) for a in result.assignments] == [(0, "p-1")]
+    assert sorted(u.place for u in result.unassigned if u.place is not None) == [1, 2]
+    greedy = solve_greedy(prob)
+    assert validate(prob, greedy).ok
+    assert [(a.place, a.provider) for a in greedy.assignments] == [(0, "p-1")]
+
+
+def test_solve_fills_the_open_places_at_a_start_the_held_one_can_make() -> None:
+    prob = three_arabic_places_one_held(window=True)
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert validate(prob, result).ok
+    assert (0, "p-1") in {(a.place, a.provider) for a in result.assignments}
+    assert sorted(a.provider for a in result.assignments) == ["p-1", "p-2", "p-3"]
+    starts = {a.start for a in result.assignments}
+    assert len(starts) == 1 and min(starts) >= at("2026-12-01 10:30")
+
+
 # --- the files ------------------------------------------------------------------------------
 
 
