@@ -472,3 +472,86 @@ def test_reading_a_ladder_is_strict(change: dict, message: str) -> None:  # type
     data["sessions"][0].update(change)  # type: ignore[index]
     with pytest.raises(ProblemFormatError, match=message):
         problem_from_dict(data)
+
+
+# --- a group whose places climb down a modality ladder ------------------------------------
+
+
+def laddered_group(*, all_or_nothing: bool = True, second: tuple[str, ...] = ("ara",)) -> Problem:
+    """Two places in Mons, onsite or by video: p-1 may drive that far, p-2 may not."""
+    return problem(
+        [provider("p-1", max_travel_minutes=240), provider("p-2", languages=second)],
+        [
+            session(
+                "g-1",
+                place=MONS,
+                staff=(Place("ara"), Place("ara")),
+                all_or_nothing=all_or_nothing,
+                modalities=("onsite", "video"),
+            )
+        ],
+    )
+
+
+def steps(*entries: tuple[int, str, str]) -> list[Assignment]:
+    """Places of g-1 at 10:00: (place, provider, modality)."""
+    return [
+        Assignment("g-1", p, at("2026-12-01 10:00"), place=k, modality=m) for k, p, m in entries
+    ]
+
+
+def test_each_place_of_a_group_takes_one_step_of_its_ladder() -> None:
+    prob = laddered_group()
+    mixed = steps((0, "p-1", "video"), (1, "p-2", "video"))
+    assert validate(prob, plan(mixed)).ok
+    twice = [*mixed, *steps((0, "p-1", "onsite"))]
+    assert "duplicate" in {v.code for v in validate(prob, plan(twice)).violations}
+
+
+def test_the_model_keeps_one_step_per_place_and_the_group_together() -> None:
+    flat = flatten(laddered_group())
+    both = (("g-1#0@onsite", "p-1", "10:00"), ("g-1#1@video", "p-2", "10:00"))
+    assert admits(flat, both, model_module.build_model)
+    alone = (("g-1#0@video", "p-1", "10:00"),)
+    assert not admits(flat, alone, model_module.build_model)
+    two_steps = (("g-1#0@onsite", "p-1", "10:00"), ("g-1#0@video", "p-2", "10:00"))
+    assert not admits(flat, two_steps, model_module.build_model)
+
+
+def test_solve_staffs_a_group_each_place_by_the_step_it_can() -> None:
+    prob = laddered_group()
+    for result in (solve(prob, time_limit=5.0, workers=1), solve_greedy(prob)):
+        assert validate(prob, result).ok
+        used = {(a.provider, a.modality) for a in result.assignments}
+        assert ("p-2", "video") in used and len(used) == 2
+        assert {a.place for a in result.assignments} == {0, 1}
+        assert {a.session for a in result.assignments} == {"g-1"}
+        assert len({a.start for a in result.assignments}) == 1
+
+
+def test_solve_leaves_a_laddered_all_or_nothing_group_empty_when_a_place_has_nobody() -> None:
+    prob = laddered_group(second=("tir",))  # one Arabic speaker for two places
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert validate(prob, result).ok
+    assert result.assignments == ()
+    assert sorted(u.place for u in result.unassigned) == [0, 1]
+    partial = laddered_group(all_or_nothing=False, second=("tir",))
+    result = solve(partial, time_limit=5.0, workers=1)
+    assert validate(partial, result).ok
+    assert [(a.provider, a.modality) for a in result.assignments] in (
+        [("p-1", "onsite")],
+        [("p-1", "video")],
+    )
+
+
+def test_a_pinned_place_of_a_laddered_group_names_its_step() -> None:
+    base = laddered_group()
+    prob = Problem(
+        providers=base.providers,
+        sessions=base.sessions,
+        fixed=(FixedAssignment("g-1", "p-2", place=1, modality="video"),),
+    )
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert validate(prob, result).ok
+    assert ("p-2", 1, "video") in {(a.provider, a.place, a.modality) for a in result.assignments}
+    assert problem_from_dict(problem_to_dict(prob)) == prob

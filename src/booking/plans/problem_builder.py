@@ -236,8 +236,17 @@ def build_problem(
         if places:
             index.held_places[key] = {a.place: a for a in places}
             # Held places are pinned (their provider if in scope), the open ones planned.
+            ladder = len(booking.modality_ladder) > 1
             fixed.extend(
-                FixedAssignment(session=key, provider=provider_key(a.provider_id), place=a.place)
+                FixedAssignment(
+                    session=key,
+                    provider=provider_key(a.provider_id),
+                    place=a.place,
+                    # A held place of a group with a ladder names the step it is worked by.
+                    modality=as_word(a.modality or booking.modality, MODALITIES)
+                    if ladder
+                    else None,
+                )
                 for a in places
                 if provider_key(a.provider_id) in index.providers
             )
@@ -510,10 +519,9 @@ def _session(
         )
     staff: tuple[Place, ...] = ()
     if held_by is None and booking.places:
-        # A group booking: its own language and needs are place 0, then its places.
-        # (The matcher takes no modality ladder for a group: its first step only.)
+        # A group booking: its own language and needs are place 0, then its places
+        # (each place climbs down the booking's modality ladder on its own).
         staff = (_place(booking), *(_place(p) for p in booking.places))
-        ladder = ladder[:1]
     # Held work of a group's other place is that place's language and needs.
     own = _place(booking)
     if held_by is not None and held_by.place > 0:

@@ -289,3 +289,48 @@ def test_without_all_or_nothing_the_open_places_that_can_be_are_filled(
     assert [(a.place, a.provider_id, a.starts_at) for a in proposals] == [
         (2, samira.id, held.starts_at)
     ]
+
+
+# --- a group that accepts video: each place climbs down on its own -------------------------
+
+
+def test_a_group_that_accepts_video_staffs_by_video_the_place_nobody_can_reach(
+    db: Session, world: World
+) -> None:
+    booking = three_languages(db, world, accepted_modalities=["video"])
+    awet = world.provider(db, name="Awet", languages=("tir",))
+    gul = world.provider(db, name="Gul", languages=("pus",))
+    # The only Arabic speaker lives in Calais, too far to come, but works by video.
+    samira = world.provider(
+        db, name="Samira", languages=("ara",), home_lat=CALAIS[0], home_lon=CALAIS[1]
+    )
+    begin = at(world.day, 0)
+    problem, _ = build_problem(
+        db, horizon_start=begin, horizon_end=begin + dt.timedelta(days=1), now=now_for(world)
+    )
+    [session] = [s for s in problem.sessions if s.id == session_key(booking.id)]
+    assert session.modalities == ("onsite", "video") and len(session.staff) == 3
+
+    plan = run(db, world)
+    proposals = db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all()
+    assert sorted((a.place, a.provider_id, a.modality) for a in proposals) == [
+        (0, awet.id, "onsite"),
+        (1, gul.id, "onsite"),
+        (2, samira.id, "video"),
+    ]
+    assert len({a.starts_at for a in proposals}) == 1
+    outcome = service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+    assert outcome.refused == [] and booking.status == BookingStatus.CONFIRMED
+
+
+def test_a_held_place_of_a_group_with_a_ladder_keeps_its_step(db: Session, world: World) -> None:
+    booking, held = one_place_held(db, world, accepted_modalities=["video"])
+    held.modality = "video"
+    gul = world.provider(db, name="Gul", languages=("pus",))
+    samira = world.provider(db, name="Samira", languages=("ara",))
+    plan = run(db, world)
+
+    proposals = db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all()
+    assert sorted((a.place, a.provider_id) for a in proposals) == [(1, gul.id), (2, samira.id)]
+    assert {a.starts_at for a in proposals} == {held.starts_at}
+    assert booking.status == BookingStatus.PROPOSED
