@@ -274,23 +274,30 @@ def _empty_whole_groups(
     They take the reason of the place that cannot be filled, so the board
     says what is missing (`staff`, docs/problem.md).
     """
-    members: dict[str, list[int]] = defaultdict(list)
+    # A place is its flat sessions (several: one per step of a ladder); a held one stays held.
+    pinned = {f.session for f in problem.fixed}
+    places: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for s_idx, session in enumerate(problem.sessions):
-        if session.place_of is not None and session.place_of.all_or_nothing:
-            members[session.place_of.session].append(s_idx)
-    for group in members.values():
-        blocked = next((m for m in group if m in unplaceable), None)
+        link = session.place_of
+        if link is not None and link.all_or_nothing:
+            places[link.session][link.place].append(s_idx)
+    for group in places.values():
+        open_places = [
+            ms for ms in group.values() if not any(problem.sessions[m].id in pinned for m in ms)
+        ]
+        blocked = next((ms for ms in open_places if all(m in unplaceable for m in ms)), None)
         if blocked is None:
             continue
-        why = unplaceable[blocked]
-        place = problem.sessions[blocked].place_of
+        why = unplaceable[blocked[-1]]
+        place = problem.sessions[blocked[0]].place_of
         assert place is not None
-        for m in group:
-            if m != blocked and m in options:
-                del options[m]
-                unplaceable[m] = Unplaceable(
-                    why.reason, Why("group_blocked", {"place": place.place}, why.why)
-                )
+        for ms in open_places:
+            for m in ms:
+                if m not in blocked and m in options:
+                    del options[m]
+                    unplaceable[m] = Unplaceable(
+                        why.reason, Why("group_blocked", {"place": place.place}, why.why)
+                    )
 
 
 def _unplaceable(session: Session, furthest: Rejection | None, reached: int) -> Unplaceable:

@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from matching.eligibility import Eligibility, Option, StartRange, compute_eligibility
-from matching.places import flatten, fold_plan, group_members, ladder_members, needs_flattening
+from matching.places import (
+    by_place,
+    flatten,
+    fold_plan,
+    group_members,
+    ladder_members,
+    needs_flattening,
+)
 from matching.problem import (
     LADDER_STEP_COST,
     PREFERRED_BONUS,
@@ -175,28 +182,32 @@ def _place_group(
 ) -> dict[int, tuple[int, int]]:
     """The places of one group session, placed at one common start with distinct providers.
 
-    All of them or none for an all-or-nothing group; otherwise as many as
-    one start allows. Pinned places fix the start.
+    All of them or none for an all-or-nothing group (of the places no pin
+    holds); otherwise as many as one start allows. Pinned places fix the
+    start. A place with a modality ladder takes its cheapest step there.
     """
     problem, timeline = placer.problem, placer.timeline
     link = problem.sessions[members[0]].place_of
     whole = link is not None and link.all_or_nothing
+    open_places = [
+        ms for ms in by_place(problem, members).values() if not any(m in placed for m in ms)
+    ]
     todo = sorted(
-        (m for m in members if m not in placed and m in eligibility.options),
-        key=lambda m: len(eligibility.options[m]),
+        (steps for ms in open_places if (steps := [m for m in ms if m in eligibility.options])),
+        key=lambda steps: min(len(eligibility.options[m]) for m in steps),
     )
-    if not todo or (whole and len(todo) + sum(m in placed for m in members) < len(members)):
+    if not todo or (whole and len(todo) < len(open_places)):
         return {}
     held = [placed[m] for m in members if m in placed]
     if held:
         candidates = [held[0][1]]
     else:
-        first = todo[0]
         seen: set[int] = set()
-        for option in eligibility.options[first]:
-            for rng in option.ranges:
-                seen.update(placer._starts(first, rng, placer.roster(option.provider)))
-        wanted = timeline.minute(problem.sessions[first].start)
+        for first in todo[0]:
+            for option in eligibility.options[first]:
+                for rng in option.ranges:
+                    seen.update(placer._starts(first, rng, placer.roster(option.provider)))
+        wanted = timeline.minute(problem.sessions[todo[0][0]].start)
         candidates = sorted(seen, key=lambda t: (abs(t - wanted), t))[:GROUP_STARTS_TRIED]
     best: list[tuple[int, Insertion]] = []
     for start in candidates:
@@ -243,25 +254,38 @@ def _place_on_ladder(
 def _try_group_at(
     placer: Placer,
     eligibility: Eligibility,
-    todo: list[int],
+    todo: list[list[int]],
     start: int,
     used: set[int],
     whole: bool,
 ) -> list[tuple[int, Insertion]]:
-    """Places put at `start` one by one (left in the rosters), each with a provider not yet used."""
+    """Places put at `start` one by one (left in the rosters), each with a provider not yet used.
+
+    Each place is its steps (one, without a ladder): the cheapest at that
+    start, each step down costing LADDER_STEP_COST.
+    """
     got: list[tuple[int, Insertion]] = []
     used = set(used)
-    for m in todo:
-        options = tuple(
-            replace(o, ranges=tuple(StartRange(r.day, start, start) for r in at))
-            for o in eligibility.options[m]
-            if o.provider not in used and (at := [r for r in o.ranges if r.lo <= start <= r.hi])
-        )
-        insertion = placer.best(m, options)[0] if options else None
-        if insertion is None:
+    for steps in todo:
+        chosen: tuple[int, int, Insertion] | None = None
+        for m in steps:
+            options = tuple(
+                replace(o, ranges=tuple(StartRange(r.day, start, start) for r in at))
+                for o in eligibility.options[m]
+                if o.provider not in used and (at := [r for r in o.ranges if r.lo <= start <= r.hi])
+            )
+            insertion = placer.best(m, options)[0] if options else None
+            if insertion is None:
+                continue
+            link = placer.problem.sessions[m].step_of
+            cost = insertion.cost + LADDER_STEP_COST * (link.step if link is not None else 0)
+            if chosen is None or cost < chosen[0]:
+                chosen = (cost, m, insertion)
+        if chosen is None:
             if whole:
                 break
             continue
+        _, m, insertion = chosen
         placer.place(m, insertion.provider, insertion.start, insertion.day)
         used.add(insertion.provider)
         got.append((m, insertion))
@@ -330,7 +354,7 @@ def solve_greedy(
     grouped: set[int] = set()
     for s_idx in order:
         options = eligibility.options[s_idx]
-        if s_idx in ladders:
+        if s_idx in ladders and s_idx not in groups:
             if s_idx not in grouped:
                 grouped.update(ladders[s_idx])
                 placed.update(_place_on_ladder(placer, eligibility, ladders[s_idx], placed))
@@ -352,7 +376,12 @@ def solve_greedy(
             if s_idx not in grouped:
                 grouped.update(groups[s_idx])
                 placed.update(_place_group(placer, eligibility, groups[s_idx], placed))
-            if s_idx not in placed:
+            if s_idx in ladders and any(m in placed for m in ladders[s_idx]):
+                if s_idx not in placed:
+                    unassigned.append(
+                        Unassigned(problem.sessions[s_idx].id, "capacity", "another step is used")
+                    )
+            elif s_idx not in placed:
                 unassigned.append(
                     Unassigned(
                         problem.sessions[s_idx].id,

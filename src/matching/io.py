@@ -563,8 +563,6 @@ def _ladder(data: Mapping[str, object], path: str) -> tuple[Modality, ...]:
     where = _at(path, "modalities")
     if "modality" in data:
         raise ProblemFormatError(_at(path, "modality"), "not allowed with `modalities`")
-    if "staff" in data:
-        raise ProblemFormatError(where, "not supported for a session with `staff`")
     steps = _list(data, "modalities", path)
     ladder: list[Modality] = []
     for k, step in enumerate(steps):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from matching.eligibility import Eligibility, Option, check_pair, compute_eligibility
-from matching.places import group_members, ladder_members
+from matching.places import by_place, group_members, ladder_members
 from matching.problem import (
     LADDER_STEP_COST,
     PREFERRED_BONUS,
@@ -672,19 +672,33 @@ def add_staff_places(mm: MatchModel) -> None:
         outside = {
             m: mm.scope.siblings[m] for m in group if m not in inside and m in mm.scope.siblings
         }
-        filled = {
-            m: cp_model.LinearExpr.sum([mm.presence[n.index] for n in mm.by_session.get(m, [])])
-            for m in held
-        }
         if link.all_or_nothing:
-            if any(where is not None for where in outside.values()):
-                for m in held:
-                    mm.model.add(filled[m] == 1)
-            elif outside:
-                for m in held:
-                    mm.model.add(filled[m] == 0)
-            for a, b in itertools.pairwise(held):
-                mm.model.add(filled[a] == filled[b])
+            # A pinned place is held whatever happens: all or nothing binds the open ones.
+            # A place is filled by any of its flat sessions (one per step of a ladder).
+            filled: list[cp_model.LinearExpr] = []
+            outside_filled: list[bool] = []
+            for members in by_place(mm.prepared.problem, group).values():
+                if any(m in mm.prepared.fixed for m in members):
+                    continue
+                held_outside = any(outside.get(m) is not None for m in members)
+                literals = [
+                    mm.presence[n.index]
+                    for m in members
+                    if m in inside
+                    for n in mm.by_session.get(m, [])
+                ]
+                if any(m in inside for m in members):
+                    filled.append(cp_model.LinearExpr.sum(literals) + int(held_outside))
+                elif any(m in outside for m in members):
+                    outside_filled.append(held_outside)
+            if any(outside_filled):
+                for expr in filled:
+                    mm.model.add(expr == 1)
+            elif outside_filled:
+                for expr in filled:
+                    mm.model.add(expr == 0)
+            for a, b in itertools.pairwise(filled):
+                mm.model.add(a == b)
         if not mm.start:
             continue
         nodes = [n for m in held for n in mm.by_session.get(m, [])]

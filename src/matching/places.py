@@ -65,16 +65,36 @@ def flatten(problem: Problem) -> Problem:
 
     And every session with a modality ladder by one session per step. A
     pinned pair of a group session must name its place, of a ladder its
-    modality. Raises ValueError when a flat id would clash with another
-    session's id, or for a group session with a ladder (not supported).
+    modality. A group session with a ladder becomes one session per place and
+    step (id `<id>#<place>@<modality>`): each place is a group's place and
+    climbs down the ladder on its own. Raises ValueError when a flat id would
+    clash with another session's id.
     """
     if not needs_flattening(problem):
         return problem
     sessions: list[Session] = []
     for s in problem.sessions:
+        if has_ladder(s) and s.staff:
+            # Each place climbs down the ladder on its own: places x steps.
+            for k, place in enumerate(s.staff):
+                pid = place_id(s.id, k)
+                sessions.extend(
+                    replace(
+                        s,
+                        id=step_id(pid, m),
+                        language=place.language,
+                        provider_kind=place.provider_kind,
+                        requires=place.requires,
+                        staff=(),
+                        modality=m,
+                        modalities=(),
+                        place_of=PlaceOf(s.id, k, len(s.staff), s.all_or_nothing),
+                        step_of=StepOf(pid, j),
+                    )
+                    for j, m in enumerate(s.modalities)
+                )
+            continue
         if has_ladder(s):
-            if s.staff:
-                raise ValueError(f"session {s.id}: a group session cannot have a modality ladder")
             sessions.extend(
                 replace(s, id=step_id(s.id, m), modality=m, modalities=(), step_of=StepOf(s.id, k))
                 for k, m in enumerate(s.modalities)
@@ -104,6 +124,17 @@ def flatten(problem: Problem) -> Problem:
     for pin in problem.fixed:
         group = groups.get(pin.session)
         ladder = ladders.get(pin.session)
+        if group is not None and ladder is not None:
+            if pin.place is None or not 0 <= pin.place < len(group.staff):
+                raise ValueError(
+                    f"pinned pair {pin.session} -> {pin.provider} names no valid place"
+                )
+            if pin.modality not in ladder.modalities:
+                raise ValueError(f"pinned pair {pin.session} -> {pin.provider} names no step")
+            assert pin.modality is not None
+            flat_id = step_id(place_id(pin.session, pin.place), pin.modality)
+            fixed.append(FixedAssignment(flat_id, pin.provider))
+            continue
         if ladder is not None:
             if pin.modality not in ladder.modalities:
                 raise ValueError(f"pinned pair {pin.session} -> {pin.provider} names no step")
@@ -136,16 +167,6 @@ def flatten_entries(
     ladders = {s.id: s.modalities for s in problem.sessions if has_ladder(s)}
     wrong: list[tuple[RuleCode, str, str | None, str]] = []
 
-    def step(a: Assignment) -> Assignment | None:
-        if a.modality not in ladders[a.session]:
-            steps = ", ".join(ladders[a.session])
-            wrong.append(
-                ("modality", a.session, a.provider, f"names no modality of its ladder ({steps})")
-            )
-            return None
-        assert a.modality is not None
-        return replace(a, session=step_id(a.session, a.modality), modality=None)
-
     def flat(session: str, place: int | None, provider: str | None) -> str | None:
         if session in groups:
             if place is None or not 0 <= place < groups[session]:
@@ -162,11 +183,27 @@ def flatten_entries(
         return session
 
     flat_assignments = []
+    # Of a ladder, each staffed session (or group place) and the step it uses.
+    used: dict[str, tuple[str, Modality]] = {}
     for a in assignments:
         if a.session in ladders:
-            stepped = step(a)
-            if stepped is not None:
-                flat_assignments.append(stepped)
+            if a.modality not in ladders[a.session]:
+                steps = ", ".join(ladders[a.session])
+                wrong.append(
+                    (
+                        "modality",
+                        a.session,
+                        a.provider,
+                        f"names no modality of its ladder ({steps})",
+                    )
+                )
+                continue
+            base = flat(a.session, a.place, a.provider)
+            if base is not None:
+                flat_assignments.append(
+                    replace(a, session=step_id(base, a.modality), place=None, modality=None)
+                )
+                used.setdefault(base, (a.session, a.modality))
             continue
         if a.modality is not None:
             wrong.append(
@@ -177,26 +214,25 @@ def flatten_entries(
         if sid is not None:
             flat_assignments.append(replace(a, session=sid, place=None))
     flat_unassigned: list[Unassigned] = []
-    staffed = {a.session for a in assignments}
     for u in unassigned:
+        sid = flat(u.session, u.place, None)
+        if sid is None:
+            continue
         if u.session in ladders:
-            # An unstaffed ladder session is every one of its steps unstaffed.
-            if u.session not in staffed:
+            # An unstaffed ladder session (or place) is every one of its steps unstaffed.
+            if sid not in used:
                 flat_unassigned.extend(
-                    replace(u, session=step_id(u.session, m)) for m in ladders[u.session]
+                    replace(u, session=step_id(sid, m), place=None) for m in ladders[u.session]
                 )
             continue
-        sid = flat(u.session, u.place, None)
-        if sid is not None:
-            flat_unassigned.append(replace(u, session=sid, place=None))
+        flat_unassigned.append(replace(u, session=sid, place=None))
     # The steps not taken of a staffed ladder session are not missing: one step is used.
-    for a in assignments:
-        if a.session in ladders and a.modality in ladders[a.session]:
-            flat_unassigned.extend(
-                Unassigned(step_id(a.session, m), "capacity", "another step is used")
-                for m in ladders[a.session]
-                if m != a.modality
-            )
+    for base, (session, modality) in used.items():
+        flat_unassigned.extend(
+            Unassigned(step_id(base, m), "capacity", "another step is used")
+            for m in ladders[session]
+            if m != modality
+        )
     return flat_assignments, flat_unassigned, wrong
 
 
@@ -212,7 +248,8 @@ def fold_plan(flat_problem: Problem, plan: Plan) -> Plan:
     """The flat problem's plan in the group sessions' ids, each entry naming its place.
 
     A ladder session's assignment says which `modality` was used; unstaffed,
-    it appears once, with the reason of the step that got furthest.
+    it appears once, with the reason of the step that got furthest (a group's
+    place with a ladder: once per place).
     """
     by_id = {s.id: s for s in flat_problem.sessions}
 
@@ -220,11 +257,11 @@ def fold_plan(flat_problem: Problem, plan: Plan) -> Plan:
         found = by_id.get(session)
         if found is None:
             return session, None
+        if found.place_of is not None:
+            return found.place_of.session, found.place_of.place
         if found.step_of is not None:
             return found.step_of.session, None
-        if found.place_of is None:
-            return session, None
-        return found.place_of.session, found.place_of.place
+        return session, None
 
     assignments = []
     for a in plan.assignments:
@@ -232,15 +269,17 @@ def fold_plan(flat_problem: Problem, plan: Plan) -> Plan:
         found = by_id.get(a.session)
         modality = found.modality if found is not None and found.step_of is not None else None
         assignments.append(replace(a, session=sid, place=place, modality=modality))
-    staffed = {a.session for a in assignments}
+    staffed = {(a.session, a.place) for a in assignments}
     unassigned: list[Unassigned] = []
-    steps: dict[str, list[Unassigned]] = defaultdict(list)
+    steps: dict[tuple[str, int | None], list[Unassigned]] = defaultdict(list)
     for u in plan.unassigned:
         sid, place = unflat(u.session)
         found = by_id.get(u.session)
         if found is not None and found.step_of is not None:
-            if sid not in staffed:
-                steps[sid].append(replace(u, session=sid, detail=f"{found.modality}: {u.detail}"))
+            if (sid, place) not in staffed:
+                steps[(sid, place)].append(
+                    replace(u, session=sid, place=place, detail=f"{found.modality}: {u.detail}")
+                )
             continue
         unassigned.append(replace(u, session=sid, place=place))
     for tried in steps.values():
@@ -288,6 +327,40 @@ def group_members(problem: Problem) -> dict[int, tuple[int, ...]]:
     return members
 
 
+def pinned_places(problem: Problem) -> frozenset[int]:
+    """The place sessions (by index) of a flat problem that a pinned pair holds.
+
+    All or nothing binds a group's other places only: once a place is held
+    (a provider accepted it), "nothing" means none of the open places, and
+    the held ones stay (docs/problem.md, "Sessions that need several providers").
+    """
+    pinned = {f.session for f in problem.fixed}
+    return frozenset(
+        i for i, s in enumerate(problem.sessions) if s.place_of is not None and s.id in pinned
+    )
+
+
+def by_place(problem: Problem, group: Iterable[int]) -> dict[int, list[int]]:
+    """A group's flat sessions by the place they stand for (several: a place's ladder steps)."""
+    places: dict[int, list[int]] = defaultdict(list)
+    for m in group:
+        link = problem.sessions[m].place_of
+        assert link is not None
+        places[link.place].append(m)
+    return places
+
+
+def _open_places(
+    problem: Problem,
+    group: Iterable[int],
+    pinned: frozenset[int],
+    placement: Mapping[int, tuple[int, int]],
+) -> tuple[int, int]:
+    """How many places of a group no pin holds, and how many of those are filled."""
+    places = [ms for ms in by_place(problem, group).values() if not any(m in pinned for m in ms)]
+    return len(places), sum(any(m in placement for m in ms) for ms in places)
+
+
 def groups_kept(
     problem: Problem,
     members: Mapping[int, tuple[int, ...]],
@@ -297,9 +370,10 @@ def groups_kept(
     """Whether the groups of these sessions keep their coupling in `placement`.
 
     One common start, no provider twice, and all places or none where the
-    group asks for all or nothing.
+    group asks for all or nothing (of the places no pinned pair holds).
     """
     seen: set[int] = set()
+    pinned = pinned_places(problem)
     for s_idx in sessions:
         group = members.get(s_idx)
         if group is None or group[0] in seen:
@@ -311,6 +385,7 @@ def groups_kept(
         if len({provider for provider, _ in held}) < len(held):
             return False
         link = problem.sessions[group[0]].place_of
-        if link is not None and link.all_or_nothing and 0 < len(held) < len(group):
+        open_places, filled = _open_places(problem, group, pinned, placement)
+        if link is not None and link.all_or_nothing and 0 < filled < open_places:
             return False
     return True

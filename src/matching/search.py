@@ -356,7 +356,11 @@ def _with_group_places(
     prepared = search.run.prepared
     if not prepared.groups and not prepared.ladders:
         return {}
-    groups = {**prepared.groups, **prepared.ladders}
+    # A group's place with a ladder is in both: its siblings are every place and step.
+    groups = {
+        s: tuple(dict.fromkeys((*prepared.groups.get(s, ()), *prepared.ladders.get(s, ()))))
+        for s in {*prepared.groups, *prepared.ladders}
+    }
     for s_idx in list(free):
         for sib in groups.get(s_idx, ()):
             if sib in free or sib in search.reserved_sessions or sib not in search.days:

@@ -479,6 +479,9 @@ def _staff_rules(problem: Problem, assignments: Sequence[Assignment]) -> list[Vi
                 session.place_of.all_or_nothing,
             )
     flat = {s.id: s.place_of for s in problem.sessions if s.place_of is not None}
+    # All or nothing binds the places no pinned pair holds: a held place stays held.
+    pinned_ids = {f.session for f in problem.fixed if f.session in flat}
+    pinned: Counter[str] = Counter(flat[sid].session for sid in pinned_ids)
     for a in assignments:
         link = flat.get(a.session)
         if link is not None:
@@ -504,7 +507,8 @@ def _staff_rules(problem: Problem, assignments: Sequence[Assignment]) -> list[Vi
                         "same_provider", group, provider, f"holds {n} places of the same session"
                     )
                 )
-        if whole and len(held) < count:
+        open_filled = sum(a.session not in pinned_ids for a in held.values())
+        if whole and 0 < open_filled < count - pinned[group]:
             found.append(
                 Violation.of(
                     "all_or_nothing",

@@ -103,8 +103,14 @@ def _cut(text: str, tail: str) -> str:
         units, limit = _septets, GSM7_SEGMENT
     else:
         units, limit = ucs2_length, UCS2_SEGMENT
+    whole = text
     while text and units(text + tail) > limit:
         text = text[:-1]
+    # A link cut in half opens nothing: it goes whole, or not at all.
+    if len(text) < len(whole) and whole[len(text)] != " ":
+        start = text.rfind(" ") + 1
+        if whole[start:].startswith(("https://", "http://")):
+            text = text[:start]
     return text.rstrip() + tail
 
 

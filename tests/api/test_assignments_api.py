@@ -350,3 +350,44 @@ def test_a_group_s_place_is_ranked_assigned_and_offered_by_its_own_language(
     )
     assert offered.status_code == 201, offered.text
     assert [(o["provider_id"], o["place"]) for o in offered.json()["offers"]] == [(gul.id, 1)]
+
+
+def test_a_group_with_a_place_held_is_ranked_and_planned_for_its_open_place(
+    client: TestClient,
+    db: Session,
+    world: World,
+    login: Headers,
+    solve_queued: Callable[[], list[int]],
+) -> None:
+    make_language(db, code="pus", name_en="Pashto")
+    booking = world.booking(db, session_kind="group", status="proposed")
+    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
+    db.flush()
+    db.refresh(booking)
+    amina = world.provider(db, name="Amina")
+    gul = world.provider(db, name="Gul", languages=("pus",))
+    make_assignment(db, booking=booking, provider=amina, status="confirmed")
+    headers = login(world.dispatcher)
+    path = f"/api/v1/bookings/{booking.id}/candidates"
+    ranked = client.get(path, params={"place": 1}, headers=headers)
+    assert ranked.status_code == 200, ranked.text
+    assert [c["display_name"] for c in ranked.json()["candidates"]] == ["Gul"]
+
+    queued = client.post(
+        "/api/v1/plans",
+        json={
+            "horizon_start": at(world.day, 0).isoformat(),
+            "horizon_end": at(world.day + dt.timedelta(days=1), 0).isoformat(),
+            "booking_ids": [booking.id],
+            "time_limit": 5,
+        },
+        headers=headers,
+    )
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["id"] in solve_queued()
+    plan = client.get(f"/api/v1/plans/{queued.json()['id']}", headers=headers).json()
+    assert [(p["place"], p["provider_id"]) for p in plan["proposals"]] == [(1, gul.id)]
+    applied = client.post(f"/api/v1/plans/{plan['id']}/apply", json={}, headers=headers)
+    assert applied.status_code == 200, applied.text
+    db.refresh(booking)
+    assert booking.status == "confirmed"

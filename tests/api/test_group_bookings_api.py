@@ -110,14 +110,20 @@ def test_a_ladder_steps_down_to_phone_or_video_only(
     }
 
 
-def test_a_group_cannot_accept_another_modality_yet(
+def test_a_group_may_accept_video_for_its_places(
     client: TestClient, db: Session, border: Border, login: Headers
 ) -> None:
     for code in ("pus", "ara"):
         make_language(db, code=code)
-    request = group_body(border, accepted_modalities=["video"])
-    assert fields(client.post(URL, json=request, headers=login(border.requester))) == {
-        "accepted_modalities"
+    link = "https://visio.example.org/r/groupe"
+    request = group_body(border, accepted_modalities=["video"], video_link=link)
+    response = client.post(URL, json=request, headers=login(border.requester))
+    assert response.status_code == 201, response.text
+    booking = response.json()
+    assert booking["accepted_modalities"] == ["video"] and len(booking["places"]) == 2
+    wrong = group_body(border, accepted_modalities=["onsite"])
+    assert fields(client.post(URL, json=wrong, headers=login(border.requester))) == {
+        "accepted_modalities.0"
     }
 
 

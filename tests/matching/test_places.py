@@ -270,6 +270,66 @@ def test_a_pinned_place_keeps_its_provider() -> None:
     assert ("g-1", 0, "p-2") in {(a.session, a.place, a.provider) for a in result.assignments}
 
 
+# --- a group with a place already held: all or nothing binds the open places ----------------
+
+
+def three_arabic_places_one_held(*, window: bool = False) -> Problem:
+    """Three Arabic places, all or nothing, place 0 held by p-1; p-3 is free only from 10:30."""
+    return Problem(
+        providers=(
+            provider("p-1"),
+            provider("p-2"),
+            provider("p-3", available=(("2026-12-01 10:30", "2026-12-01 18:00"),)),
+        ),
+        sessions=(
+            session(
+                "g-1",
+                staff=(Place("ara"), Place("ara"), Place("ara")),
+                window=("2026-12-01 10:00", "2026-12-01 11:00") if window else None,
+            ),
+        ),
+        fixed=(FixedAssignment("g-1", "p-1", place=0),),
+    )
+
+
+def test_a_held_place_may_stay_alone_but_the_open_places_are_all_or_nothing() -> None:
+    prob = three_arabic_places_one_held()
+    assert codes(prob, placed((0, "p-1", "10:00")), 3) == set()
+    half = placed((0, "p-1", "10:00"), (1, "p-2", "10:00"))
+    assert codes(prob, half, 3) == {"all_or_nothing"}
+    whole = placed((0, "p-1", "10:30"), (1, "p-2", "10:30"), (2, "p-3", "10:30"))
+    assert codes(three_arabic_places_one_held(window=True), whole, 3) == set()
+
+
+def test_the_model_keeps_a_held_place_and_the_open_ones_together() -> None:
+    flat = flatten(three_arabic_places_one_held())
+    assert admits(flat, (("g-1#0", "p-1", "10:00"),), model_module.build_model)
+    half = (("g-1#0", "p-1", "10:00"), ("g-1#1", "p-2", "10:00"))
+    assert not admits(flat, half, model_module.build_model)
+
+
+def test_solve_keeps_the_held_place_when_the_others_cannot_all_be_filled() -> None:
+    # p-3 cannot start at 10:00: the open places stay empty, the held one stays held.
+    prob = three_arabic_places_one_held()
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert validate(prob, result).ok
+    assert [(a.place, a.provider) for a in result.assignments] == [(0, "p-1")]
+    assert sorted(u.place for u in result.unassigned if u.place is not None) == [1, 2]
+    greedy = solve_greedy(prob)
+    assert validate(prob, greedy).ok
+    assert [(a.place, a.provider) for a in greedy.assignments] == [(0, "p-1")]
+
+
+def test_solve_fills_the_open_places_at_a_start_the_held_one_can_make() -> None:
+    prob = three_arabic_places_one_held(window=True)
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert validate(prob, result).ok
+    assert (0, "p-1") in {(a.place, a.provider) for a in result.assignments}
+    assert sorted(a.provider for a in result.assignments) == ["p-1", "p-2", "p-3"]
+    starts = {a.start for a in result.assignments}
+    assert len(starts) == 1 and min(starts) >= at("2026-12-01 10:30")
+
+
 # --- the files ------------------------------------------------------------------------------
 
 
@@ -412,3 +472,86 @@ def test_reading_a_ladder_is_strict(change: dict, message: str) -> None:  # type
     data["sessions"][0].update(change)  # type: ignore[index]
     with pytest.raises(ProblemFormatError, match=message):
         problem_from_dict(data)
+
+
+# --- a group whose places climb down a modality ladder ------------------------------------
+
+
+def laddered_group(*, all_or_nothing: bool = True, second: tuple[str, ...] = ("ara",)) -> Problem:
+    """Two places in Mons, onsite or by video: p-1 may drive that far, p-2 may not."""
+    return problem(
+        [provider("p-1", max_travel_minutes=240), provider("p-2", languages=second)],
+        [
+            session(
+                "g-1",
+                place=MONS,
+                staff=(Place("ara"), Place("ara")),
+                all_or_nothing=all_or_nothing,
+                modalities=("onsite", "video"),
+            )
+        ],
+    )
+
+
+def steps(*entries: tuple[int, str, str]) -> list[Assignment]:
+    """Places of g-1 at 10:00: (place, provider, modality)."""
+    return [
+        Assignment("g-1", p, at("2026-12-01 10:00"), place=k, modality=m) for k, p, m in entries
+    ]
+
+
+def test_each_place_of_a_group_takes_one_step_of_its_ladder() -> None:
+    prob = laddered_group()
+    mixed = steps((0, "p-1", "video"), (1, "p-2", "video"))
+    assert validate(prob, plan(mixed)).ok
+    twice = [*mixed, *steps((0, "p-1", "onsite"))]
+    assert "duplicate" in {v.code for v in validate(prob, plan(twice)).violations}
+
+
+def test_the_model_keeps_one_step_per_place_and_the_group_together() -> None:
+    flat = flatten(laddered_group())
+    both = (("g-1#0@onsite", "p-1", "10:00"), ("g-1#1@video", "p-2", "10:00"))
+    assert admits(flat, both, model_module.build_model)
+    alone = (("g-1#0@video", "p-1", "10:00"),)
+    assert not admits(flat, alone, model_module.build_model)
+    two_steps = (("g-1#0@onsite", "p-1", "10:00"), ("g-1#0@video", "p-2", "10:00"))
+    assert not admits(flat, two_steps, model_module.build_model)
+
+
+def test_solve_staffs_a_group_each_place_by_the_step_it_can() -> None:
+    prob = laddered_group()
+    for result in (solve(prob, time_limit=5.0, workers=1), solve_greedy(prob)):
+        assert validate(prob, result).ok
+        used = {(a.provider, a.modality) for a in result.assignments}
+        assert ("p-2", "video") in used and len(used) == 2
+        assert {a.place for a in result.assignments} == {0, 1}
+        assert {a.session for a in result.assignments} == {"g-1"}
+        assert len({a.start for a in result.assignments}) == 1
+
+
+def test_solve_leaves_a_laddered_all_or_nothing_group_empty_when_a_place_has_nobody() -> None:
+    prob = laddered_group(second=("tir",))  # one Arabic speaker for two places
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert validate(prob, result).ok
+    assert result.assignments == ()
+    assert sorted(u.place for u in result.unassigned) == [0, 1]
+    partial = laddered_group(all_or_nothing=False, second=("tir",))
+    result = solve(partial, time_limit=5.0, workers=1)
+    assert validate(partial, result).ok
+    assert [(a.provider, a.modality) for a in result.assignments] in (
+        [("p-1", "onsite")],
+        [("p-1", "video")],
+    )
+
+
+def test_a_pinned_place_of_a_laddered_group_names_its_step() -> None:
+    base = laddered_group()
+    prob = Problem(
+        providers=base.providers,
+        sessions=base.sessions,
+        fixed=(FixedAssignment("g-1", "p-2", place=1, modality="video"),),
+    )
+    result = solve(prob, time_limit=5.0, workers=1)
+    assert validate(prob, result).ok
+    assert ("p-2", 1, "video") in {(a.provider, a.place, a.modality) for a in result.assignments}
+    assert problem_from_dict(problem_to_dict(prob)) == prob

@@ -30,7 +30,7 @@ from tests.booking.outbox.scene import (
     mark_sent,
     messages,
 )
-from tests.factories import make_booking, make_provider
+from tests.factories import make_assignment, make_booking, make_provider
 
 LOCALES = ("fr", "nl", "en")
 NOW = START - dt.timedelta(days=7)
@@ -89,6 +89,21 @@ def every_event(db: Session, *, signed_in: bool) -> None:
     booking.cancelled_at = NOW
     db.flush()
     events.booking_cancelled(db, booking=booking, now=NOW)
+
+    # A video session offered: its SMS carries the requester's link, and still nothing else.
+    by_video = make_booking(
+        db,
+        requester=scene.requester,
+        starts_at=START + dt.timedelta(days=1),
+        modality="video",
+        video_link="https://visio.example.org/r/7c1f",
+        beneficiary_ref=BENEFICIARY,
+        notes=NOTES,
+    )
+    offer = make_assignment(
+        db, booking=by_video, provider=scene.provider, status="offered", created_by=scene.dispatcher
+    )
+    events.offer_sent(db, assignment=offer, now=NOW)
 
     # An open session tomorrow, for the dispatchers' digest.
     make_booking(

@@ -284,6 +284,30 @@ def test_the_sms_of_a_video_session_ends_with_its_link_in_one_segment(
 
 
 @pytest.mark.parametrize("locale", LOCALES)
+def test_an_offer_sms_by_video_keeps_both_links_whole_or_the_video_one_out(locale: str) -> None:
+    """The answer link is whole and last; the video link is whole, or left out if both don't fit.
+
+    (One segment is 160 characters: the email always has the link.)
+    """
+    link = "https://visio.example.org/r/7c1f"
+    video = full_context(modality="video", place=None, place_short=None, video_link=link)
+    short = render_sms(template="offer_sent", locale=locale, context=video)
+    assert f" {link}. " in short.body and not short.truncated, short.body
+    link += "-kurde-sorani-souleimaniye"
+    video["video_link"] = link
+    token = sign_link(
+        SECRET * 4,
+        assignment_id=987654321,
+        purpose="offer",
+        expires_at=dt.datetime(2099, 12, 31, tzinfo=dt.UTC),
+    )
+    url = link_url("https://truchement.example.org", token)
+    long = render_sms(template="offer_sent", locale=locale, context={**video, "offer_url": url})
+    assert fits_one_segment(long.body) and long.body.endswith(" " + url), long.body
+    assert link in long.body or "https://visio" not in long.body, long.body
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("template", SMS_TEMPLATES)
 def test_every_sms_keeps_a_signed_link_whole_in_one_segment(locale: str, template: str) -> None:
     """A provider without a sign-in gets the longest links; the SMS still carries them whole."""

@@ -364,7 +364,7 @@ class BookingCreate(SessionFields):
         default_factory=list,
         max_length=2,
         description='Lower steps the requester accepts, best first ("or video if nobody can '
-        'come"): phone or video. Not with places.',
+        'come"): phone or video. With places, each place climbs down on its own.',
     )
     video_link: str | None = Field(
         default=None,

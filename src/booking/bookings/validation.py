@@ -282,12 +282,6 @@ def _check_group_and_ladder(db: Session, errors: _Errors, data: BookingData) -> 
             )
         elif modality == data.modality or modality in ladder[:k]:
             errors.add(f"accepted_modalities.{k}", "Already on the ladder.", "duplicate")
-    if ladder and data.places:
-        errors.add(
-            "accepted_modalities",
-            "A group booking cannot accept another modality yet.",
-            "not_with_places",
-        )
     link = data.video_link
     if link is not None and (
         not link.startswith(("https://", "http://")) or len(link) > VIDEO_LINK_MAX_LENGTH

@@ -104,6 +104,11 @@ class ProblemIndex:
     """One live offer per session (provider id, start): where the solver may start from."""
     proposed: dict[str, Assignment] = field(default_factory=dict)
     """Current proposals of other sessions (only with ``with_proposals``)."""
+    held_places: dict[str, dict[int, Assignment]] = field(default_factory=dict)
+    """Of a group session planned for its open places, the held ones by place (pinned)."""
+
+    def every_held_place(self) -> list[Assignment]:
+        return [a for places in self.held_places.values() for a in places.values()]
 
     def booking(self, key: str) -> Booking:
         return self.bookings[key]
@@ -178,17 +183,20 @@ def build_problem(
     held = _held_assignments(
         db, provider_ids_in_scope, day_start, day_end, HELD_ASSIGNMENT_STATUSES
     )
-    held_booking_ids = set(
-        db.scalars(
-            select(Assignment.booking_id).where(
-                Assignment.booking_id.in_([b.id for b in planned]),
-                Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
-            )
+    held_places: dict[int, list[Assignment]] = defaultdict(list)
+    for assignment in db.scalars(
+        select(Assignment)
+        .where(
+            Assignment.booking_id.in_([b.id for b in planned]),
+            Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
         )
-    )
+        .order_by(Assignment.place)
+    ):
+        held_places[assignment.booking_id].append(assignment)
     # A booking someone already holds is not planned again: it is pinned (if
-    # its provider is in scope) or out of this problem altogether.
-    planned = [b for b in planned if b.id not in held_booking_ids]
+    # its provider is in scope) or out of this problem altogether. A group
+    # booking with places still open is planned for them, at its held start.
+    planned = [b for b in planned if b.id not in held_places or _partly_held(b, held_places)]
     proposals: list[Assignment] = []
     if with_proposals:
         proposals = [
@@ -218,12 +226,30 @@ def build_problem(
     every_booking = [*planned, *extra_bookings.values()]
     preferences = _preferences(db, every_booking)
     sessions: list[MatchSession] = []
+    fixed: list[FixedAssignment] = []
     for booking in planned:
         key = session_key(booking.id)
         index.bookings[key] = booking
         index.planned.append(key)
-        sessions.append(_session(booking, zone, preferences, index))
-    fixed: list[FixedAssignment] = []
+        places = held_places.get(booking.id, [])
+        sessions.append(_session(booking, zone, preferences, index, held_places=places))
+        if places:
+            index.held_places[key] = {a.place: a for a in places}
+            # Held places are pinned (their provider if in scope), the open ones planned.
+            ladder = len(booking.modality_ladder) > 1
+            fixed.extend(
+                FixedAssignment(
+                    session=key,
+                    provider=provider_key(a.provider_id),
+                    place=a.place,
+                    # A held place of a group with a ladder names the step it is worked by.
+                    modality=as_word(a.modality or booking.modality, MODALITIES)
+                    if ladder
+                    else None,
+                )
+                for a in places
+                if provider_key(a.provider_id) in index.providers
+            )
     # Held work of a group booking's other places is kept as busy time (below): one
     # place of a booking is pinned as the booking's session, the others block their
     # providers' time.
@@ -267,7 +293,7 @@ def build_problem(
 
     weekly_used = _minutes_outside(db, provider_ids_in_scope, first_day, last_day, zone)
     held_time: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
-    for assignment in index.pinned.values():
+    for assignment in [*index.pinned.values(), *index.every_held_place()]:
         held_time[assignment.provider_id].append((assignment.starts_at, assignment.ends_at))
     match_providers = _match_providers(
         db, providers, first_day, last_day, zone, weekly_used, held_time
@@ -286,6 +312,16 @@ def build_problem(
         fairness_weight=service.fairness_weight if service is not None else 0,
     )
     return problem, index
+
+
+def _partly_held(booking: Booking, held: dict[int, list[Assignment]]) -> bool:
+    """A group booking with some places held, all at one start, and some places still open."""
+    places = held.get(booking.id, [])
+    return (
+        bool(booking.places)
+        and 0 < len(places) <= len(booking.places)
+        and len({(a.starts_at, a.ends_at) for a in places}) == 1
+    )
 
 
 def _latest_end(booking: Booking) -> dt.datetime:
@@ -439,7 +475,13 @@ def _session(
     index: ProblemIndex,
     *,
     held_by: Assignment | None = None,
+    held_places: list[Assignment] | None = None,
 ) -> MatchSession:
+    """The booking's session; ``held_by``: the held work of one place, as it is held.
+
+    ``held_places``: a group booking's held places, which fix the start its
+    open places are planned at (one common start).
+    """
     prefs = preferences.get(booking.id, {"excluded": set(), "preferred": set()})
     excluded = frozenset(
         provider_key(pid) for pid in prefs["excluded"] if provider_key(pid) in index.providers
@@ -458,10 +500,11 @@ def _session(
         location = Location(
             lat=booking.location_lat, lon=booking.location_lon, country=booking.location_country
         )
-    if held_by is not None:
+    holding = held_by or (held_places[0] if held_places else None)
+    if holding is not None:
         # Held work keeps the time it was given, whatever the window allowed.
-        start = held_by.starts_at
-        duration = int((held_by.ends_at - held_by.starts_at).total_seconds() // 60)
+        start = holding.starts_at
+        duration = int((holding.ends_at - holding.starts_at).total_seconds() // 60)
         window = None
     else:
         start = booking.starts_at
@@ -476,10 +519,9 @@ def _session(
         )
     staff: tuple[Place, ...] = ()
     if held_by is None and booking.places:
-        # A group booking: its own language and needs are place 0, then its places.
-        # (The matcher takes no modality ladder for a group: its first step only.)
+        # A group booking: its own language and needs are place 0, then its places
+        # (each place climbs down the booking's modality ladder on its own).
         staff = (_place(booking), *(_place(p) for p in booking.places))
-        ladder = ladder[:1]
     # Held work of a group's other place is that place's language and needs.
     own = _place(booking)
     if held_by is not None and held_by.place > 0:

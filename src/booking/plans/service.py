@@ -554,6 +554,14 @@ def _hint(problem: MatchProblem, index: ProblemIndex) -> MatchPlan:
         if key in sessions and provider_key(a.provider_id) in providers
     ]
     given += [
+        MatchAssignment(
+            session=key, provider=provider_key(a.provider_id), start=a.starts_at, place=place
+        )
+        for key, places in index.held_places.items()
+        for place, a in places.items()
+        if key in sessions and provider_key(a.provider_id) in providers
+    ]
+    given += [
         MatchAssignment(session=key, provider=provider, start=start)
         for key, (provider, start) in index.hints.items()
         if key in sessions
@@ -614,7 +622,8 @@ def _store(
     # A group booking's session has one assignment per place it fills.
     given_all: dict[str, list[MatchAssignment]] = defaultdict(list)
     for a in solution.assignments if solution else ():
-        if a.session in planned:
+        # A group's held places are pinned: only its open places get proposals.
+        if a.session in planned and a.place not in index.held_places.get(a.session, {}):
             given_all[a.session].append(a)
     given = {key: pairs[0] for key, pairs in given_all.items()}
     left_out = {

@@ -68,10 +68,13 @@ def test_or_by_video_with_its_link(requester: Browser, world: World, db: Session
     assert booking.video_link == link
 
 
-def test_a_group_cannot_also_ask_for_video_yet(requester: Browser, world: World) -> None:
-    response = requester.post("/book", _form(world, place_1="ara", or_video="on"))
-    assert response.status_code == 422
-    assert _error_of(response.text, "or_video")
+def test_a_group_may_also_ask_for_video(requester: Browser, world: World, db: Session) -> None:
+    link = "https://visio.example.org/r/groupe"
+    response = requester.post("/book", _form(world, place_1="ara", or_video="on", video_link=link))
+    assert response.status_code == 303, response.text
+    [booking] = _bookings(db, world)
+    assert [p.language_code for p in booking.places] == ["ara"]
+    assert booking.accepted_modalities == ["video"] and booking.video_link == link
 
 
 # --- what would make it staffable, on the booking's page ---------------------------------

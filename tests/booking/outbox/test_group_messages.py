@@ -113,3 +113,24 @@ def test_the_sms_of_a_video_session_carries_the_link(db: Session) -> None:
     for locale in ("en", "fr", "nl"):
         sms = render_sms(template=row.template, locale=locale, context=row.context)
         assert sms.body.endswith(" " + LINK) and not sms.truncated, sms.body
+
+
+def test_the_offer_sms_of_a_video_session_carries_the_link(db: Session) -> None:
+    scene = make_scene(db, modality="video")
+    scene.booking.video_link = LINK
+    offer = assign(db, scene, status="offered")
+    events.offer_sent(db, assignment=offer, now=NOW)
+    [row] = messages(db, event="offer_sent", channel="sms")
+    for locale in ("en", "fr", "nl"):
+        sms = render_sms(template=row.template, locale=locale, context=row.context)
+        assert f" {LINK}. " in sms.body and not sms.truncated, sms.body
+        assert sms.body.endswith(row.context["offer_url"]), sms.body
+
+
+def test_the_offer_sms_of_an_onsite_session_has_no_link(db: Session) -> None:
+    scene = make_scene(db)
+    scene.booking.video_link = LINK
+    offer = assign(db, scene, status="offered")
+    events.offer_sent(db, assignment=offer, now=NOW)
+    [row] = messages(db, event="offer_sent", channel="sms")
+    assert LINK not in render_sms(template=row.template, locale="fr", context=row.context).body

@@ -199,3 +199,138 @@ def test_a_plan_says_what_would_make_each_unstaffed_booking_staffable(
     [first, *_] = left["staffable"]
     assert first["kind"] == "drop_need" and first["change"] == {"need": "gender"}
     assert len(first["provider_ids"]) == 1
+
+
+# --- re-planning a group with some places held: per place ---------------------------------
+
+
+def one_place_held(db: Session, world: World, **fields: object):  # type: ignore[no-untyped-def]
+    """The three-language group with a window 9:00-12:00, its Tigrinya place held at 11:00.
+
+    (Confirming the place moved the booking to 11:00, as `confirm` does.)
+    """
+    booking = three_languages(
+        db,
+        world,
+        status="proposed",
+        starts_at=at(world.day, 11),
+        window_earliest=at(world.day, 9),
+        window_latest=at(world.day, 12),
+        **fields,
+    )
+    awet = world.provider(db, name="Awet", languages=("tir",))
+    held = make_assignment(
+        db,
+        booking=booking,
+        provider=awet,
+        status="confirmed",
+        starts_at=at(world.day, 11),
+        ends_at=at(world.day, 13),
+    )
+    return booking, held
+
+
+def test_a_group_with_a_place_held_is_planned_for_its_open_places_at_the_held_start(
+    db: Session, world: World
+) -> None:
+    booking, held = one_place_held(db, world)
+    gul = world.provider(db, name="Gul", languages=("pus",))
+    samira = world.provider(db, name="Samira", languages=("ara",))
+    plan = run(db, world)
+
+    assert plan.status == PlanStatus.DONE
+    proposals = db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all()
+    assert sorted((a.place, a.provider_id) for a in proposals) == [(1, gul.id), (2, samira.id)]
+    assert {a.starts_at for a in proposals} == {held.starts_at}
+    assert held.status == AssignmentStatus.CONFIRMED
+    assert booking.status == BookingStatus.PROPOSED
+
+    outcome = service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+    assert outcome.refused == []
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_the_held_place_is_pinned_and_fixes_the_start(db: Session, world: World) -> None:
+    booking, held = one_place_held(db, world)
+    begin = at(world.day, 0)
+    problem, index = build_problem(
+        db, horizon_start=begin, horizon_end=begin + dt.timedelta(days=1), now=now_for(world)
+    )
+    key = session_key(booking.id)
+    [session] = [s for s in problem.sessions if s.id == key]
+    assert session.start == held.starts_at and session.window is None
+    assert [(f.session, f.place) for f in problem.fixed] == [(key, 0)]
+    assert key in index.planned and index.held_places[key] == {0: held}
+
+
+def test_all_or_nothing_binds_the_open_places_and_keeps_the_held_one(
+    db: Session, world: World
+) -> None:
+    # Nobody speaks Pashto: Arabic alone would not make the group, so nobody is proposed.
+    booking, held = one_place_held(db, world)
+    world.provider(db, name="Samira", languages=("ara",))
+    plan = run(db, world)
+
+    assert db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all() == []
+    assert held.status == AssignmentStatus.CONFIRMED
+    assert booking.status == BookingStatus.UNFILLED
+    [left] = plan.result["unassigned"]
+    assert left["booking_id"] == booking.id
+
+
+def test_without_all_or_nothing_the_open_places_that_can_be_are_filled(
+    db: Session, world: World
+) -> None:
+    _, held = one_place_held(db, world, all_or_nothing=False)
+    samira = world.provider(db, name="Samira", languages=("ara",))
+    plan = run(db, world)
+
+    proposals = db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all()
+    assert [(a.place, a.provider_id, a.starts_at) for a in proposals] == [
+        (2, samira.id, held.starts_at)
+    ]
+
+
+# --- a group that accepts video: each place climbs down on its own -------------------------
+
+
+def test_a_group_that_accepts_video_staffs_by_video_the_place_nobody_can_reach(
+    db: Session, world: World
+) -> None:
+    booking = three_languages(db, world, accepted_modalities=["video"])
+    awet = world.provider(db, name="Awet", languages=("tir",))
+    gul = world.provider(db, name="Gul", languages=("pus",))
+    # The only Arabic speaker lives in Calais, too far to come, but works by video.
+    samira = world.provider(
+        db, name="Samira", languages=("ara",), home_lat=CALAIS[0], home_lon=CALAIS[1]
+    )
+    begin = at(world.day, 0)
+    problem, _ = build_problem(
+        db, horizon_start=begin, horizon_end=begin + dt.timedelta(days=1), now=now_for(world)
+    )
+    [session] = [s for s in problem.sessions if s.id == session_key(booking.id)]
+    assert session.modalities == ("onsite", "video") and len(session.staff) == 3
+
+    plan = run(db, world)
+    proposals = db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all()
+    assert sorted((a.place, a.provider_id, a.modality) for a in proposals) == [
+        (0, awet.id, "onsite"),
+        (1, gul.id, "onsite"),
+        (2, samira.id, "video"),
+    ]
+    assert len({a.starts_at for a in proposals}) == 1
+    outcome = service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+    assert outcome.refused == [] and booking.status == BookingStatus.CONFIRMED
+
+
+def test_a_held_place_of_a_group_with_a_ladder_keeps_its_step(db: Session, world: World) -> None:
+    booking, held = one_place_held(db, world, accepted_modalities=["video"])
+    held.modality = "video"
+    gul = world.provider(db, name="Gul", languages=("pus",))
+    samira = world.provider(db, name="Samira", languages=("ara",))
+    plan = run(db, world)
+
+    proposals = db.scalars(select(Assignment).where(Assignment.plan_id == plan.id)).all()
+    assert sorted((a.place, a.provider_id) for a in proposals) == [(1, gul.id), (2, samira.id)]
+    assert {a.starts_at for a in proposals} == {held.starts_at}
+    assert booking.status == BookingStatus.PROPOSED

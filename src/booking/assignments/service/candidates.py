@@ -70,7 +70,9 @@ def for_place(problem: MatchProblem, key: str, place: int) -> MatchProblem:
     One provider for one place is a session of one provider with that place's
     language, kind and needs (as ``matching.places.flatten`` makes it), under
     the session's own id: the matcher's rules rank and check it as any other.
+    The providers of its held places (pinned) are not candidates for another.
     """
+    holders = frozenset(f.provider for f in problem.fixed if f.session == key)
     sessions = tuple(
         replace(
             s,
@@ -78,12 +80,14 @@ def for_place(problem: MatchProblem, key: str, place: int) -> MatchProblem:
             provider_kind=s.staff[place].provider_kind,
             requires=s.staff[place].requires,
             staff=(),
+            excluded_providers=s.excluded_providers | holders,
         )
         if s.id == key and s.staff and 0 <= place < len(s.staff)
         else s
         for s in problem.sessions
     )
-    return replace(problem, sessions=sessions)
+    fixed = tuple(f for f in problem.fixed if f.session != key)
+    return replace(problem, sessions=sessions, fixed=fixed)
 
 
 def current_plan(index: ProblemIndex) -> MatchPlan:
