@@ -145,10 +145,16 @@ def _changed_users(session: Session) -> set[int]:
 
 
 def _only_last_used(token: ApiToken) -> bool:
-    """Whether all that changed is ``last_used_at`` (written by the lookup itself): that
-    changes nothing about who the token lets in."""
-    changed = {attr.key for attr in inspect(token).attrs if attr.history.has_changes()}
-    return changed <= {"last_used_at"}
+    """Whether all that changed is ``last_used_at``, moved forward (the lookup's own write):
+    that changes nothing about who the token lets in."""
+    state = inspect(token)
+    changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+    if not changed <= {"last_used_at"}:
+        return False
+    history = state.attrs.last_used_at.history
+    before = [value for value in history.deleted if value is not None]
+    after = [value for value in history.added if value is not None]
+    return bool(after) and all(old <= new for old in before for new in after)
 
 
 @event.listens_for(Session, "before_flush")
