@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import os
 import random
@@ -115,6 +116,10 @@ class Step:
     health_worst_ms: float = 0.0
     health_misses: int = 0
     health_probes: int = 0
+    server_cpu_s: float | None = None
+    """CPU seconds the server's processes used during the step (when this script started it)."""
+    database_cpu_s: float = 0.0
+    """... and the PostgreSQL backends connected to its database."""
 
     def all_latencies(self) -> list[float]:
         return [v for values in self.latencies.values() for v in values]
@@ -202,10 +207,21 @@ def print_step(step: Step) -> None:
         f"worst {step.health_worst_ms:.1f} ms; the generator sent late by p99 "
         f"{percentile(step.send_lag, 99):.1f} ms; load average {os.getloadavg()[0]:.1f}"
     )
+    if step.server_cpu_s is not None:
+        sent = sum(len(values) for values in step.latencies.values())
+        print(
+            f"  CPU per request: server {1000 * step.server_cpu_s / sent:.2f} ms, its PostgreSQL "
+            f"backends {1000 * step.database_cpu_s / sent:.2f} ms (less noisy than latency on a "
+            "shared machine)"
+        )
 
 
 async def run(
-    base_url: str, world: World, scenarios: list[tuple[str, list[float]]], seconds: float
+    base_url: str,
+    world: World,
+    scenarios: list[tuple[str, list[float]]],
+    seconds: float,
+    server_cpu: Callable[[], CpuSample] | None = None,
 ) -> list[Step]:
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=500)
     timeout = httpx.Timeout(30.0, connect=10.0)
@@ -213,7 +229,12 @@ async def run(
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as client:
         for scenario, rates in scenarios:
             for rate in rates:
+                cpu_before = server_cpu() if server_cpu is not None else None
                 step = await run_step(client, world, scenario, rate, seconds)
+                if server_cpu is not None and cpu_before is not None:
+                    cpu_after = server_cpu()
+                    step.server_cpu_s = cpu_after.server - cpu_before.server
+                    step.database_cpu_s = cpu_after.database_since(cpu_before)
                 print_step(step)
                 steps.append(step)
                 await asyncio.sleep(2)  # let the server drain between steps
@@ -249,9 +270,60 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass
+class CpuSample:
+    """CPU seconds used so far by the server's processes and by each database backend."""
+
+    server: float
+    backends: dict[int, float]
+
+    def database_since(self, before: CpuSample) -> float:
+        return sum(used - before.backends.get(pid, 0.0) for pid, used in self.backends.items())
+
+
+def _cpu_of(pid: int) -> float:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend on this machine connected to ``database``."""
+    used = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if command.startswith("postgres:") and f" {database} " in command:
+                used[int(entry.name)] = _cpu_of(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return used
+
+
+def cpu_sample(pid: int, database: str) -> CpuSample:
+    return CpuSample(process_tree_cpu(pid), backends_cpu(database))
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its living descendants (Linux)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += _cpu_of(current)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 @contextlib.contextmanager
-def served(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
-    """``truchement serve --workers N`` on a free port until the block ends; its base URL."""
+def served(env: dict[str, str], workers: int, log: Path) -> Iterator[tuple[str, int]]:
+    """``truchement serve --workers N`` on a free port until the block ends; its base URL
+    and process id."""
     port = free_port()
     with log.open("wb") as out:
         server = subprocess.Popen(
@@ -264,7 +336,7 @@ def served(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
         base_url = f"http://127.0.0.1:{port}"
         try:
             wait_for(lambda: _ready(base_url), server)
-            yield base_url
+            yield base_url, server.pid
         finally:
             server.terminate()
             try:
@@ -358,10 +430,12 @@ def main() -> None:
         "TRUCHEMENT_SMS_BACKEND": "none",
     }
     dispatcher, requester = prepare(env)
-    with served(env, args.workers, Path(args.log)) as base_url:
+    with served(env, args.workers, Path(args.log)) as (base_url, pid):
         world = world_of(base_url, dispatcher, requester)
         print(f"server: truchement serve --workers {args.workers} on {base_url}")
-        summary(asyncio.run(run(base_url, world, scenarios, args.seconds)))
+        database = args.database_url.rsplit("/", 1)[-1].split("?")[0]
+        cpu = functools.partial(cpu_sample, pid, database)
+        summary(asyncio.run(run(base_url, world, scenarios, args.seconds, cpu)))
 
 
 if __name__ == "__main__":

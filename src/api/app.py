@@ -28,6 +28,7 @@ from api.web import install_web
 from booking.db import make_engine, make_session_factory
 from booking.privacy.read_log import ReadLogBuffer, session_sink
 from booking.settings import Settings, get_settings
+from booking.users.token_cache import TokenCache
 
 
 @asynccontextmanager
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     # Who saw what: reads are queued here and written in batches (booking.privacy.read_log).
     app.state.read_log = ReadLogBuffer(session_sink(app.state.session_factory))
+    # API tokens that worked a moment ago, so a call need not read its caller again.
+    app.state.token_cache = TokenCache(settings.auth_cache_seconds)
     install_error_handlers(app)
     install_middleware(app, settings)
     app.include_router(health.router)

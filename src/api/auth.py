@@ -21,21 +21,24 @@ each endpoint lists the roles it accepts.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeGuard
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from api.deps import AppSettings, DbSession
 from api.errors import ApiError
 from booking.settings import Settings
 from booking.types import utc_now
 from booking.users.models import ApiToken, User
+from booking.users.token_cache import TokenCache
 from booking.users.tokens import hash_token
 from booking.vocabulary import UserRole
 
@@ -144,21 +147,50 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-def _user_from_token(db: DbSession, token: str) -> User:
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise _invalid_token()
-    row = db.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+def token_cache_of(request: Request) -> TokenCache | None:
+    cache = getattr(request.app.state, "token_cache", None)
+    return cache if isinstance(cache, TokenCache) else None
+
+
+def _cached_user(db: Session, cache: TokenCache | None, token_hash: str) -> User | None:
+    """The caller of a token that worked a moment ago, put in ``db`` without a query.
+
+    ``None`` (look it up) when unknown, expired since, or due a ``last_used_at`` write.
+    """
+    entry = cache.get(token_hash) if cache is not None else None
+    if entry is None:
+        return None
     now = utc_now()
-    if row is None or row.revoked_at is not None:
+    if entry.expires_at is not None and entry.expires_at <= now:
+        return None
+    if entry.last_used_at is None or now - entry.last_used_at >= LAST_USED_RESOLUTION:
+        return None
+    present = db.identity_map.get(identity_key(User, entry.user.id))
+    if isinstance(present, User):
+        return present
+    return db.merge(entry.user, load=False)
+
+
+def _user_from_token(db: Session, cache: TokenCache | None, token_hash: str) -> User:
+    """The token's live user, read with the token in one query (and remembered briefly)."""
+    found = db.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash)
+    ).first()
+    now = utc_now()
+    if found is None:
+        raise _invalid_token()
+    row, user = found
+    if row.revoked_at is not None or not user.is_active:
         raise _invalid_token()
     if row.expires_at is not None and row.expires_at <= now:
-        raise _invalid_token()
-    user = db.get(User, row.user_id)
-    if user is None or not user.is_active:
         raise _invalid_token()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         row.last_used_at = now
         db.flush()
+    if cache is not None:
+        cache.put(token_hash, row, user)
     return user
 
 
@@ -175,20 +207,33 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def current_user(
+async def current_user(
     request: Request,
     db: DbSession,
     settings: AppSettings,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     session_cookie: Annotated[str | None, Depends(session_cookie_scheme)],
 ) -> User:
-    """The signed-in user of this request, or a 401 problem."""
+    """The signed-in user of this request, or a 401 problem.
+
+    Async so that a token found in the cache costs no trip to a worker
+    thread; the database lookups run in one.
+    """
     if "authorization" in request.headers:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise _invalid_token()
-        user = _user_from_token(db, credentials.credentials.strip())
+        token = credentials.credentials.strip()
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise _invalid_token()
+        token_hash = hash_token(token)
+        cache = token_cache_of(request)
+        cached = _cached_user(db, cache, token_hash)
+        if cached is not None:
+            user = cached
+        else:
+            user = await run_in_threadpool(_user_from_token, db, cache, token_hash)
     elif session_cookie:
-        signed_in = user_from_session_cookie(db, settings, session_cookie)
+        signed_in = await run_in_threadpool(user_from_session_cookie, db, settings, session_cookie)
         if signed_in is None:
             raise _unauthenticated()
         user = signed_in
@@ -203,14 +248,14 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_roles(*roles: str) -> Callable[[User], User]:
+def require_roles(*roles: str) -> Callable[[User], Awaitable[User]]:
     """A dependency that lets through only users whose role is one of ``roles`` (else 403)."""
     allowed = frozenset(UserRole(role) for role in roles)
     if not allowed:
         raise ValueError("require_roles needs at least one role")
     listed = ", ".join(sorted(allowed))
 
-    def _check(user: CurrentUser) -> User:
+    async def _check(user: CurrentUser) -> User:  # async: no worker thread for a comparison
         if user.role not in allowed:
             raise ApiError(403, "forbidden_role", params={"roles": listed})
         return user

@@ -20,6 +20,8 @@ exceptions behave as without it.
   requests in progress in this process; the next one is answered at once
   with a 503 problem and ``Retry-After`` rather than queued behind the
   others (a queue only makes every request late, then all of them fail).
+  So is a request that reaches a process whose event loop is more than
+  ``settings.shed_lag_ms`` late (it has waited that long at the door).
   ``/health`` and ``/ready`` are never refused: a busy process is alive.
   Keep the limit at or under the thread pool (40) and the database pool
   (``db_pool_size + db_max_overflow``), so a request admitted never waits
@@ -35,6 +37,7 @@ exceptions behave as without it.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -44,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import localised_error, request_locale
@@ -310,33 +314,84 @@ SHED_RETRY_AFTER_SECONDS = 1
 
 
 class LoadShedMiddleware:
-    """Refuse requests beyond ``limit`` in progress with 503 and ``Retry-After``, at once.
+    """Refuse, with 503 and ``Retry-After``, at once: a request beyond ``limit`` in
+    progress, or one that reaches the process late (``max_lag``).
 
-    One event loop runs the process's requests, so the counter needs no
-    lock: nothing awaits between the check and the increment.
+    A request's age at the door: an overloaded process is late before a
+    request reaches any code of ours (the bytes wait in the socket, the
+    parsed request in the event loop's queue), so the concurrency limit alone
+    sees too little, too late. A watch task sleeps ``LAG_PROBE_SECONDS`` at a
+    time and notes how late it wakes: the event loop's lag, which is how long
+    a request that arrives now waits before it is looked at. While the loop is
+    more than ``max_lag`` seconds late, new requests are refused (those already
+    admitted finish), until it catches up. A lone request is never refused for
+    lag (nothing is in progress: no load to shed). ``max_lag`` 0 turns it off.
+
+    One event loop runs the process's requests, so the counters need no
+    lock: nothing awaits between the check and the increment. The refusal is
+    rendered once per language and replayed: refusing must cost far less
+    than serving.
     """
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    LAG_PROBE_SECONDS = 0.02
+
+    def __init__(self, app: ASGIApp, *, limit: int, max_lag: float = 0.0) -> None:
         self.app = app
         self.limit = limit
+        self.max_lag = max_lag
         self.in_progress = 0
         self.shed = 0
+        self.shed_for_lag = 0
+        self.lag = 0.0
+        self._probe_due: float | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._refusals: dict[str, Response] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in PROBE_PATHS:
-            await self.app(scope, receive, send)
-            return
-        if self.in_progress >= self.limit:
-            self.shed += 1
-            await _send_error(
-                scope,
-                receive,
-                send,
+    def current_lag(self, now: float) -> float:
+        """How late the event loop is: the last probe's lateness, or the pending probe's."""
+        if self._probe_due is None:
+            return self.lag
+        return max(self.lag, now - self._probe_due)
+
+    async def _watch_lag(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._probe_due = loop.time() + self.LAG_PROBE_SECONDS
+            await asyncio.sleep(self.LAG_PROBE_SECONDS)
+            self.lag = max(0.0, loop.time() - self._probe_due)
+
+    def _late(self) -> bool:
+        if self.max_lag <= 0:
+            return False
+        loop = asyncio.get_running_loop()
+        if self._watch is None or self._watch.done() or self._watch.get_loop() is not loop:
+            self._probe_due, self.lag = None, 0.0
+            self._watch = loop.create_task(self._watch_lag())
+        return self.in_progress > 0 and self.current_lag(loop.time()) > self.max_lag
+
+    def _refusal(self, scope: Scope) -> Response:
+        locale = request_locale({"accept-language": _header(scope, b"accept-language") or ""})
+        response = self._refusals.get(locale)
+        if response is None:
+            response = localised_error(
+                locale,
                 503,
                 "overloaded",
                 params={"retry_after": SHED_RETRY_AFTER_SECONDS},
                 headers={"Retry-After": str(SHED_RETRY_AFTER_SECONDS)},
             )
+            self._refusals[locale] = response
+        return response
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in PROBE_PATHS:
+            await self.app(scope, receive, send)
+            return
+        full = self.in_progress >= self.limit
+        if full or self._late():
+            self.shed += 1
+            self.shed_for_lag += not full
+            await self._refusal(scope)(scope, receive, send)
             return
         self.in_progress += 1
         try:
@@ -419,7 +474,11 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.state.metrics = Registry()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(WriteRateLimitMiddleware, per_minute=settings.write_rate_per_minute)
-    app.add_middleware(LoadShedMiddleware, limit=settings.max_concurrent_requests)
+    app.add_middleware(
+        LoadShedMiddleware,
+        limit=settings.max_concurrent_requests,
+        max_lag=settings.shed_lag_ms / 1000,
+    )
     app.add_middleware(MetricsMiddleware, registry=app.state.metrics)
     app.add_middleware(
         SecurityHeadersMiddleware, https=settings.base_url.lower().startswith("https://")

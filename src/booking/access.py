@@ -10,7 +10,7 @@ as if it did not exist (``NotFound``), so its existence is never confirmed.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from booking.assignments.models import Assignment
 from booking.bookings.models import Booking
@@ -88,8 +88,12 @@ def outbox_condition_for(db: Session, user: User) -> ColumnElement[bool] | None:
 
 
 def get_visible_booking(db: Session, user: User, booking_id: int) -> Booking:
-    """The booking ``booking_id`` if ``user`` may see it; ``NotFound`` if missing or hidden."""
-    booking = db.scalars(booking_query_for(db, user).where(Booking.id == booking_id)).first()
+    """The booking ``booking_id`` if ``user`` may see it; ``NotFound`` if missing or hidden.
+
+    Its group places come in the same query (joined), not in a second one.
+    """
+    query = booking_query_for(db, user).where(Booking.id == booking_id)
+    booking = db.scalars(query.options(joinedload(Booking.places))).unique().first()
     if booking is None:
         raise NotFound(entity="booking", entity_id=booking_id)
     return booking

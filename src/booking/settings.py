@@ -57,10 +57,16 @@ class Settings(BaseSettings):
     # Load shedding (api/middleware.py): requests in progress per process beyond this
     # are answered 503 with Retry-After at once; the pool should hold as many connections.
     max_concurrent_requests: int = Field(default=32, ge=1)
+    # ... and while its event loop is this late (a request arriving now waits that long
+    # before it is looked at), a process refuses new requests the same way; 0 turns it off.
+    shed_lag_ms: float = Field(default=100.0, ge=0)
     db_pool_size: int = Field(default=16, ge=1)
     db_max_overflow: int = Field(default=16, ge=0)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     ready_timeout_seconds: float = Field(default=2.0, gt=0)
+    # How long a process remembers an API token that worked (booking/users/token_cache.py):
+    # a revocation made by another process is seen at most this late; 0 turns it off.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -69,6 +69,73 @@ def test_a_request_beyond_the_limit_is_refused_at_once_while_the_probes_answer()
     assert shed.shed == 1 and shed.in_progress == 0
 
 
+def test_a_request_that_reaches_a_late_process_is_refused_until_it_catches_up() -> None:
+    """The door's deadline: while the event loop is late (here: blocked 0.3 s), a request
+    that reaches it has waited that long already, and is refused rather than served later."""
+    release = anyio.Event()
+    entered = anyio.Event()
+
+    async def slow_app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/slow":
+            entered.set()
+            await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    shed = LoadShedMiddleware(slow_app, limit=100, max_lag=0.1)
+    transport = httpx.ASGITransport(app=shed)
+    statuses: dict[str, int] = {}
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+
+            async def slow() -> None:
+                statuses["slow"] = (await client.get("/slow")).status_code
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(slow)
+                await entered.wait()
+                statuses["on time"] = (await client.get("/fast")).status_code
+                time.sleep(0.3)  # the loop is stuck: everything waiting now is 0.3 s late
+                statuses["late"] = (await client.get("/fast")).status_code
+                statuses["probe while late"] = (await client.get("/health")).status_code
+                await anyio.sleep(0.2)  # the loop has caught up
+                statuses["caught up"] = (await client.get("/fast")).status_code
+                release.set()
+            statuses["alone"] = (await client.get("/fast")).status_code
+
+    anyio.run(scenario)
+    assert statuses == {
+        "on time": 200,
+        "late": 503,
+        "probe while late": 200,
+        "caught up": 200,
+        "slow": 200,
+        "alone": 200,
+    }
+    assert shed.shed == 1 and shed.shed_for_lag == 1 and shed.in_progress == 0
+
+
+def test_a_lone_request_is_never_refused_for_lag() -> None:
+    """With nothing in progress there is no load to shed, however late the loop was."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    shed = LoadShedMiddleware(app, limit=100, max_lag=0.05)
+    transport = httpx.ASGITransport(app=shed)
+
+    async def scenario() -> list[int]:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            first = (await client.get("/")).status_code
+            time.sleep(0.2)
+            return [first, (await client.get("/")).status_code]
+
+    assert anyio.run(scenario) == [200, 200]
+    assert shed.shed == 0
+
+
 @pytest.fixture
 def starved_app(database_url: str, engine: Engine) -> Iterator[FastAPI]:
     """The app on a pool of one connection that waits 0.2 s for it (``engine``: migrated)."""

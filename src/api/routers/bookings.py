@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import joinedload
 
 from api.auth import CurrentUser, require_roles
 from api.deps import AppSettings, DbSession
@@ -274,7 +275,9 @@ def _keyset_page(
                 and_(Booking.starts_at == starts_at, Booking.id > booking_id),
             )
         )
-    rows = list(db.scalars(query.order_by(Booking.starts_at, Booking.id).limit(page.limit + 1)))
+    ordered = query.order_by(Booking.starts_at, Booking.id).limit(page.limit + 1)
+    # The group places in the same query (the page is limited first, then joined).
+    rows = list(db.scalars(ordered.options(joinedload(Booking.places))).unique())
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, String, cast, literal, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -737,29 +737,28 @@ def booking_list_query(db: Session, *, actor: User, filters: BookingFilters) -> 
 
 
 def describe_bookings(db: Session, bookings: Sequence[Booking]) -> list[BookingView]:
-    """Each booking with its preferences and current provider (two queries for the lot)."""
+    """Each booking with its preferences and current provider: one query for the lot
+    (the preferences and the holders, as one ``UNION ALL``)."""
     ids = [booking.id for booking in bookings]
     preferred: dict[int, list[int]] = {i: [] for i in ids}
     excluded: dict[int, list[int]] = {i: [] for i in ids}
     assigned: dict[int, AssignedProvider] = {}
     if ids:
-        rows = db.execute(
+        no_text = cast(null(), String)
+        preferences = select(
+            literal(False).label("held"),
+            BookingProviderPreference.booking_id,
+            BookingProviderPreference.provider_id,
+            BookingProviderPreference.kind.label("state"),
+            no_text.label("display_name"),
+            no_text.label("provider_kind"),
+        ).where(BookingProviderPreference.booking_id.in_(ids))
+        holders = (
             select(
-                BookingProviderPreference.booking_id,
-                BookingProviderPreference.provider_id,
-                BookingProviderPreference.kind,
-            )
-            .where(BookingProviderPreference.booking_id.in_(ids))
-            .order_by(BookingProviderPreference.provider_id)
-        )
-        for booking_id, provider_id, kind in rows:
-            target = preferred if kind == PreferenceKind.PREFERRED else excluded
-            target[booking_id].append(provider_id)
-        holders = db.execute(
-            select(
+                literal(True),
                 Assignment.booking_id,
-                Assignment.status,
                 Provider.id,
+                Assignment.status,
                 Provider.display_name,
                 Provider.kind,
             )
@@ -769,8 +768,16 @@ def describe_bookings(db: Session, bookings: Sequence[Booking]) -> list[BookingV
                 Assignment.status.in_(HELD_ASSIGNMENT_STATUSES),
             )
         )
-        for booking_id, status, provider_id, name, kind in holders:
-            assigned[booking_id] = AssignedProvider(provider_id, name, kind, status)
+        for held, booking_id, provider_id, state, name, kind in db.execute(
+            union_all(preferences, holders)
+        ):
+            if held:
+                assigned[booking_id] = AssignedProvider(provider_id, name, kind, state)
+            else:
+                target = preferred if state == PreferenceKind.PREFERRED else excluded
+                target[booking_id].append(provider_id)
+        for ids_of_one in (*preferred.values(), *excluded.values()):
+            ids_of_one.sort()
     return [
         BookingView(
             booking=booking,

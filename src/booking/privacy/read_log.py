@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, Table, insert, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -73,37 +73,43 @@ def _row(
     }
 
 
-def booking_reads(reader: User, bookings: Iterable[Booking], *, via: ReadVia) -> list[Row]:
-    """One row per booking ``reader`` was shown."""
+class _Subject(Protocol):
+    """Whose data a read shows: a booking or a provider (their id and organisation)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def organisation_id(self) -> int: ...
+
+
+def _reads(
+    reader: User, subject_type: ReadSubject, subjects: Iterable[_Subject], via: ReadVia
+) -> list[Row]:
+    """One row per subject ``reader`` was shown, all at the same instant."""
     now = utc_now()
     return [
         _row(
             reader=reader,
-            subject_type=ReadSubject.BOOKING,
-            subject_id=booking.id,
-            subject_organisation_id=booking.organisation_id,
+            subject_type=subject_type,
+            subject_id=subject.id,
+            subject_organisation_id=subject.organisation_id,
             via=via,
             at=now,
         )
-        for booking in bookings
+        for subject in subjects
     ]
+
+
+def booking_reads(reader: User, bookings: Iterable[Booking], *, via: ReadVia) -> list[Row]:
+    """One row per booking ``reader`` was shown."""
+    return _reads(reader, ReadSubject.BOOKING, bookings, via)
 
 
 def provider_reads(reader: User, providers: Iterable[Provider], *, via: ReadVia) -> list[Row]:
     """One row per provider whose personal data ``reader`` was shown (not their own)."""
-    now = utc_now()
-    return [
-        _row(
-            reader=reader,
-            subject_type=ReadSubject.PROVIDER,
-            subject_id=provider.id,
-            subject_organisation_id=provider.organisation_id,
-            via=via,
-            at=now,
-        )
-        for provider in providers
-        if provider.user_id is None or provider.user_id != reader.id
-    ]
+    others = (p for p in providers if p.user_id is None or p.user_id != reader.id)
+    return _reads(reader, ReadSubject.PROVIDER, others, via)
 
 
 def feed_read(provider: Provider) -> list[Row]:
