@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.audit import AuditLog
-from booking.models import BookingPlace, User
+from booking.models import Booking, BookingPlace, User
 from tests.api.conftest import Border
 from tests.api.test_bookings_api import URL, body, fields
 from tests.booking.dispatch_world import at, next_monday
@@ -135,18 +135,22 @@ def test_a_video_link_is_a_web_link(client: TestClient, border: Border, login: H
 # --- what would make it staffable --------------------------------------------------------
 
 
-def test_what_would_make_it_staffable_and_taking_it_through_the_normal_update(
-    client: TestClient, db: Session, border: Border, login: Headers
-) -> None:
-    monday = next_monday()
-    make_availability_rule(db, provider=border.provider, weekday=0)  # Mondays 08:30-17:00
-    booking = make_booking(
+def monday_booking(db: Session, border: Border, **fields: Any) -> Booking:
+    """A booking at 10:00 on a coming Monday, when Selam (Tigrinya) works (08:30-17:00)."""
+    make_availability_rule(db, provider=border.provider, weekday=0)
+    return make_booking(
         db,
         requester=border.requester,
         site=border.site,
-        starts_at=at(monday, 10),
-        required_gender="m",
+        starts_at=at(next_monday(), 10),
+        **fields,
     )
+
+
+def test_what_would_make_it_staffable_and_taking_it_through_the_normal_update(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    booking = monday_booking(db, border, required_gender="m")
     headers = login(border.requester)
     response = client.get(f"{URL}/{booking.id}/staffable", headers=headers)
     assert response.status_code == 200, response.text
@@ -175,3 +179,28 @@ def test_a_provider_is_not_shown_what_would_make_a_booking_staffable(
     booking = make_booking(db, requester=border.requester, site=border.site)
     response = client.get(f"{URL}/{booking.id}/staffable", headers=login(border.provider_user))
     assert response.status_code in (403, 404)
+
+
+def test_a_group_is_told_it_may_go_ahead_with_fewer_places_and_takes_it(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    # Selam (Tigrinya) is free on Mondays; nobody speaks Pashto.
+    make_language(db, code="pus")
+    booking = monday_booking(db, border, session_kind="group")
+    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
+    db.flush()
+    db.refresh(booking)
+    headers = login(border.requester)
+    found = client.get(f"{URL}/{booking.id}/staffable", headers=headers).json()
+    assert [(s["kind"], s["change"]) for s in found] == [("all_or_nothing", {"places": 1, "of": 2})]
+    assert found[0]["provider_ids"] == [border.provider.id]
+    assert found[0]["update"] == {"all_or_nothing": False}
+    taken = client.patch(
+        f"{URL}/{booking.id}", json=found[0]["update"], headers={**headers, "If-Match": '"1"'}
+    )
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["all_or_nothing"] is False
+    cleared = client.patch(
+        f"{URL}/{booking.id}", json={"all_or_nothing": None}, headers={**headers, "If-Match": '"2"'}
+    )
+    assert cleared.status_code == 422

@@ -293,7 +293,8 @@ class StaffableOut(ResponseModel):
     """One change that would let someone take the booking, and the edit that makes it."""
 
     kind: str = Field(
-        description="start, modality, drop_need (the requester's); cross_border, "
+        description="start, modality, drop_need, all_or_nothing (a group going ahead with the "
+        "`places` of its `of` that can be staffed; the requester's); cross_border, "
         "travel_limit (a provider's or a dispatcher's)."
     )
     change: dict[str, str | int]
@@ -324,8 +325,8 @@ def _update_body(patch: BookingPatch) -> dict[str, object]:
             body["starts_at"] = value.isoformat()
         elif key == "window":
             body["window"] = None
-        elif key == "modality":
-            body["modality"] = value
+        elif key in ("modality", "all_or_nothing"):
+            body[key] = value
         elif key == "required_gender":
             needs["gender"] = value
         elif key == "requires_certified":
@@ -403,10 +404,14 @@ class BookingUpdate(StrictModel):
     urgency: Urgency | None = None
     beneficiary_ref: BeneficiaryRef | None = None
     notes: Notes | None = None
+    all_or_nothing: bool | None = Field(
+        default=None,
+        description="Of a group: whether it needs every place, or may go ahead with fewer.",
+    )
 
     @model_validator(mode="after")
     def _required_stay_required(self) -> BookingUpdate:
-        for name in ("starts_at", "modality", "session_kind", "needs", "urgency"):
+        for name in ("starts_at", "modality", "session_kind", "needs", "urgency", "all_or_nothing"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -425,6 +430,7 @@ class BookingUpdate(StrictModel):
             "urgency",
             "beneficiary_ref",
             "notes",
+            "all_or_nothing",
         )
         for name in simple:
             if name in given:

@@ -52,6 +52,7 @@ from matching.problem import (
     Interval,
     LanguageSkill,
     Location,
+    Modality,
     Place,
     Requirements,
     SessionProviderKind,
@@ -236,17 +237,9 @@ def build_problem(
         if places:
             index.held_places[key] = {a.place: a for a in places}
             # Held places are pinned (their provider if in scope), the open ones planned.
-            ladder = len(booking.modality_ladder) > 1
             fixed.extend(
-                FixedAssignment(
-                    session=key,
-                    provider=provider_key(a.provider_id),
-                    place=a.place,
-                    # A held place of a group with a ladder names the step it is worked by.
-                    modality=as_word(a.modality or booking.modality, MODALITIES)
-                    if ladder
-                    else None,
-                )
+                # A held place of a group with a ladder names the step it is worked by.
+                FixedAssignment(key, provider_key(a.provider_id), a.place, held_step(booking, a))
                 for a in places
                 if provider_key(a.provider_id) in index.providers
             )
@@ -312,6 +305,13 @@ def build_problem(
         fairness_weight=service.fairness_weight if service is not None else 0,
     )
     return problem, index
+
+
+def held_step(booking: Booking, assignment: Assignment) -> Modality | None:
+    """The step of the booking's modality ladder a held place is worked by; None without one."""
+    if len(booking.modality_ladder) < 2:
+        return None
+    return as_word(assignment.modality or booking.modality, MODALITIES)
 
 
 def _partly_held(booking: Booking, held: dict[int, list[Assignment]]) -> bool:

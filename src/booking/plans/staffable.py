@@ -22,7 +22,7 @@ from booking.plans.problem_builder import DEFAULT_TIMEZONE, build_problem, sessi
 from booking.providers.models import Provider
 from booking.types import ensure_aware, utc_now
 from booking.vocabulary import UNSTAFFED_BOOKING_STATUSES
-from matching.staffable import Suggestion, suggest
+from matching.staffable import Suggestion, suggest, suggest_group
 
 AROUND_DAYS = 3
 """Another start is looked for this many days either way."""
@@ -54,7 +54,7 @@ def staffable_suggestions(
     done) or whose session has started; the caller checks who may see it.
     """
     now = ensure_aware(now) if now is not None else utc_now()
-    if booking.status not in UNSTAFFED_BOOKING_STATUSES or booking.places:
+    if booking.status not in UNSTAFFED_BOOKING_STATUSES:
         return []
     start, end = booking_days(booking, timezone)
     around = dt.timedelta(days=AROUND_DAYS)
@@ -64,7 +64,8 @@ def staffable_suggestions(
         horizon_end=end + around,
         booking_ids=[booking.id],
         now=now,
-        language_code=booking.language_code,
+        # A group's places speak several languages: every provider is looked at.
+        language_code=None if booking.places else booking.language_code,
         with_proposals=True,
         timezone=timezone,
     )
@@ -72,7 +73,11 @@ def staffable_suggestions(
     if key not in index.planned:
         return []
     zone = ZoneInfo(timezone)
-    found = suggest(problem, current_plan(index), key, days=AROUND_DAYS)
+    if booking.places:
+        # A group as a whole: a start, a modality for every place, or going ahead with fewer.
+        found = suggest_group(problem, current_plan(index), key, days=AROUND_DAYS)
+    else:
+        found = suggest(problem, current_plan(index), key, days=AROUND_DAYS)
     return [_view(s, index.providers, zone, booking) for s in found]
 
 
@@ -96,6 +101,8 @@ def _patch(s: Suggestion, booking: Booking) -> BookingPatch | None:
         return {"starts_at": dt.datetime.fromisoformat(str(change["start"])), "window": None}
     if s.kind == "modality":
         return {"modality": str(change["modality"])}
+    if s.kind == "all_or_nothing":
+        return {"all_or_nothing": False}
     if s.kind == "drop_need":
         need = str(change["need"])
         if need == "gender":
