@@ -14,7 +14,7 @@ from booking.models import Booking, BookingPlace, User
 from tests.api.conftest import Border
 from tests.api.test_bookings_api import URL, body, fields
 from tests.booking.dispatch_world import at, next_monday
-from tests.factories import make_availability_rule, make_booking, make_language
+from tests.factories import CALAIS, make_availability_rule, make_booking, make_language
 
 Headers = Callable[[User], dict[str, str]]
 
@@ -204,3 +204,60 @@ def test_a_group_is_told_it_may_go_ahead_with_fewer_places_and_takes_it(
         f"{URL}/{booking.id}", json={"all_or_nothing": None}, headers={**headers, "If-Match": '"2"'}
     )
     assert cleared.status_code == 422
+
+
+def test_a_dispatcher_allows_the_named_provider_across_the_border_through_the_provider_update(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    # Selam fits the Tournai session but may work in France only.
+    border.provider.countries = ["FR"]
+    booking = monday_booking(db, border)
+    path = f"{URL}/{booking.id}/staffable"
+    seen = client.get(path, headers=login(border.requester)).json()
+    assert [s["kind"] for s in seen] == ["modality", "cross_border"]  # or by video
+    assert [s["provider_update"] for s in seen] == [None, None]
+    dispatcher = login(border.dispatcher)
+    modality, found = client.get(path, headers=dispatcher).json()
+    assert modality["provider_update"] is None
+    hint = found["provider_update"]
+    assert hint["provider_id"] == border.provider.id
+    assert hint["body"] == {"countries": ["BE", "FR"]}
+    provider_path = f"/api/v1/providers/{border.provider.id}"
+    assert client.get(provider_path, headers=dispatcher).headers["etag"] == hint["if_match"]
+
+    stale = client.patch(
+        provider_path, json=hint["body"], headers={**dispatcher, "If-Match": '"0"'}
+    )
+    assert stale.status_code == 412, stale.text
+    assert stale.headers["content-type"].startswith("application/problem+json")
+    taken = client.patch(
+        provider_path, json=hint["body"], headers={**dispatcher, "If-Match": hint["if_match"]}
+    )
+    assert taken.status_code == 200, taken.text
+    assert sorted(taken.json()["countries"]) == ["BE", "FR"]
+    assert taken.headers["etag"] != hint["if_match"]
+    assert [s["kind"] for s in client.get(path, headers=dispatcher).json()] == []
+    assert db.scalars(
+        select(AuditLog).where(
+            AuditLog.entity_id == str(border.provider.id), AuditLog.action == "provider.updated"
+        )
+    ).first()
+
+
+def test_a_dispatcher_raises_a_travel_limit_by_the_suggested_minutes(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    border.provider.home_lat, border.provider.home_lon = CALAIS  # too far for 90 minutes
+    booking = monday_booking(db, border)
+    dispatcher = login(border.dispatcher)
+    found = client.get(f"{URL}/{booking.id}/staffable", headers=dispatcher).json()[-1]
+    assert found["kind"] == "travel_limit"
+    minutes = found["change"]["extra_minutes"]
+    assert found["provider_update"]["body"] == {"max_travel_minutes": 90 + minutes}
+    taken = client.patch(
+        f"/api/v1/providers/{border.provider.id}",
+        json=found["provider_update"]["body"],
+        headers={**dispatcher, "If-Match": found["provider_update"]["if_match"]},
+    )
+    assert taken.status_code == 200, taken.text
+    assert client.get(f"{URL}/{booking.id}/staffable", headers=dispatcher).json() == []

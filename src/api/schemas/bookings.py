@@ -289,6 +289,17 @@ class GroupPlaceIn(StrictModel):
         )
 
 
+class ProviderUpdateHint(ResponseModel):
+    """The provider update a dispatcher sends to take a cross-border or longer-drive suggestion."""
+
+    provider_id: int
+    body: dict[str, object] = Field(
+        description='`{"countries": [...]}` (the whole list, one more) or '
+        '`{"max_travel_minutes": n}`.'
+    )
+    if_match: str = Field(description="The provider's `ETag` when the suggestion was made.")
+
+
 class StaffableOut(ResponseModel):
     """One change that would let someone take the booking, and the edit that makes it."""
 
@@ -304,15 +315,30 @@ class StaffableOut(ResponseModel):
         description="The body of the `PATCH /bookings/{id}` that takes it (send `If-Match`); "
         "null when it is not the requester's to make."
     )
+    provider_update: ProviderUpdateHint | None = Field(
+        default=None,
+        description="Of a cross_border or travel_limit suggestion, for the provider's "
+        "dispatchers and an admin: the `PATCH /providers/{provider_id}` that takes it (send "
+        "`if_match` as `If-Match`); null for anyone else, and for the other kinds.",
+    )
 
     @classmethod
-    def of(cls, view: StaffableView) -> StaffableOut:
+    def of(cls, view: StaffableView, *, dispatcher: bool = False) -> StaffableOut:
+        """``dispatcher``: the caller may change the suggestion's provider."""
+        change = view.provider_change if dispatcher else None
         return cls(
             kind=view.kind,
             change=view.change,
             provider_ids=[p.id for p in view.providers],
             starts_at=_utc(view.starts_at),
             update=_update_body(view.patch) if view.patch is not None else None,
+            provider_update=(
+                ProviderUpdateHint(
+                    provider_id=change.provider.id, body=change.changes, if_match=change.etag
+                )
+                if change is not None
+                else None
+            ),
         )
 
 
