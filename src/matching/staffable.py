@@ -214,6 +214,28 @@ def _named(found: list[tuple[int, str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for _, p in found))[:NAMED_PROVIDERS]
 
 
+def _requesters(
+    checker: _Checker,
+    session: Session,
+    kind: SuggestionKind,
+    change: dict[str, str | int],
+    found: list[tuple[int, str]],
+    rank: tuple[int, int],
+    detail: str,
+) -> Suggestion:
+    """A change of the booking (the requester's), naming who could then come, first first."""
+    return Suggestion(
+        session=session.id,
+        kind=kind,
+        change=change,
+        providers=_named(found),
+        start=checker.timeline.instant(found[0][0]),
+        changes_booking=True,
+        detail=f"{detail}: {', '.join(_named(found))}",
+        rank=rank,
+    )
+
+
 def _clock(checker: _Checker, minute: int) -> str:
     return checker.timeline.instant(minute).strftime("%a %d %b %H:%M")
 
@@ -253,17 +275,9 @@ def _start_suggestion(
     start: datetime,
     found: list[tuple[int, str]],
 ) -> Suggestion:
-    minute = checker.timeline.minute(start)
-    return Suggestion(
-        session=session.id,
-        kind="start",
-        change={"start": start.isoformat()},
-        providers=_named(found),
-        start=checker.timeline.instant(found[0][0]),
-        changes_booking=True,
-        detail=f"start at {_clock(checker, minute)}: {', '.join(_named(found))} would be free",
-        rank=rank,
-    )
+    when = _clock(checker, checker.timeline.minute(start))
+    change: dict[str, str | int] = {"start": start.isoformat()}
+    return _requesters(checker, session, "start", change, found, rank, f"start at {when}")
 
 
 def _another_start(checker: _Checker, session: Session, days: int) -> Suggestion | None:
@@ -291,16 +305,9 @@ def _another_modality(checker: _Checker, session: Session) -> Suggestion | None:
 def _modality_suggestion(
     checker: _Checker, session: Session, modality: Modality, found: list[tuple[int, str]]
 ) -> Suggestion:
-    return Suggestion(
-        session=session.id,
-        kind="modality",
-        change={"modality": modality},
-        providers=_named(found),
-        start=checker.timeline.instant(found[0][0]),
-        changes_booking=True,
-        detail=f"by {modality}: {', '.join(_named(found))} could take it",
-        rank=(1, REMOTE_FIRST.index(modality)),
-    )
+    rank = (1, REMOTE_FIRST.index(modality))
+    change: dict[str, str | int] = {"modality": modality}
+    return _requesters(checker, session, "modality", change, found, rank, f"by {modality}")
 
 
 def _needs(session: Session) -> list[tuple[str, Session]]:
@@ -328,17 +335,10 @@ def _drop_a_need(checker: _Checker, session: Session) -> Suggestion | None:
             best = (order, need, found)
     if best is None:
         return None
-    order, need, found = best
-    return Suggestion(
-        session=session.id,
-        kind="drop_need",
-        change={"need": need},
-        providers=_named(found),
-        start=checker.timeline.instant(found[0][0]),
-        changes_booking=True,
-        detail=f"without '{need}': {', '.join(_named(found))} would qualify",
-        rank=(4, -len(found)),
-    )
+    _, need, found = best
+    change: dict[str, str | int] = {"need": need}
+    rank = (4, -len(found))
+    return _requesters(checker, session, "drop_need", change, found, rank, f"without '{need}'")
 
 
 def _refused_for(checker: _Checker, session: Session, code: str) -> list[int]:
@@ -467,19 +467,10 @@ def _suggest_group(
             found.append(_modality_suggestion(checker, group, modality, together))
             break
     if first.place_of.all_or_nothing and now:
-        found.append(
-            Suggestion(
-                session=session_id,
-                kind="all_or_nothing",
-                change={"places": len(now), "of": len(places)},
-                providers=_named(now),
-                start=checker.timeline.instant(now[0][0]),
-                changes_booking=True,
-                detail=f"without all or nothing: {len(now)} of {len(places)} places "
-                f"could go ahead ({', '.join(_named(now))})",
-                rank=(7, len(places) - len(now)),
-            )
-        )
+        change: dict[str, str | int] = {"places": len(now), "of": len(places)}
+        rank = (7, len(places) - len(now))
+        detail = f"without all or nothing, {len(now)} of {len(places)} places could go ahead"
+        found.append(_requesters(checker, group, "all_or_nothing", change, now, rank, detail))
     found.sort(key=lambda s: s.rank)
     return found[:limit]
 
