@@ -197,7 +197,12 @@ def build_problem(
     # A booking someone already holds is not planned again: it is pinned (if
     # its provider is in scope) or out of this problem altogether. A group
     # booking with places still open is planned for them, at its held start.
-    planned = [b for b in planned if b.id not in held_places or _partly_held(b, held_places)]
+    # Its held places are pinned, so their providers must be in the problem; ranking
+    # candidates for one place (a language given) looks at that place alone.
+    in_scope = set(index.providers) if language_code is None else None
+    planned = [
+        b for b in planned if b.id not in held_places or _partly_held(b, held_places, in_scope)
+    ]
     proposals: list[Assignment] = []
     if with_proposals:
         proposals = [
@@ -314,13 +319,19 @@ def held_step(booking: Booking, assignment: Assignment) -> Modality | None:
     return as_word(assignment.modality or booking.modality, MODALITIES)
 
 
-def _partly_held(booking: Booking, held: dict[int, list[Assignment]]) -> bool:
-    """A group booking with some places held, all at one start, and some places still open."""
+def _partly_held(
+    booking: Booking, held: dict[int, list[Assignment]], in_scope: set[str] | None
+) -> bool:
+    """A group booking with some places held, all at one start, and some places still open.
+
+    With ``in_scope``, only if every held place's provider is in it (to be pinned).
+    """
     places = held.get(booking.id, [])
     return (
         bool(booking.places)
         and 0 < len(places) <= len(booking.places)
         and len({(a.starts_at, a.ends_at) for a in places}) == 1
+        and (in_scope is None or all(provider_key(a.provider_id) in in_scope for a in places))
     )
 
 

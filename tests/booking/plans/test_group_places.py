@@ -12,13 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.bookings import service as bookings
-from booking.models import Assignment, BookingPlace
+from booking.models import Assignment, BookingPlace, Provider
 from booking.plans import service
 from booking.plans.problem_builder import build_problem, session_key
 from booking.plans.staffable import staffable_suggestions
 from booking.vocabulary import AssignmentStatus, BookingStatus, PlanStatus
 from tests.booking.dispatch_world import World, at, now_for
-from tests.factories import CALAIS, make_assignment, make_language
+from tests.factories import CALAIS, make_assignment, make_language, make_organisation
 
 TIME_LIMIT = 5.0
 
@@ -383,3 +383,22 @@ def test_a_group_is_told_the_start_at_which_every_place_can_be_filled(
     assert [v.kind for v in views] == ["start", "all_or_nothing"]
     assert views[0].starts_at.astimezone(at(world.day, 0).tzinfo).hour >= 13
     assert views[0].patch is not None and views[0].patch["window"] is None
+
+
+def test_a_group_whose_held_place_is_another_service_s_is_not_planned_around_it(
+    db: Session, world: World
+) -> None:
+    # Awet, who holds the Tigrinya place, is a provider of another service.
+    booking, held = one_place_held(db, world)
+    awet = db.get_one(Provider, held.provider_id)
+    awet.organisation_id = make_organisation(db, kind="providing").id
+    db.flush()
+    begin = at(world.day, 0)
+    _, index = build_problem(
+        db,
+        horizon_start=begin,
+        horizon_end=begin + dt.timedelta(days=1),
+        now=now_for(world),
+        providing_org_id=world.service.id,
+    )
+    assert session_key(booking.id) not in index.planned
