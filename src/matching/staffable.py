@@ -29,6 +29,7 @@ provider's or a dispatcher's decision.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -41,7 +42,9 @@ from matching.routes import Visit
 from matching.timeline import Timeline
 from matching.travel import Travel
 
-SuggestionKind = Literal["start", "modality", "drop_need", "cross_border", "travel_limit"]
+SuggestionKind = Literal[
+    "start", "modality", "drop_need", "cross_border", "travel_limit", "all_or_nothing"
+]
 
 SAME_DAY_MINUTES = 120
 """A start this close on the same day comes before any other kind of change."""
@@ -149,7 +152,8 @@ def suggest_all(
 
     A group session's place and a modality ladder's session are looked at
     as the matcher sees them (`places.flatten`): the key is the place's id
-    (`<id>#<place>`), the session's own id otherwise.
+    (`<id>#<place>`), the session's own id otherwise. A group with an open
+    place also has its suggestions as a whole (`suggest_group`) under its id.
     """
     flat = flatten(problem)
     flat_plan = flatten_plan(problem, plan)
@@ -168,6 +172,10 @@ def suggest_all(
         ):
             continue  # a ladder's steps are looked at once, from its first
         result[session.id] = _suggest(checker, session, limit=limit, days=days)
+    # A group with an open place: what would staff it as a whole, under the group's own id.
+    groups = {s.place_of.session for s in flat.sessions if s.place_of and s.id not in staffed}
+    for group in sorted(groups):
+        result[group] = _suggest_group(checker, flat_plan, group, limit=limit, days=days)
     return result
 
 
@@ -206,12 +214,36 @@ def _named(found: list[tuple[int, str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for _, p in found))[:NAMED_PROVIDERS]
 
 
+def _requesters(
+    checker: _Checker,
+    session: Session,
+    kind: SuggestionKind,
+    change: dict[str, str | int],
+    found: list[tuple[int, str]],
+    rank: tuple[int, int],
+    detail: str,
+) -> Suggestion:
+    """A change of the booking (the requester's), naming who could then come, first first."""
+    return Suggestion(
+        session=session.id,
+        kind=kind,
+        change=change,
+        providers=_named(found),
+        start=checker.timeline.instant(found[0][0]),
+        changes_booking=True,
+        detail=f"{detail}: {', '.join(_named(found))}",
+        rank=rank,
+    )
+
+
 def _clock(checker: _Checker, minute: int) -> str:
     return checker.timeline.instant(minute).strftime("%a %d %b %H:%M")
 
 
-def _another_start(checker: _Checker, session: Session, days: int) -> Suggestion | None:
-    """The nearest start at which someone fits: same day close by, same time of day, any time."""
+def _other_starts(
+    checker: _Checker, session: Session, days: int
+) -> Iterator[tuple[tuple[int, int], datetime]]:
+    """Other starts, best first: same day close by, the same time of day, then any time."""
     zone = checker.timeline.zone
     local = session.start.astimezone(zone)
     wanted = checker.timeline.minute(session.start)
@@ -232,23 +264,28 @@ def _another_start(checker: _Checker, session: Session, days: int) -> Suggestion
     lo, hi = checker.horizon
     for rank, start in candidates:
         minute = checker.timeline.minute(start)
-        if not lo <= minute < hi or minute == wanted:
-            continue
-        moved = replace(session, start=start, window=None)
-        found = checker.who(moved)
+        if lo <= minute < hi and minute != wanted:
+            yield rank, start
+
+
+def _start_suggestion(
+    checker: _Checker,
+    session: Session,
+    rank: tuple[int, int],
+    start: datetime,
+    found: list[tuple[int, str]],
+) -> Suggestion:
+    when = _clock(checker, checker.timeline.minute(start))
+    change: dict[str, str | int] = {"start": start.isoformat()}
+    return _requesters(checker, session, "start", change, found, rank, f"start at {when}")
+
+
+def _another_start(checker: _Checker, session: Session, days: int) -> Suggestion | None:
+    """The nearest start at which someone fits: same day close by, same time of day, any time."""
+    for rank, start in _other_starts(checker, session, days):
+        found = checker.who(replace(session, start=start, window=None))
         if found:
-            when = start.isoformat()
-            return Suggestion(
-                session=session.id,
-                kind="start",
-                change={"start": when},
-                providers=_named(found),
-                start=checker.timeline.instant(found[0][0]),
-                changes_booking=True,
-                detail=f"start at {_clock(checker, minute)}: "
-                f"{', '.join(_named(found))} would be free",
-                rank=rank,
-            )
+            return _start_suggestion(checker, session, rank, start, found)
     return None
 
 
@@ -268,16 +305,9 @@ def _another_modality(checker: _Checker, session: Session) -> Suggestion | None:
 def _modality_suggestion(
     checker: _Checker, session: Session, modality: Modality, found: list[tuple[int, str]]
 ) -> Suggestion:
-    return Suggestion(
-        session=session.id,
-        kind="modality",
-        change={"modality": modality},
-        providers=_named(found),
-        start=checker.timeline.instant(found[0][0]),
-        changes_booking=True,
-        detail=f"by {modality}: {', '.join(_named(found))} could take it",
-        rank=(1, REMOTE_FIRST.index(modality)),
-    )
+    rank = (1, REMOTE_FIRST.index(modality))
+    change: dict[str, str | int] = {"modality": modality}
+    return _requesters(checker, session, "modality", change, found, rank, f"by {modality}")
 
 
 def _needs(session: Session) -> list[tuple[str, Session]]:
@@ -305,17 +335,10 @@ def _drop_a_need(checker: _Checker, session: Session) -> Suggestion | None:
             best = (order, need, found)
     if best is None:
         return None
-    order, need, found = best
-    return Suggestion(
-        session=session.id,
-        kind="drop_need",
-        change={"need": need},
-        providers=_named(found),
-        start=checker.timeline.instant(found[0][0]),
-        changes_booking=True,
-        detail=f"without '{need}': {', '.join(_named(found))} would qualify",
-        rank=(4, -len(found)),
-    )
+    _, need, found = best
+    change: dict[str, str | int] = {"need": need}
+    rank = (4, -len(found))
+    return _requesters(checker, session, "drop_need", change, found, rank, f"without '{need}'")
 
 
 def _refused_for(checker: _Checker, session: Session, code: str) -> list[int]:
@@ -385,3 +408,101 @@ def _longer_travel(checker: _Checker, session: Session) -> Suggestion | None:
         detail=f"{first} fits but lives {extra} min beyond their travel limit",
         rank=(6, extra),
     )
+
+
+# --- a group session as a whole ---------------------------------------------------------------
+
+
+def suggest_group(
+    problem: Problem, plan: Plan, session_id: str, *, limit: int = 3, days: int = 3
+) -> list[Suggestion]:
+    """What would staff a group session's open places together (`staff`), best first.
+
+    Per place, `suggest` says what would let someone take that place; a
+    group also needs its places filled at one start by distinct providers.
+    So: another start at which every place can be filled together, another
+    modality for all of them, and (for an all-or-nothing group) going ahead
+    with the places that can be filled now. Empty when the open places can
+    all be filled together as they stand (the group only needs planning).
+    """
+    flat = flatten(problem)
+    flat_plan = flatten_plan(problem, plan)
+    assert flat_plan is not None
+    return _suggest_group(_Checker(flat, flat_plan), flat_plan, session_id, limit=limit, days=days)
+
+
+def _suggest_group(
+    checker: _Checker, plan: Plan, session_id: str, *, limit: int, days: int
+) -> list[Suggestion]:
+    places: dict[int, list[Session]] = {}
+    for s in checker.problem.sessions:
+        if s.place_of is not None and s.place_of.session == session_id:
+            places.setdefault(s.place_of.place, []).append(s)
+    staffed = {a.session for a in plan.assignments}
+    open_places = [steps for steps in places.values() if not any(s.id in staffed for s in steps)]
+    if not open_places:
+        return []
+    first = open_places[0][0]
+    assert first.place_of is not None
+    now = _together(checker, open_places)
+    if len(now) == len(open_places):
+        return []
+    group = replace(first, id=session_id, place_of=None, step_of=None)
+    found: list[Suggestion] = []
+    # Another start moves every place: only while none is held or staffed.
+    if len(open_places) == len(places):
+        for rank, start in _other_starts(checker, first, days):
+            moved = [[replace(s, start=start, window=None) for s in steps] for steps in open_places]
+            together = _together(checker, moved)
+            if len(together) == len(open_places):
+                found.append(_start_suggestion(checker, group, rank, start, together))
+                break
+    tried = {s.modality for steps in open_places for s in steps}
+    for modality in REMOTE_FIRST:
+        if modality in tried or modality == "onsite":
+            continue
+        remote = [[replace(s, modality=modality) for s in steps[:1]] for steps in open_places]
+        together = _together(checker, remote)
+        if len(together) == len(open_places):
+            found.append(_modality_suggestion(checker, group, modality, together))
+            break
+    if first.place_of.all_or_nothing and now:
+        change: dict[str, str | int] = {"places": len(now), "of": len(places)}
+        rank = (7, len(places) - len(now))
+        detail = f"without all or nothing, {len(now)} of {len(places)} places could go ahead"
+        found.append(_requesters(checker, group, "all_or_nothing", change, now, rank, detail))
+    found.sort(key=lambda s: s.rank)
+    return found[:limit]
+
+
+def _together(checker: _Checker, places: Sequence[Sequence[Session]]) -> list[tuple[int, str]]:
+    """(start, provider) for as many places as distinct providers can fill at one start.
+
+    Each place is its steps (several with a ladder); a place is filled by
+    someone who fits one of its steps at the places' common start. The
+    most places, by augmenting paths over who fits which place.
+    """
+    fits: list[dict[str, int]] = []
+    for steps in places:
+        found: dict[str, int] = {}
+        for s in steps:
+            wanted = checker.timeline.minute(s.start)
+            for start, provider in checker.who(s):
+                if start == wanted:
+                    found.setdefault(provider, start)
+        fits.append(found)
+    holder: dict[str, int] = {}
+
+    def take(k: int, seen: set[str]) -> bool:
+        for provider in fits[k]:
+            if provider in seen:
+                continue
+            seen.add(provider)
+            if provider not in holder or take(holder[provider], seen):
+                holder[provider] = k
+                return True
+        return False
+
+    for k in range(len(places)):
+        take(k, set())
+    return sorted((fits[k][provider], provider) for provider, k in holder.items())

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.audit import AuditLog
-from booking.models import BookingPlace, User
+from booking.models import Booking, BookingPlace, User
 from tests.api.conftest import Border
 from tests.api.test_bookings_api import URL, body, fields
 from tests.booking.dispatch_world import at, next_monday
-from tests.factories import make_availability_rule, make_booking, make_language
+from tests.factories import CALAIS, make_availability_rule, make_booking, make_language
 
 Headers = Callable[[User], dict[str, str]]
 
@@ -135,18 +135,22 @@ def test_a_video_link_is_a_web_link(client: TestClient, border: Border, login: H
 # --- what would make it staffable --------------------------------------------------------
 
 
-def test_what_would_make_it_staffable_and_taking_it_through_the_normal_update(
-    client: TestClient, db: Session, border: Border, login: Headers
-) -> None:
-    monday = next_monday()
-    make_availability_rule(db, provider=border.provider, weekday=0)  # Mondays 08:30-17:00
-    booking = make_booking(
+def monday_booking(db: Session, border: Border, **fields: Any) -> Booking:
+    """A booking at 10:00 on a coming Monday, when Selam (Tigrinya) works (08:30-17:00)."""
+    make_availability_rule(db, provider=border.provider, weekday=0)
+    return make_booking(
         db,
         requester=border.requester,
         site=border.site,
-        starts_at=at(monday, 10),
-        required_gender="m",
+        starts_at=at(next_monday(), 10),
+        **fields,
     )
+
+
+def test_what_would_make_it_staffable_and_taking_it_through_the_normal_update(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    booking = monday_booking(db, border, required_gender="m")
     headers = login(border.requester)
     response = client.get(f"{URL}/{booking.id}/staffable", headers=headers)
     assert response.status_code == 200, response.text
@@ -175,3 +179,85 @@ def test_a_provider_is_not_shown_what_would_make_a_booking_staffable(
     booking = make_booking(db, requester=border.requester, site=border.site)
     response = client.get(f"{URL}/{booking.id}/staffable", headers=login(border.provider_user))
     assert response.status_code in (403, 404)
+
+
+def test_a_group_is_told_it_may_go_ahead_with_fewer_places_and_takes_it(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    # Selam (Tigrinya) is free on Mondays; nobody speaks Pashto.
+    make_language(db, code="pus")
+    booking = monday_booking(db, border, session_kind="group")
+    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
+    db.flush()
+    db.refresh(booking)
+    headers = login(border.requester)
+    found = client.get(f"{URL}/{booking.id}/staffable", headers=headers).json()
+    assert [(s["kind"], s["change"]) for s in found] == [("all_or_nothing", {"places": 1, "of": 2})]
+    assert found[0]["provider_ids"] == [border.provider.id]
+    assert found[0]["update"] == {"all_or_nothing": False}
+    taken = client.patch(
+        f"{URL}/{booking.id}", json=found[0]["update"], headers={**headers, "If-Match": '"1"'}
+    )
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["all_or_nothing"] is False
+    cleared = client.patch(
+        f"{URL}/{booking.id}", json={"all_or_nothing": None}, headers={**headers, "If-Match": '"2"'}
+    )
+    assert cleared.status_code == 422
+
+
+def test_a_dispatcher_allows_the_named_provider_across_the_border_through_the_provider_update(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    # Selam fits the Tournai session but may work in France only.
+    border.provider.countries = ["FR"]
+    booking = monday_booking(db, border)
+    path = f"{URL}/{booking.id}/staffable"
+    seen = client.get(path, headers=login(border.requester)).json()
+    assert [s["kind"] for s in seen] == ["modality", "cross_border"]  # or by video
+    assert [s["provider_update"] for s in seen] == [None, None]
+    dispatcher = login(border.dispatcher)
+    modality, found = client.get(path, headers=dispatcher).json()
+    assert modality["provider_update"] is None
+    hint = found["provider_update"]
+    assert hint["provider_id"] == border.provider.id
+    assert hint["body"] == {"countries": ["BE", "FR"]}
+    provider_path = f"/api/v1/providers/{border.provider.id}"
+    assert client.get(provider_path, headers=dispatcher).headers["etag"] == hint["if_match"]
+
+    stale = client.patch(
+        provider_path, json=hint["body"], headers={**dispatcher, "If-Match": '"0"'}
+    )
+    assert stale.status_code == 412, stale.text
+    assert stale.headers["content-type"].startswith("application/problem+json")
+    taken = client.patch(
+        provider_path, json=hint["body"], headers={**dispatcher, "If-Match": hint["if_match"]}
+    )
+    assert taken.status_code == 200, taken.text
+    assert sorted(taken.json()["countries"]) == ["BE", "FR"]
+    assert taken.headers["etag"] != hint["if_match"]
+    assert [s["kind"] for s in client.get(path, headers=dispatcher).json()] == []
+    assert db.scalars(
+        select(AuditLog).where(
+            AuditLog.entity_id == str(border.provider.id), AuditLog.action == "provider.updated"
+        )
+    ).first()
+
+
+def test_a_dispatcher_raises_a_travel_limit_by_the_suggested_minutes(
+    client: TestClient, db: Session, border: Border, login: Headers
+) -> None:
+    border.provider.home_lat, border.provider.home_lon = CALAIS  # too far for 90 minutes
+    booking = monday_booking(db, border)
+    dispatcher = login(border.dispatcher)
+    found = client.get(f"{URL}/{booking.id}/staffable", headers=dispatcher).json()[-1]
+    assert found["kind"] == "travel_limit"
+    minutes = found["change"]["extra_minutes"]
+    assert found["provider_update"]["body"] == {"max_travel_minutes": 90 + minutes}
+    taken = client.patch(
+        f"/api/v1/providers/{border.provider.id}",
+        json=found["provider_update"]["body"],
+        headers={**dispatcher, "If-Match": found["provider_update"]["if_match"]},
+    )
+    assert taken.status_code == 200, taken.text
+    assert client.get(f"{URL}/{booking.id}/staffable", headers=dispatcher).json() == []

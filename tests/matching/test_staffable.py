@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from matching.problem import Problem, Requirements
+from matching.problem import Place, Problem, Requirements
 from matching.solve import solve
-from matching.staffable import Suggestion, suggest, suggest_all
+from matching.staffable import Suggestion, suggest, suggest_all, suggest_group
 from tests.matching.factories import MONS, TOURNAI, assign, at, plan, problem, provider, session
 
 
@@ -43,7 +43,9 @@ def taken(prob: Problem, suggestion: Suggestion) -> Problem:
             if suggestion.kind == "start":
                 s = replace(s, start=datetime.fromisoformat(str(change["start"])), window=None)
             elif suggestion.kind == "modality":
-                s = replace(s, modality=change["modality"])  # type: ignore[arg-type]
+                s = replace(s, modality=change["modality"], modalities=())  # type: ignore[arg-type]
+            elif suggestion.kind == "all_or_nothing":
+                s = replace(s, all_or_nothing=False)
             elif change["need"] == "gender":
                 s = replace(s, requires=replace(s.requires, gender=None))
             elif change["need"] == "certified":
@@ -132,3 +134,48 @@ def test_every_unassigned_session_of_a_plan_gets_its_list() -> None:
 def test_nothing_to_change_when_someone_can_take_it_as_it_is() -> None:
     prob = problem([provider()], [session("s-1")])
     assert unstaffed(prob) == []
+
+
+# --- a group session as a whole -------------------------------------------------------------
+
+
+def two_places(free: tuple[str, str] = ("2026-12-01 14:00", "2026-12-01 18:00")) -> Problem:
+    """Two Arabic places at 10:00 for 90 minutes; p-2 is free only in `free`."""
+    return problem(
+        [provider("p-1"), provider("p-2", available=(free,))],
+        [session("g-1", staff=(Place("ara"), Place("ara")), minutes=90)],
+    )
+
+
+def test_a_group_is_told_the_start_every_place_can_make_and_to_go_ahead_without_all() -> None:
+    prob = two_places()
+    found = suggest_group(prob, plan([]), "g-1")
+    assert [s.kind for s in found] == ["start", "all_or_nothing"]
+    start, partial = found
+    assert datetime.fromisoformat(str(start.change["start"])) >= at("2026-12-01 14:00")
+    assert set(start.providers) == {"p-1", "p-2"} and start.changes_booking
+    assert partial.change == {"places": 1, "of": 2} and partial.providers == ("p-1",)
+    for suggestion in found:
+        result = solve(taken(prob, suggestion), time_limit=5.0, workers=1)
+        filled = [a for a in result.assignments if a.session == "g-1"]
+        assert len(filled) == (2 if suggestion.kind == "start" else 1)
+
+
+def test_a_group_that_can_be_staffed_as_it_is_needs_no_change() -> None:
+    assert (
+        suggest_group(two_places(("2026-12-01 08:00", "2026-12-01 18:00")), plan([]), "g-1") == []
+    )
+
+
+def test_a_group_with_one_speaker_for_two_places_may_only_go_ahead_without_all() -> None:
+    prob = two_places(("2026-12-02 08:00", "2026-12-02 09:00"))  # p-2 never free long enough
+    found = suggest_group(prob, plan([]), "g-1")
+    assert [s.kind for s in found] == ["all_or_nothing"]
+    without = replace(prob, sessions=(replace(prob.sessions[0], all_or_nothing=False),))
+    assert [s.kind for s in suggest_group(without, plan([]), "g-1")] == []
+
+
+def test_a_plan_s_suggestions_name_the_group_as_a_whole_too() -> None:
+    prob = two_places()
+    every = suggest_all(prob, solve(prob, time_limit=5.0, workers=1))
+    assert [s.kind for s in every["g-1"]] == ["start", "all_or_nothing"]

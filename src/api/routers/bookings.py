@@ -56,6 +56,7 @@ from booking.errors import DomainError, FieldError, PreconditionFailed, Unproces
 from booking.plans.staffable import staffable_suggestions
 from booking.privacy.models import ReadVia
 from booking.privacy.read_log import booking_reads
+from booking.providers.service import sees_private_data
 from booking.users.models import User
 from booking.vocabulary import BookingStatus, UserRole
 
@@ -406,10 +407,17 @@ def booking_staffable(
     first, each checked by the matcher's rules against current availability and held work:
     another start, another modality, one need less (the requester's, with the update that
     makes it), a provider allowed across the border or a longer drive (a provider's or a
-    dispatcher's). Empty for a booking that already has someone or has started."""
+    dispatcher's: their dispatchers get the `PATCH /providers/{id}` that takes it). Empty for
+    a booking that already has someone or has started."""
     booking = get_visible_booking(db, user, booking_id)
     return [
-        StaffableOut.of(view)
+        StaffableOut.of(
+            view,
+            # The provider's own dispatchers (or an admin) get the update that takes it.
+            dispatcher=view.provider_change is not None
+            and user.role in (UserRole.DISPATCHER, UserRole.ADMIN)
+            and sees_private_data(user, view.provider_change.provider),
+        )
         for view in staffable_suggestions(db, booking=booking, timezone=settings.timezone)
     ]
 

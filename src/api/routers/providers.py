@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,6 +58,9 @@ from booking.vocabulary import (
 )
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
+
+MAX_IF_MATCH = 400
+"""An `If-Match` longer than this is read no further (a few tags at most)."""
 
 DispatcherOrAdmin = Annotated[User, Depends(require_roles(UserRole.DISPATCHER, UserRole.ADMIN))]
 AvailabilityEditor = Annotated[
@@ -251,12 +254,14 @@ def create_provider(db: DbSession, user: DispatcherOrAdmin, body: ProviderCreate
     responses=error_responses(401, 404, 422),
 )
 def read_provider(
-    request: Request, db: DbSession, user: CurrentUser, provider_id: IdPath
+    request: Request, response: Response, db: DbSession, user: CurrentUser, provider_id: IdPath
 ) -> ProviderOut | ProviderSummary:
-    """In full for their dispatchers, an admin and themself; a requester gets the public face."""
+    """In full for their dispatchers, an admin and themself (with an `ETag` to send back as
+    `If-Match` on `PATCH`); a requester gets the public face."""
     provider = service.get_visible_provider(db, user, provider_id)
     if service.sees_private_data(user, provider):
         log_reads(request, provider_reads(user, [provider], via=ReadVia.API))
+        response.headers["ETag"] = service.provider_etag(provider)
     return _view(db, user, provider)
 
 
@@ -264,13 +269,30 @@ def read_provider(
     "/{provider_id}",
     summary="Change a provider (dispatcher of the service, or admin)",
     response_model=ProviderOut,
-    responses=error_responses(401, 403, 404, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 412, 413, 422, 429),
 )
 def update_provider(
-    db: DbSession, user: DispatcherOrAdmin, provider_id: IdPath, body: ProviderUpdate
+    response: Response,
+    db: DbSession,
+    user: DispatcherOrAdmin,
+    provider_id: IdPath,
+    body: ProviderUpdate,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="Optional: the provider's `ETag` as you read it; 412 if it changed since.",
+        ),
+    ] = None,
 ) -> ProviderOut:
-    """Only the fields sent change; `languages` replaces the whole list."""
+    """Only the fields sent change; `languages` replaces the whole list. With `If-Match`, only
+    if the provider is still as read (412 `version_mismatch` otherwise)."""
     provider = service.get_managed_provider(db, user, provider_id, allow_self=False)
+    expected = None
+    if if_match is not None:
+        tags = {tag.strip() for tag in if_match[:MAX_IF_MATCH].split(",")}
+        current = service.provider_etag(provider)
+        expected = current if current in tags else if_match[:MAX_IF_MATCH].strip()
     changes = body.model_dump(exclude_unset=True)
     if "languages" in changes:
         changes["languages"] = (
@@ -286,7 +308,10 @@ def update_provider(
     for name in ("modalities", "countries"):
         if changes.get(name) is not None:
             changes[name] = [str(v) for v in dict.fromkeys(changes[name])]
-    provider = service.update_provider(db, actor=user, provider=provider, changes=changes)
+    provider = service.update_provider(
+        db, actor=user, provider=provider, changes=changes, expected_etag=expected
+    )
+    response.headers["ETag"] = service.provider_etag(provider)
     return provider_out(
         db, provider, service.languages_of(db, [provider.id])[provider.id], utc_now().date()
     )

@@ -289,11 +289,23 @@ class GroupPlaceIn(StrictModel):
         )
 
 
+class ProviderUpdateHint(ResponseModel):
+    """The provider update a dispatcher sends to take a cross-border or longer-drive suggestion."""
+
+    provider_id: int
+    body: dict[str, object] = Field(
+        description='`{"countries": [...]}` (the whole list, one more) or '
+        '`{"max_travel_minutes": n}`.'
+    )
+    if_match: str = Field(description="The provider's `ETag` when the suggestion was made.")
+
+
 class StaffableOut(ResponseModel):
     """One change that would let someone take the booking, and the edit that makes it."""
 
     kind: str = Field(
-        description="start, modality, drop_need (the requester's); cross_border, "
+        description="start, modality, drop_need, all_or_nothing (a group going ahead with the "
+        "`places` of its `of` that can be staffed; the requester's); cross_border, "
         "travel_limit (a provider's or a dispatcher's)."
     )
     change: dict[str, str | int]
@@ -303,15 +315,30 @@ class StaffableOut(ResponseModel):
         description="The body of the `PATCH /bookings/{id}` that takes it (send `If-Match`); "
         "null when it is not the requester's to make."
     )
+    provider_update: ProviderUpdateHint | None = Field(
+        default=None,
+        description="Of a cross_border or travel_limit suggestion, for the provider's "
+        "dispatchers and an admin: the `PATCH /providers/{provider_id}` that takes it (send "
+        "`if_match` as `If-Match`); null for anyone else, and for the other kinds.",
+    )
 
     @classmethod
-    def of(cls, view: StaffableView) -> StaffableOut:
+    def of(cls, view: StaffableView, *, dispatcher: bool = False) -> StaffableOut:
+        """``dispatcher``: the caller may change the suggestion's provider."""
+        change = view.provider_change if dispatcher else None
         return cls(
             kind=view.kind,
             change=view.change,
             provider_ids=[p.id for p in view.providers],
             starts_at=_utc(view.starts_at),
             update=_update_body(view.patch) if view.patch is not None else None,
+            provider_update=(
+                ProviderUpdateHint(
+                    provider_id=change.provider.id, body=change.changes, if_match=change.etag
+                )
+                if change is not None
+                else None
+            ),
         )
 
 
@@ -324,8 +351,8 @@ def _update_body(patch: BookingPatch) -> dict[str, object]:
             body["starts_at"] = value.isoformat()
         elif key == "window":
             body["window"] = None
-        elif key == "modality":
-            body["modality"] = value
+        elif key in ("modality", "all_or_nothing"):
+            body[key] = value
         elif key == "required_gender":
             needs["gender"] = value
         elif key == "requires_certified":
@@ -403,10 +430,14 @@ class BookingUpdate(StrictModel):
     urgency: Urgency | None = None
     beneficiary_ref: BeneficiaryRef | None = None
     notes: Notes | None = None
+    all_or_nothing: bool | None = Field(
+        default=None,
+        description="Of a group: whether it needs every place, or may go ahead with fewer.",
+    )
 
     @model_validator(mode="after")
     def _required_stay_required(self) -> BookingUpdate:
-        for name in ("starts_at", "modality", "session_kind", "needs", "urgency"):
+        for name in ("starts_at", "modality", "session_kind", "needs", "urgency", "all_or_nothing"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -425,6 +456,7 @@ class BookingUpdate(StrictModel):
             "urgency",
             "beneficiary_ref",
             "notes",
+            "all_or_nothing",
         )
         for name in simple:
             if name in given:

@@ -64,18 +64,20 @@ from booking.plans.service import (
     plan_assignments,
     plan_query_for,
 )
+from booking.plans.staffable import StaffableView, staffable_suggestions, take_provider_change
 from booking.policies import next_working_day
 from booking.privacy.models import ReadVia
 from booking.privacy.read_log import booking_reads
-from booking.providers.service import get_visible_provider
+from booking.providers.service import get_visible_provider, sees_private_data
 from booking.reasons import stored_explanation
-from booking.types import ensure_aware
+from booking.types import ensure_aware, utc_now
 from booking.vocabulary import (
     CHANGEABLE_BOOKING_STATUSES,
     HELD_ASSIGNMENT_STATUSES,
     MANUAL_ASSIGNMENT_STATUSES,
     UNSTAFFED_BOOKING_STATUSES,
     AssignmentStatus,
+    BookingStatus,
     PlanStatus,
     UserRole,
 )
@@ -88,7 +90,7 @@ MAX_BOARD_ROWS = 500
 DAY_START_HOUR = 7
 DAY_END_HOUR = 20
 OFFER_COUNT_CHOICES = (1, 2, 3, 5)
-DONE_MESSAGES = frozenset({"assigned", "offered", "confirmed", "withdrawn"})
+DONE_MESSAGES = frozenset({"assigned", "offered", "confirmed", "withdrawn", "provider_changed"})
 REFUSAL = re.compile(r"[a-z_]{1,64}")
 """Why sending offers was refused, as ``?refused=`` carries it back to the booking page."""
 
@@ -620,7 +622,63 @@ def _booking_page(
         # No offer button when everyone one may offer to was asked before.
         can_offer=any(c.provider.id not in asked for c in offerable),
         everyone_asked=bool(offerable) and all(c.provider.id in asked for c in offerable),
+        suggestions=[_shown(page, n, s) for n, s in enumerate(_staffable(page, booking))],
     )
+
+
+def _staffable(page: Page, booking: Booking) -> list[StaffableView]:
+    """What would make an unfilled booking staffable (as the requester's page has it).
+
+    Only for an unfilled booking (a plan found nobody) whose session is to
+    come: the check reads the days around it.
+    """
+    if booking.status != BookingStatus.UNFILLED or booking.starts_at <= utc_now():
+        return []
+    return staffable_suggestions(page.db, booking=booking, timezone=page.settings.timezone)
+
+
+def _shown(page: Page, n: int, s: StaffableView) -> dict[str, Any]:
+    """One suggestion in the page's words; a provider change the dispatcher may make, a button."""
+    text = suggestion_text(page.t, s.kind, s.change, len(s.providers), s.starts_at)
+    change = s.provider_change
+    assert page.user is not None
+    if change is None or not sees_private_data(page.user, change.provider):
+        return {"text": text, "action": None}
+    name = change.provider.display_name
+    if "countries" in change.changes:
+        label = page.t("board.allow_country", name=name, country=str(s.change.get("country")))
+    else:
+        label = page.t(
+            "board.raise_travel", name=name, minutes=change.changes["max_travel_minutes"]
+        )
+    fields = {"n": n, "provider_id": change.provider.id, "etag": change.etag}
+    return {"text": text, "action": label, "fields": fields}
+
+
+@router.post("/board/bookings/{booking_id}/staffable")
+def take_staffable(page: DispatcherPage, form: CheckedForm, booking_id: str) -> Response:
+    """Take a cross-border or longer-drive suggestion: the provider update, audited.
+
+    Refused (409) when the suggestion no longer holds, and as the provider
+    update refuses a provider changed since the page was read (412).
+    """
+    assert page.user is not None
+    booking = _booking_or_404(page, booking_id)
+    wanted, provider_id, etag = form.get("n"), form.get("provider_id"), form.get("etag")
+    found = _staffable(page, booking)
+    change = (
+        found[int(wanted)].provider_change
+        if wanted.isdigit() and int(wanted) < len(found)
+        else None
+    )
+    if change is None or str(change.provider.id) != provider_id:
+        return _booking_page(page, booking, status=409, problem=page.t("staffable.gone"))
+    try:
+        with page.attempt():
+            take_provider_change(page.db, actor=page.user, change=change, expected_etag=etag)
+    except DomainError as refused:
+        return _refused_again(page, booking, refused)
+    return page.redirect(f"/board/bookings/{booking.id}?done=provider_changed")
 
 
 @router.get("/board/bookings/{booking_id}")

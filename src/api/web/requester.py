@@ -300,7 +300,15 @@ def _suggestions(page: Page, booking: Booking) -> list[dict[str, Any]]:
     shown = []
     for n, s in enumerate(found):
         text = suggestion_text(page.t, s.kind, s.change, len(s.providers), s.starts_at)
-        shown.append({"n": n, "text": text, "action": s.patch is not None})
+        shown.append(
+            {
+                "text": text,
+                # A change of the booking is the requester's; another is the service's decision.
+                "action": page.t("staffable.take") if s.patch is not None else None,
+                "hint": page.t("staffable.not_yours"),
+                "fields": {"n": n, "version": booking.version_id},
+            }
+        )
     return shown
 
 

@@ -35,6 +35,12 @@ def suggestion_text(
             else t(f"staffable.need_{need}")
         )
         return t("staffable.drop_need", need=label, count=count)
+    if kind == "all_or_nothing":
+        return t(
+            "staffable.all_or_nothing",
+            places=int(str(change.get("places", 0))),
+            of=int(str(change.get("of", 0))),
+        )
     if kind == "cross_border":
         return t("staffable.cross_border", country=str(change.get("country", "")))
     return t("staffable.travel_limit", minutes=int(str(change.get("extra_minutes", 0))))

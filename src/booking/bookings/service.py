@@ -474,7 +474,9 @@ def update_booking(
             matching_changed=matching_changed,
             excluded=set(merged.excluded_provider_ids),
         )
-        if (time_changed or matching_changed) and booking.status == BookingStatus.UNFILLED:
+        # A group that may now go ahead with fewer places is planned again, like a new time.
+        reopened = time_changed or matching_changed or "all_or_nothing" in changed_columns
+        if reopened and booking.status == BookingStatus.UNFILLED:
             booking.status = BookingStatus.REQUESTED
             booking.unfilled_reason = None
         if released and not kept and booking.status != BookingStatus.REQUESTED:

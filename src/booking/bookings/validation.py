@@ -158,6 +158,7 @@ class BookingPatch(TypedDict, total=False):
     urgency: str
     beneficiary_ref: str | None
     notes: str | None
+    all_or_nothing: bool
 
 
 @dataclass(frozen=True, slots=True)

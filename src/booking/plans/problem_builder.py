@@ -52,6 +52,7 @@ from matching.problem import (
     Interval,
     LanguageSkill,
     Location,
+    Modality,
     Place,
     Requirements,
     SessionProviderKind,
@@ -196,7 +197,12 @@ def build_problem(
     # A booking someone already holds is not planned again: it is pinned (if
     # its provider is in scope) or out of this problem altogether. A group
     # booking with places still open is planned for them, at its held start.
-    planned = [b for b in planned if b.id not in held_places or _partly_held(b, held_places)]
+    # Its held places are pinned, so their providers must be in the problem; ranking
+    # candidates for one place (a language given) looks at that place alone.
+    in_scope = set(index.providers) if language_code is None else None
+    planned = [
+        b for b in planned if b.id not in held_places or _partly_held(b, held_places, in_scope)
+    ]
     proposals: list[Assignment] = []
     if with_proposals:
         proposals = [
@@ -236,17 +242,9 @@ def build_problem(
         if places:
             index.held_places[key] = {a.place: a for a in places}
             # Held places are pinned (their provider if in scope), the open ones planned.
-            ladder = len(booking.modality_ladder) > 1
             fixed.extend(
-                FixedAssignment(
-                    session=key,
-                    provider=provider_key(a.provider_id),
-                    place=a.place,
-                    # A held place of a group with a ladder names the step it is worked by.
-                    modality=as_word(a.modality or booking.modality, MODALITIES)
-                    if ladder
-                    else None,
-                )
+                # A held place of a group with a ladder names the step it is worked by.
+                FixedAssignment(key, provider_key(a.provider_id), a.place, held_step(booking, a))
                 for a in places
                 if provider_key(a.provider_id) in index.providers
             )
@@ -314,13 +312,26 @@ def build_problem(
     return problem, index
 
 
-def _partly_held(booking: Booking, held: dict[int, list[Assignment]]) -> bool:
-    """A group booking with some places held, all at one start, and some places still open."""
+def held_step(booking: Booking, assignment: Assignment) -> Modality | None:
+    """The step of the booking's modality ladder a held place is worked by; None without one."""
+    if len(booking.modality_ladder) < 2:
+        return None
+    return as_word(assignment.modality or booking.modality, MODALITIES)
+
+
+def _partly_held(
+    booking: Booking, held: dict[int, list[Assignment]], in_scope: set[str] | None
+) -> bool:
+    """A group booking with some places held, all at one start, and some places still open.
+
+    With ``in_scope``, only if every held place's provider is in it (to be pinned).
+    """
     places = held.get(booking.id, [])
     return (
         bool(booking.places)
         and 0 < len(places) <= len(booking.places)
         and len({(a.starts_at, a.ends_at) for a in places}) == 1
+        and (in_scope is None or all(provider_key(a.provider_id) in in_scope for a in places))
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -20,12 +21,25 @@ from booking.bookings.models import Booking
 from booking.bookings.validation import BookingPatch
 from booking.plans.problem_builder import DEFAULT_TIMEZONE, build_problem, session_key
 from booking.providers.models import Provider
+from booking.providers.service import get_managed_provider, provider_etag, update_provider
 from booking.types import ensure_aware, utc_now
+from booking.users.models import User
 from booking.vocabulary import UNSTAFFED_BOOKING_STATUSES
-from matching.staffable import Suggestion, suggest
+from matching.staffable import Suggestion, suggest, suggest_group
 
 AROUND_DAYS = 3
 """Another start is looked for this many days either way."""
+
+
+@dataclass(frozen=True)
+class ProviderChange:
+    """A cross-border or longer-drive suggestion as the provider update that takes it."""
+
+    provider: Provider
+    changes: dict[str, Any]
+    """``{"countries": [...]}`` (one country more) or ``{"max_travel_minutes": n}``."""
+    etag: str
+    """The provider's tag as the suggestion read it: the update is refused if it moved since."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,8 @@ class StaffableView:
     changes_booking: bool
     patch: BookingPatch | None
     """The booking update that takes it; None where a provider or dispatcher decides."""
+    provider_change: ProviderChange | None = None
+    """The provider update that takes a cross-border or longer-drive suggestion (a dispatcher's)."""
 
 
 def staffable_suggestions(
@@ -54,7 +70,7 @@ def staffable_suggestions(
     done) or whose session has started; the caller checks who may see it.
     """
     now = ensure_aware(now) if now is not None else utc_now()
-    if booking.status not in UNSTAFFED_BOOKING_STATUSES or booking.places:
+    if booking.status not in UNSTAFFED_BOOKING_STATUSES:
         return []
     start, end = booking_days(booking, timezone)
     around = dt.timedelta(days=AROUND_DAYS)
@@ -64,7 +80,8 @@ def staffable_suggestions(
         horizon_end=end + around,
         booking_ids=[booking.id],
         now=now,
-        language_code=booking.language_code,
+        # A group's places speak several languages: every provider is looked at.
+        language_code=None if booking.places else booking.language_code,
         with_proposals=True,
         timezone=timezone,
     )
@@ -72,7 +89,11 @@ def staffable_suggestions(
     if key not in index.planned:
         return []
     zone = ZoneInfo(timezone)
-    found = suggest(problem, current_plan(index), key, days=AROUND_DAYS)
+    if booking.places:
+        # A group as a whole: a start, a modality for every place, or going ahead with fewer.
+        found = suggest_group(problem, current_plan(index), key, days=AROUND_DAYS)
+    else:
+        found = suggest(problem, current_plan(index), key, days=AROUND_DAYS)
     return [_view(s, index.providers, zone, booking) for s in found]
 
 
@@ -86,6 +107,35 @@ def _view(
         starts_at=s.start.astimezone(zone),
         changes_booking=s.changes_booking,
         patch=_patch(s, booking),
+        provider_change=_provider_change(s, providers),
+    )
+
+
+def _provider_change(s: Suggestion, providers: dict[str, Provider]) -> ProviderChange | None:
+    provider = providers.get(str(s.change.get("provider", "")))
+    if provider is None:
+        return None
+    if s.kind == "cross_border":
+        countries = sorted({*provider.countries, str(s.change["country"])})
+        return ProviderChange(provider, {"countries": countries}, provider_etag(provider))
+    if s.kind == "travel_limit":
+        minutes = provider.max_travel_minutes + int(s.change["extra_minutes"])
+        return ProviderChange(provider, {"max_travel_minutes": minutes}, provider_etag(provider))
+    return None
+
+
+def take_provider_change(
+    db: Session, *, actor: User, change: ProviderChange, expected_etag: str
+) -> Provider:
+    """Take a cross-border or longer-drive suggestion: the normal provider update, audited.
+
+    Only the provider's dispatchers or an admin (``Forbidden`` otherwise),
+    and only if the provider is still as the suggestion read it
+    (``expected_etag``, else ``PreconditionFailed``).
+    """
+    provider = get_managed_provider(db, actor, change.provider.id, allow_self=False)
+    return update_provider(
+        db, actor=actor, provider=provider, changes=change.changes, expected_etag=expected_etag
     )
 
 
@@ -96,6 +146,8 @@ def _patch(s: Suggestion, booking: Booking) -> BookingPatch | None:
         return {"starts_at": dt.datetime.fromisoformat(str(change["start"])), "window": None}
     if s.kind == "modality":
         return {"modality": str(change["modality"])}
+    if s.kind == "all_or_nothing":
+        return {"all_or_nothing": False}
     if s.kind == "drop_need":
         need = str(change["need"])
         if need == "gender":

@@ -15,6 +15,8 @@ login is only a way in.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 from booking.assignments.models import Assignment
 from booking.audit import pending_changes, record_audit
 from booking.bookings.models import Booking
-from booking.errors import FieldError, Forbidden, NotFound, Unprocessable
+from booking.errors import FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from booking.languages.models import Language
 from booking.organisations.models import Organisation, ServiceAgreement
 from booking.phones import mobile_e164
@@ -454,14 +456,44 @@ def _listify(value: Any) -> Any:
     return list(value) if isinstance(value, tuple | list) else value
 
 
+def provider_etag(provider: Provider) -> str:
+    """A strong tag of the provider's stored fields, e.g. ``"3f2a..."``.
+
+    Providers carry no version column; the tag is a digest of what an update
+    may change, so a change made from a stale read is refused (``If-Match``).
+    """
+    fields = {
+        name: to_jsonable(getattr(provider, name))
+        for name in sorted(
+            (*PROVIDER_FIELDS, "email", "phone_e164", "locale", "message_channels", "user_id")
+        )
+    }
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    return f'"{digest[:20]}"'
+
+
 def update_provider(
-    db: Session, *, actor: User, provider: Provider, changes: Mapping[str, Any]
+    db: Session,
+    *,
+    actor: User,
+    provider: Provider,
+    changes: Mapping[str, Any],
+    expected_etag: str | None = None,
 ) -> Provider:
     """Apply the given fields (``languages`` replaces the whole list, the contact fields are
-    those of ``update_contact``); audited with old and new."""
+    those of ``update_contact``); audited with old and new.
+
+    With ``expected_etag`` (a client's ``If-Match``), only if the provider is
+    still as that read saw it (``PreconditionFailed`` otherwise).
+    """
     unknown = set(changes) - {*PROVIDER_FIELDS, *CONTACT_FIELDS, "languages", "user_id"}
     if unknown:
         raise ValueError(f"not provider fields: {sorted(unknown)}")
+    if expected_etag is not None and expected_etag != provider_etag(provider):
+        raise PreconditionFailed(
+            "The provider changed since you read it; read it again and retry.",
+            extra={"provider_id": provider.id},
+        )
     given = {name: changes[name] for name in CONTACT_FIELDS if name in changes}
     if changes.get("user_id") not in (None, provider.user_id):
         own = {"email": provider.email, "phone": provider.phone_e164}

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking.models import Assignment, Booking, BookingPlace
+from booking.models import Assignment, Booking, BookingPlace, Provider
 from booking.plans.models import Plan
 from booking.plans.result import PlanResult
 from tests.api.web.conftest import Browser
@@ -21,16 +21,41 @@ def dispatcher(browser: Browser, world: World) -> Browser:
     return browser.sign_in(world.dispatcher).language("en")
 
 
-def test_a_group_booking_shows_its_places_and_who_holds_each(
-    dispatcher: Browser, world: World, db: Session
-) -> None:
-    make_language(db, code="pus", name_en="Pashto")
-    booking = world.booking(db, hour=10, session_kind="group", status="proposed")
-    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
+LANGUAGES = {"pus": "Pashto", "ara": "Arabic"}
+
+
+def group_of(world: World, db: Session, *codes: str, **fields: Any) -> Booking:
+    """A group at 10:00: Tigrinya (its own place), then a place per code (default: Pashto)."""
+    codes = codes or ("pus",)
+    for code in dict.fromkeys(codes):
+        make_language(db, code=code, name_en=LANGUAGES[code])
+    booking = world.booking(db, hour=10, session_kind="group", **fields)
+    for position, code in enumerate(codes, start=1):
+        db.add(BookingPlace(booking_id=booking.id, position=position, language_code=code))
     db.flush()
+    db.refresh(booking)
+    return booking
+
+
+def gul_on_place_2(world: World, db: Session, booking: Booking, status: str) -> Provider:
+    """Gul Ahmadi, a Pashto speaker, on the group's second place."""
     gul = world.provider(db, name="Gul Ahmadi", languages=("pus",))
-    make_assignment(db, booking=booking, provider=gul, status="proposed", place=1)
-    html = dispatcher.get(f"/board/bookings/{booking.id}").text
+    make_assignment(db, booking=booking, provider=gul, status=status, place=1)
+    return gul
+
+
+@pytest.fixture
+def proposed_group(world: World, db: Session) -> Booking:
+    """A Tigrinya and Pashto group, Gul proposed for the Pashto place."""
+    booking = group_of(world, db, status="proposed")
+    gul_on_place_2(world, db, booking, "proposed")
+    return booking
+
+
+def test_a_group_booking_shows_its_places_and_who_holds_each(
+    dispatcher: Browser, proposed_group: Booking
+) -> None:
+    html = dispatcher.get(f"/board/bookings/{proposed_group.id}").text
     assert "2 places: Tigrinya + Pashto; every place or none" in html
     assert "Place 2: Pashto" in html
 
@@ -46,12 +71,8 @@ def test_a_booking_that_accepts_video_says_so(
 def test_a_provider_s_schedule_shows_their_own_place_of_a_group(
     browser: Browser, world: World, db: Session
 ) -> None:
-    make_language(db, code="pus", name_en="Pashto")
-    booking = world.booking(db, hour=10, session_kind="group", status="confirmed")
-    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
-    db.flush()
-    gul = world.provider(db, name="Gul Ahmadi", languages=("pus",))
-    make_assignment(db, booking=booking, provider=gul, status="confirmed", place=1)
+    booking = group_of(world, db, status="confirmed")
+    gul = gul_on_place_2(world, db, booking, "confirmed")
     html = browser.sign_in(world.login(db, gul)).language("en").get("/schedule").text
     assert "Pashto" in html
     assert "a group session for 2 providers" in html
@@ -61,16 +82,10 @@ def test_a_provider_s_schedule_shows_their_own_place_of_a_group(
 
 
 def test_the_board_lists_a_group_as_one_session_with_who_holds_each_place(
-    dispatcher: Browser, world: World, db: Session
+    dispatcher: Browser, world: World, proposed_group: Booking
 ) -> None:
-    make_language(db, code="pus", name_en="Pashto")
-    booking = world.booking(db, hour=10, session_kind="group", status="proposed")
-    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
-    db.flush()
-    gul = world.provider(db, name="Gul Ahmadi", languages=("pus",))
-    make_assignment(db, booking=booking, provider=gul, status="proposed", place=1)
     html = dispatcher.get(f"/board?start={world.day.isoformat()}&days=1").text
-    assert html.count(booking.reference) == 1
+    assert html.count(proposed_group.reference) == 1
     assert "Tigrinya + Pashto" in html and "2 places" in html
     assert "Place 2: Pashto</span> Gul Ahmadi (Proposed)" in html
 
@@ -93,13 +108,8 @@ def _plan_with(
 def test_the_plan_page_shows_each_proposal_s_place_and_a_lower_step_of_the_ladder(
     dispatcher: Browser, world: World, db: Session
 ) -> None:
-    make_language(db, code="pus", name_en="Pashto")
-    make_language(db, code="ara", name_en="Arabic")
-    group = world.booking(db, hour=10, session_kind="group")
-    for position, code in ((1, "pus"), (2, "ara")):
-        db.add(BookingPlace(booking_id=group.id, position=position, language_code=code))
+    group = group_of(world, db, "pus", "ara")
     by_video = world.booking(db, hour=14, accepted_modalities=["video"])
-    db.flush()
     gul = world.provider(db, name="Gul Ahmadi", languages=("pus",))
     amina = world.provider(db, name="Amina Haddad")
     session = {"starts_at": at(world.day, 10), "ends_at": at(world.day, 11)}
@@ -141,10 +151,7 @@ def test_the_plan_page_shows_each_proposal_s_place_and_a_lower_step_of_the_ladde
 def test_the_plan_page_says_what_would_make_an_unstaffed_session_staffable(
     dispatcher: Browser, world: World, db: Session
 ) -> None:
-    make_language(db, code="pus", name_en="Pashto")
-    group = world.booking(db, hour=10, session_kind="group", all_or_nothing=True)
-    db.add(BookingPlace(booking_id=group.id, position=1, language_code="pus"))
-    db.flush()
+    group = group_of(world, db, all_or_nothing=True)
     amina = world.provider(db, name="Amina Haddad")
     plan = _plan_with(
         world,
@@ -188,15 +195,6 @@ def test_the_plan_page_says_what_would_make_an_unstaffed_session_staffable(
 # --- assigning and offering one place of a group ----------------------------------------
 
 
-def _group(world: World, db: Session) -> Booking:
-    make_language(db, code="pus", name_en="Pashto")
-    booking = world.booking(db, hour=10, session_kind="group")
-    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
-    db.flush()
-    db.refresh(booking)
-    return booking
-
-
 def _held(db: Session, booking: Booking) -> list[Assignment]:
     return list(
         db.scalars(
@@ -205,21 +203,31 @@ def _held(db: Session, booking: Booking) -> list[Assignment]:
     )
 
 
+def assign(dispatcher: Browser, booking: Booking, provider: Provider, place: int) -> Any:
+    """The board's form that proposes ``provider`` for one place of ``booking``."""
+    return dispatcher.post(
+        f"/board/bookings/{booking.id}/assign",
+        {"provider_id": str(provider.id), "status": "proposed", "place": str(place)},
+    )
+
+
+def amina_and_gul(world: World, db: Session) -> Provider:
+    """Amina (Tigrinya, the group's own place) and Gul (Pashto, its second); Gul."""
+    world.provider(db, name="Amina Haddad")
+    return world.provider(db, name="Gul Ahmadi", languages=("pus",))
+
+
 def test_the_candidates_of_a_chosen_place_speak_its_language_and_one_is_put_on_it(
     dispatcher: Browser, world: World, db: Session
 ) -> None:
-    booking = _group(world, db)
-    world.provider(db, name="Amina Haddad")
-    gul = world.provider(db, name="Gul Ahmadi", languages=("pus",))
+    booking = group_of(world, db)
+    gul = amina_and_gul(world, db)
     own = dispatcher.get(f"/board/bookings/{booking.id}").text
     assert "Amina Haddad" in own and "Gul Ahmadi" not in own
     second = dispatcher.get(f"/board/bookings/{booking.id}?place=1").text
     assert "Gul Ahmadi" in second and "Amina Haddad" not in second
     assert "Place 2: Pashto" in second
-    response = dispatcher.post(
-        f"/board/bookings/{booking.id}/assign",
-        {"provider_id": str(gul.id), "status": "proposed", "place": "1"},
-    )
+    response = assign(dispatcher, booking, gul, 1)
     assert response.headers["location"] == f"/board/bookings/{booking.id}?done=assigned&place=1"
     [held] = _held(db, booking)
     assert (held.provider_id, held.place, held.status) == (gul.id, 1, "proposed")
@@ -228,12 +236,9 @@ def test_the_candidates_of_a_chosen_place_speak_its_language_and_one_is_put_on_i
 def test_a_provider_who_lacks_the_place_s_language_is_refused_for_it(
     dispatcher: Browser, world: World, db: Session
 ) -> None:
-    booking = _group(world, db)
+    booking = group_of(world, db)
     amina = world.provider(db, name="Amina Haddad")
-    response = dispatcher.post(
-        f"/board/bookings/{booking.id}/assign",
-        {"provider_id": str(amina.id), "status": "proposed", "place": "1"},
-    )
+    response = assign(dispatcher, booking, amina, 1)
     assert response.status_code == 422
     assert _held(db, booking) == []
 
@@ -241,17 +246,10 @@ def test_a_provider_who_lacks_the_place_s_language_is_refused_for_it(
 def test_nobody_holds_two_places_of_one_session(
     dispatcher: Browser, world: World, db: Session
 ) -> None:
-    booking = _group(world, db)
+    booking = group_of(world, db)
     both = world.provider(db, name="Samir Both", languages=("tir", "pus"))
-    first = dispatcher.post(
-        f"/board/bookings/{booking.id}/assign",
-        {"provider_id": str(both.id), "status": "proposed", "place": "0"},
-    )
-    assert first.status_code == 303
-    again = dispatcher.post(
-        f"/board/bookings/{booking.id}/assign",
-        {"provider_id": str(both.id), "status": "proposed", "place": "1"},
-    )
+    assert assign(dispatcher, booking, both, 0).status_code == 303
+    again = assign(dispatcher, booking, both, 1)
     assert again.status_code == 409
     assert [a.place for a in _held(db, booking)] == [0]
 
@@ -259,9 +257,8 @@ def test_nobody_holds_two_places_of_one_session(
 def test_offering_a_place_asks_the_best_for_that_place(
     dispatcher: Browser, world: World, db: Session
 ) -> None:
-    booking = _group(world, db)
-    world.provider(db, name="Amina Haddad")
-    gul = world.provider(db, name="Gul Ahmadi", languages=("pus",))
+    booking = group_of(world, db)
+    gul = amina_and_gul(world, db)
     response = dispatcher.post(f"/board/bookings/{booking.id}/offers", {"count": "3", "place": "1"})
     assert response.headers["location"] == f"/board/bookings/{booking.id}?done=offered&place=1"
     [offer] = _held(db, booking)

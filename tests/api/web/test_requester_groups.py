@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.audit import AuditLog
-from booking.models import Booking
+from booking.models import Booking, BookingPlace
 from tests.api.web.conftest import Browser
 from tests.api.web.test_requester import _bookings, _error_of, _form
 from tests.booking.dispatch_world import World
@@ -112,3 +112,21 @@ def test_a_stale_page_cannot_take_a_suggestion(
     assert stale.status_code == 412
     db.refresh(booking)
     assert booking.required_gender == "m"
+
+
+def test_an_unfilled_group_may_go_ahead_with_the_places_someone_can_fill(
+    requester: Browser, world: World, db: Session
+) -> None:
+    world.provider(db, name="Awet")  # Tigrinya; nobody speaks Pashto
+    booking = world.booking(db, status="unfilled", session_kind="group")
+    db.add(BookingPlace(booking_id=booking.id, position=1, language_code="pus"))
+    db.flush()
+    db.refresh(booking)
+    page = requester.get(f"/bookings/{booking.id}").text
+    assert "Going ahead without every place: 1 of the 2 places could be staffed now." in page
+    taken = requester.post(
+        f"/bookings/{booking.id}/staffable", {"n": "0", "version": str(booking.version_id)}
+    )
+    assert taken.status_code == 303, taken.text
+    db.refresh(booking)
+    assert booking.all_or_nothing is False and booking.status == "requested"

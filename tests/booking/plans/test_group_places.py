@@ -12,12 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.bookings import service as bookings
-from booking.models import Assignment, BookingPlace
+from booking.models import Assignment, BookingPlace, Provider
 from booking.plans import service
 from booking.plans.problem_builder import build_problem, session_key
+from booking.plans.staffable import staffable_suggestions
 from booking.vocabulary import AssignmentStatus, BookingStatus, PlanStatus
 from tests.booking.dispatch_world import World, at, now_for
-from tests.factories import CALAIS, make_assignment, make_language
+from tests.factories import CALAIS, make_assignment, make_language, make_organisation
 
 TIME_LIMIT = 5.0
 
@@ -334,3 +335,70 @@ def test_a_held_place_of_a_group_with_a_ladder_keeps_its_step(db: Session, world
     assert sorted((a.place, a.provider_id) for a in proposals) == [(1, gul.id), (2, samira.id)]
     assert {a.starts_at for a in proposals} == {held.starts_at}
     assert booking.status == BookingStatus.PROPOSED
+
+
+# --- what would make a group staffable, as a whole -----------------------------------------
+
+
+def test_an_unstaffed_group_is_told_it_could_go_ahead_with_the_places_it_can_fill(
+    db: Session, world: World
+) -> None:
+    booking = three_languages(db, world)
+    awet = world.provider(db, name="Awet", languages=("tir",))
+    samira = world.provider(db, name="Samira", languages=("ara",))
+    plan = run(db, world)
+
+    [left] = plan.result["unassigned"]
+    assert left["booking_id"] == booking.id
+    assert [(s["kind"], s["change"]) for s in left["staffable"]] == [
+        ("all_or_nothing", {"places": 2, "of": 3})
+    ]
+    assert sorted(left["staffable"][0]["provider_ids"]) == sorted([awet.id, samira.id])
+
+    [view] = staffable_suggestions(db, booking=booking, now=now_for(world))
+    assert view.kind == "all_or_nothing" and view.patch == {"all_or_nothing": False}
+    bookings.update_booking(
+        db,
+        actor=world.requester,
+        booking=booking,
+        data=view.patch,
+        expected_version=booking.version_id,
+        now=now_for(world),
+    )
+    assert booking.all_or_nothing is False and booking.status == BookingStatus.REQUESTED
+    again = run(db, world)
+    proposals = db.scalars(select(Assignment).where(Assignment.plan_id == again.id)).all()
+    assert sorted(a.provider_id for a in proposals) == sorted([awet.id, samira.id])
+
+
+def test_a_group_is_told_the_start_at_which_every_place_can_be_filled(
+    db: Session, world: World
+) -> None:
+    booking = three_languages(db, world)
+    # The only Arabic speaker works afternoons.
+    speakers = {"tir": {}, "pus": {}, "ara": {"hours": (dt.time(13), dt.time(17))}}
+    for code, fields in speakers.items():
+        world.provider(db, languages=(code,), **fields)
+    views = staffable_suggestions(db, booking=booking, now=now_for(world))
+    assert [v.kind for v in views] == ["start", "all_or_nothing"]
+    assert views[0].starts_at.astimezone(at(world.day, 0).tzinfo).hour >= 13
+    assert views[0].patch is not None and views[0].patch["window"] is None
+
+
+def test_a_group_whose_held_place_is_another_service_s_is_not_planned_around_it(
+    db: Session, world: World
+) -> None:
+    # Awet, who holds the Tigrinya place, is a provider of another service.
+    booking, held = one_place_held(db, world)
+    awet = db.get_one(Provider, held.provider_id)
+    awet.organisation_id = make_organisation(db, kind="providing").id
+    db.flush()
+    begin = at(world.day, 0)
+    _, index = build_problem(
+        db,
+        horizon_start=begin,
+        horizon_end=begin + dt.timedelta(days=1),
+        now=now_for(world),
+        providing_org_id=world.service.id,
+    )
+    assert session_key(booking.id) not in index.planned

@@ -22,6 +22,7 @@ from booking.plans.problem_builder import (
     DEFAULT_TIMEZONE,
     ProblemIndex,
     build_problem,
+    held_step,
     provider_key,
     session_key,
 )
@@ -91,12 +92,24 @@ def for_place(problem: MatchProblem, key: str, place: int) -> MatchProblem:
 
 
 def current_plan(index: ProblemIndex) -> MatchPlan:
-    """The work the index knows (pinned, and proposals when asked) as a matcher plan."""
+    """The work the index knows (pinned, a group's held places, and proposals when asked)."""
     held = [*index.pinned.items(), *index.proposed.items()]
+    places = [
+        MatchAssignment(
+            key, provider_key(a.provider_id), a.starts_at, place, held_step(index.booking(key), a)
+        )
+        for key, by_place in index.held_places.items()
+        for place, a in by_place.items()
+    ]
     return MatchPlan(
-        assignments=tuple(
-            MatchAssignment(session=key, provider=provider_key(a.provider_id), start=a.starts_at)
-            for key, a in held
+        assignments=(
+            *(
+                MatchAssignment(
+                    session=key, provider=provider_key(a.provider_id), start=a.starts_at
+                )
+                for key, a in held
+            ),
+            *places,
         ),
         unassigned=(),
         score=Score(),
