@@ -145,6 +145,67 @@ def test_applying_confirms_a_group_place_by_place(db: Session, world: World) -> 
     assert booking.status == BookingStatus.CONFIRMED
 
 
+def windowed_group_everyone_free_from_eleven(db: Session, world: World):  # type: ignore[no-untyped-def]
+    """The three-language group asked for 9:00 with a window to 12:00; its speakers start at 11."""
+    booking = three_languages(
+        db, world, window_earliest=at(world.day, 9), window_latest=at(world.day, 12)
+    )
+    booking.starts_at = at(world.day, 9)
+    for code, name in (("tir", "Awet"), ("pus", "Gul"), ("ara", "Samira")):
+        world.provider(db, name=name, languages=(code,), hours=(dt.time(11), dt.time(17)))
+    db.flush()
+    return booking
+
+
+def test_applying_a_windowed_group_confirms_every_place_at_the_start_it_moved_to(
+    db: Session, world: World
+) -> None:
+    booking = windowed_group_everyone_free_from_eleven(db, world)
+    plan = run(db, world)
+    outcome = service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+
+    assert outcome.refused == []
+    assert len(outcome.applied) == 3
+    assert {a.starts_at for a in outcome.applied} == {at(world.day, 11)}
+    assert booking.starts_at == at(world.day, 11)
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_a_windowed_group_can_be_confirmed_one_place_now_and_the_others_later(
+    db: Session, world: World
+) -> None:
+    booking = windowed_group_everyone_free_from_eleven(db, world)
+    plan = run(db, world)
+    proposals = sorted(service.plan_assignments(db, plan), key=lambda a: a.place)
+    first = service.apply_plan(
+        db, actor=world.dispatcher, plan=plan, assignment_ids=[proposals[0].id], now=now_for(world)
+    )
+    assert first.refused == [] and booking.starts_at == at(world.day, 11)
+    rest = service.apply_plan(
+        db,
+        actor=world.dispatcher,
+        plan=plan,
+        assignment_ids=[p.id for p in proposals[1:]],
+        now=now_for(world),
+    )
+    assert rest.refused == [] and len(rest.applied) == 2
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_a_proposal_at_another_start_than_the_confirmed_place_s_is_stale(
+    db: Session, world: World
+) -> None:
+    booking = windowed_group_everyone_free_from_eleven(db, world)
+    plan = run(db, world)
+    proposals = sorted(service.plan_assignments(db, plan), key=lambda a: a.place)
+    proposals[2].starts_at = at(world.day, 11, 30)  # as if planned apart (it cannot be now)
+    proposals[2].ends_at = at(world.day, 13, 30)
+    db.flush()
+    outcome = service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+    assert [r.code for r in outcome.refused] == ["booking_changed"]
+    assert booking.status == BookingStatus.PROPOSED
+
+
 def test_cancelling_a_group_booking_cancels_every_place(db: Session, world: World) -> None:
     booking = three_languages(db, world)
     for code, name in (("tir", "Awet"), ("pus", "Gul"), ("ara", "Samira")):

@@ -301,13 +301,17 @@ def confirm(
     assignment.decided_by_id = actor.id
     assignment.confirmed_by_phone = confirmed_by_phone
     # A windowed booking now happens at the time the provider was given.
-    if booking.starts_at != assignment.starts_at:
+    seen_version = booking.version_id
+    moved = booking.starts_at != assignment.starts_at
+    if moved:
         booking.starts_at = assignment.starts_at
     # A group booking is confirmed once every place is; until then it stays proposed.
     whole = every_place_held(db, booking, also=assignment)
     status = BookingStatus.CONFIRMED if whole else BookingStatus.PROPOSED
     set_booking_status(db, actor=actor, booking=booking, status=status)
     flush_guarded(db)
+    if moved:
+        keep_places_at_that_start_current(db, booking, assignment, seen_version)
     audit_assignment(
         db,
         actor=actor,
@@ -370,3 +374,28 @@ def cancel_assignment(
     release_booking(db, actor=actor, booking=booking, now=now)
     db.flush()
     return assignment
+
+
+def keep_places_at_that_start_current(
+    db: Session, booking: Booking, confirmed: Assignment, seen_version: int
+) -> None:
+    """A group's other proposals at the start just confirmed stay current.
+
+    Confirming a place of a windowed group moves the booking to that place's
+    start: a new version, which would make the same plan's proposals for the
+    other places look stale although the booking moved *to* their start.
+    Proposals made for the version just replaced, at that very start, follow
+    it; those at another start are stale, as they should be.
+    """
+    db.execute(
+        update(Assignment)
+        .where(
+            Assignment.booking_id == booking.id,
+            Assignment.id != confirmed.id,
+            Assignment.status == AssignmentStatus.PROPOSED,
+            Assignment.starts_at == confirmed.starts_at,
+            Assignment.booking_version == seen_version,
+        )
+        .values(booking_version=booking.version_id)
+        .execution_options(synchronize_session=False)
+    )
