@@ -157,12 +157,23 @@ def windowed_group_everyone_free_from_eleven(db: Session, world: World):  # type
     return booking
 
 
+def apply(db: Session, world: World, plan: service.Plan, *proposals: Assignment):  # type: ignore[no-untyped-def]
+    """Apply these proposals of the plan (all of them when none is named) as confirmations."""
+    chosen = [p.id for p in proposals] or None
+    return service.apply_plan(
+        db, actor=world.dispatcher, plan=plan, assignment_ids=chosen, now=now_for(world)
+    )
+
+
+def planned_places(db: Session, world: World, plan: service.Plan) -> list[Assignment]:
+    return sorted(service.plan_assignments(db, plan), key=lambda a: a.place)
+
+
 def test_applying_a_windowed_group_confirms_every_place_at_the_start_it_moved_to(
     db: Session, world: World
 ) -> None:
     booking = windowed_group_everyone_free_from_eleven(db, world)
-    plan = run(db, world)
-    outcome = service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+    outcome = apply(db, world, run(db, world))
 
     assert outcome.refused == []
     assert len(outcome.applied) == 3
@@ -176,18 +187,10 @@ def test_a_windowed_group_can_be_confirmed_one_place_now_and_the_others_later(
 ) -> None:
     booking = windowed_group_everyone_free_from_eleven(db, world)
     plan = run(db, world)
-    proposals = sorted(service.plan_assignments(db, plan), key=lambda a: a.place)
-    first = service.apply_plan(
-        db, actor=world.dispatcher, plan=plan, assignment_ids=[proposals[0].id], now=now_for(world)
-    )
+    proposals = planned_places(db, world, plan)
+    first = apply(db, world, plan, proposals[0])
     assert first.refused == [] and booking.starts_at == at(world.day, 11)
-    rest = service.apply_plan(
-        db,
-        actor=world.dispatcher,
-        plan=plan,
-        assignment_ids=[p.id for p in proposals[1:]],
-        now=now_for(world),
-    )
+    rest = apply(db, world, plan, *proposals[1:])
     assert rest.refused == [] and len(rest.applied) == 2
     assert booking.status == BookingStatus.CONFIRMED
 
@@ -197,11 +200,11 @@ def test_a_proposal_at_another_start_than_the_confirmed_place_s_is_stale(
 ) -> None:
     booking = windowed_group_everyone_free_from_eleven(db, world)
     plan = run(db, world)
-    proposals = sorted(service.plan_assignments(db, plan), key=lambda a: a.place)
+    proposals = planned_places(db, world, plan)
     proposals[2].starts_at = at(world.day, 11, 30)  # as if planned apart (it cannot be now)
     proposals[2].ends_at = at(world.day, 13, 30)
     db.flush()
-    outcome = service.apply_plan(db, actor=world.dispatcher, plan=plan, now=now_for(world))
+    outcome = apply(db, world, plan)
     assert [r.code for r in outcome.refused] == ["booking_changed"]
     assert booking.status == BookingStatus.PROPOSED
 
