@@ -306,6 +306,18 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_transient_conflict(exc):
             log.warning("transaction lost a race on %s: %s", request.url.path, exc.orig)
             return localised_error(request_locale(request.headers), 409, "conflict")
+        if exc.connection_invalidated:
+            # The connection was lost (the database restarted, a proxy dropped it):
+            # the pool has thrown away it and every older one, so a retry gets a
+            # fresh connection. What a ping before each request would have caught.
+            log.warning("database connection lost on %s: %s", request.url.path, exc.orig)
+            return localised_error(
+                request_locale(request.headers),
+                503,
+                "overloaded",
+                params={"retry_after": 1},
+                headers={"Retry-After": "1"},
+            )
         return await _unexpected(request, exc)
 
 
