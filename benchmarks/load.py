@@ -110,6 +110,9 @@ class Step:
     rate: float
     seconds: float
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    in_app: list[float] = field(default_factory=list)
+    """How long the server's process took (ms, its ``Server-Timing``): the rest of a
+    latency was spent in front of it (the socket, the event loop's queue) or in the generator."""
     statuses: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     send_lag: list[float] = field(default_factory=list)
     """How late the generator itself sent each request (ms): its own share of the latency."""
@@ -158,6 +161,9 @@ async def run_step(
         try:
             answer = await client.request(method, path, headers=headers, json=body)
             outcome = str(answer.status_code)
+            timing = answer.headers.get("server-timing", "")
+            if timing.startswith("app;dur="):
+                step.in_app.append(float(timing.removeprefix("app;dur=")))
         except httpx.HTTPError as exc:
             outcome = type(exc).__name__
         step.latencies[kind].append((loop.time() - due) * 1000)
@@ -206,6 +212,10 @@ def print_step(step: Step) -> None:
         f"  /health beside it: {step.health_probes} probes, {step.health_misses} missed, "
         f"worst {step.health_worst_ms:.1f} ms; the generator sent late by p99 "
         f"{percentile(step.send_lag, 99):.1f} ms; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  in the server's process: p50 {percentile(step.in_app, 50):.1f} ms, p99 "
+        f"{percentile(step.in_app, 99):.1f} ms (the rest of the latency is spent in front of it)"
     )
     if step.server_cpu_s is not None:
         sent = sum(len(values) for values in step.latencies.values())
