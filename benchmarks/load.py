@@ -113,6 +113,8 @@ class Step:
     rate: float
     seconds: float
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    accepted: list[float] = field(default_factory=list)
+    """Latencies (ms) of the requests answered with a 2xx: the refused ones are quick."""
     in_app: list[float] = field(default_factory=list)
     """How long the server's process took (ms, its ``Server-Timing``): the rest of a
     latency was spent in front of it (the socket, the event loop's queue) or in the generator."""
@@ -267,7 +269,10 @@ async def run_step(
                 step.in_app.append(float(timing.removeprefix("app;dur=")))
         except LoadError as exc:
             outcome = str(exc)
-        step.latencies[kind].append((time.perf_counter() - due) * 1000)
+        latency = (time.perf_counter() - due) * 1000
+        step.latencies[kind].append(latency)
+        if outcome.startswith("2"):
+            step.accepted.append(latency)
         step.statuses[kind][outcome] += 1
 
     async def probe() -> None:
@@ -313,6 +318,10 @@ def print_step(step: Step) -> None:
         f"  /health beside it: {step.health_probes} probes, {step.health_misses} missed, "
         f"worst {step.health_worst_ms:.1f} ms; the generator sent late by p99 "
         f"{percentile(step.send_lag, 99):.1f} ms; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  accepted (2xx): {len(step.accepted)}, p50 {percentile(step.accepted, 50):.1f} ms, "
+        f"p99 {percentile(step.accepted, 99):.1f} ms"
     )
     print(
         f"  in the server's process: p50 {percentile(step.in_app, 50):.1f} ms, p99 "

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     embedded_solver: bool | None = None
     # Load shedding (api/middleware.py): requests in progress per process beyond this
     # are answered 503 with Retry-After at once; the pool should hold as many connections.
-    max_concurrent_requests: int = Field(default=32, ge=1)
+    max_concurrent_requests: int = Field(default=8, ge=1)
     # ... and while its event loop is this late (a request arriving now waits that long
     # before it is looked at), a process refuses new requests the same way; 0 turns it off.
     shed_lag_ms: float = Field(default=100.0, ge=0)
