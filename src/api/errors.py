@@ -290,13 +290,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # Every connection of the pool stayed busy for the pool timeout: the
         # service is past capacity, which is a 503 to retry, never a 500.
         log.warning("no database connection free for %s: %s", request.url.path, exc)
-        return localised_error(
-            request_locale(request.headers),
-            503,
-            "overloaded",
-            params={"retry_after": 1},
-            headers={"Retry-After": "1"},
-        )
+        return _retry_in_a_second(request)
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
@@ -306,7 +300,24 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_transient_conflict(exc):
             log.warning("transaction lost a race on %s: %s", request.url.path, exc.orig)
             return localised_error(request_locale(request.headers), 409, "conflict")
+        if exc.connection_invalidated:
+            # The connection was lost (the database restarted, a proxy dropped it):
+            # the pool has thrown away it and every older one, so a retry gets a
+            # fresh connection. What a ping before each request would have caught.
+            log.warning("database connection lost on %s: %s", request.url.path, exc.orig)
+            return _retry_in_a_second(request)
         return await _unexpected(request, exc)
+
+
+def _retry_in_a_second(request: Request) -> JSONResponse:
+    """A 503 that a retry a second later will most likely not meet again."""
+    return localised_error(
+        request_locale(request.headers),
+        503,
+        "overloaded",
+        params={"retry_after": 1},
+        headers={"Retry-After": "1"},
+    )
 
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})

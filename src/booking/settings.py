@@ -56,13 +56,16 @@ class Settings(BaseSettings):
     embedded_solver: bool | None = None
     # Load shedding (api/middleware.py): requests in progress per process beyond this
     # are answered 503 with Retry-After at once; the pool should hold as many connections.
-    max_concurrent_requests: int = Field(default=32, ge=1)
+    max_concurrent_requests: int = Field(default=8, ge=1)
     # ... and while its event loop is this late (a request arriving now waits that long
     # before it is looked at), a process refuses new requests the same way; 0 turns it off.
     shed_lag_ms: float = Field(default=100.0, ge=0)
     db_pool_size: int = Field(default=16, ge=1)
     db_max_overflow: int = Field(default=16, ge=0)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A ping before each checkout is a round trip per request (a fifth of a read's);
+    # without it, a connection lost since its last use fails one request with a 503.
+    db_pool_pre_ping: bool = False
     ready_timeout_seconds: float = Field(default=2.0, gt=0)
     # How long a process remembers an API token that worked (booking/users/token_cache.py):
     # a revocation made by another process is seen at most this late; 0 turns it off.
@@ -106,7 +109,7 @@ class Settings(BaseSettings):
         return self.is_sqlite if self.embedded_solver is None else self.embedded_solver
 
     @property
-    def pool_options(self) -> dict[str, float | int]:
+    def pool_options(self) -> dict[str, float | int | bool]:
         """The web engine's pool (PostgreSQL): size, overflow and how long to wait for one."""
         if self.is_sqlite:
             return {}
@@ -114,6 +117,7 @@ class Settings(BaseSettings):
             "pool_size": self.db_pool_size,
             "max_overflow": self.db_max_overflow,
             "pool_timeout": self.db_pool_timeout_seconds,
+            "pool_pre_ping": self.db_pool_pre_ping,
         }
 
 

@@ -255,6 +255,15 @@ def failing_app(app: FastAPI) -> FastAPI:
     def _sqlite_locked() -> None:
         raise OperationalError("UPDATE ...", {}, Exception("database is locked"))
 
+    @app.get("/_probe/disconnected")
+    def _disconnected() -> None:
+        raise OperationalError(
+            "SELECT ...",
+            {},
+            psycopg.OperationalError("server closed the connection unexpectedly"),
+            connection_invalidated=True,
+        )
+
     @app.get("/_probe/disk")
     def _disk() -> None:
         raise OperationalError("UPDATE ...", {}, Exception("disk I/O error"))
@@ -302,6 +311,17 @@ def test_a_transaction_that_lost_a_race_is_a_409_conflict_to_retry(
     body = _problem(client.get(f"/_probe/{path}", headers={"Accept-Language": "fr"}), 409)
     assert body["type"].endswith("/conflict")
     assert "réessayez" in body["detail"]
+
+
+def test_a_lost_database_connection_is_a_503_to_retry(
+    failing_app: FastAPI, client: TestClient
+) -> None:
+    """Without a ping before each request, a connection the database dropped fails one
+    request; the pool has already thrown it away, so the retry it is told to make works."""
+    response = client.get("/_probe/disconnected")
+    body = _problem(response, 503)
+    assert response.headers["retry-after"] == "1"
+    assert "server closed" not in str(body)
 
 
 def test_any_other_database_failure_stays_a_500(failing_app: FastAPI, client: TestClient) -> None:

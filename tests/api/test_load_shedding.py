@@ -197,3 +197,34 @@ def test_ready_says_not_ready_when_the_database_does_not_answer_in_time(
         "checks": {"database": "no answer within 0.2 s"},
     }
     app.state.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_the_database_dropped_fails_one_request_with_a_503_not_the_next(
+    database_url: str, engine: Engine
+) -> None:
+    """No ping before each request (a round trip each): a pooled connection that the
+    database closed (a restart, a proxy) costs one 503, then the pool connects again."""
+    app = create_app(
+        Settings(
+            environment="test",
+            database_url=database_url,
+            secret_key="test-secret-key-not-for-production",
+            db_pool_size=1,
+            db_max_overflow=0,
+        )
+    )
+    bogus = {"Authorization": "Bearer not-a-token"}
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            assert client.get("/api/v1/bookings", headers=bogus).status_code == 401
+            with app.state.engine.connect() as pooled:  # the pool's one connection
+                pid = pooled.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with engine.connect() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            dropped = client.get("/api/v1/bookings", headers=bogus)
+            assert dropped.status_code == 503, dropped.text
+            assert dropped.headers["retry-after"] == "1"
+            assert client.get("/api/v1/bookings", headers=bogus).status_code == 401
+    finally:
+        app.state.engine.dispose()

@@ -249,3 +249,14 @@ def test_the_solvers_queue_is_exposed_depth_age_solving_and_orphaned(
     assert samples["truchement_plans_solving"] == 3
     assert samples["truchement_solvers_busy"] == 2
     assert samples["truchement_plans_orphaned"] == 1
+
+
+def test_every_answer_says_how_long_the_process_took_refusals_included(
+    client: TestClient,
+) -> None:
+    """``Server-Timing`` lets a client (the load benchmark) tell the time spent in the
+    process from the time spent in front of it."""
+    for response in (client.get("/health"), client.get("/api/v1/bookings")):
+        match = re.fullmatch(r"app;dur=(\d+\.\d)", response.headers["server-timing"])
+        assert match is not None, response.headers
+        assert 0 <= float(match[1]) < 10_000

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from booking.models import ApiToken, User
-from booking.users.token_cache import TokenCache
+from booking.users.token_cache import ANY_USER, TokenCache
 from tests.api.conftest import Border
 from tests.factories import make_api_token
 
@@ -95,3 +95,14 @@ def test_a_zero_ttl_remembers_nothing() -> None:
     user = User(id=1, organisation_id=1, email="u@x.eu", role="requester")
     cache.put("a", ApiToken(user_id=1, token_hash="1" * 64), user)
     assert cache.get("a") is None and len(cache) == 0
+
+
+def test_a_token_whose_user_is_not_known_without_a_query_forgets_everyone() -> None:
+    cache = TokenCache(5.0)
+    users = [User(id=i, organisation_id=1, email=f"u{i}@x.eu", role="requester") for i in (1, 2)]
+    for user in users:
+        cache.put(str(user.id), ApiToken(user_id=user.id, token_hash="1" * 64), user)
+    cache.forget_users({2})
+    assert cache.get("1") is not None and cache.get("2") is None
+    cache.forget_users({ANY_USER})
+    assert len(cache) == 0

@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session, UOWTransaction, make_transient_to_detached
 
 from booking.users.models import ApiToken, User
 
+ANY_USER = 0
+"""Forget every entry: a token changed whose user is not known without a query."""
 MAX_ENTRIES = 10_000
 """Beyond this many tokens the least recently used are forgotten."""
 _PENDING_KEY = "token_cache.changed_users"
@@ -105,6 +107,9 @@ class TokenCache:
         if not user_ids:
             return
         with self._lock:
+            if ANY_USER in user_ids:
+                self._entries.clear()
+                return
             stale = [key for key, entry in self._entries.items() if entry.user.id in user_ids]
             for key in stale:
                 del self._entries[key]
@@ -135,12 +140,15 @@ def _changed_users(session: Session) -> set[int]:
     """The users whose row, or one of whose tokens, this flush changes or deletes."""
     ids: set[int] = set()
     for instance in (*session.dirty, *session.deleted):
-        if isinstance(instance, User) and instance.id is not None:
-            ids.add(instance.id)
+        # Read from the instance's state, never through attributes: an expired one
+        # would be loaded here, in the middle of a flush.
+        state = inspect(instance)
+        if isinstance(instance, User) and state.identity is not None:
+            ids.add(state.identity[0])
         elif isinstance(instance, ApiToken) and (
             instance in session.deleted or not _only_last_used(instance)
         ):
-            ids.add(instance.user_id)
+            ids.add(state.dict.get("user_id") or ANY_USER)
     return ids
 
 
