@@ -83,9 +83,12 @@ class Tuning:
     routed: dense days hold four to six, S and M under one."""
     route_min_sessions: int = 40
     """Groups smaller than this are never routed: the model proves them."""
-    route_share: float = 0.35
-    """Share of a dense group's time each of the two rounds of the routing library takes
-    (beside a neighbourhood search, with two workers; before it, with one)."""
+    route_share: float = 0.5
+    """Share of its time the routing library takes in the dense search that starts from the
+    caller's plan (route neighbourhoods take the rest)."""
+    route_polish_share: float = 0.1
+    """Share of a dense group's time left, after the routing searches, to polish the best
+    plan with route neighbourhoods on every worker."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
