@@ -29,7 +29,7 @@ sessions between providers without looking at where they are. Two steps:
    part when better. One search thread per worker, on disjoint pieces.
 
 `solve_dense` puts them together: with two workers, the library from
-scratch in the child for 90% of the time while this process runs the
+scratch in the child for all but the last seconds while this process runs the
 library from the caller's plan (which keeps the sessions that plan staffs)
 and then route neighbourhoods; the better of the two plans is polished by
 route neighbourhoods on both workers.
@@ -49,7 +49,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from matching.eligibility import Option
@@ -71,6 +71,11 @@ PIECE_WEIGHTS = (1, 3, 3, 2, 2)
 """How many provider-days a route piece holds, and how often each size is drawn."""
 STOP_MARGIN = 1.0
 """Seconds a dense group sets aside for the last piece's model and the plan's assembly."""
+CHILD_MARGIN = 0.5
+"""Seconds a child process's search ends before the group's time to polish does: for the
+routes to come back and be settled."""
+CHILD_GRACE = 2.0
+"""Seconds a child process may run past its time limit before its plan is given up."""
 SECONDS_PER_DAY = 0.6
 """Time limit of a route piece's exact model, per provider-day it holds."""
 
@@ -95,8 +100,13 @@ def library_routes(
     options: Mapping[int, Sequence[Option]],
     time_limit: float,
     hint: Mapping[int, tuple[int, int]] | None = None,
+    first: str = "PARALLEL_CHEAPEST_INSERTION",
 ) -> Placement:
-    """Onsite sessions routed by OR-Tools' routing library: session -> (provider, start)."""
+    """Onsite sessions routed by OR-Tools' routing library: session -> (provider, start).
+
+    `first` names the first-solution strategy from scratch (`FirstSolutionStrategy`);
+    with a `hint` the search starts from the hint's routes instead.
+    """
     from ortools.constraint_solver import (  # type: ignore[import-untyped]
         pywrapcp,
         routing_enums_pb2,
@@ -169,9 +179,7 @@ def library_routes(
         routing.AddVariableMaximizedByFinalizer(clock.CumulVar(routing.Start(v)))
 
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    )
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first)
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
@@ -239,39 +247,54 @@ def settle(
 
 
 def solve_dense(
-    run: Run, sessions: Sequence[int], start: Mapping[int, tuple[int, int]], budget: float
+    run: Run,
+    sessions: Sequence[int],
+    start: Mapping[int, tuple[int, int]],
+    budget: float,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Placement:
-    """A dense group's plan: two routing searches side by side, then route neighbourhoods.
+    """A dense group's plan: two routing searches on both cores, then route neighbourhoods.
 
     The routing library holds the interpreter while it searches (its Python
-    binding does not let go of it), so with two workers the second search
-    runs in a child process (`Elsewhere`) for all but `route_polish_share` of
-    the time: from scratch, the peer's own search, which no greedy plan
-    steers into its valley. Meanwhile this process routes from the caller's
-    plan (which keeps the sessions that plan staffs and cuts their drives)
-    and then hands over to route neighbourhoods. The better plan is polished
-    by route neighbourhoods on every worker for the rest of the time. Without
-    a child process (one worker, or none could be started) the library runs
+    binding does not let go of it), so with two workers the search from
+    scratch (the peer's own, which no greedy plan steers into its valley)
+    runs in a child process (`Elsewhere`) for all but the last
+    `route_polish_share` of the time. Meanwhile this process runs
+    `meanwhile` (the caller's bound), the library from the caller's plan for
+    `route_share` of the time (it keeps the sessions that plan staffs and
+    cuts their drives), then route neighbourhoods. The better of the two
+    plans is polished by route neighbourhoods on every worker. Without a
+    child process (one worker, or none could be started) the library runs
     here, then the neighbourhoods.
     """
+    polish = run.tuning.route_polish_share * budget
+    searching = budget - polish - CHILD_MARGIN
+    elsewhere = Elsewhere.start(run, sessions, searching) if run.workers >= 2 else None
     # Building a piece's model and CP-SAT's wind-down come on top of its time limit.
     budget = max(0.1, budget - STOP_MARGIN)
     deadline = time.monotonic() + budget
     best = dict(start)
-    seconds = (1 - run.tuning.route_polish_share) * budget
-    elsewhere = Elsewhere.start(run, sessions, seconds) if run.workers >= 2 else None
+    seconds = run.tuning.route_share * budget
     if elsewhere is None:
+        if meanwhile is not None:
+            meanwhile()
         best = route_with_library(run, sessions, best, seconds, from_start=bool(run.previous))
         return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
-    best = _route_from_plan(run, sessions, best, seconds)
-    routed = elsewhere.result(max(0.1, deadline - time.monotonic()))
-    if routed:
-        best = _settled_if_better(run, sessions, routed, best)
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        best = route_with_library(run, sessions, best, seconds, from_start=True)
+        # The child holds the other core: one search thread here.
+        best = improve_routes(run, sessions, best, deadline - time.monotonic() - polish, threads=1)
+        routed = elsewhere.result(CHILD_GRACE)
+    finally:
+        elsewhere.close()
+    best = _settled_if_better(run, sessions, routed, best)
     return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
 
 
 class Elsewhere:
-    """`library_routes` from scratch in a child process, beside this one's search.
+    """`library_routes` in a child process, beside this one's search.
 
     A plain `python -m matching.routing_search` child, not `multiprocessing`:
     a spawned worker would import the caller's main script again, and run it
@@ -285,7 +308,7 @@ class Elsewhere:
 
     @classmethod
     def start(cls, run: Run, sessions: Sequence[int], seconds: float) -> Elsewhere | None:
-        """The child started on the group's onsite sessions; None if it cannot be."""
+        """The child started from scratch on the group for `seconds`; None if it cannot be."""
         if any(s in run.prepared.fixed for s in sessions):
             return None
         options = {s: run.prepared.options[s] for s in sessions if s in run.prepared.options}
@@ -308,23 +331,27 @@ class Elsewhere:
         """The child's routes, or nothing if it failed or is not done within `timeout`."""
         try:
             out, _ = self.process.communicate(timeout=timeout)
-            routed: Placement = pickle.loads(out) if self.process.returncode == 0 else {}
+            return pickle.loads(out) if self.process.returncode == 0 else {}
         except (subprocess.TimeoutExpired, pickle.UnpicklingError, EOFError):
+            return {}
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the child if it still runs and remove its problem file; safe to repeat."""
+        if self.process.poll() is None:
             self.process.kill()
             self.process.communicate()
-            routed = {}
-        finally:
+        if os.path.exists(self.payload):
             os.unlink(self.payload)
-        return routed
 
 
 def _route_elsewhere(payload: str) -> None:
     """The child's side of `Elsewhere`: read the problem, route it, write the routes."""
     with open(payload, "rb") as handle:
         problem, options, until = pickle.load(handle)
-    routed = library_routes(
-        problem, Timeline.for_problem(problem), Travel(problem.travel), options, until - time.time()
-    )
+    timeline, travel = Timeline.for_problem(problem), Travel(problem.travel)
+    routed = library_routes(problem, timeline, travel, options, until - time.time())
     sys.stdout.buffer.write(pickle.dumps(routed))
 
 
@@ -335,6 +362,8 @@ def _settled_if_better(
     best: Mapping[int, tuple[int, int]],
 ) -> Placement:
     """The routed visits settled with the phone and video sessions, if better than `best`."""
+    if not routed:
+        return dict(best)
     prepared = run.prepared
     options = {s: prepared.options[s] for s in sessions if s in prepared.options}
     placement, _ = settle(run.problem, prepared.timeline, prepared.travel, options, routed)
@@ -345,23 +374,13 @@ def _settled_if_better(
     return dict(best)
 
 
-def _route_from_plan(
-    run: Run, sessions: Sequence[int], start: Mapping[int, tuple[int, int]], seconds: float
-) -> Placement:
-    """The routing library from `start` for part of `seconds`, route neighbourhoods after."""
-    deadline = time.monotonic() + seconds
-    share = run.tuning.route_share
-    best = route_with_library(run, sessions, start, share * seconds, from_start=True)
-    # The child process holds the other core: one search thread here.
-    return improve_routes(run, sessions, best, deadline - time.monotonic(), threads=1)
-
-
 def route_with_library(
     run: Run,
     sessions: Sequence[int],
     start: Mapping[int, tuple[int, int]],
     seconds: float,
     from_start: bool = False,
+    first: str = "PARALLEL_CHEAPEST_INSERTION",
 ) -> Placement:
     """The routing library's plan of the group; `start` if that is not better.
 
@@ -374,7 +393,7 @@ def route_with_library(
     options = {s: prepared.options[s] for s in sessions if s in prepared.options}
     hint = start if from_start else None
     routed = library_routes(
-        run.problem, prepared.timeline, prepared.travel, options, seconds, hint=hint
+        run.problem, prepared.timeline, prepared.travel, options, seconds, hint=hint, first=first
     )
     return _settled_if_better(run, sessions, routed, start)
 

@@ -83,10 +83,10 @@ class Tuning:
     routed: dense days hold four to six, S and M under one."""
     route_min_sessions: int = 40
     """Groups smaller than this are never routed: the model proves them."""
-    route_share: float = 0.5
-    """Share of its time the routing library takes in the dense search that starts from the
-    caller's plan (route neighbourhoods take the rest)."""
-    route_polish_share: float = 0.1
+    route_share: float = 0.45
+    """Share of a dense group's time the routing library takes from the caller's plan (then
+    route neighbourhoods), beside the search from scratch in a child process."""
+    route_polish_share: float = 0.05
     """Share of a dense group's time left, after the routing searches, to polish the best
     plan with route neighbourhoods on every worker."""
 
