@@ -29,10 +29,10 @@ sessions between providers without looking at where they are. Two steps:
    part when better. One search thread per worker, on disjoint pieces.
 
 `solve_dense` puts them together: with two workers, the library from
-scratch in the child for all but the last seconds while this process runs the
-library from the caller's plan (which keeps the sessions that plan staffs)
-and then route neighbourhoods; the better of the two plans is polished by
-route neighbourhoods on both workers.
+scratch in the child for all but the last seconds, while this process runs
+a second library search (another lambda) and then route neighbourhoods;
+the better of the two plans is polished by route neighbourhoods on both
+workers.
 
 `matching_bench.routing_peer` runs step 1 alone for the whole time: the
 reference the bench compares the matcher with on dense days.
@@ -263,15 +263,14 @@ def solve_dense(
 
     The routing library holds the interpreter while it searches (its Python
     binding does not let go of it), so with two workers the search from
-    scratch (the peer's own, which no greedy plan steers into its valley)
-    runs in a child process (`Elsewhere`) for all but the last
-    `route_polish_share` of the time. Meanwhile this process runs
-    `meanwhile` (the caller's bound), the library from the caller's plan for
-    `route_share` of the time (it keeps the sessions that plan staffs and
-    cuts their drives), then route neighbourhoods. The better of the two
-    plans is polished by route neighbourhoods on every worker. Without a
-    child process (one worker, or none could be started) the library runs
-    here, then the neighbourhoods.
+    scratch with the peer's parameters runs in a child process (`Elsewhere`)
+    for all but the last `route_polish_share` of the time. Meanwhile this
+    process runs `meanwhile` (the caller's bound), a second library search
+    for `route_share` of the time (from scratch with another lambda, or,
+    re-planning, from the caller's plan), then route neighbourhoods. The
+    better of the two plans is polished by route neighbourhoods on every
+    worker. Without a child process (one worker, or none could be started)
+    the library runs here, then the neighbourhoods.
     """
     polish = run.tuning.route_polish_share * budget
     searching = budget - polish - CHILD_MARGIN
