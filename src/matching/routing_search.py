@@ -30,7 +30,8 @@ sessions between providers without looking at where they are. Two steps:
 
 `solve_dense` puts them together: with two workers, the library from
 scratch in the child for all but the last seconds, while this process runs
-a second library search (another lambda) and then route neighbourhoods;
+the library from the starting plan (another lambda) and then route
+neighbourhoods;
 the better of the two plans is polished by route neighbourhoods on both
 workers.
 
@@ -72,8 +73,9 @@ PIECE_WEIGHTS = (1, 3, 3, 2, 2)
 STOP_MARGIN = 1.0
 """Seconds a dense group sets aside for the last piece's model and the plan's assembly."""
 OWN_PENALTY_FACTOR = 0.3
-"""Guided local search's lambda here, beside the child's 0.1: on dense seeds 4 and 7 at equal
-time it routed as well or better (seed 4 left room for one more phone session)."""
+"""Guided local search's lambda in this process, beside the child's 0.1 (the library's
+default, the peer's): on dense seeds 4 and 7 at equal time it routed as well or better, and a
+second search is worth more on another trajectory."""
 CHILD_MARGIN = 0.5
 """Seconds a child process's search ends before the group's time to polish does: for the
 routes to come back and be settled."""
@@ -265,9 +267,9 @@ def solve_dense(
     binding does not let go of it), so with two workers the search from
     scratch with the peer's parameters runs in a child process (`Elsewhere`)
     for all but the last `route_polish_share` of the time. Meanwhile this
-    process runs `meanwhile` (the caller's bound), a second library search
-    for `route_share` of the time (from scratch with another lambda, or,
-    re-planning, from the caller's plan), then route neighbourhoods. The
+    process runs `meanwhile` (the caller's bound), the library from `start`
+    for `route_share` of the time (it keeps the sessions `start` staffs and
+    cuts their drives; another lambda), then route neighbourhoods. The
     better of the two plans is polished by route neighbourhoods on every
     worker. Without a child process (one worker, or none could be started)
     the library runs here, then the neighbourhoods.
@@ -288,13 +290,13 @@ def solve_dense(
     try:
         if meanwhile is not None:
             meanwhile()
-        # Another search from scratch than the child's (or, re-planning, from the caller's plan).
+        # From the starting plan, which keeps what it staffs; another lambda than the child's.
         best = route_with_library(
             run,
             sessions,
             best,
             seconds,
-            from_start=bool(run.previous),
+            from_start=True,
             penalty_factor=OWN_PENALTY_FACTOR,
         )
         # The child holds the other core: one search thread here.

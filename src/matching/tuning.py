@@ -84,8 +84,8 @@ class Tuning:
     route_min_sessions: int = 40
     """Groups smaller than this are never routed: the model proves them."""
     route_share: float = 0.45
-    """Share of a dense group's time this process's routing search takes (then route
-    neighbourhoods), beside the search from scratch in a child process."""
+    """Share of a dense group's time the routing library takes from the starting plan (then
+    route neighbourhoods), beside the search from scratch in a child process."""
     route_polish_share: float = 0.05
     """Share of a dense group's time left, after the routing searches, to polish the best
     plan with route neighbourhoods on every worker."""
