@@ -332,6 +332,9 @@ class Elsewhere:
         try:
             with tempfile.NamedTemporaryFile("wb", suffix=".pickle", delete=False) as handle:
                 pickle.dump((run.problem, options, time.time() + seconds), handle)
+        except OSError:
+            return None
+        try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "matching.routing_search", handle.name],
                 stdout=subprocess.PIPE,
@@ -339,6 +342,7 @@ class Elsewhere:
                 env=env,
             )
         except OSError:
+            os.unlink(handle.name)
             return None
         return cls(process, handle.name)
 
