@@ -5,9 +5,7 @@ good set of routes, and cutting pieces by eligibility alone (`search`) moves
 sessions between providers without looking at where they are. Two steps:
 
 1. **The routing library** (`library_routes`): OR-Tools' vehicle-routing
-   solver, from scratch or from a plan, for a share of the time; it lets go
-   of the interpreter while it searches, so it runs beside step 2
-   (`solve_dense`). A
+   solver, from scratch or from a plan. A
    vehicle is one provider's day from home to home; a node one onsite
    session and one of its start ranges; eligibility restricts each node's
    vehicle variable (`VehicleVar(index).SetValues`: in ortools 9.15
@@ -18,13 +16,24 @@ sessions between providers without looking at where they are. Two steps:
    the waiting. Its routes are then re-checked against rules 9-10 with the
    greedy's rosters, and phone and video sessions (no place, no node) go
    where there is room (`settle`). Kept only if better (`Run.better`).
-2. **Route neighbourhoods** (`improve_routes`): pieces of one, two or three
+   Its Python binding holds the interpreter while it searches (no other
+   thread of the process runs meanwhile), so the search from scratch that
+   runs beside this process's own work runs in a child process
+   (`Elsewhere`).
+2. **Route neighbourhoods** (`improve_routes`): pieces of one to six
    provider-days that lie near each other (their places a short drive
    apart), with the unstaffed sessions they could take, re-planned exactly
    by the CP-SAT model on both levels. One provider's day re-sequences its
-   route and slides its windowed starts; two or three days near each other
+   route and slides its windowed starts; several days near each other
    move and exchange sessions between them. A piece replaces the plan's
    part when better. One search thread per worker, on disjoint pieces.
+
+`solve_dense` puts them together: with two workers, the library from
+scratch in the child for all but the last seconds, while this process runs
+the library from the starting plan (another lambda) and then route
+neighbourhoods;
+the better of the two plans is polished by route neighbourhoods on both
+workers.
 
 `matching_bench.routing_peer` runs step 1 alone for the whole time: the
 reference the bench compares the matcher with on dense days.
@@ -33,20 +42,22 @@ reference the bench compares the matcher with on dense days.
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from matching.eligibility import Option
 from matching.greedy import Placer
-from matching.model import build_model, make_scope
-from matching.phases import solve_lexicographic
 from matching.problem import Location, Problem
 from matching.run import Run
-from matching.search import _committed_work, _new_search, _Piece, _Search
+from matching.search import _new_search, _Piece, _Search, _solve_piece, piece_of_day
 from matching.timeline import Timeline
 from matching.travel import Travel
 
@@ -61,8 +72,15 @@ PIECE_WEIGHTS = (1, 3, 3, 2, 2)
 """How many provider-days a route piece holds, and how often each size is drawn."""
 STOP_MARGIN = 1.0
 """Seconds a dense group sets aside for the last piece's model and the plan's assembly."""
-ROUTE_ROUNDS = 2
-"""Rounds of the routing library beside a neighbourhood search (`solve_dense`)."""
+OWN_PENALTY_FACTOR = 0.3
+"""Guided local search's lambda in this process, beside the child's 0.1 (the library's
+default, the peer's): on dense seeds 4 and 7 at equal time it routed as well or better, and a
+second search is worth more on another trajectory."""
+CHILD_MARGIN = 0.5
+"""Seconds a child process's search ends before the group's time to polish does: for the
+routes to come back and be settled."""
+CHILD_GRACE = 2.0
+"""Seconds a child process may run past its time limit before its plan is given up."""
 SECONDS_PER_DAY = 0.6
 """Time limit of a route piece's exact model, per provider-day it holds."""
 
@@ -87,8 +105,13 @@ def library_routes(
     options: Mapping[int, Sequence[Option]],
     time_limit: float,
     hint: Mapping[int, tuple[int, int]] | None = None,
+    penalty_factor: float = 0.1,
 ) -> Placement:
-    """Onsite sessions routed by OR-Tools' routing library: session -> (provider, start)."""
+    """Onsite sessions routed by OR-Tools' routing library: session -> (provider, start).
+
+    `penalty_factor` is guided local search's lambda coefficient (0.1, the
+    library's default, is the peer's); a larger one leaves a valley sooner.
+    """
     from ortools.constraint_solver import (  # type: ignore[import-untyped]
         pywrapcp,
         routing_enums_pb2,
@@ -167,6 +190,7 @@ def library_routes(
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
+    params.guided_local_search_lambda_coefficient = penalty_factor
     left = max(0.5, time_limit - (time.monotonic() - began))
     params.time_limit.FromMilliseconds(int(left * 1000))
 
@@ -179,7 +203,7 @@ def library_routes(
                 if nodes[k][1] <= start <= nodes[k][2]:
                     routes[vehicle].append((start, count + k))
                     break
-        ordered = [[node for _, node in sorted(route)] for route in routes]
+        ordered = [[manager.NodeToIndex(node) for _, node in sorted(route)] for route in routes]
         routing.CloseModelWithParameters(params)
         initial = routing.ReadAssignmentFromRoutes(ordered, True)
         if initial is not None:
@@ -231,34 +255,142 @@ def settle(
 
 
 def solve_dense(
-    run: Run, sessions: Sequence[int], start: Mapping[int, tuple[int, int]], budget: float
+    run: Run,
+    sessions: Sequence[int],
+    start: Mapping[int, tuple[int, int]],
+    budget: float,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Placement:
-    """A dense group's plan: the routing library and the route neighbourhoods, side by side.
+    """A dense group's plan: two routing searches on both cores, then route neighbourhoods.
 
-    The routing library lets go of the interpreter while it searches, so with
-    two workers it runs beside a neighbourhood search, in two rounds of
-    `route_share` of the time: the first from scratch (a re-plan from the
-    caller's plan), the second from the better of the two plans so far. The
-    rest of the time, every worker searches neighbourhoods from the best.
+    The routing library holds the interpreter while it searches (its Python
+    binding does not let go of it), so with two workers the search from
+    scratch with the peer's parameters runs in a child process (`Elsewhere`)
+    for all but the last `route_polish_share` of the time. Meanwhile this
+    process runs `meanwhile` (the caller's bound), the library from `start`
+    for `route_share` of the time (it keeps the sessions `start` staffs and
+    cuts their drives; another lambda), then route neighbourhoods. The
+    better of the two plans is polished by route neighbourhoods on every
+    worker. Without a child process (one worker, or none could be started)
+    the library runs here, then the neighbourhoods.
     """
+    polish = run.tuning.route_polish_share * budget
+    searching = budget - polish - CHILD_MARGIN
+    elsewhere = Elsewhere.start(run, sessions, searching) if run.workers >= 2 else None
     # Building a piece's model and CP-SAT's wind-down come on top of its time limit.
     budget = max(0.1, budget - STOP_MARGIN)
     deadline = time.monotonic() + budget
     best = dict(start)
     seconds = run.tuning.route_share * budget
-    if run.workers < 2:
+    if elsewhere is None:
+        if meanwhile is not None:
+            meanwhile()
         best = route_with_library(run, sessions, best, seconds, from_start=bool(run.previous))
         return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
-    for round_ in range(ROUTE_ROUNDS):
-        if deadline - time.monotonic() < seconds + 0.5:
-            break
-        from_start = round_ > 0 or bool(run.previous)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            routed = pool.submit(route_with_library, run, sessions, best, seconds, from_start)
-            searched = pool.submit(improve_routes, run, sessions, best, seconds, threads=1)
-            a, b = routed.result(), searched.result()
-        best = a if run.better(a, b) else b
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        # From the starting plan, which keeps what it staffs; another lambda than the child's.
+        best = route_with_library(
+            run,
+            sessions,
+            best,
+            seconds,
+            from_start=True,
+            penalty_factor=OWN_PENALTY_FACTOR,
+        )
+        # The child holds the other core: one search thread here.
+        best = improve_routes(run, sessions, best, deadline - time.monotonic() - polish, threads=1)
+        routed = elsewhere.result(CHILD_GRACE)
+    finally:
+        elsewhere.close()
+    best = _settled_if_better(run, sessions, routed, best)
     return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
+
+
+class Elsewhere:
+    """`library_routes` in a child process, beside this one's search.
+
+    A plain `python -m matching.routing_search` child, not `multiprocessing`:
+    a spawned worker would import the caller's main script again, and run it
+    if it has no `__main__` guard. The problem goes in through a file, the
+    routes come back pickled on its output; both are ours.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], payload: str) -> None:
+        self.process = process
+        self.payload = payload
+
+    @classmethod
+    def start(cls, run: Run, sessions: Sequence[int], seconds: float) -> Elsewhere | None:
+        """The child started from scratch on the group for `seconds`; None if it cannot be."""
+        if any(s in run.prepared.fixed for s in sessions):
+            return None
+        options = {s: run.prepared.options[s] for s in sessions if s in run.prepared.options}
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        try:
+            with tempfile.NamedTemporaryFile("wb", suffix=".pickle", delete=False) as handle:
+                pickle.dump((run.problem, options, time.time() + seconds), handle)
+        except OSError:
+            return None
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "matching.routing_search", handle.name],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        except OSError:
+            os.unlink(handle.name)
+            return None
+        return cls(process, handle.name)
+
+    def result(self, timeout: float) -> Placement:
+        """The child's routes, or nothing if it failed or is not done within `timeout`."""
+        try:
+            out, _ = self.process.communicate(timeout=timeout)
+            return pickle.loads(out) if self.process.returncode == 0 else {}
+        except (subprocess.TimeoutExpired, pickle.UnpicklingError, EOFError):
+            return {}
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the child if it still runs and remove its problem file; safe to repeat."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+        if os.path.exists(self.payload):
+            os.unlink(self.payload)
+
+
+def _route_elsewhere(payload: str) -> None:
+    """The child's side of `Elsewhere`: read the problem, route it, write the routes."""
+    with open(payload, "rb") as handle:
+        problem, options, until = pickle.load(handle)
+    timeline, travel = Timeline.for_problem(problem), Travel(problem.travel)
+    routed = library_routes(problem, timeline, travel, options, until - time.time())
+    sys.stdout.buffer.write(pickle.dumps(routed))
+
+
+def _settled_if_better(
+    run: Run,
+    sessions: Sequence[int],
+    routed: Mapping[int, tuple[int, int]],
+    best: Mapping[int, tuple[int, int]],
+) -> Placement:
+    """The routed visits settled with the phone and video sessions, if better than `best`."""
+    if not routed:
+        return dict(best)
+    prepared = run.prepared
+    options = {s: prepared.options[s] for s in sessions if s in prepared.options}
+    placement, _ = settle(run.problem, prepared.timeline, prepared.travel, options, routed)
+    run.stats["routed"] += len(routed)
+    if run.better(placement, best):
+        run.stats["routing_improved"] += 1
+        return placement
+    return dict(best)
 
 
 def route_with_library(
@@ -267,6 +399,7 @@ def route_with_library(
     start: Mapping[int, tuple[int, int]],
     seconds: float,
     from_start: bool = False,
+    penalty_factor: float = 0.1,
 ) -> Placement:
     """The routing library's plan of the group; `start` if that is not better.
 
@@ -279,14 +412,15 @@ def route_with_library(
     options = {s: prepared.options[s] for s in sessions if s in prepared.options}
     hint = start if from_start else None
     routed = library_routes(
-        run.problem, prepared.timeline, prepared.travel, options, seconds, hint=hint
+        run.problem,
+        prepared.timeline,
+        prepared.travel,
+        options,
+        seconds,
+        hint=hint,
+        penalty_factor=penalty_factor,
     )
-    placement, _ = settle(run.problem, prepared.timeline, prepared.travel, options, routed)
-    run.stats["routed"] += len(routed)
-    if run.better(placement, start):
-        run.stats["routing_improved"] += 1
-        return placement
-    return dict(start)
+    return _settled_if_better(run, sessions, routed, start)
 
 
 def improve_routes(
@@ -348,15 +482,7 @@ def _route_loop(
         if piece is None:
             time.sleep(0.005)
             continue
-        limit = min(SECONDS_PER_DAY * len(piece.providers), deadline - time.monotonic())
-        mm = build_model(run.prepared, piece.scope, previous=run.previous)
-        after = solve_lexicographic(
-            mm,
-            time_limit=max(0.05, limit),
-            workers=1,
-            hint=piece.before,
-            disruption_weight=run.disruption_weight,
-        )
+        after = _solve_piece(run, piece, deadline, SECONDS_PER_DAY * len(piece.providers))
         with search.lock:
             improved = after is not None and run.better(after, piece.before)
             if improved:
@@ -417,24 +543,7 @@ def _cut_route_piece(
     free_sessions.update(extra[:EXTRA_SESSIONS])
     if not free_sessions:
         return None
-    kept_elsewhere = {
-        s: search.placement[s]
-        for p_idx in providers
-        for (p, d), held in search.booked.items()
-        if p == p_idx and d != day
-        for s in held
-    }
-    busy, week_used = _committed_work(run, kept_elsewhere)
-    scope = make_scope(
-        run.prepared,
-        free_sessions,
-        day_of={s: day for s in free_sessions},
-        busy=busy,
-        week_used=week_used,
-        providers=providers,
-    )
-    before = {s: search.placement[s] for s in free_sessions if s in search.placement}
-    return _Piece(frozenset(providers), frozenset(free_sessions), scope, before)
+    return piece_of_day(run, search, providers, free_sessions, day)
 
 
 def _providers_of_day(search: _Search, day: int) -> list[int]:
@@ -447,3 +556,7 @@ def _providers_of_day(search: _Search, day: int) -> list[int]:
         for p_idx in search.providers_on[(s_idx, day)]:
             found[p_idx] = None
     return list(found)
+
+
+if __name__ == "__main__":
+    _route_elsewhere(sys.argv[1])

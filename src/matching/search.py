@@ -24,7 +24,7 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -322,7 +322,24 @@ def _cut_piece(
     rng.shuffle(extra)
     free.update(extra[: max(0, run.tuning.piece_sessions * scale - len(free))])
     siblings = _with_group_places(search, free, providers, day)
+    return piece_of_day(run, search, providers, free, day, siblings)
 
+
+def piece_of_day(
+    run: Run,
+    search: _Search,
+    providers: Collection[int],
+    free: Collection[int],
+    day: int,
+    siblings: Mapping[int, tuple[int, int] | None] | None = None,
+) -> _Piece:
+    """The piece that re-plans `free` on `day` among `providers`, their other days kept.
+
+    What the providers hold on other days stays where it is and counts as
+    busy time and used weekly minutes; `siblings` says where the group places
+    outside the piece are. Both searches (`_cut_piece`, the route pieces of
+    `routing_search`) cut their pieces through here.
+    """
     others = {
         s: search.placement[s]
         for p_idx in providers
@@ -393,12 +410,18 @@ def _days_held(search: _Search, p_idx: int) -> Iterator[tuple[int, set[int]]]:
             yield day, held
 
 
-def _solve_piece(run: Run, piece: _Piece, deadline: float) -> dict[int, tuple[int, int]] | None:
-    """The piece re-planned on both levels at once, or None if the solver found nothing."""
+def _solve_piece(
+    run: Run, piece: _Piece, deadline: float, seconds: float | None = None
+) -> dict[int, tuple[int, int]] | None:
+    """The piece re-planned on both levels at once, or None if the solver found nothing.
+
+    It gets `seconds` (by default `Tuning.piece_seconds`), never past `deadline`.
+    """
     mm = build_model(run.prepared, piece.scope, previous=run.previous)
+    limit = run.tuning.piece_seconds if seconds is None else seconds
     return solve_lexicographic(
         mm,
-        time_limit=min(run.tuning.piece_seconds, max(0.05, deadline - time.monotonic())),
+        time_limit=min(limit, max(0.05, deadline - time.monotonic())),
         workers=1,
         hint=piece.before,
         disruption_weight=run.disruption_weight,

@@ -82,19 +82,27 @@ def solve_group(run: Run, group: Sequence[Part], budget: float) -> Outcome:
         return fallback
 
     # Every path starts with a cap on medium from the 0-1 relaxation.
-    cap = solve_bound(
-        build_bound_model(run.prepared, make_scope(run.prepared, sessions)),
-        time_limit=tuning.bound_share * budget,
-        workers=run.workers,
-    )
+    def bound() -> int:
+        return solve_bound(
+            build_bound_model(run.prepared, make_scope(run.prepared, sessions)),
+            time_limit=tuning.bound_share * budget,
+            workers=run.workers,
+        )
+
     start = dict(fallback.placement)
     path = path_for(size, tuning)
 
     if path != "search" and _is_dense(run, sessions):
-        # Dense days are routes: the routing library, then route neighbourhoods.
-        placement = solve_dense(run, sessions, start, _left(began, budget))
+        # Dense days are routes: the routing library, then route neighbourhoods. Its search
+        # from scratch starts in a child process before the bound is computed here.
+        caps: list[int] = []
+        placement = solve_dense(
+            run, sessions, start, _left(began, budget), lambda: caps.append(bound())
+        )
         run.stats["parts_routed"] += len(group)
-        return Outcome(placement, cap, fallback.soft_bound, False, "search")
+        return Outcome(placement, caps[0], fallback.soft_bound, False, "search")
+
+    cap = bound()
 
     if path == "search":
         cap = min(cap, _scarce_bound(run, sessions, tuning.scarce_share * budget))

@@ -83,9 +83,12 @@ class Tuning:
     routed: dense days hold four to six, S and M under one."""
     route_min_sessions: int = 40
     """Groups smaller than this are never routed: the model proves them."""
-    route_share: float = 0.35
-    """Share of a dense group's time each of the two rounds of the routing library takes
-    (beside a neighbourhood search, with two workers; before it, with one)."""
+    route_share: float = 0.45
+    """Share of a dense group's time the routing library takes from the starting plan (then
+    route neighbourhoods), beside the search from scratch in a child process."""
+    route_polish_share: float = 0.05
+    """Share of a dense group's time left, after the routing searches, to polish the best
+    plan with route neighbourhoods on every worker."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

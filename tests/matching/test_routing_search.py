@@ -7,8 +7,16 @@ import time
 from matching.greedy import solve_greedy
 from matching.model import prepare
 from matching.problem import Assignment
-from matching.routing_search import dense_enough, improve_routes, route_with_library
+from matching.routing_search import (
+    Elsewhere,
+    dense_enough,
+    improve_routes,
+    route_with_library,
+    settle,
+    solve_dense,
+)
 from matching.run import Run
+from matching.search import _new_search, piece_of_day
 from matching.solve import solve
 from matching.tuning import DEFAULT_TUNING
 from matching.validate import check, validate
@@ -40,24 +48,74 @@ def test_the_small_model_stays_on_its_proven_path() -> None:
     assert "parts_routed" not in plan.stats.extra
 
 
-def test_each_route_step_keeps_the_better_plan_and_a_valid_one() -> None:
+def _small_dense_run(workers: int = 1) -> tuple[Run, list[int], dict[int, tuple[int, int]]]:
+    """A dense day of 60 sessions, its run, its sessions and the greedy's placement."""
     problem = generate_problem(dense_spec(0.6), 4)
     prepared = prepare(problem)
-    run = Run(problem, prepared, DEFAULT_TUNING, time.monotonic() + 30, 1, 0, None)
+    run = Run(problem, prepared, DEFAULT_TUNING, time.monotonic() + 30, workers, 0, None)
     index = {s.id: i for i, s in enumerate(problem.sessions)}
     providers = {p.id: i for i, p in enumerate(problem.providers)}
     start = {
         index[a.session]: (providers[a.provider], prepared.timeline.minute(a.start))
         for a in solve_greedy(problem).assignments
     }
-    sessions = sorted(prepared.options)
+    return run, sorted(prepared.options), start
+
+
+def _broken_rules(run: Run, placement: dict[int, tuple[int, int]]) -> list[object]:
+    """Rule violations of a placement, the sessions it leaves out aside."""
+    problem, timeline = run.problem, run.prepared.timeline
+    assignments = [
+        Assignment(problem.sessions[s].id, problem.providers[p].id, timeline.instant(t))
+        for s, (p, t) in placement.items()
+    ]
+    return [v for v in check(problem, assignments).violations if v.code != "missing"]
+
+
+def test_each_route_step_keeps_the_better_plan_and_a_valid_one() -> None:
+    run, sessions, start = _small_dense_run()
     routed = route_with_library(run, sessions, start, 2.0)
     assert not run.better(start, routed)
     improved = improve_routes(run, sessions, routed, 2.0)
     assert not run.better(routed, improved)
-    assignments = [
-        Assignment(problem.sessions[s].id, problem.providers[p].id, prepared.timeline.instant(t))
-        for s, (p, t) in improved.items()
-    ]
-    broken = [v for v in check(problem, assignments).violations if v.code != "missing"]
-    assert broken == []  # the unstaffed ones are simply not listed here
+    assert _broken_rules(run, improved) == []
+
+
+def test_the_dense_search_with_two_workers_is_valid_and_never_worse_than_its_start() -> None:
+    run, sessions, start = _small_dense_run(workers=2)
+    placement = solve_dense(run, sessions, start, 5.0)
+    assert _broken_rules(run, placement) == []
+    assert not run.better(start, placement)
+    assert set(placement) <= set(sessions)
+    assert run.stats["routed"] > 0  # both routing searches came back (here and the child's)
+
+
+def test_the_child_process_routes_the_onsite_sessions_like_the_library_here() -> None:
+    run, sessions, _ = _small_dense_run(workers=2)
+    elsewhere = Elsewhere.start(run, sessions, 1.5)
+    assert elsewhere is not None
+    routed = elsewhere.result(timeout=60)
+    assert routed, "the child sent its routes back"
+    assert all(run.problem.sessions[s].is_onsite for s in routed)
+    prepared = run.prepared
+    options = {s: prepared.options[s] for s in sessions}
+    placed, _ = settle(run.problem, prepared.timeline, prepared.travel, options, routed)
+    assert _broken_rules(run, placed) == []
+
+
+def test_a_child_that_is_not_done_in_time_is_stopped_and_its_plan_not_used() -> None:
+    run, sessions, _ = _small_dense_run(workers=2)
+    elsewhere = Elsewhere.start(run, sessions, 20.0)
+    assert elsewhere is not None
+    assert elsewhere.result(timeout=0.01) == {}
+    assert elsewhere.process.returncode is not None  # killed, not left running
+
+
+def test_a_piece_of_one_day_holds_its_sessions_and_keeps_what_is_outside() -> None:
+    run, sessions, start = _small_dense_run()
+    search = _new_search(run, sessions, start)
+    (provider, day), held = next((key, held) for key, held in search.booked.items() if held)
+    piece = piece_of_day(run, search, {provider}, held, day)
+    assert piece.providers == {provider} and piece.sessions == held
+    assert piece.before == {s: start[s] for s in held}
+    assert set(piece.scope.sessions) == held
