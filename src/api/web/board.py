@@ -643,7 +643,7 @@ def _shown(page: Page, n: int, s: StaffableView) -> dict[str, Any]:
     change = s.provider_change
     assert page.user is not None
     if change is None or not sees_private_data(page.user, change.provider):
-        return {"text": text, "action": None}
+        return {"text": text, "action": None, "hint": None}
     name = change.provider.display_name
     if "countries" in change.changes:
         label = page.t("board.allow_country", name=name, country=str(s.change.get("country")))

@@ -64,3 +64,15 @@ def test_the_requester_sees_the_suggestion_but_no_button(
     assert "beyond their travel limit" in page
     assert "Not a change you make" in page
     assert "/staffable" not in page.split("beyond their travel limit")[1].split("</li>")[0]
+
+
+def test_a_suggestion_that_changes_the_booking_is_shown_to_the_dispatcher_as_text(
+    browser: Browser, world: World, db: Session
+) -> None:
+    """Another modality is the requester's change: the dispatcher's page says it, no button."""
+    world.provider(db, name="Awet", modalities=["video"])
+    booking = world.booking(db, hour=10, status="unfilled")
+    page = browser.sign_in(world.dispatcher).language("en").get(f"/board/bookings/{booking.id}")
+    assert page.status_code == 200, page.text
+    assert "What would make it possible" in page.text
+    assert "/staffable" not in page.text
