@@ -40,7 +40,7 @@ from matching.phases import (
     start_from,
 )
 from matching.problem import PREFERRED_BONUS
-from matching.routing_search import dense_enough, solve_dense
+from matching.routing_search import dense_enough, improve_routes, solve_dense
 from matching.run import Run
 from matching.search import improve
 from matching.tuning import Tuning
@@ -96,10 +96,16 @@ def solve_group(run: Run, group: Sequence[Part], budget: float) -> Outcome:
         # Dense days are routes: the routing library, then route neighbourhoods. Its search
         # from scratch starts in a child process before the bound is computed here.
         caps: list[int] = []
-        placement = solve_dense(
-            run, sessions, start, _left(began, budget), lambda: caps.append(bound())
-        )
+        routing = (1 - tuning.route_medium_share) * _left(began, budget)
+        placement = solve_dense(run, sessions, start, routing, lambda: caps.append(bound()))
         run.stats["parts_routed"] += len(group)
+        if run.staffed(placement) - run.staffed(sessions) < caps[0]:
+            # The routes leave out sessions the bound says could be staffed: medium comes
+            # first, so the search's insertions get the rest of the time.
+            run.stats["routes_then_searched"] += len(group)
+            placement = improve(run, sessions, placement, _left(began, budget), caps[0])
+        else:
+            placement = improve_routes(run, sessions, placement, _left(began, budget) - 0.1)
         return Outcome(placement, caps[0], fallback.soft_bound, False, "search")
 
     cap = bound()

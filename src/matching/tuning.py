@@ -89,6 +89,9 @@ class Tuning:
     route_polish_share: float = 0.05
     """Share of a dense group's time left, after the routing searches, to polish the best
     plan with route neighbourhoods on every worker."""
+    route_medium_share: float = 0.1
+    """Share of a dense group's time kept after the routing: the search's insertions when the
+    routes staff less than the bound allows, else more route neighbourhoods."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

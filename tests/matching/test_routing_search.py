@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 
+import pytest
+
+import matching.strategy as strategy
 from matching.greedy import solve_greedy
 from matching.model import prepare
 from matching.problem import Assignment
@@ -119,3 +123,28 @@ def test_a_piece_of_one_day_holds_its_sessions_and_keeps_what_is_outside() -> No
     assert piece.providers == {provider} and piece.sessions == held
     assert piece.before == {s: start[s] for s in held}
     assert set(piece.scope.sessions) == held
+
+
+def test_sessions_the_routes_leave_out_but_the_bound_allows_are_put_back_by_the_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problem = generate_problem("dense", 5)
+    greedy = solve_greedy(problem).score
+
+    def routes_that_drop_one(
+        run: Run,
+        sessions: Sequence[int],
+        start: Mapping[int, tuple[int, int]],
+        budget: float,
+        meanwhile: Callable[[], object],
+    ) -> dict[int, tuple[int, int]]:
+        meanwhile()  # the caller's bound, as the real routing computes it
+        kept = dict(start)
+        kept.pop(next(iter(kept)))  # one session the greedy staffs, left out
+        return kept
+
+    monkeypatch.setattr(strategy, "solve_dense", routes_that_drop_one)
+    plan = solve(problem, time_limit=10, workers=1)
+    assert validate(problem, plan).ok
+    assert plan.stats.extra["routes_then_searched"] == 1
+    assert plan.score.medium >= greedy.medium
