@@ -36,6 +36,7 @@ from matching.problem import (
 )
 from matching.towns import Town, load_towns
 from matching.travel import great_circle_km
+from matching_bench.generate import jitter
 
 TIMEZONE = "Europe/Brussels"
 DAY = date(2027, 2, 1)
@@ -66,7 +67,7 @@ def generate_dense(seed: int, density: float = 1.0) -> Problem:
     rng = random.Random(seed)
     towns = _service_towns(rng, load_towns())
     sites = [
-        (town, *_jitter(rng, town.lat, town.lon, SITE_RADIUS_KM))
+        (town, *jitter(rng, town.lat, town.lon, SITE_RADIUS_KM))
         for town in towns
         for _ in range(SITES_PER_TOWN)
     ]
@@ -103,7 +104,7 @@ def _service_towns(rng: random.Random, towns: Sequence[Town]) -> list[Town]:
 
 def _provider(rng: random.Random, index: int, towns: Sequence[Town]) -> Provider:
     town = towns[index % len(towns)]
-    lat, lon = _jitter(rng, town.lat, town.lon, HOME_RADIUS_KM)
+    lat, lon = jitter(rng, town.lat, town.lon, HOME_RADIUS_KM)
     codes = list(LANGUAGE_WEIGHTS)
     spoken: list[str] = []
     while len(spoken) < rng.choice((2, 2, 3)):
@@ -164,15 +165,6 @@ def _session(rng: random.Random, index: int, sites: Sequence[tuple[Town, float, 
         ),
         priority=3 if roll < 0.07 else 2 if roll < 0.25 else 1,
     )
-
-
-def _jitter(rng: random.Random, lat: float, lon: float, km: float) -> tuple[float, float]:
-    """A point uniformly spread within `km` of (lat, lon), rounded to about a metre."""
-    distance = km * math.sqrt(rng.random())
-    bearing = rng.random() * 2 * math.pi
-    dlat = distance * math.cos(bearing) / 111.2
-    dlon = distance * math.sin(bearing) / (111.2 * math.cos(math.radians(lat)))
-    return round(lat + dlat, 5), round(lon + dlon, 5)
 
 
 def _at(minute: int) -> datetime:

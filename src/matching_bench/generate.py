@@ -378,7 +378,7 @@ def _sites(rng: random.Random, towns: Sequence[Town], area: frozenset[str] | Non
         weight = SITE_WEIGHTS.get(t.name, OTHER_SITE_WEIGHT)
         count = 3 if weight >= 4 else 2 if weight >= 2 else 1
         for _ in range(count):
-            lat, lon = _jitter(rng, t.lat, t.lon, 3.0)
+            lat, lon = jitter(rng, t.lat, t.lon, 3.0)
             sites.append(_Site(t, lat, lon, weight / count))
     return sites
 
@@ -514,7 +514,7 @@ def _provider(
 
     nearby = [t for t in towns if _km(t, anchor.site.town) <= HOME_RADIUS_KM]
     home_town = _weighted(rng, nearby, [float(t.population or UNKNOWN_POPULATION) for t in nearby])
-    lat, lon = _jitter(rng, home_town.lat, home_town.lon, 6.0)
+    lat, lon = jitter(rng, home_town.lat, home_town.lon, 6.0)
     cross_border = rng.random() < CROSS_BORDER_SHARE
     countries = frozenset({"BE", "FR"}) if cross_border else frozenset({home_town.country})
 
@@ -858,7 +858,7 @@ def _beneficiary(rng: random.Random, used: set[str]) -> str:
             return candidate
 
 
-def _jitter(rng: random.Random, lat: float, lon: float, km: float) -> tuple[float, float]:
+def jitter(rng: random.Random, lat: float, lon: float, km: float) -> tuple[float, float]:
     """A point uniformly spread within `km` of (lat, lon), rounded to about a metre."""
     distance = km * math.sqrt(rng.random())
     bearing = rng.random() * 2 * math.pi

@@ -40,6 +40,16 @@ def confirmation_text(db: Session, scene: Scene, assignment: Assignment) -> str:
     return email.text + email.html
 
 
+def staffed_by_video_down_its_ladder(db: Session) -> tuple[Scene, Assignment]:
+    """An onsite booking that accepts video, given to its provider by video (with a link)."""
+    scene = make_scene(db)
+    scene.booking.accepted_modalities = ["video"]
+    scene.booking.video_link = LINK
+    assignment = assign(db, scene)
+    assignment.modality = "video"
+    return scene, assignment
+
+
 def test_a_video_session_s_message_has_the_link_and_no_address(db: Session) -> None:
     scene = make_scene(db, modality="video")
     scene.booking.video_link = LINK
@@ -56,11 +66,7 @@ def test_an_onsite_session_s_message_has_the_address_and_no_link(db: Session) ->
 
 
 def test_a_session_staffed_by_video_down_its_ladder_has_the_link(db: Session) -> None:
-    scene = make_scene(db)
-    scene.booking.accepted_modalities = ["video"]
-    scene.booking.video_link = LINK
-    assignment = assign(db, scene)
-    assignment.modality = "video"
+    scene, assignment = staffed_by_video_down_its_ladder(db)
     text = confirmation_text(db, scene, assignment)
     assert LINK in text
     assert scene.booking.address is not None and scene.booking.address not in text
@@ -82,11 +88,7 @@ def test_a_group_s_message_names_the_provider_s_place_and_every_language(db: Ses
 def test_the_invitation_of_a_session_staffed_by_video_down_its_ladder_is_located_at_the_link(
     db: Session,
 ) -> None:
-    scene = make_scene(db)
-    scene.booking.accepted_modalities = ["video"]
-    scene.booking.video_link = LINK
-    assignment = assign(db, scene)
-    assignment.modality = "video"
+    _scene, assignment = staffed_by_video_down_its_ladder(db)
     events.assignment_confirmed(db, assignment=assignment, now=NOW)
     emails = messages(db, event="assignment_confirmed", channel="email")
     assert len(emails) == 2  # the provider's and the requester's
@@ -103,11 +105,7 @@ def test_the_invitation_of_an_onsite_session_is_located_at_the_address(db: Sessi
 
 
 def test_the_sms_of_a_video_session_carries_the_link(db: Session) -> None:
-    scene = make_scene(db)
-    scene.booking.accepted_modalities = ["video"]
-    scene.booking.video_link = LINK
-    assignment = assign(db, scene)
-    assignment.modality = "video"
+    _scene, assignment = staffed_by_video_down_its_ladder(db)
     events.assignment_confirmed(db, assignment=assignment, now=NOW)
     [row] = messages(db, event="assignment_confirmed", channel="sms")
     for locale in ("en", "fr", "nl"):
