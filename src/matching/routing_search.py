@@ -27,13 +27,15 @@ sessions between providers without looking at where they are. Two steps:
    route and slides its windowed starts; several days near each other
    move and exchange sessions between them. A piece replaces the plan's
    part when better. One search thread per worker, on disjoint pieces.
+3. **The best combination** (`route_pool`): both routing searches pool the
+   routes of every plan they report, and CP-SAT picks the best set of them
+   (at most one per provider-day, each session once).
 
 `solve_dense` puts them together: with two workers, the library from
-scratch in the child for all but the last seconds, while this process runs
-the library from the starting plan (another lambda) and then route
-neighbourhoods;
-the better of the two plans is polished by route neighbourhoods on both
-workers.
+scratch in the child, while this process runs the library from scratch on
+another trajectory (idle as span, another lambda) and then route
+neighbourhoods; the pooled routes are combined, and the result is
+polished by route neighbourhoods on both workers.
 
 `matching_bench.routing_peer` runs step 1 alone for the whole time: the
 reference the bench compares the matcher with on dense days.
@@ -56,6 +58,7 @@ from concurrent.futures import ThreadPoolExecutor
 from matching.eligibility import Option
 from matching.greedy import Placer
 from matching.problem import Location, Problem
+from matching.route_pool import MEDIUM_WEIGHT, Route, Stop, best_combination, routes_of
 from matching.run import Run
 from matching.search import _new_search, _Piece, _Search, _solve_piece, piece_of_day
 from matching.timeline import Timeline
@@ -63,8 +66,6 @@ from matching.travel import Travel
 
 Placement = dict[int, tuple[int, int]]
 
-MEDIUM_WEIGHT = 100_000
-"""The routing cost of leaving one priority point unstaffed: above any day's travel and wait."""
 EXTRA_SESSIONS = 6
 """Unstaffed sessions a route piece takes in at most."""
 PIECE_DAYS = (1, 2, 3, 4, 6)
@@ -74,8 +75,8 @@ STOP_MARGIN = 1.0
 """Seconds a dense group sets aside for the last piece's model and the plan's assembly."""
 OWN_PENALTY_FACTOR = 0.3
 """Guided local search's lambda in this process, beside the child's 0.1 (the library's
-default, the peer's): on dense seeds 4 and 7 at equal time it routed as well or better, and a
-second search is worth more on another trajectory."""
+default, the peer's): on dense seeds 4 and 7 at equal time it routed as well or better, and the
+combination draws on two trajectories more than on two alike."""
 CHILD_MARGIN = 0.5
 """Seconds a child process's search ends before the group's time to polish does: for the
 routes to come back and be settled."""
@@ -106,11 +107,19 @@ def library_routes(
     time_limit: float,
     hint: Mapping[int, tuple[int, int]] | None = None,
     penalty_factor: float = 0.1,
+    pool: set[Route] | None = None,
+    idle_as_span: bool = False,
 ) -> Placement:
     """Onsite sessions routed by OR-Tools' routing library: session -> (provider, start).
 
     `penalty_factor` is guided local search's lambda coefficient (0.1, the
     library's default, is the peer's); a larger one leaves a valley sooner.
+    With `pool`, the routes of every plan the search reports are added to it
+    (`route_pool`). With `idle_as_span`, a salaried provider's day costs
+    its span (departure to return) and everyone else's its drives plus its
+    session minutes, which are paid back in each visit's penalty: the same
+    objective up to a constant, in the library's cheaper span terms, and
+    another trajectory than the peer's waiting (slack) cost.
     """
     from ortools.constraint_solver import (  # type: ignore[import-untyped]
         pywrapcp,
@@ -154,8 +163,14 @@ def library_routes(
 
     # Matrices rather than Python callbacks: the search then never waits for the interpreter.
     elapsed = [[service[a] + drive[a][b] for b in range(size)] for a in range(size)]
-    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(drive))
     time_index = routing.RegisterTransitMatrix(elapsed)
+    if idle_as_span:
+        nothing = routing.RegisterTransitMatrix([[0] * size for _ in range(size)])
+        for v, (p_idx, _day) in enumerate(vehicles):
+            paid = nothing if problem.providers[p_idx].counts_idle else time_index
+            routing.SetArcCostEvaluatorOfVehicle(paid, v)
+    else:
+        routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(drive))
     horizon = timeline.day_starts[-1]
     routing.AddDimension(time_index, horizon, horizon, False, "time")
     clock = routing.GetDimensionOrDie("time")
@@ -166,7 +181,9 @@ def library_routes(
         hi = timeline.day_starts[min(day + 2, len(timeline.day_starts) - 1)]
         clock.CumulVar(routing.Start(v)).SetRange(lo, hi)
         clock.CumulVar(routing.End(v)).SetRange(lo, hi)
-        if problem.providers[p_idx].counts_idle:
+        if problem.providers[p_idx].counts_idle and idle_as_span:
+            clock.SetSpanCostCoefficientForVehicle(1, v)
+        elif problem.providers[p_idx].counts_idle:
             clock.SetSlackCostCoefficientForVehicle(1, v)
     by_session: dict[int, list[int]] = defaultdict(list)
     nodes_of: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -178,10 +195,25 @@ def library_routes(
         for v in may:
             nodes_of[(s_idx, v)].append(k)
     for s_idx, indices in by_session.items():
-        routing.AddDisjunction(indices, MEDIUM_WEIGHT * problem.sessions[s_idx].priority)
+        session = problem.sessions[s_idx]
+        paid_back = session.duration_minutes if idle_as_span else 0
+        routing.AddDisjunction(indices, MEDIUM_WEIGHT * session.priority + paid_back)
     for v in range(count):
         routing.AddVariableMinimizedByFinalizer(clock.CumulVar(routing.End(v)))
         routing.AddVariableMaximizedByFinalizer(clock.CumulVar(routing.Start(v)))
+    if pool is not None:
+
+        def report() -> None:
+            for v in range(count):
+                stops: list[Stop] = []
+                index = routing.NextVar(routing.Start(v)).Value()
+                while not routing.IsEnd(index):
+                    stops.append(nodes[manager.IndexToNode(index) - count][:3])
+                    index = routing.NextVar(index).Value()
+                if stops:
+                    pool.add((vehicles[v], tuple(stops)))
+
+        routing.AddAtSolutionCallback(report)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = (
@@ -261,51 +293,82 @@ def solve_dense(
     budget: float,
     meanwhile: Callable[[], object] | None = None,
 ) -> Placement:
-    """A dense group's plan: two routing searches on both cores, then route neighbourhoods.
+    """A dense group's plan: two routing searches on both cores, their best routes combined,
+    then route neighbourhoods.
 
     The routing library holds the interpreter while it searches (its Python
     binding does not let go of it), so with two workers the search from
     scratch with the peer's parameters runs in a child process (`Elsewhere`)
-    for all but the last `route_polish_share` of the time. Meanwhile this
-    process runs `meanwhile` (the caller's bound), the library from `start`
-    for `route_share` of the time (it keeps the sessions `start` staffs and
-    cuts their drives; another lambda), then route neighbourhoods. The
-    better of the two plans is polished by route neighbourhoods on every
-    worker. Without a child process (one worker, or none could be started)
-    the library runs here, then the neighbourhoods.
+    until the routes are combined. Meanwhile this process runs `meanwhile`
+    (the caller's bound), the library from scratch on another trajectory
+    (idle as span, another lambda) for `route_share` of the time, then route
+    neighbourhoods from the better plan. Both searches pool the routes they
+    meet; CP-SAT picks the best combination of the pool and the current
+    plan's routes (`route_pool`) for `route_combine_share` of the time, and
+    route neighbourhoods polish the result on every worker for the last
+    `route_polish_share`. Without a child process (one worker, or none could
+    be started) the library runs here, then the neighbourhoods, the
+    combination and the polish.
     """
-    polish = run.tuning.route_polish_share * budget
-    searching = budget - polish - CHILD_MARGIN
+    tuning = run.tuning
+    polish = tuning.route_polish_share * budget
+    combine = tuning.route_combine_share * budget
+    searching = budget - polish - combine - CHILD_MARGIN
     elsewhere = Elsewhere.start(run, sessions, searching) if run.workers >= 2 else None
     # Building a piece's model and CP-SAT's wind-down come on top of its time limit.
     budget = max(0.1, budget - STOP_MARGIN)
     deadline = time.monotonic() + budget
     best = dict(start)
-    seconds = run.tuning.route_share * budget
+    seconds = tuning.route_share * budget
+    pool: set[Route] = set()
+    if meanwhile is not None:
+        meanwhile()
     if elsewhere is None:
-        if meanwhile is not None:
-            meanwhile()
-        best = route_with_library(run, sessions, best, seconds, from_start=bool(run.previous))
-        return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
-    try:
-        if meanwhile is not None:
-            meanwhile()
-        # From the starting plan, which keeps what it staffs; another lambda than the child's.
         best = route_with_library(
-            run,
-            sessions,
-            best,
-            seconds,
-            from_start=True,
-            penalty_factor=OWN_PENALTY_FACTOR,
+            run, sessions, best, seconds, from_start=bool(run.previous), pool=pool
         )
-        # The child holds the other core: one search thread here.
-        best = improve_routes(run, sessions, best, deadline - time.monotonic() - polish, threads=1)
-        routed = elsewhere.result(CHILD_GRACE)
-    finally:
-        elsewhere.close()
-    best = _settled_if_better(run, sessions, routed, best)
+        best = improve_routes(run, sessions, best, deadline - time.monotonic() - polish - combine)
+    else:
+        try:
+            best = route_with_library(
+                run,
+                sessions,
+                best,
+                seconds,
+                penalty_factor=OWN_PENALTY_FACTOR,
+                pool=pool,
+                idle_as_span=True,
+            )
+            # The child holds the other core: one search thread here.
+            left = deadline - time.monotonic() - polish - combine
+            best = improve_routes(run, sessions, best, left, threads=1)
+            routed, met = elsewhere.result(CHILD_GRACE)
+        finally:
+            elsewhere.close()
+        pool |= met
+        best = _settled_if_better(run, sessions, routed, best)
+    best = combine_routes(run, sessions, pool, best, deadline - time.monotonic() - polish)
     return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
+
+
+def combine_routes(
+    run: Run,
+    sessions: Sequence[int],
+    pool: set[Route],
+    best: Mapping[int, tuple[int, int]],
+    seconds: float,
+) -> Placement:
+    """The best combination of the pooled routes and `best`'s own, settled; `best` if not better."""
+    if not pool or seconds < 0.2 or run.stopped:
+        return dict(best)
+    prepared = run.prepared
+    options = {s: prepared.options[s] for s in sessions if s in prepared.options}
+    own = routes_of(run.problem, prepared.timeline, options, best)
+    combined = best_combination(run.problem, prepared.travel, pool | own, own, seconds, run.workers)
+    run.stats["pooled_routes"] += len(pool | own)
+    improved = _settled_if_better(run, sessions, combined, best)
+    run.stats["routes_combined"] += int(improved != best)
+    return improved
 
 
 class Elsewhere:
@@ -346,13 +409,16 @@ class Elsewhere:
             return None
         return cls(process, handle.name)
 
-    def result(self, timeout: float) -> Placement:
-        """The child's routes, or nothing if it failed or is not done within `timeout`."""
+    def result(self, timeout: float) -> tuple[Placement, set[Route]]:
+        """The child's routes and the pool it met, or nothing if it failed or is late."""
         try:
             out, _ = self.process.communicate(timeout=timeout)
-            return pickle.loads(out) if self.process.returncode == 0 else {}
-        except (subprocess.TimeoutExpired, pickle.UnpicklingError, EOFError):
-            return {}
+            if self.process.returncode != 0:
+                return {}, set()
+            routed, pool = pickle.loads(out)
+            return routed, pool
+        except (subprocess.TimeoutExpired, pickle.UnpicklingError, EOFError, ValueError):
+            return {}, set()
         finally:
             self.close()
 
@@ -370,8 +436,9 @@ def _route_elsewhere(payload: str) -> None:
     with open(payload, "rb") as handle:
         problem, options, until = pickle.load(handle)
     timeline, travel = Timeline.for_problem(problem), Travel(problem.travel)
-    routed = library_routes(problem, timeline, travel, options, until - time.time())
-    sys.stdout.buffer.write(pickle.dumps(routed))
+    pool: set[Route] = set()
+    routed = library_routes(problem, timeline, travel, options, until - time.time(), pool=pool)
+    sys.stdout.buffer.write(pickle.dumps((routed, pool)))
 
 
 def _settled_if_better(
@@ -400,11 +467,14 @@ def route_with_library(
     seconds: float,
     from_start: bool = False,
     penalty_factor: float = 0.1,
+    pool: set[Route] | None = None,
+    idle_as_span: bool = False,
 ) -> Placement:
     """The routing library's plan of the group; `start` if that is not better.
 
     Without `from_start` it searches from scratch, like the peer: started
-    from a greedy plan, its local search stays in that plan's valley.
+    from a greedy plan, its local search stays in that plan's valley. The
+    routes it meets go to `pool`, and `idle_as_span` is `library_routes`'.
     """
     if any(s in run.prepared.fixed for s in sessions):
         return dict(start)
@@ -419,6 +489,8 @@ def route_with_library(
         seconds,
         hint=hint,
         penalty_factor=penalty_factor,
+        pool=pool,
+        idle_as_span=idle_as_span,
     )
     return _settled_if_better(run, sessions, routed, start)
 

@@ -93,19 +93,20 @@ def solve_group(run: Run, group: Sequence[Part], budget: float) -> Outcome:
     path = path_for(size, tuning)
 
     if path != "search" and _is_dense(run, sessions):
-        # Dense days are routes: the routing library, then route neighbourhoods. Its search
-        # from scratch starts in a child process before the bound is computed here.
+        # Dense days are routes: two routing searches, their best routes combined, route
+        # neighbourhoods. The child process's search starts before the bound is computed here.
         caps: list[int] = []
         routing = (1 - tuning.route_medium_share) * _left(began, budget)
         placement = solve_dense(run, sessions, start, routing, lambda: caps.append(bound()))
         run.stats["parts_routed"] += len(group)
         if run.staffed(placement) - run.staffed(sessions) < caps[0]:
             # The routes leave out sessions the bound says could be staffed: medium comes
-            # first, so the search's insertions get the rest of the time.
+            # first, so the search's insertions get the rest of the time, until medium meets
+            # the cap or stalls; route neighbourhoods then cut the drives they added.
             run.stats["routes_then_searched"] += len(group)
-            placement = improve(run, sessions, placement, _left(began, budget), caps[0])
-        else:
-            placement = improve_routes(run, sessions, placement, _left(began, budget) - 0.1)
+            left = _left(began, budget)
+            placement = improve(run, sessions, placement, left, caps[0], stop_at_cap=True)
+        placement = improve_routes(run, sessions, placement, _left(began, budget) - 0.1)
         return Outcome(placement, caps[0], fallback.soft_bound, False, "search")
 
     cap = bound()

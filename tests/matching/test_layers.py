@@ -38,6 +38,7 @@ LAYERS = [
     "phases",
     "run",
     "search",
+    "route_pool",
     "routing_search",
     "strategy",
     "solve",

@@ -11,10 +11,13 @@ import matching.strategy as strategy
 from matching.greedy import solve_greedy
 from matching.model import prepare
 from matching.problem import Assignment
+from matching.route_pool import Route, best_combination, routes_of, timed
 from matching.routing_search import (
     Elsewhere,
+    combine_routes,
     dense_enough,
     improve_routes,
+    library_routes,
     route_with_library,
     settle,
     solve_dense,
@@ -94,12 +97,50 @@ def test_the_dense_search_with_two_workers_is_valid_and_never_worse_than_its_sta
     assert run.stats["routed"] > 0  # both routing searches came back (here and the child's)
 
 
+def test_the_routing_library_pools_the_routes_of_every_plan_it_reports() -> None:
+    run, sessions, _ = _small_dense_run()
+    prepared = run.prepared
+    options = {s: prepared.options[s] for s in sessions}
+    for idle_as_span in (False, True):
+        pool: set[Route] = set()
+        routed = library_routes(
+            run.problem,
+            prepared.timeline,
+            prepared.travel,
+            options,
+            2.0,
+            pool=pool,
+            idle_as_span=idle_as_span,
+        )
+        assert routed, "the library routed the day"
+        assert routes_of(run.problem, prepared.timeline, options, routed) <= pool
+        assert all(timed(run.problem, prepared.travel, key[0], route) for key, route in pool)
+        combined = best_combination(run.problem, prepared.travel, pool, set(), 5, 1)
+        assert run.staffed(combined) >= run.staffed(routed)
+        placed, _ = settle(run.problem, prepared.timeline, prepared.travel, options, combined)
+        assert _broken_rules(run, placed) == []
+
+
+def test_combining_the_pooled_routes_never_makes_the_plan_worse() -> None:
+    run, sessions, start = _small_dense_run()
+    prepared = run.prepared
+    options = {s: prepared.options[s] for s in sessions}
+    pool: set[Route] = set()
+    library_routes(run.problem, prepared.timeline, prepared.travel, options, 1.0, pool=pool)
+    combined = combine_routes(run, sessions, pool, start, 5.0)
+    assert not run.better(start, combined)
+    assert _broken_rules(run, combined) == []
+    assert run.stats["pooled_routes"] >= len(pool)
+    assert combine_routes(run, sessions, set(), start, 5.0) == start
+
+
 def test_the_child_process_routes_the_onsite_sessions_like_the_library_here() -> None:
     run, sessions, _ = _small_dense_run(workers=2)
     elsewhere = Elsewhere.start(run, sessions, 1.5)
     assert elsewhere is not None
-    routed = elsewhere.result(timeout=60)
+    routed, pool = elsewhere.result(timeout=60)
     assert routed, "the child sent its routes back"
+    assert routes_of(run.problem, run.prepared.timeline, run.prepared.options, routed) <= pool
     assert all(run.problem.sessions[s].is_onsite for s in routed)
     prepared = run.prepared
     options = {s: prepared.options[s] for s in sessions}
@@ -111,7 +152,7 @@ def test_a_child_that_is_not_done_in_time_is_stopped_and_its_plan_not_used() -> 
     run, sessions, _ = _small_dense_run(workers=2)
     elsewhere = Elsewhere.start(run, sessions, 20.0)
     assert elsewhere is not None
-    assert elsewhere.result(timeout=0.01) == {}
+    assert elsewhere.result(timeout=0.01) == ({}, set())
     assert elsewhere.process.returncode is not None  # killed, not left running
 
 

@@ -1,0 +1,125 @@
+"""Dense days: the routes the searches met, timed one by one and combined at their best."""
+
+from __future__ import annotations
+
+from matching.model import Prepared, prepare
+from matching.problem import Problem
+from matching.route_pool import Route, Stop, best_combination, routes_of, timed
+from tests.matching.factories import LILLE, TOURNAI, problem, provider, session
+
+
+def two_towns(salaried: bool = False) -> Problem:
+    """Two sessions in Lille and two in Tournai, windowed; a provider living in each town."""
+    return problem(
+        [
+            provider("p-lille", living=LILLE, counts_idle=salaried),
+            provider("p-tournai", living=TOURNAI, counts_idle=salaried),
+        ],
+        [
+            session("lille-1", window=("2026-12-01 08:00", "2026-12-01 12:00")),
+            session("lille-2", start="2026-12-01 14:00"),
+            session("tournai-1", place=TOURNAI, window=("2026-12-01 08:00", "2026-12-01 12:00")),
+            session("tournai-2", place=TOURNAI, start="2026-12-01 14:00"),
+        ],
+    )
+
+
+def stops(prepared: Prepared, provider_id: str, *session_ids: str) -> Route:
+    """The route of one provider's day through these sessions, with their start ranges."""
+    problem = prepared.problem
+    p_idx = next(i for i, p in enumerate(problem.providers) if p.id == provider_id)
+    found: list[Stop] = []
+    day = 0
+    for session_id in session_ids:
+        s_idx = next(i for i, s in enumerate(problem.sessions) if s.id == session_id)
+        option = next(o for o in prepared.options[s_idx] if o.provider == p_idx)
+        window = option.ranges[0]
+        day = window.day
+        found.append((s_idx, window.lo, window.hi))
+    return (p_idx, day), tuple(found)
+
+
+def by_id(prepared: Prepared, placement: dict[int, tuple[int, int]]) -> dict[str, str]:
+    problem = prepared.problem
+    return {problem.sessions[s].id: problem.providers[p].id for s, (p, _) in placement.items()}
+
+
+def test_a_salaried_route_starts_its_windowed_session_as_late_as_it_can() -> None:
+    prepared = prepare(two_towns(salaried=True))
+    (p_idx, _day), route = stops(prepared, "p-lille", "lille-1", "lille-2")
+    found = timed(prepared.problem, prepared.travel, p_idx, route)
+    assert found is not None
+    starts, cost = found
+    # The 10:00 window closes at 12:00: the hour-long session ends at 13:00, an hour's wait.
+    assert starts[0] == route[0][2]
+    assert starts[1] == route[1][1]
+    assert starts[1] - (starts[0] + 60) == 60
+    drives = cost - 60
+    assert drives == 2 * prepared.travel.minutes(prepared.problem.providers[p_idx].home, LILLE)
+
+
+def test_a_freelance_route_costs_its_drives_only() -> None:
+    salaried, freelance = prepare(two_towns(salaried=True)), prepare(two_towns())
+    for prepared, waiting in ((salaried, 60), (freelance, 0)):
+        (p_idx, _), route = stops(prepared, "p-lille", "lille-1", "lille-2")
+        found = timed(prepared.problem, prepared.travel, p_idx, route)
+        assert found is not None
+        home = prepared.problem.providers[p_idx].home
+        assert found[1] == 2 * prepared.travel.minutes(home, LILLE) + waiting
+
+
+def test_a_route_that_cannot_keep_its_windows_or_the_daily_minutes_is_not_timed() -> None:
+    prepared = prepare(two_towns())
+    (p_idx, _), route = stops(prepared, "p-lille", "lille-2", "tournai-1")
+    assert timed(prepared.problem, prepared.travel, p_idx, route) is None  # 14:00, then before noon
+    tired = prepare(
+        problem(
+            [provider("p-lille", max_minutes_per_day=90)],
+            [session("a", start="2026-12-01 09:00"), session("b", start="2026-12-01 11:00")],
+        )
+    )
+    (p_idx, _), route = stops(tired, "p-lille", "a", "b")
+    assert timed(tired.problem, tired.travel, p_idx, route) is None
+
+
+def test_the_combination_takes_each_day_from_the_plan_that_routed_it_best() -> None:
+    prepared = prepare(two_towns())
+    # One plan left Tournai's morning out, the other Lille's afternoon.
+    first = {
+        stops(prepared, "p-lille", "lille-1", "lille-2"),
+        stops(prepared, "p-tournai", "tournai-2"),
+    }
+    second = {
+        stops(prepared, "p-lille", "lille-1"),
+        stops(prepared, "p-tournai", "tournai-1", "tournai-2"),
+    }
+    placement = best_combination(
+        prepared.problem, prepared.travel, first | second, first, seconds=5, workers=1
+    )
+    assert by_id(prepared, placement) == {
+        "lille-1": "p-lille",
+        "lille-2": "p-lille",
+        "tournai-1": "p-tournai",
+        "tournai-2": "p-tournai",
+    }
+
+
+def test_the_combination_with_nothing_better_pooled_is_the_hint() -> None:
+    prepared = prepare(two_towns())
+    hint = {stops(prepared, "p-lille", "lille-1"), stops(prepared, "p-tournai", "tournai-2")}
+    placement = best_combination(
+        prepared.problem, prepared.travel, hint, hint, seconds=5, workers=1
+    )
+    assert by_id(prepared, placement) == {"lille-1": "p-lille", "tournai-2": "p-tournai"}
+    assert best_combination(prepared.problem, prepared.travel, set(), set(), 5, 1) == {}
+
+
+def test_a_placement_s_routes_carry_the_ranges_its_starts_lie_in() -> None:
+    prepared = prepare(two_towns())
+    route = stops(prepared, "p-lille", "lille-1", "lille-2")
+    found = timed(prepared.problem, prepared.travel, route[0][0], route[1])
+    assert found is not None
+    placement = {
+        stop[0]: (route[0][0], start) for stop, start in zip(route[1], found[0], strict=True)
+    }
+    assert routes_of(prepared.problem, prepared.timeline, prepared.options, placement) == {route}
