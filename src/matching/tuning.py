@@ -83,12 +83,12 @@ class Tuning:
     routed: dense days hold four to six, S and M under one."""
     route_min_sessions: int = 40
     """Groups smaller than this are never routed: the model proves them."""
-    route_share: float = 0.85
+    route_share: float = 0.9
     """Share of a dense group's time this process's routing library search takes (then route
     neighbourhoods), beside the search from scratch in a child process."""
-    route_combine_share: float = 0.1
+    route_combine_share: float = 0.07
     """Share of a dense group's time CP-SAT takes to combine the best routes the searches met."""
-    route_polish_share: float = 0.05
+    route_polish_share: float = 0.03
     """Share of a dense group's time left, after the routing searches, to polish the best
     plan with route neighbourhoods on every worker."""
     route_medium_share: float = 0.1
