@@ -118,8 +118,8 @@ def library_routes(
     (`route_pool`). With `idle_as_span`, a salaried provider's day costs
     its span (departure to return) and everyone else's its drives plus its
     session minutes, which are paid back in each visit's penalty: the same
-    objective up to a constant, in the library's cheaper span terms, and
-    another trajectory than the peer's waiting (slack) cost.
+    objective up to a constant, searched on another trajectory than with the
+    peer's waiting (slack) cost.
     """
     from ortools.constraint_solver import (  # type: ignore[import-untyped]
         pywrapcp,
