@@ -119,7 +119,7 @@ def best_combination(
     """The pool's best set of routes as session -> (provider, start); {} if none could be timed.
 
     At most one route per provider-day, each session in at most one route;
-    the hint's routes start as chosen.
+    the hint's routes are candidates too, and start as chosen.
     """
     hinted = set(hint)
     columns: list[tuple[tuple[int, int], tuple[Stop, ...], list[int], int]] = []
