@@ -2,7 +2,7 @@
 
 When providers hold four to six windowed sessions a day, a good plan is a
 good set of routes, and cutting pieces by eligibility alone (`search`) moves
-sessions between providers without looking at where they are. Two steps:
+sessions between providers without looking at where they are. The steps:
 
 1. **The routing library** (`library_routes`): OR-Tools' vehicle-routing
    solver, from scratch or from a plan. A
@@ -27,15 +27,20 @@ sessions between providers without looking at where they are. Two steps:
    route and slides its windowed starts; several days near each other
    move and exchange sessions between them. A piece replaces the plan's
    part when better. One search thread per worker, on disjoint pieces.
-3. **The best combination** (`route_pool`): both routing searches pool the
-   routes of every plan they report, and CP-SAT picks the best set of them
-   (at most one per provider-day, each session once).
+3. **Column generation** (`route_pricing`): the days neither search drove,
+   found by pricing routes against the duals of the combination's linear
+   relaxation.
+4. **The best combination** (`route_pool`): both routing searches pool the
+   routes of every plan they report, the pricing adds its own, and CP-SAT
+   picks the best set of them (at most one per provider-day, each session
+   once).
 
 `solve_dense` puts them together: with two workers, the library from
 scratch in the child, while this process runs the library from scratch on
-another trajectory (idle as span, another lambda) and then route
-neighbourhoods; the pooled routes are combined, and the result is
-polished by route neighbourhoods on both workers.
+another trajectory (idle as span, another lambda) and then prices routes
+against its own; when the child is back, the pricing goes on with both
+searches' routes, all of them are combined, and the result is polished by
+route neighbourhoods on both workers.
 
 `matching_bench.routing_peer` runs step 1 alone for the whole time: the
 reference the bench compares the matcher with on dense days.
@@ -59,6 +64,7 @@ from matching.eligibility import Option
 from matching.greedy import Placer
 from matching.problem import Location, Problem
 from matching.route_pool import MEDIUM_WEIGHT, Route, Stop, best_combination, routes_of
+from matching.route_pricing import priced_routes
 from matching.run import Run
 from matching.search import _new_search, _Piece, _Search, _solve_piece, piece_of_day
 from matching.timeline import Timeline
@@ -82,6 +88,8 @@ CHILD_MARGIN = 0.5
 routes to come back and be settled."""
 CHILD_GRACE = 2.0
 """Seconds a child process may run past its time limit before its plan is given up."""
+RECOMBINE_PRICING = 0.7
+"""Share of `recombine`'s time that goes to pricing, the rest to the combination."""
 SECONDS_PER_DAY = 0.6
 """Time limit of a route piece's exact model, per provider-day it holds."""
 
@@ -292,42 +300,44 @@ def solve_dense(
     start: Mapping[int, tuple[int, int]],
     budget: float,
     meanwhile: Callable[[], object] | None = None,
+    pool: set[Route] | None = None,
 ) -> Placement:
-    """A dense group's plan: two routing searches on both cores, their best routes combined,
-    then route neighbourhoods.
+    """A dense group's plan: two routing searches, routes priced against their combination,
+    the best combination of all, then route neighbourhoods.
 
     The routing library holds the interpreter while it searches (its Python
     binding does not let go of it), so with two workers the search from
     scratch with the peer's parameters runs in a child process (`Elsewhere`)
-    until the routes are combined. Meanwhile this process runs `meanwhile`
-    (the caller's bound), the library from scratch on another trajectory
-    (idle as span, another lambda) for `route_share` of the time, then route
-    neighbourhoods from the better plan. Both searches pool the routes they
-    meet; CP-SAT picks the best combination of the pool and the current
-    plan's routes (`route_pool`) for `route_combine_share` of the time, and
+    for `route_child_share` of the time. Meanwhile this process runs
+    `meanwhile` (the caller's bound), the library from scratch on another
+    trajectory (idle as span, another lambda) for `route_share` of the time,
+    then column generation on the routes it met (`route_pricing`) until the
+    child is back; then column generation again with the child's routes too.
+    CP-SAT picks the best combination of every route met or priced and the
+    current plan's (`route_pool`) for `route_combine_share` of the time, and
     route neighbourhoods polish the result on every worker for the last
     `route_polish_share`. Without a child process (one worker, or none could
-    be started) the library runs here, then the neighbourhoods, the
-    combination and the polish.
+    be started) the library runs here, then the pricing, the combination and
+    the polish. Every route met or priced is added to `pool` (for `recombine`).
     """
     tuning = run.tuning
     polish = tuning.route_polish_share * budget
     combine = tuning.route_combine_share * budget
-    searching = budget - polish - combine - CHILD_MARGIN
-    elsewhere = Elsewhere.start(run, sessions, searching) if run.workers >= 2 else None
+    child = min(tuning.route_child_share * budget, budget - polish - combine - CHILD_MARGIN)
+    elsewhere = Elsewhere.start(run, sessions, child) if run.workers >= 2 else None
     # Building a piece's model and CP-SAT's wind-down come on top of its time limit.
     budget = max(0.1, budget - STOP_MARGIN)
-    deadline = time.monotonic() + budget
+    began = time.monotonic()
+    deadline = began + budget
     best = dict(start)
-    seconds = tuning.route_share * budget
-    pool: set[Route] = set()
+    pool = set() if pool is None else pool
     if meanwhile is not None:
         meanwhile()
+    seconds = max(0.5, tuning.route_share * budget - (time.monotonic() - began))
     if elsewhere is None:
         best = route_with_library(
             run, sessions, best, seconds, from_start=bool(run.previous), pool=pool
         )
-        best = improve_routes(run, sessions, best, deadline - time.monotonic() - polish - combine)
     else:
         try:
             best = route_with_library(
@@ -339,16 +349,55 @@ def solve_dense(
                 pool=pool,
                 idle_as_span=True,
             )
-            # The child holds the other core: one search thread here.
-            left = deadline - time.monotonic() - polish - combine
-            best = improve_routes(run, sessions, best, left, threads=1)
-            routed, met = elsewhere.result(CHILD_GRACE)
+            # Until the child is due, price routes against this process's own, combine
+            # them and polish the combination on this core.
+            pool |= price_routes(run, sessions, pool, best, began + child - time.monotonic())
+            best = combine_routes(run, sessions, pool, best, began + child - time.monotonic())
+            best = improve_routes(run, sessions, best, began + child - time.monotonic(), 1)
+            routed, met = elsewhere.result(max(0.1, began + child - time.monotonic()) + CHILD_GRACE)
         finally:
             elsewhere.close()
         pool |= met
         best = _settled_if_better(run, sessions, routed, best)
+    pool |= price_routes(run, sessions, pool, best, deadline - time.monotonic() - polish - combine)
     best = combine_routes(run, sessions, pool, best, deadline - time.monotonic() - polish)
     return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
+
+
+def recombine(
+    run: Run,
+    sessions: Sequence[int],
+    pool: set[Route],
+    best: Mapping[int, tuple[int, int]],
+    seconds: float,
+) -> Placement:
+    """`best` after more pricing and the best combination, with its own routes in the pool.
+
+    After the search's insertions have put sessions back, the plan's days are
+    no longer the routes the pricing saw: priced again around them, a day
+    that drives far for an inserted session finds its better order or owner.
+    """
+    began = time.monotonic()
+    pool |= price_routes(run, sessions, pool, best, RECOMBINE_PRICING * seconds)
+    return combine_routes(run, sessions, pool, best, seconds - (time.monotonic() - began))
+
+
+def price_routes(
+    run: Run,
+    sessions: Sequence[int],
+    pool: set[Route],
+    best: Mapping[int, tuple[int, int]],
+    seconds: float,
+) -> set[Route]:
+    """Routes column generation adds to the pool and `best`'s own within `seconds`."""
+    if seconds < 0.2 or run.stopped:
+        return set()
+    prepared = run.prepared
+    options = {s: prepared.options[s] for s in sessions if s in prepared.options}
+    own = routes_of(run.problem, prepared.timeline, options, best)
+    priced = priced_routes(run.problem, prepared.travel, options, pool | own, seconds)
+    run.stats["priced_routes"] += len(priced)
+    return priced | own
 
 
 def combine_routes(

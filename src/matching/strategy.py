@@ -40,12 +40,17 @@ from matching.phases import (
     start_from,
 )
 from matching.problem import PREFERRED_BONUS
-from matching.routing_search import dense_enough, improve_routes, solve_dense
+from matching.route_pool import Route
+from matching.routing_search import dense_enough, improve_routes, recombine, solve_dense
 from matching.run import Run
 from matching.search import improve
 from matching.tuning import Tuning
 
 Path = Literal["model", "search_then_model", "search"]
+
+RECOMBINE_SHARE = 0.6
+"""Share of a dense group's time left after the insertions that pricing and the combination
+take, before the last route neighbourhoods."""
 
 
 @dataclass(frozen=True)
@@ -96,16 +101,24 @@ def solve_group(run: Run, group: Sequence[Part], budget: float) -> Outcome:
         # Dense days are routes: two routing searches, their best routes combined, route
         # neighbourhoods. The child process's search starts before the bound is computed here.
         caps: list[int] = []
+        pool: set[Route] = set()
         routing = (1 - tuning.route_medium_share) * _left(began, budget)
-        placement = solve_dense(run, sessions, start, routing, lambda: caps.append(bound()))
+        placement = solve_dense(
+            run, sessions, start, routing, lambda: caps.append(bound()), pool=pool
+        )
         run.stats["parts_routed"] += len(group)
         if run.staffed(placement) - run.staffed(sessions) < caps[0]:
             # The routes leave out sessions the bound says could be staffed: medium comes
             # first, so the search's insertions get the rest of the time, until medium meets
-            # the cap or stalls; route neighbourhoods then cut the drives they added.
+            # the cap or stalls; routes priced around the new days and combined again, then
+            # route neighbourhoods, cut the drives they added.
             run.stats["routes_then_searched"] += len(group)
             left = _left(began, budget)
-            placement = improve(run, sessions, placement, left, caps[0], stop_at_cap=True)
+            inserted = improve(run, sessions, placement, left, caps[0], stop_at_cap=True)
+            if inserted != placement:
+                left = RECOMBINE_SHARE * _left(began, budget)
+                inserted = recombine(run, sessions, pool, inserted, left)
+            placement = inserted
         placement = improve_routes(run, sessions, placement, _left(began, budget) - 0.1)
         return Outcome(placement, caps[0], fallback.soft_bound, False, "search")
 

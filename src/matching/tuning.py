@@ -83,9 +83,12 @@ class Tuning:
     routed: dense days hold four to six, S and M under one."""
     route_min_sessions: int = 40
     """Groups smaller than this are never routed: the model proves them."""
-    route_share: float = 0.9
-    """Share of a dense group's time this process's routing library search takes (then route
-    neighbourhoods), beside the search from scratch in a child process."""
+    route_share: float = 0.3
+    """Share of a dense group's time this process's routing library search takes (then
+    column generation), beside the search from scratch in a child process."""
+    route_child_share: float = 0.6
+    """Share of a dense group's time the child process's routing library search takes; column
+    generation then has the routes of both searches until the combination."""
     route_combine_share: float = 0.07
     """Share of a dense group's time CP-SAT takes to combine the best routes the searches met."""
     route_polish_share: float = 0.03

@@ -39,6 +39,7 @@ LAYERS = [
     "run",
     "search",
     "route_pool",
+    "route_pricing",
     "routing_search",
     "strategy",
     "solve",

@@ -18,6 +18,7 @@ from matching.routing_search import (
     dense_enough,
     improve_routes,
     library_routes,
+    recombine,
     route_with_library,
     settle,
     solve_dense,
@@ -37,6 +38,7 @@ def test_a_dense_day_is_routed_and_its_plan_is_valid_and_no_worse_than_the_greed
     assert verdict.ok and verdict.score == plan.score
     assert plan.stats.extra["parts_routed"] == 1
     assert plan.stats.extra["route_pieces"] > 0
+    assert plan.stats.extra["priced_routes"] > 0
     greedy = solve_greedy(problem).score
     assert (plan.score.medium, plan.score.soft) >= (greedy.medium, greedy.soft)
 
@@ -134,6 +136,19 @@ def test_combining_the_pooled_routes_never_makes_the_plan_worse() -> None:
     assert combine_routes(run, sessions, set(), start, 5.0) == start
 
 
+def test_routes_priced_again_around_a_plan_never_make_it_worse() -> None:
+    run, sessions, start = _small_dense_run()
+    prepared = run.prepared
+    pool: set[Route] = set()
+    improved = recombine(run, sessions, pool, start, 5.0)
+    assert not run.better(start, improved)
+    assert _broken_rules(run, improved) == []
+    own = routes_of(run.problem, prepared.timeline, prepared.options, start)
+    assert own <= pool, "the plan's own days are in the pool the combination chose from"
+    assert run.stats["priced_routes"] > 0
+    assert len(pool) == len(own) + run.stats["priced_routes"]
+
+
 def test_the_child_process_routes_the_onsite_sessions_like_the_library_here() -> None:
     run, sessions, _ = _small_dense_run(workers=2)
     elsewhere = Elsewhere.start(run, sessions, 1.5)
@@ -178,6 +193,7 @@ def test_sessions_the_routes_leave_out_but_the_bound_allows_are_put_back_by_the_
         start: Mapping[int, tuple[int, int]],
         budget: float,
         meanwhile: Callable[[], object],
+        pool: set[Route],
     ) -> dict[int, tuple[int, int]]:
         meanwhile()  # the caller's bound, as the real routing computes it
         kept = dict(start)

@@ -1,0 +1,352 @@
+"""Dense days: routes priced against the combination's duals (docs/problem.md, "Dense days").
+
+The pool holds the routes the two searches met, and the combination picks
+the best set of them; but the best plan may need a day neither search
+drove. Column generation looks for those days: the linear relaxation of
+the combination (GLOP) prices each session (its dual: what the pooled
+routes make of it), and a labelling search over each provider-day's
+eligible sessions looks for routes whose priority and minutes beat those
+prices. The routes it finds join the pool and the relaxation is solved
+again, until no day prices in or the time is up; a last round then adds
+every day that comes within `NEAR` minutes of pricing in, so the integer
+combination (`route_pool.best_combination`) has routes to choose from
+around the relaxation's optimum, not only at it.
+
+A label is a partial route from home: its last session, the sessions it
+holds, its earliest start there, the minutes so far. A salaried day is
+costed as its span less its sessions (drives and waiting), with a free
+departure: the start at the last session is `max(A, d + B)` for a
+departure `d` no later than `latest`, so a label carries `A`, `B` and
+`latest`, and a day that ends there waits `max(0, A - latest - B)`. The
+search keeps the labels no other label at the same session beats on every
+count, at most `BEAM` of them per session (the best by reduced gain), so
+it is a heuristic: it finds good days fast and proves no bound.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+from ortools.linear_solver import pywraplp
+
+from matching.eligibility import Option
+from matching.problem import Problem
+from matching.route_pool import MEDIUM_WEIGHT, Route, Stop, timed
+from matching.travel import Travel
+
+BEAM = 16
+"""Labels kept per session of a provider-day: enough to find good days, few enough for Python."""
+PER_DAY = 3
+"""Routes a provider-day may add to the pool in one round of pricing."""
+NEAR = 40.0
+"""Minutes within which a day joins the pool in the last round, though it does not price in."""
+NEAR_PER_DAY = 30
+"""Routes a provider-day may add in that last round."""
+EPSILON = 1e-6
+EXACT = 1 << 30
+"""A beam no day fills: the labelling keeps every label no other beats."""
+
+# A label, as a tuple for speed: (earliest start A at the last session, minutes B from
+# departure to it without waiting, latest departure, drives, work minutes (sessions and
+# drives), gain (priced sessions less drives), session minutes, sessions held (bits),
+# the path of node indexes, the last node).
+_Label = tuple[int, int, int, int, int, float, int, int, tuple[int, ...], int]
+
+
+class _Day:
+    """One provider-day's sessions and the legs between them, kept across rounds."""
+
+    def __init__(
+        self, problem: Problem, travel: Travel, key: tuple[int, int], stops: Sequence[Stop]
+    ) -> None:
+        person = problem.providers[key[0]]
+        self.key = key
+        self.salaried = person.counts_idle
+        self.limit = person.max_minutes_per_day
+        self.stops = tuple(stops)
+        sessions = [problem.sessions[s] for s, _, _ in stops]
+        places = [session.location for session in sessions]
+        self.sessions = [s for s, _, _ in stops]
+        self.priority = [session.priority for session in sessions]
+        self.duration = [session.duration_minutes for session in sessions]
+        self.bit = [1 << s for s in self.sessions]
+        self.out = [travel.minutes(person.home, place) for place in places]  # type: ignore[arg-type]
+        self.back = [travel.minutes(place, person.home) for place in places]  # type: ignore[arg-type]
+        self.next: list[list[tuple[int, int]]] = []
+        for i, (_, lo_i, _) in enumerate(stops):
+            reachable = []
+            for j, (_, _, hi_j) in enumerate(stops):
+                if i == j or self.sessions[i] == self.sessions[j]:
+                    continue
+                leg = travel.minutes(places[i], places[j])  # type: ignore[arg-type]
+                if lo_i + self.duration[i] + leg <= hi_j:
+                    reachable.append((j, leg))
+            self.next.append(reachable)
+
+    def best_routes(
+        self,
+        prices: Mapping[int, float],
+        day_price: float,
+        slack: float,
+        most: int,
+        weight: float = MEDIUM_WEIGHT,
+        beam: int = BEAM,
+    ) -> list[Route]:
+        """The day's best routes whose reduced gain is above `-slack`, at most `most` of them.
+
+        `weight` is what a priority point is worth. With a `beam` no day
+        fills, only labels another beats are dropped: the search is exact
+        (`relaxation_bound`), and slower.
+        """
+        stops, duration, bit, back = self.stops, self.duration, self.bit, self.back
+        salaried, limit = self.salaried, self.limit
+        profit = [
+            weight * priority - prices.get(s, 0.0)
+            for s, priority in zip(self.sessions, self.priority, strict=True)
+        ]
+        kept: list[list[_Label]] = [[] for _ in stops]
+        # The least gain a full beam keeps: a label below it at that session is dropped unseen.
+        floors = [-math.inf] * len(stops)
+        heap: list[_Label] = []
+        for j, (_, lo, hi) in enumerate(stops):
+            out = self.out[j]
+            work = duration[j] + out
+            if work + back[j] <= limit:
+                heap.append(
+                    (lo, out, hi - out, out, work, profit[j] - out, duration[j], bit[j], (j,), j)
+                )
+        heapq.heapify(heap)
+        finished: list[tuple[float, tuple[int, ...]]] = []
+        floor = EPSILON - slack
+        while heap:
+            label = heapq.heappop(heap)
+            earliest, before, latest, drives, work, gain, service, held, path, i = label
+            if gain <= floors[i] or not _keep(kept[i], label, salaried, beam):
+                continue
+            if len(kept[i]) == beam:
+                floors[i] = min(other[5] for other in kept[i])
+            idle = max(0, earliest - latest - before) if salaried else 0
+            reduced = gain - back[i] - idle - day_price
+            if reduced > floor:
+                finished.append((reduced, path))
+            step_base = earliest + duration[i]
+            for j, leg in self.next[i]:
+                if held & bit[j]:
+                    continue
+                _, lo, hi = stops[j]
+                arrive = step_base + leg
+                if arrive > hi:
+                    continue
+                more = work + duration[j] + leg
+                if more + back[j] > limit or gain + profit[j] - leg <= floors[j]:
+                    continue
+                b = before + duration[i] + leg
+                heapq.heappush(
+                    heap,
+                    (
+                        lo if lo > arrive else arrive,
+                        b,
+                        min(latest, hi - b),
+                        drives + leg,
+                        more,
+                        gain + profit[j] - leg,
+                        service + duration[j],
+                        held | bit[j],
+                        (*path, j),
+                        j,
+                    ),
+                )
+        finished.sort(reverse=True)
+        return [(self.key, tuple(stops[j] for j in path)) for _, path in finished[:most]]
+
+
+def priced_routes(
+    problem: Problem,
+    travel: Travel,
+    options: Mapping[int, Sequence[Option]],
+    pool: Iterable[Route],
+    seconds: float,
+) -> set[Route]:
+    """Routes column generation adds to `pool` within `seconds` (none if nothing prices in)."""
+    deadline = time.monotonic() + seconds
+    columns: dict[Route, tuple[int, int]] = {}
+    for route in pool:
+        _add(problem, travel, columns, route)
+    days = [_Day(problem, travel, key, stops) for key, stops in _provider_days(problem, options)]
+    found: set[Route] = set()
+    converged = False
+    while not converged and time.monotonic() < deadline and columns:
+        _, prices, day_prices, _ = _solved(columns)
+        converged = True
+        for day in days:
+            if time.monotonic() >= deadline:
+                break
+            for route in day.best_routes(prices, day_prices.get(day.key, 0.0), 0.0, PER_DAY):
+                if route not in columns and _add(problem, travel, columns, route):
+                    found.add(route)
+                    converged = False
+    if converged:
+        _, prices, day_prices, _ = _solved(columns)
+        for day in days:
+            if time.monotonic() >= deadline:
+                break
+            for route in day.best_routes(prices, day_prices.get(day.key, 0.0), NEAR, NEAR_PER_DAY):
+                if route not in columns and _add(problem, travel, columns, route):
+                    found.add(route)
+    return found
+
+
+def relaxation_bound(
+    problem: Problem,
+    travel: Travel,
+    options: Mapping[int, Sequence[Option]],
+    routes: Iterable[Route],
+    priority: int,
+    seconds: float,
+) -> tuple[float, bool]:
+    """The fewest drive-and-wait minutes of onsite days staffing `priority` points; proven?
+
+    The linear relaxation of the combination, with every session at most
+    once, every provider-day at most once and at least `priority` points
+    staffed, minimising minutes, over every route of every provider-day,
+    priced in exactly (no beam) by column generation. When no route prices
+    in any more, its value is a lower bound for every plan that staffs
+    those points onsite: the second value says whether it got there within
+    `seconds`. `routes` must already staff `priority` points (a plan's own
+    days), or the relaxation has no solution and the bound is infinite.
+    Phone sessions are left out: one held inside a salaried day's waiting
+    would shorten it, which the bound does not see.
+    """
+    deadline = time.monotonic() + seconds
+    columns: dict[Route, tuple[int, int]] = {}
+    for route in routes:
+        _add(problem, travel, columns, route)
+    days = [_Day(problem, travel, key, stops) for key, stops in _provider_days(problem, options)]
+    value = math.inf
+    while time.monotonic() < deadline:
+        found = _relaxation(columns, priority)
+        if found is None:
+            return math.inf, False
+        value, prices, day_prices, weight = found
+        value = -value
+        added = False
+        for day in days:
+            if time.monotonic() >= deadline:
+                return value, False
+            price = day_prices.get(day.key, 0.0)
+            for route in day.best_routes(prices, price, 0.0, PER_DAY, weight, beam=EXACT):
+                if route not in columns and _add(problem, travel, columns, route):
+                    added = True
+        if not added:
+            return value, True
+    return value, False
+
+
+def _solved(
+    columns: Mapping[Route, tuple[int, int]],
+) -> tuple[float, dict[int, float], dict[tuple[int, int], float], float]:
+    found = _relaxation(columns)
+    assert found is not None, "the combination's relaxation always has a solution (none taken)"
+    return found
+
+
+def _relaxation(
+    columns: Mapping[Route, tuple[int, int]], priority: int | None = None
+) -> tuple[float, dict[int, float], dict[tuple[int, int], float], float] | None:
+    """The combination's linear relaxation: its value, the duals and a priority point's worth.
+
+    Without `priority` it maximises the combination's own objective (a point
+    worth `MEDIUM_WEIGHT` minutes); with it, it minimises minutes with at
+    least that many points staffed, and a point is worth that row's dual.
+    No column has an upper bound: the day rows hold it, so the duals price
+    every column alone. None if no set of columns staffs `priority` points.
+    """
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    by_session: dict[int, list[pywraplp.Variable]] = defaultdict(list)
+    by_day: dict[tuple[int, int], list[pywraplp.Variable]] = defaultdict(list)
+    points = []
+    objective = solver.Objective()
+    worth = MEDIUM_WEIGHT if priority is None else 0
+    for i, ((key, stops), (points_r, cost)) in enumerate(columns.items()):
+        x = solver.NumVar(0.0, solver.infinity(), f"r{i}")
+        objective.SetCoefficient(x, float(worth * points_r - cost))
+        by_day[key].append(x)
+        points.append(points_r * x)
+        for s_idx, _, _ in stops:
+            by_session[s_idx].append(x)
+    objective.SetMaximization()
+    session_rows = {s: solver.Add(sum(xs) <= 1) for s, xs in by_session.items()}
+    day_rows = {k: solver.Add(sum(xs) <= 1) for k, xs in by_day.items()}
+    staffed = solver.Add(sum(points) >= priority) if priority is not None else None
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    # A session no column holds is priced at nothing (`prices.get`): any day may take it.
+    prices = {s: row.dual_value() for s, row in session_rows.items()}
+    day_prices = {k: row.dual_value() for k, row in day_rows.items()}
+    weight = MEDIUM_WEIGHT if staffed is None else -staffed.dual_value()
+    return objective.Value(), prices, day_prices, weight
+
+
+def _add(
+    problem: Problem, travel: Travel, columns: dict[Route, tuple[int, int]], route: Route
+) -> bool:
+    key, stops = route
+    timing = timed(problem, travel, key[0], stops)
+    if timing is None:
+        return False
+    priority = sum(problem.sessions[s].priority for s, _, _ in stops)
+    columns[route] = (priority, timing[1])
+    return True
+
+
+def _provider_days(
+    problem: Problem, options: Mapping[int, Sequence[Option]]
+) -> list[tuple[tuple[int, int], list[Stop]]]:
+    """Each provider-day and the onsite sessions it may take, one stop per start range."""
+    days: dict[tuple[int, int], list[Stop]] = defaultdict(list)
+    for s_idx in sorted(options):
+        session = problem.sessions[s_idx]
+        if not session.is_onsite or session.location is None:
+            continue
+        for option in options[s_idx]:
+            for r in option.ranges:
+                days[(option.provider, r.day)].append((s_idx, r.lo, r.hi))
+    return sorted(days.items())
+
+
+def _keep(kept: list[_Label], label: _Label, salaried: bool, beam: int) -> bool:
+    """Whether `label` joins its session's labels: none kept beats it, and the beam has room.
+
+    `a` beats `b` when it does at least as well on every way on: it starts
+    no later, has worked no longer, holds no session `b` does not, and
+    gains at least as much; for a salaried day, whose span counts, its start
+    function max(A, d + B) also lies under `b`'s wherever `b` may depart, and
+    the gain is compared with the drives and the sessions' minutes counted
+    back in.
+    """
+    earliest, before, latest, drives, work, gain, service, held = label[:8]
+    if salaried:
+        paid = gain + drives + service
+        for a in kept:
+            if (
+                a[0] <= earliest
+                and a[4] <= work
+                and not a[7] & ~held
+                and a[2] >= latest
+                and (a[1] <= before or latest + a[1] <= earliest)
+                and a[5] + a[3] + a[6] >= paid
+            ):
+                return False
+    else:
+        for a in kept:
+            if a[0] <= earliest and a[4] <= work and a[5] >= gain and not a[7] & ~held:
+                return False
+    if len(kept) < beam:
+        kept.append(label)
+    else:
+        kept[min(range(beam), key=lambda k: kept[k][5])] = label
+    return True

@@ -1,0 +1,169 @@
+"""Dense days: routes priced against the combination's duals find the days no search drove."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from matching.model import Prepared, prepare
+from matching.route_pool import Route, best_combination, routes_of, timed
+from matching.route_pricing import priced_routes, relaxation_bound
+from matching_bench.dense import generate_dense
+from tests.matching.factories import LILLE, problem, provider, session
+from tests.matching.test_route_pool import by_id, stops, two_towns
+
+LOCAL = {
+    "lille-1": "p-lille",
+    "lille-2": "p-lille",
+    "tournai-1": "p-tournai",
+    "tournai-2": "p-tournai",
+}
+
+
+def test_pricing_finds_the_local_days_when_the_searches_only_met_crossed_ones() -> None:
+    prepared = prepare(two_towns())
+    # Both searches sent each provider to the other town: every session staffed, far away.
+    crossed = {
+        stops(prepared, "p-lille", "tournai-1", "tournai-2"),
+        stops(prepared, "p-tournai", "lille-1", "lille-2"),
+    }
+    priced = priced_routes(prepared.problem, prepared.travel, prepared.options, crossed, 10)
+    assert stops(prepared, "p-lille", "lille-1", "lille-2") in priced
+    assert stops(prepared, "p-tournai", "tournai-1", "tournai-2") in priced
+    placement = best_combination(
+        prepared.problem, prepared.travel, crossed | priced, crossed, seconds=5, workers=1
+    )
+    assert by_id(prepared, placement) == LOCAL
+
+
+def test_a_salaried_day_fills_its_wait_with_a_session_the_pricing_found() -> None:
+    prepared = prepare(two_towns(salaried=True))
+    crossed = {
+        stops(prepared, "p-lille", "tournai-1", "tournai-2"),
+        stops(prepared, "p-tournai", "lille-1", "lille-2"),
+    }
+    priced = priced_routes(prepared.problem, prepared.travel, prepared.options, crossed, 10)
+    placement = best_combination(
+        prepared.problem, prepared.travel, crossed | priced, crossed, seconds=5, workers=1
+    )
+    # Each at home both days would wait an hour over lunch (60 + 60 minutes); the Tournai
+    # provider drives to Lille for the morning session instead of waiting for the
+    # afternoon one at home, and the Lille provider, living at the place, takes the other.
+    assert by_id(prepared, placement) == {
+        "tournai-1": "p-tournai",
+        "lille-1": "p-tournai",
+        "tournai-2": "p-tournai",
+        "lille-2": "p-lille",
+    }
+    local = [
+        stops(prepared, "p-lille", "lille-1", "lille-2"),
+        stops(prepared, "p-tournai", "tournai-1", "tournai-2"),
+    ]
+    chosen = [
+        stops(prepared, "p-tournai", "tournai-1", "lille-1", "tournai-2"),
+        stops(prepared, "p-lille", "lille-2"),
+    ]
+    assert cost(prepared, chosen) < cost(prepared, local)
+
+
+def cost(prepared: Prepared, routes: list[Route]) -> int:
+    """Drives plus waiting of these days, each timed to wait least."""
+    total = 0
+    for (p_idx, _), route in routes:
+        found = timed(prepared.problem, prepared.travel, p_idx, route)
+        assert found is not None
+        total += found[1]
+    return total
+
+
+def test_pricing_staffs_a_session_no_pooled_route_holds() -> None:
+    prepared = prepare(two_towns())
+    pool = {stops(prepared, "p-lille", "lille-1"), stops(prepared, "p-tournai", "tournai-1")}
+    priced = priced_routes(prepared.problem, prepared.travel, prepared.options, pool, 10)
+    placement = best_combination(
+        prepared.problem, prepared.travel, pool | priced, pool, seconds=5, workers=1
+    )
+    assert by_id(prepared, placement) == LOCAL
+
+
+def test_a_salaried_day_is_priced_with_its_waiting() -> None:
+    # One provider, two sessions at the same place: the morning one may start 08:00-11:00,
+    # the afternoon one is at 14:00. A salaried day takes both only if the morning one
+    # starts late; pricing must find the pair (no pooled route holds it) and the
+    # combination must time it to wait least.
+    salaried = prepare(
+        problem(
+            [provider("p", living=LILLE, counts_idle=True)],
+            [
+                session("morning", window=("2026-12-01 08:00", "2026-12-01 12:00")),
+                session("afternoon", start="2026-12-01 14:00"),
+            ],
+        )
+    )
+    pool = {stops(salaried, "p", "morning"), stops(salaried, "p", "afternoon")}
+    priced = priced_routes(salaried.problem, salaried.travel, salaried.options, pool, 10)
+    pair = stops(salaried, "p", "morning", "afternoon")
+    assert pair in priced
+    found = timed(salaried.problem, salaried.travel, 0, pair[1])
+    assert found is not None
+    assert found[0][0] == pair[1][0][2]  # the morning session starts as late as it may
+
+
+def test_every_priced_route_keeps_its_windows_and_daily_minutes() -> None:
+    prepared = prepare(generate_dense(3, density=0.4))
+    pool: set[Route] = set()
+    priced = priced_routes(prepared.problem, prepared.travel, prepared.options, pool, 5)
+    assert priced == set()  # nothing to price against
+    singles = {
+        ((option.provider, r.day), ((s, r.lo, r.hi),))
+        for s, options in prepared.options.items()
+        if prepared.problem.sessions[s].is_onsite
+        for option in options
+        for r in option.ranges
+    }
+    priced = priced_routes(prepared.problem, prepared.travel, prepared.options, singles, 10)
+    assert any(len(route) >= 3 for _, route in priced)
+    for (p_idx, _day), route in priced:
+        assert timed(prepared.problem, prepared.travel, p_idx, route) is not None
+        assert len({s for s, _, _ in route}) == len(route)  # no session twice
+
+
+def test_the_relaxation_bound_is_the_best_days_cost_when_the_relaxation_is_whole() -> None:
+    prepared = prepare(two_towns())
+    crossed = {
+        stops(prepared, "p-lille", "tournai-1", "tournai-2"),
+        stops(prepared, "p-tournai", "lille-1", "lille-2"),
+    }
+    local = [
+        stops(prepared, "p-lille", "lille-1", "lille-2"),
+        stops(prepared, "p-tournai", "tournai-1", "tournai-2"),
+    ]
+    bound, proven = relaxation_bound(
+        prepared.problem, prepared.travel, prepared.options, crossed, 4, 30
+    )
+    assert proven
+    assert bound == pytest.approx(cost(prepared, local))
+    # Asking for more points than the days can staff has no solution: no finite bound.
+    assert relaxation_bound(
+        prepared.problem, prepared.travel, prepared.options, crossed, 5, 30
+    ) == (math.inf, False)
+
+
+def test_the_relaxation_bound_is_never_above_a_plan_that_staffs_as_much() -> None:
+    prepared = prepare(generate_dense(3, density=0.4))
+    problem = prepared.problem
+    singles = {
+        ((option.provider, r.day), ((s, r.lo, r.hi),))
+        for s, options in prepared.options.items()
+        if problem.sessions[s].is_onsite
+        for option in options
+        for r in option.ranges
+    }
+    priced = priced_routes(problem, prepared.travel, prepared.options, singles, 10)
+    placement = best_combination(problem, prepared.travel, singles | priced, set(), 10, 1)
+    days = routes_of(problem, prepared.timeline, prepared.options, placement)
+    points = sum(problem.sessions[s].priority for s in placement)
+    bound, proven = relaxation_bound(problem, prepared.travel, prepared.options, days, points, 60)
+    assert proven
+    assert 0 < bound <= cost(prepared, list(days)) + 1e-6
