@@ -108,6 +108,13 @@ class _Day:
             weight * priority - prices.get(s, 0.0)
             for s, priority in zip(self.sessions, self.priority, strict=True)
         ]
+        # A session priced at or above what it brings (less its minutes, on a salaried day,
+        # whose waiting it may fill) never makes a day better: without it the others keep
+        # their starts and drive no more (the drives keep the triangle inequality).
+        useful = [
+            gain > (-minutes if salaried else 0)
+            for gain, minutes in zip(profit, duration, strict=True)
+        ]
         kept: list[list[_Label]] = [[] for _ in stops]
         # The least gain a full beam keeps: a label below it at that session is dropped unseen.
         floors = [-math.inf] * len(stops)
@@ -115,7 +122,7 @@ class _Day:
         for j, (_, lo, hi) in enumerate(stops):
             out = self.out[j]
             work = duration[j] + out
-            if work + back[j] <= limit:
+            if useful[j] and work + back[j] <= limit:
                 heap.append(
                     (lo, out, hi - out, out, work, profit[j] - out, duration[j], bit[j], (j,), j)
                 )
@@ -135,7 +142,7 @@ class _Day:
                 finished.append((reduced, path))
             step_base = earliest + duration[i]
             for j, leg in self.next[i]:
-                if held & bit[j]:
+                if held & bit[j] or not useful[j]:
                     continue
                 _, lo, hi = stops[j]
                 arrive = step_base + leg
@@ -219,7 +226,10 @@ def relaxation_bound(
     `seconds`. `routes` must already staff `priority` points (a plan's own
     days), or the relaxation has no solution and the bound is infinite.
     Phone sessions are left out: one held inside a salaried day's waiting
-    would shorten it, which the bound does not see.
+    would shorten it, which the bound does not see. The pricing leaves out
+    sessions priced above what they bring, which is exact when the drives
+    keep the triangle inequality (the haversine model does; a matrix may
+    not).
     """
     deadline = time.monotonic() + seconds
     columns: dict[Route, tuple[int, int]] = {}
