@@ -8,10 +8,12 @@ For each dense seed, solves it with the matcher and with the routing peer
 bounds the drive-and-wait minutes of the onsite days of any plan that
 staffs as many priority points onsite as each of them does
 (`route_pricing.relaxation_bound`: the linear relaxation of the
-combination over every route, priced exactly). With "proven", no plan that
-staffs those points onsite drives and waits less than the bound; without,
-the pricing ran out of `--bound-seconds` and the figure is only the
-relaxation's value so far (not a bound). Phone sessions are left out of
+combination over every route, priced exactly). No plan that staffs those
+points onsite drives and waits less than the bound; "not proven" means the
+pricing ran out of `--bound-seconds`, and the figure is only the
+relaxation's value so far (not a bound). The last column is the bound at
+the matcher's points against the peer's minutes: the most any plan as
+staffed as the matcher's could be below the peer. Phone sessions are left out of
 all three figures: they have no drives, and the bound does not see one
 held inside a salaried day's waiting.
 """
@@ -89,8 +91,9 @@ def main() -> None:
             bound, proven = bounds[points]
             cells.append(f"{points} / {minutes}")
             cells.append(f"{bound:.1f}" + ("" if proven else " (not proven)"))
-        at_matcher = bounds[points_and_minutes(prepared, matcher)[0]][0]
-        cells.append(f"{at_matcher / points_and_minutes(prepared, peer)[1] - 1:+.1%}")
+        at_matcher, proven = bounds[points_and_minutes(prepared, matcher)[0]]
+        peer_minutes = points_and_minutes(prepared, peer)[1]
+        cells.append(f"{at_matcher / peer_minutes - 1:+.1%}" if proven else "-")
         table.add_row(*cells)
         console.print("  ".join(cells))
     console.print(table)
