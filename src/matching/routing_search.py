@@ -311,8 +311,9 @@ def solve_dense(
     for `route_child_share` of the time. Meanwhile this process runs
     `meanwhile` (the caller's bound), the library from scratch on another
     trajectory (idle as span, another lambda) for `route_share` of the time,
-    then column generation on the routes it met (`route_pricing`) until the
-    child is back; then column generation again with the child's routes too.
+    then column generation on the routes it met (`route_pricing`), their
+    best combination and route neighbourhoods on one thread until the child
+    is due; then column generation again with the child's routes too.
     CP-SAT picks the best combination of every route met or priced and the
     current plan's (`route_pool`) for `route_combine_share` of the time, and
     route neighbourhoods polish the result on every worker for the last
