@@ -20,7 +20,9 @@ departure `d` no later than `latest`, so a label carries `A`, `B` and
 `latest`, and a day that ends there waits `max(0, A - latest - B)`. The
 search keeps the labels no other label at the same session beats on every
 count, at most `BEAM` of them per session (the best by reduced gain), so
-it is a heuristic: it finds good days fast and proves no bound.
+it is a heuristic: it finds good days fast and proves no bound. Without
+the beam it is exact, and slower (seconds to minutes a day): that is
+`relaxation_bound`, a lower bound for the benchmark, not for a solve.
 """
 
 from __future__ import annotations
