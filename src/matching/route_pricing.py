@@ -82,7 +82,7 @@ class _Day:
         for i, (_, lo_i, _) in enumerate(stops):
             reachable = []
             for j, (_, _, hi_j) in enumerate(stops):
-                if i == j or self.sessions[i] == self.sessions[j]:
+                if self.sessions[i] == self.sessions[j]:  # itself, or itself in another range
                     continue
                 leg = travel.minutes(places[i], places[j])  # type: ignore[arg-type]
                 if lo_i + self.duration[i] + leg <= hi_j:
@@ -187,25 +187,16 @@ def priced_routes(
         _add(problem, travel, columns, route)
     days = [_Day(problem, travel, key, stops) for key, stops in _provider_days(problem, options)]
     found: set[Route] = set()
-    converged = False
-    while not converged and time.monotonic() < deadline and columns:
+    while time.monotonic() < deadline and columns:
         _, prices, day_prices, _ = _solved(columns)
-        converged = True
-        for day in days:
-            if time.monotonic() >= deadline:
-                break
-            for route in day.best_routes(prices, day_prices.get(day.key, 0.0), 0.0, PER_DAY):
-                if route not in columns and _add(problem, travel, columns, route):
-                    found.add(route)
-                    converged = False
-    if converged:
-        _, prices, day_prices, _ = _solved(columns)
-        for day in days:
-            if time.monotonic() >= deadline:
-                break
-            for route in day.best_routes(prices, day_prices.get(day.key, 0.0), NEAR, NEAR_PER_DAY):
-                if route not in columns and _add(problem, travel, columns, route):
-                    found.add(route)
+        added = _price_round(problem, travel, days, columns, prices, day_prices, deadline)
+        found |= added
+        if not added:
+            # Converged (the duals stand): one last round for the routes near pricing in.
+            found |= _price_round(
+                problem, travel, days, columns, prices, day_prices, deadline, NEAR, NEAR_PER_DAY
+            )
+            break
     return found
 
 
@@ -238,24 +229,44 @@ def relaxation_bound(
     for route in routes:
         _add(problem, travel, columns, route)
     days = [_Day(problem, travel, key, stops) for key, stops in _provider_days(problem, options)]
-    value = math.inf
+    minutes = math.inf
     while time.monotonic() < deadline:
         found = _relaxation(columns, priority)
         if found is None:
             return math.inf, False
         value, prices, day_prices, weight = found
-        value = -value
-        added = False
-        for day in days:
-            if time.monotonic() >= deadline:
-                return value, False
-            price = day_prices.get(day.key, 0.0)
-            for route in day.best_routes(prices, price, 0.0, PER_DAY, weight, beam=EXACT):
-                if route not in columns and _add(problem, travel, columns, route):
-                    added = True
+        minutes = -value
+        added = _price_round(
+            problem, travel, days, columns, prices, day_prices, deadline, weight=weight, beam=EXACT
+        )
         if not added:
-            return value, True
-    return value, False
+            return minutes, time.monotonic() < deadline
+    return minutes, False
+
+
+def _price_round(
+    problem: Problem,
+    travel: Travel,
+    days: Sequence[_Day],
+    columns: dict[Route, tuple[int, int]],
+    prices: Mapping[int, float],
+    day_prices: Mapping[tuple[int, int], float],
+    deadline: float,
+    slack: float = 0.0,
+    most: int = PER_DAY,
+    weight: float = MEDIUM_WEIGHT,
+    beam: int = BEAM,
+) -> set[Route]:
+    """One round of pricing over every day until `deadline`: the new routes, now columns."""
+    added: set[Route] = set()
+    for day in days:
+        if time.monotonic() >= deadline:
+            break
+        price = day_prices.get(day.key, 0.0)
+        for route in day.best_routes(prices, price, slack, most, weight, beam):
+            if route not in columns and _add(problem, travel, columns, route):
+                added.add(route)
+    return added
 
 
 def _solved(
