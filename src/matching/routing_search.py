@@ -15,7 +15,8 @@ sessions between providers without looking at where they are. The steps:
    travel; the cost is travel plus, for providers whose idle time counts,
    the waiting. Its routes are then re-checked against rules 9-10 with the
    greedy's rosters, and phone and video sessions (no place, no node) go
-   where there is room (`settle`). Kept only if better (`Run.better`).
+   where there is room and they leave the least waiting (`settle`). Kept
+   only if better (`Run.better`).
    Its Python binding holds the interpreter while it searches (no other
    thread of the process runs meanwhile), so the search from scratch that
    runs beside this process's own work runs in a child process
@@ -65,6 +66,7 @@ from matching.greedy import Placer
 from matching.problem import Location, Problem
 from matching.route_pool import MEDIUM_WEIGHT, Route, Stop, best_combination, routes_of
 from matching.route_pricing import priced_routes
+from matching.routes import idle_minutes
 from matching.run import Run
 from matching.search import _new_search, _Piece, _Search, _solve_piece, piece_of_day
 from matching.timeline import Timeline
@@ -285,13 +287,52 @@ def settle(
     )
     left: list[int] = []
     for s_idx in rest:
-        insertion, _ = placer.best(s_idx, tuple(options[s_idx]))
-        if insertion is None:
+        if problem.sessions[s_idx].is_onsite:
+            insertion, _ = placer.best(s_idx, tuple(options[s_idx]))
+            found = None if insertion is None else (insertion.provider, insertion.start)
+        else:
+            found = _least_idle(placer, travel, s_idx, tuple(options[s_idx]))
+        if found is None:
             left.append(s_idx)
             continue
-        placer.place(s_idx, insertion.provider, insertion.start, insertion.day)
-        placed[s_idx] = (insertion.provider, insertion.start)
+        placer.place(s_idx, found[0], found[1], timeline.day(found[1]))
+        placed[s_idx] = found
     return placed, left
+
+
+def _least_idle(
+    placer: Placer, travel: Travel, s_idx: int, options: tuple[Option, ...]
+) -> tuple[int, int] | None:
+    """A phone or video session's (provider, start) that leaves the least waiting; None if none.
+
+    The greedy's cheapest insertion drives nothing and goes to the least
+    loaded day; on a salaried day, a call held while the provider waits
+    between two places shortens the waiting by its length. Ties keep the
+    greedy's order.
+    """
+    best: tuple[tuple[int, int], int, int] | None = None
+    for rank, (cost, _, p_idx, day, _, starts) in enumerate(
+        sorted(placer.insertions(s_idx, options))
+    ):
+        roster = placer.roster(p_idx)
+        person = roster.provider
+        visits = roster.day_visits(day)
+        before = idle_minutes(travel, person.home, visits) if person.counts_idle else 0
+        for start in starts:
+            visit = placer.visit(s_idx, start)
+            if roster.conflict(visit, day) is not None:
+                continue
+            after = (
+                idle_minutes(travel, person.home, sorted((*visits, visit), key=lambda v: v.start))
+                if person.counts_idle
+                else 0
+            )
+            key = (cost + after - before, rank)
+            if best is None or key < best[0]:
+                best = (key, p_idx, start)
+            if not person.counts_idle:
+                break  # every start of the slot costs the same: the greedy's first that fits
+    return None if best is None else (best[1], best[2])
 
 
 def solve_dense(

@@ -29,6 +29,7 @@ from matching.solve import solve
 from matching.tuning import DEFAULT_TUNING
 from matching.validate import check, validate
 from matching_bench.generate import dense_spec, generate_problem
+from tests.matching import factories
 
 
 def test_a_dense_day_is_routed_and_its_plan_is_valid_and_no_worse_than_the_greedy() -> None:
@@ -205,3 +206,37 @@ def test_sessions_the_routes_leave_out_but_the_bound_allows_are_put_back_by_the_
     assert validate(problem, plan).ok
     assert plan.stats.extra["routes_then_searched"] == 1
     assert plan.score.medium >= greedy.medium
+
+
+def test_a_call_left_to_settle_is_held_in_a_salaried_providers_wait_between_two_places() -> None:
+    problem = factories.problem(
+        [
+            factories.provider("p-salaried", living=factories.TOURNAI, counts_idle=True),
+            factories.provider("p-free", living=factories.LILLE),
+        ],
+        [
+            factories.session("lille-1", start="2026-12-01 09:00"),
+            factories.session("lille-2", start="2026-12-01 14:00"),
+            factories.session("call", place=None, window=("2026-12-01 08:00", "2026-12-01 16:00")),
+        ],
+    )
+    prepared = prepare(problem)
+    ids = {s.id: i for i, s in enumerate(prepared.problem.sessions)}
+    salaried = 0
+    routed = {
+        ids["lille-1"]: (salaried, prepared.timeline.minute(factories.at("2026-12-01 09:00"))),
+        ids["lille-2"]: (salaried, prepared.timeline.minute(factories.at("2026-12-01 14:00"))),
+    }
+    placed, left = settle(
+        prepared.problem, prepared.timeline, prepared.travel, prepared.options, routed
+    )
+    # The greedy would give the call to the idle freelance provider, the least loaded day;
+    # held in Lille between the two sessions, it shortens the salaried day's four-hour wait.
+    assert left == []
+    provider_of_call, start = placed[ids["call"]]
+    assert provider_of_call == salaried
+    assert routed[ids["lille-1"]][1] + 60 <= start <= routed[ids["lille-2"]][1] - 60
+    run = Run(problem, prepared, DEFAULT_TUNING, time.monotonic() + 30, 1, 0, None)
+    assert _broken_rules(run, placed) == []
+    elsewhere = {**placed, ids["call"]: (1, start)}
+    assert run.score_of(placed)[1] == run.score_of(elsewhere)[1] + 60
