@@ -12,14 +12,18 @@ combination more to choose from than either plan alone; the plan's own
 routes are in the pool and in the hint, so the combination is never worse
 on the routes' own terms, and `Run.better` still judges the settled plan.
 
-Phone and video sessions have no place and no route: the caller settles
-them afterwards, as after the routing library.
+Phone and video sessions have no place and no route, but a salaried
+provider who waits between two places may hold a call meanwhile: the
+combination may place each call in one such wait of a route it takes
+(worth the waiting it saves, within the day's minutes of rule 10). The
+caller settles the other calls afterwards, as after the routing library.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 
 from ortools.sat.python import cp_model
@@ -115,11 +119,16 @@ def best_combination(
     hint: Iterable[Route],
     seconds: float,
     workers: int,
+    calls: Mapping[int, Sequence[Option]] | None = None,
 ) -> Placement:
     """The pool's best set of routes as session -> (provider, start); {} if none could be timed.
 
     At most one route per provider-day, each session in at most one route;
-    the hint's routes are candidates too, and start as chosen.
+    the hint's routes are candidates too, and start as chosen. `calls` are
+    the phone and video sessions to hold while a salaried provider waits
+    between two places (`calls_in_waits`): each is worth its minutes of
+    waiting saved, and comes back placed with the routes; the others are
+    left to settle.
     """
     hinted = set(hint)
     columns: list[tuple[tuple[int, int], tuple[Stop, ...], list[int], int]] = []
@@ -141,10 +150,31 @@ def best_combination(
         priority = sum(problem.sessions[s].priority for s, _, _ in stops)
         gains.append(MEDIUM_WEIGHT * priority - cost)
         model.add_hint(literal, (key, stops) in hinted)
+    held: list[tuple[cp_model.IntVar, Call]] = []
+    for literal, (key, stops, starts, _cost) in zip(chosen, columns, strict=True):
+        in_route: list[tuple[cp_model.IntVar, int]] = []
+        by_wait: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        for call in calls_in_waits(problem, travel, key, stops, starts, calls or {}):
+            y = model.new_bool_var("")
+            model.add_implication(y, literal)
+            held.append((y, call))
+            by_session[call.session].append(y)
+            by_wait[call.wait].append(y)
+            in_route.append((y, problem.sessions[call.session].duration_minutes))
+        for group in by_wait.values():
+            model.add_at_most_one(group)
+        if in_route:
+            limit = problem.providers[key[0]].max_minutes_per_day
+            room = limit - _work(problem, travel, key[0], stops)
+            model.add(sum(minutes * y for y, minutes in in_route) <= room)
     for group in (*by_day.values(), *by_session.values()):
         if len(group) > 1:
             model.add_at_most_one(group)
-    model.maximize(cp_model.LinearExpr.weighted_sum(chosen, gains))
+    saved = [problem.sessions[call.session].duration_minutes for _, call in held]
+    model.maximize(
+        cp_model.LinearExpr.weighted_sum(chosen, gains)
+        + cp_model.LinearExpr.weighted_sum([y for y, _ in held], saved)
+    )
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.1, seconds)
     solver.parameters.num_workers = max(1, workers)
@@ -156,4 +186,68 @@ def best_combination(
         if solver.boolean_value(literal):
             for (s_idx, _, _), start in zip(stops, starts, strict=True):
                 placement[s_idx] = (key[0], start)
+    for y, call in held:
+        if solver.boolean_value(y):
+            placement[call.session] = (call.provider, call.start)
     return placement
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A phone or video session held in one wait of a route: after stop `wait`, at `start`."""
+
+    session: int
+    provider: int
+    wait: int
+    start: int
+
+
+def calls_in_waits(
+    problem: Problem,
+    travel: Travel,
+    key: tuple[int, int],
+    stops: Sequence[Stop],
+    starts: Sequence[int],
+    calls: Mapping[int, Sequence[Option]],
+) -> list[Call]:
+    """The calls that fit whole in a salaried route's waits, one per call and wait that fits.
+
+    Between two places the provider drives and waits; a call held at the
+    first place before the drive, or at the next after it, fills that
+    waiting, and only a salaried provider's waiting costs anything.
+    """
+    provider, day = key
+    if not calls or not problem.providers[provider].counts_idle:
+        return []
+    sessions = [problem.sessions[s] for s, _, _ in stops]
+    found: list[Call] = []
+    for i in range(len(stops) - 1):
+        end = starts[i] + sessions[i].duration_minutes
+        leg = travel.minutes(sessions[i].location, sessions[i + 1].location)  # type: ignore[arg-type]
+        after = starts[i + 1]
+        if after - end - leg <= 0:
+            continue
+        for s_idx, options in calls.items():
+            minutes = problem.sessions[s_idx].duration_minutes
+            ranges = [
+                r for o in options if o.provider == provider for r in o.ranges if r.day == day
+            ]
+            for r in ranges:
+                before_drive = max(r.lo, end)
+                after_drive = max(r.lo, end + leg)
+                if before_drive <= r.hi and before_drive + minutes <= after - leg:
+                    found.append(Call(s_idx, provider, i, before_drive))
+                    break
+                if after_drive <= r.hi and after_drive + minutes <= after:
+                    found.append(Call(s_idx, provider, i, after_drive))
+                    break
+    return found
+
+
+def _work(problem: Problem, travel: Travel, provider: int, stops: Sequence[Stop]) -> int:
+    """Rule 10's minutes of a route: its sessions, and its drives from home and back."""
+    sessions = [problem.sessions[s] for s, _, _ in stops]
+    home = problem.providers[provider].home
+    places = [home, *(s.location for s in sessions if s.location is not None), home]
+    drives = sum(travel.minutes(a, b) for a, b in pairwise(places))
+    return drives + sum(session.duration_minutes for session in sessions)

@@ -455,7 +455,10 @@ def combine_routes(
     prepared = run.prepared
     options = {s: prepared.options[s] for s in sessions if s in prepared.options}
     own = routes_of(run.problem, prepared.timeline, options, best)
-    combined = best_combination(run.problem, prepared.travel, pool, own, seconds, run.workers)
+    calls = {s: held for s, held in options.items() if not run.problem.sessions[s].is_onsite}
+    combined = best_combination(
+        run.problem, prepared.travel, pool, own, seconds, run.workers, calls
+    )
     run.stats["pooled_routes"] += len(pool | own)
     improved = _settled_if_better(run, sessions, combined, best)
     run.stats["routes_combined"] += int(improved != best)

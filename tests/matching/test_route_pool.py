@@ -123,3 +123,44 @@ def test_a_placement_s_routes_carry_the_ranges_its_starts_lie_in() -> None:
         stop[0]: (route[0][0], start) for stop, start in zip(route[1], found[0], strict=True)
     }
     assert routes_of(prepared.problem, prepared.timeline, prepared.options, placement) == {route}
+
+
+def lunch_wait(salaried: bool = True, max_minutes: int = 480) -> Problem:
+    """Sessions in Lille at 09:00 and 14:00 for a provider from Tournai, and an hour's call.
+
+    Drives of 37 minutes each way: the day works 194 minutes without the call.
+    """
+    return problem(
+        [
+            provider(
+                "p-tournai",
+                living=TOURNAI,
+                counts_idle=salaried,
+                max_minutes_per_day=max_minutes,
+            )
+        ],
+        [
+            session("lille-1", start="2026-12-01 09:00"),
+            session("lille-2", start="2026-12-01 14:00"),
+            session("call", place=None, window=("2026-12-01 08:00", "2026-12-01 16:00")),
+        ],
+    )
+
+
+def test_the_combination_holds_a_call_while_a_salaried_provider_waits_between_two_places() -> None:
+    prepared = prepare(lunch_wait())
+    day = stops(prepared, "p-tournai", "lille-1", "lille-2")
+    calls = {2: prepared.options[2]}
+    placement = best_combination(prepared.problem, prepared.travel, {day}, set(), 5, 1, calls)
+    assert by_id(prepared, placement) == {s: "p-tournai" for s in ("lille-1", "lille-2", "call")}
+    # Held in Lille after the morning session and before the afternoon one.
+    first, second = placement[0][1], placement[1][1]
+    assert first + 60 <= placement[2][1] <= second - 120
+
+
+def test_a_call_is_left_to_settle_where_waiting_costs_nothing_or_the_day_has_no_room() -> None:
+    for prepared in (prepare(lunch_wait(salaried=False)), prepare(lunch_wait(max_minutes=220))):
+        day = stops(prepared, "p-tournai", "lille-1", "lille-2")
+        calls = {2: prepared.options[2]}
+        placement = best_combination(prepared.problem, prepared.travel, {day}, set(), 5, 1, calls)
+        assert by_id(prepared, placement) == {"lille-1": "p-tournai", "lille-2": "p-tournai"}
