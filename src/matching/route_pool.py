@@ -12,15 +12,18 @@ combination more to choose from than either plan alone; the plan's own
 routes are in the pool and in the hint, so the combination is never worse
 on the routes' own terms, and `Run.better` still judges the settled plan.
 
-Phone and video sessions have no place and no route, but a salaried
-provider who waits between two places may hold a call meanwhile: the
-combination may place each call in one such wait of a route it takes
-(worth the waiting it saves, within the day's minutes of rule 10). The
-caller settles the other calls afterwards, as after the routing library.
+Phone and video sessions have no place and no route, but they need room
+in a day: the combination places each call beside a route it takes (in a
+wait between two places, or before it leaves or after it is back) or on
+a day without one, so a set of routes that leaves a call no room is
+charged its priority; a salaried provider who waits between two places
+may hold a call meanwhile, which saves that waiting. The caller settles
+whatever is left, as after the routing library.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -125,10 +128,9 @@ def best_combination(
 
     At most one route per provider-day, each session in at most one route;
     the hint's routes are candidates too, and start as chosen. `calls` are
-    the phone and video sessions to hold while a salaried provider waits
-    between two places (`calls_in_waits`): each is worth its minutes of
-    waiting saved, and comes back placed with the routes; the others are
-    left to settle.
+    the phone and video sessions (`_add_calls`): the combination leaves
+    each room on some day, and may hold it in a salaried provider's wait;
+    those held in a wait come back placed, the others are left to settle.
     """
     hinted = set(hint)
     columns: list[tuple[tuple[int, int], tuple[Stop, ...], list[int], int]] = []
@@ -150,30 +152,15 @@ def best_combination(
         priority = sum(problem.sessions[s].priority for s, _, _ in stops)
         gains.append(MEDIUM_WEIGHT * priority - cost)
         model.add_hint(literal, (key, stops) in hinted)
-    held: list[tuple[cp_model.IntVar, Call]] = []
-    for literal, (key, stops, starts, _cost) in zip(chosen, columns, strict=True):
-        in_route: list[tuple[cp_model.IntVar, int]] = []
-        by_wait: dict[int, list[cp_model.IntVar]] = defaultdict(list)
-        for call in calls_in_waits(problem, travel, key, stops, starts, calls or {}):
-            y = model.new_bool_var("")
-            model.add_implication(y, literal)
-            held.append((y, call))
-            by_session[call.session].append(y)
-            by_wait[call.wait].append(y)
-            in_route.append((y, problem.sessions[call.session].duration_minutes))
-        for group in by_wait.values():
-            model.add_at_most_one(group)
-        if in_route:
-            limit = problem.providers[key[0]].max_minutes_per_day
-            room = limit - _work(problem, travel, key[0], stops)
-            model.add(sum(minutes * y for y, minutes in in_route) <= room)
+    held, beside, worth = _add_calls(
+        model, problem, travel, chosen, columns, by_session, calls or {}
+    )
     for group in (*by_day.values(), *by_session.values()):
         if len(group) > 1:
             model.add_at_most_one(group)
-    saved = [problem.sessions[call.session].duration_minutes for _, call in held]
     model.maximize(
         cp_model.LinearExpr.weighted_sum(chosen, gains)
-        + cp_model.LinearExpr.weighted_sum([y for y, _ in held], saved)
+        + cp_model.LinearExpr.weighted_sum([y for y, _ in worth], [w for _, w in worth])
     )
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.1, seconds)
@@ -189,59 +176,235 @@ def best_combination(
     for y, call in held:
         if solver.boolean_value(y):
             placement[call.session] = (call.provider, call.start)
+    for y, (s_idx, p_idx, free_start), starts_by_route in beside:
+        if solver.boolean_value(y):
+            start = next(
+                (at for literal, at in starts_by_route if solver.boolean_value(literal)),
+                free_start,
+            )
+            placement[s_idx] = (p_idx, start)
     return placement
+
+
+def _add_calls(
+    model: cp_model.CpModel,
+    problem: Problem,
+    travel: Travel,
+    chosen: Sequence[cp_model.IntVar],
+    columns: Sequence[tuple[tuple[int, int], tuple[Stop, ...], list[int], int]],
+    by_session: dict[int, list[cp_model.IntVar]],
+    calls: Mapping[int, Sequence[Option]],
+) -> tuple[
+    list[tuple[cp_model.IntVar, Call]],
+    list[tuple[cp_model.IntVar, tuple[int, int, int], list[tuple[cp_model.IntVar, int]]]],
+    list[tuple[cp_model.IntVar, int]],
+]:
+    """Calls in the combination: the ones held in waits, and every call term's worth.
+
+    A call is staffed (worth its priority) on a provider-day that takes no
+    route or one it fits beside whole (`calls_beside`), so a route that
+    leaves it no room on that day rules that day out for it; without this
+    the combination would pick routes that leave a call nowhere, and lose
+    its priority when the plan is settled. Held in a salaried provider's
+    wait between two places, a call is worth the minutes it saves too (one
+    call per wait, within rule 10's minutes). Returns the calls held in
+    waits, the calls held beside, each with (call, provider, start on a free
+    day) and its start beside each route it fits, and every term's worth.
+    """
+    held: list[tuple[cp_model.IntVar, Call]] = []
+    worth: list[tuple[cp_model.IntVar, int]] = []
+    if not calls:
+        return held, [], worth
+    beside: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    free_start: dict[tuple[int, int, int], int] = {}
+    starts_beside: dict[tuple[int, int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
+    spans: dict[tuple[int, int], list[tuple[int, int, int, cp_model.IntVar]]] = defaultdict(list)
+    for s_idx, options in calls.items():
+        minutes = problem.sessions[s_idx].duration_minutes
+        for option in options:
+            for day in {r.day for r in option.ranges}:
+                y = model.new_bool_var("")
+                beside[(s_idx, option.provider, day)] = y
+                by_session[s_idx].append(y)
+                worth.append((y, MEDIUM_WEIGHT * problem.sessions[s_idx].priority))
+                lo = min(r.lo for r in option.ranges if r.day == day)
+                hi = max(r.hi for r in option.ranges if r.day == day)
+                free_start[(s_idx, option.provider, day)] = lo
+                spans[(option.provider, day)].append((lo, hi + minutes, minutes, y))
+    # Two calls that overlap wherever they start cannot both be held on one day, and a day's
+    # calls keep rule 10's minutes (with a route, below).
+    for (p_idx, _), held_that_day in spans.items():
+        limit = problem.providers[p_idx].max_minutes_per_day
+        model.add(sum(minutes * y for _, _, minutes, y in held_that_day) <= limit)
+        for i, (lo_a, end_a, minutes_a, a) in enumerate(held_that_day):
+            for lo_b, end_b, minutes_b, b in held_that_day[i + 1 :]:
+                if lo_a + minutes_a > end_b - minutes_b and lo_b + minutes_b > end_a - minutes_a:
+                    model.add_at_most_one([a, b])
+    blocked: dict[tuple[int, int, int], list[cp_model.IntVar]] = defaultdict(list)
+    for literal, (key, stops, starts, _cost) in zip(chosen, columns, strict=True):
+        waits, room, clashes = calls_beside(problem, travel, key, stops, starts, calls)
+        for s_idx in calls:
+            if (s_idx, *key) not in beside:
+                continue
+            if s_idx in room:
+                starts_beside[(s_idx, *key)].append((literal, room[s_idx]))
+            else:
+                blocked[(s_idx, *key)].append(literal)
+        for first, second in clashes:
+            model.add_bool_or([~beside[(first, *key)], ~beside[(second, *key)], ~literal])
+        in_route: list[tuple[cp_model.IntVar, int]] = []
+        by_wait: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        for call in waits:
+            y = model.new_bool_var("")
+            model.add_implication(y, literal)
+            held.append((y, call))
+            by_session[call.session].append(y)
+            by_wait[call.slot].append(y)
+            minutes = problem.sessions[call.session].duration_minutes
+            in_route.append((y, minutes))
+            worth.append((y, MEDIUM_WEIGHT * problem.sessions[call.session].priority + minutes))
+        for group in by_wait.values():
+            model.add_at_most_one(group)
+        # Rule 10: the calls held that day, in its waits or beside, within the minutes left.
+        in_route += [
+            (beside[(s_idx, *key)], problem.sessions[s_idx].duration_minutes)
+            for s_idx in room
+            if (s_idx, *key) in beside
+        ]
+        if in_route:
+            limit = problem.providers[key[0]].max_minutes_per_day
+            left = limit - _work(problem, travel, key[0], stops)
+            model.add(sum(minutes * y for y, minutes in in_route) <= left).only_enforce_if(literal)
+    for where, y in beside.items():
+        model.add_at_most_one([y, *blocked[where]])
+    placed_beside = [
+        (y, (where[0], where[1], free_start[where]), starts_beside[where])
+        for where, y in beside.items()
+    ]
+    return held, placed_beside, worth
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """A phone or video session held in one wait of a route: after stop `wait`, at `start`."""
+    """A phone or video session held in a route's wait after its stop `slot`, at `start`."""
 
     session: int
     provider: int
-    wait: int
+    slot: int
     start: int
 
 
-def calls_in_waits(
+def calls_beside(
     problem: Problem,
     travel: Travel,
     key: tuple[int, int],
     stops: Sequence[Stop],
     starts: Sequence[int],
     calls: Mapping[int, Sequence[Option]],
-) -> list[Call]:
-    """The calls that fit whole in a salaried route's waits, one per call and wait that fits.
+) -> tuple[list[Call], dict[int, int], list[tuple[int, int]]]:
+    """The calls a salaried route's waits may hold, and the calls that fit whole beside it.
 
     Between two places the provider drives and waits; a call held at the
     first place before the drive, or at the next after it, fills that
-    waiting, and only a salaried provider's waiting costs anything.
+    waiting, which saves its minutes when the provider is salaried. Before
+    the route leaves home or after it is back, a call saves nothing but is
+    staffed. The second value is the calls that fit whole beside the route,
+    each with the first start that does, the third the pairs of them that
+    do not fit there together.
     """
     provider, day = key
-    if not calls or not problem.providers[provider].counts_idle:
-        return []
+    if not calls:
+        return [], {}, []
+    person = problem.providers[provider]
     sessions = [problem.sessions[s] for s, _, _ in stops]
-    found: list[Call] = []
+    places = [session.location for session in sessions]
+    out = travel.minutes(person.home, places[0])  # type: ignore[arg-type]
+    back = travel.minutes(places[-1], person.home)  # type: ignore[arg-type]
+    ends = [t + session.duration_minutes for t, session in zip(starts, sessions, strict=True)]
+    # (the stop it follows, or -1, earliest start, latest end): a wait twice, drive last or first.
+    # Held at the first place after an earlier drive, or at the last before the drive home,
+    # a call waits no more on a freelance day, and on a salaried one stretches the day (its
+    # idle is not counted here, the settled plan's score sees it): medium comes first.
+    gaps: list[tuple[int, float, float]] = [
+        (-1, -math.inf, starts[0] - out),
+        (-1, -math.inf, starts[0]),
+    ]
     for i in range(len(stops) - 1):
-        end = starts[i] + sessions[i].duration_minutes
-        leg = travel.minutes(sessions[i].location, sessions[i + 1].location)  # type: ignore[arg-type]
-        after = starts[i + 1]
-        if after - end - leg <= 0:
-            continue
-        for s_idx, options in calls.items():
-            minutes = problem.sessions[s_idx].duration_minutes
-            ranges = [
-                r for o in options if o.provider == provider for r in o.ranges if r.day == day
-            ]
-            for r in ranges:
-                before_drive = max(r.lo, end)
-                after_drive = max(r.lo, end + leg)
-                if before_drive <= r.hi and before_drive + minutes <= after - leg:
-                    found.append(Call(s_idx, provider, i, before_drive))
-                    break
-                if after_drive <= r.hi and after_drive + minutes <= after:
-                    found.append(Call(s_idx, provider, i, after_drive))
-                    break
-    return found
+        leg = travel.minutes(places[i], places[i + 1])  # type: ignore[arg-type]
+        gaps.append((i, ends[i], starts[i + 1] - leg))
+        gaps.append((i, ends[i] + leg, starts[i + 1]))
+    gaps.append((len(stops), ends[-1] + back, math.inf))
+    gaps.append((len(stops), ends[-1], math.inf))
+    left = person.max_minutes_per_day - _work(problem, travel, provider, stops)
+    wanted: dict[int, _Wanted] = {}
+    for s_idx, options in calls.items():
+        minutes = problem.sessions[s_idx].duration_minutes
+        ranges = sorted(
+            (r.lo, r.hi)
+            for o in options
+            if o.provider == provider
+            for r in o.ranges
+            if r.day == day
+        )
+        if minutes <= left and ranges:
+            wanted[s_idx] = (minutes, ranges)
+    fits: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
+    first: dict[int, int] = {}
+    waits: list[Call] = []
+    for s_idx, call in wanted.items():
+        for slot, earliest, latest in gaps:
+            at = _first_start(call, earliest, latest)
+            if at is None:
+                continue
+            first.setdefault(s_idx, at)
+            if (
+                person.counts_idle
+                and 0 <= slot < len(stops)
+                and s_idx not in {c.session for c in waits}
+            ):
+                waits.append(Call(s_idx, provider, slot, at))
+            fits[s_idx].append((slot, earliest, latest))
+    held = list(fits)
+    clashes = [
+        (a, b)
+        for i, a in enumerate(held)
+        for b in held[i + 1 :]
+        if not _both_fit(wanted[a], wanted[b], fits[a], fits[b])
+    ]
+    return waits, first, clashes
+
+
+_Wanted = tuple[int, list[tuple[int, int]]]
+"""A call's minutes and its start ranges on a provider-day."""
+
+
+def _first_start(call: _Wanted, earliest: float, latest: float) -> int | None:
+    """The earliest start of a call inside [earliest, latest], whole; None if it does not fit."""
+    minutes, ranges = call
+    for lo, hi in ranges:
+        at = max(lo, earliest)
+        if at <= hi and at + minutes <= latest:
+            return int(at)
+    return None
+
+
+def _both_fit(
+    a: _Wanted,
+    b: _Wanted,
+    a_fits: Sequence[tuple[int, float, float]],
+    b_fits: Sequence[tuple[int, float, float]],
+) -> bool:
+    """Whether two calls fit beside one route together: in two gaps, or one after the other."""
+    for slot_a, earliest, latest in a_fits:
+        for slot_b, earliest_b, latest_b in b_fits:
+            if slot_a != slot_b:
+                return True
+            if (earliest, latest) == (earliest_b, latest_b):
+                for first, second in ((a, b), (b, a)):
+                    at = _first_start(first, earliest, latest)
+                    if at is not None and _first_start(second, at + first[0], latest) is not None:
+                        return True
+    return False
 
 
 def _work(problem: Problem, travel: Travel, provider: int, stops: Sequence[Stop]) -> int:

@@ -273,20 +273,40 @@ def settle(
 ) -> tuple[Placement, list[int]]:
     """Routed visits kept where rules 9-10 allow, then the others inserted where there is room.
 
-    Returns the placement and the sessions left out, most urgent first tried.
+    A routed call (phone or video) keeps its provider and takes the start
+    that waits least there. Returns the placement and the sessions left
+    out, most urgent (then least free) first tried.
     """
     placer = Placer(problem, timeline, travel)
     placed: Placement = {}
     for s_idx, (p_idx, start) in sorted(routed.items(), key=lambda item: item[1][1]):
+        if not problem.sessions[s_idx].is_onsite:
+            continue
         day = timeline.day(start)
         if placer.roster(p_idx).conflict(placer.visit(s_idx, start), day) is None:
             placer.place(s_idx, p_idx, start, day)
             placed[s_idx] = (p_idx, start)
-    rest = sorted(
-        (s for s in options if s not in placed), key=lambda s: (-problem.sessions[s].priority, s)
-    )
+
+    def urgency(s_idx: int) -> tuple[int, int, int]:
+        # The most urgent first, and among equals the least free (the fewest starts over all
+        # its providers): a call held at a fixed hour is not crowded out by one that can move.
+        free = sum(r.hi - r.lo + 1 for option in options[s_idx] for r in option.ranges)
+        return -problem.sessions[s_idx].priority, free, s_idx
+
+    # A call the routes came with keeps its provider (the combination left it room there),
+    # at the start that waits least, else the one it came with.
+    for s_idx in sorted((s for s in routed if s not in placed and s in options), key=urgency):
+        p_idx, start = routed[s_idx]
+        own = tuple(option for option in options[s_idx] if option.provider == p_idx)
+        found = _least_idle(placer, travel, s_idx, own)
+        day = timeline.day(start)
+        if found is None and placer.roster(p_idx).conflict(placer.visit(s_idx, start), day) is None:
+            found = (p_idx, start)
+        if found is not None:
+            placer.place(s_idx, found[0], found[1], timeline.day(found[1]))
+            placed[s_idx] = found
     left: list[int] = []
-    for s_idx in rest:
+    for s_idx in sorted((s for s in options if s not in placed), key=urgency):
         if problem.sessions[s_idx].is_onsite:
             insertion, _ = placer.best(s_idx, tuple(options[s_idx]))
             found = None if insertion is None else (insertion.provider, insertion.start)
@@ -461,6 +481,11 @@ def combine_routes(
     )
     run.stats["pooled_routes"] += len(pool | own)
     improved = _settled_if_better(run, sessions, combined, best)
+    if improved == best:
+        # Where the calls the combination held do not settle as it thought, the same routes
+        # with every call settled afresh may still be better.
+        onsite = {s: at for s, at in combined.items() if run.problem.sessions[s].is_onsite}
+        improved = _settled_if_better(run, sessions, onsite, best)
     run.stats["routes_combined"] += int(improved != best)
     return improved
 

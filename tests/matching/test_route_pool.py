@@ -5,6 +5,7 @@ from __future__ import annotations
 from matching.model import Prepared, prepare
 from matching.problem import Problem
 from matching.route_pool import Route, Stop, best_combination, routes_of, timed
+from matching.routing_search import settle
 from tests.matching.factories import LILLE, TOURNAI, problem, provider, session
 
 
@@ -158,9 +159,63 @@ def test_the_combination_holds_a_call_while_a_salaried_provider_waits_between_tw
     assert first + 60 <= placement[2][1] <= second - 120
 
 
-def test_a_call_is_left_to_settle_where_waiting_costs_nothing_or_the_day_has_no_room() -> None:
-    for prepared in (prepare(lunch_wait(salaried=False)), prepare(lunch_wait(max_minutes=220))):
-        day = stops(prepared, "p-tournai", "lille-1", "lille-2")
-        calls = {2: prepared.options[2]}
-        placement = best_combination(prepared.problem, prepared.travel, {day}, set(), 5, 1, calls)
-        assert by_id(prepared, placement) == {"lille-1": "p-tournai", "lille-2": "p-tournai"}
+def test_a_freelance_day_holds_a_call_beside_its_route_and_a_full_day_none() -> None:
+    freelance = prepare(lunch_wait(salaried=False))
+    day = stops(freelance, "p-tournai", "lille-1", "lille-2")
+    calls = {2: freelance.options[2]}
+    placement = best_combination(freelance.problem, freelance.travel, {day}, set(), 5, 1, calls)
+    assert by_id(freelance, placement)["call"] == "p-tournai"
+    full = prepare(lunch_wait(max_minutes=220))  # 26 minutes left: no room for an hour's call
+    day = stops(full, "p-tournai", "lille-1", "lille-2")
+    calls = {2: full.options[2]}
+    placement = best_combination(full.problem, full.travel, {day}, set(), 5, 1, calls)
+    assert by_id(full, placement) == {"lille-1": "p-tournai", "lille-2": "p-tournai"}
+
+
+def test_the_combination_leaves_room_for_a_call_only_one_provider_can_take() -> None:
+    prepared = prepare(
+        problem(
+            [
+                provider("p-lille", languages=("ara", "tir")),
+                provider("p-tournai", living=TOURNAI),
+            ],
+            [
+                session("lille-1", start="2026-12-01 09:00"),
+                session("call", place=None, start="2026-12-01 09:00", language="tir"),
+            ],
+        )
+    )
+    near = stops(prepared, "p-lille", "lille-1")
+    far = stops(prepared, "p-tournai", "lille-1")
+    calls = {1: prepared.options[1]}
+    # Without the call the provider at the place takes the session; with it, the one who can
+    # take the call at that hour is left free for it, and the other drives.
+    alone = best_combination(prepared.problem, prepared.travel, {near, far}, set(), 5, 1)
+    assert by_id(prepared, alone) == {"lille-1": "p-lille"}
+    both = best_combination(prepared.problem, prepared.travel, {near, far}, set(), 5, 1, calls)
+    assert by_id(prepared, both) == {"lille-1": "p-tournai", "call": "p-lille"}
+    placed, left = settle(
+        prepared.problem, prepared.timeline, prepared.travel, prepared.options, both
+    )
+    assert left == []
+    assert by_id(prepared, placed) == {"lille-1": "p-tournai", "call": "p-lille"}
+
+
+def test_two_calls_that_fit_beside_a_route_only_one_at_a_time_are_not_both_held_there() -> None:
+    prepared = prepare(
+        problem(
+            [provider("p-lille")],
+            [
+                session("lille-1", start="2026-12-01 09:30", priority=3),
+                session("call-1", place=None, window=("2026-12-01 08:00", "2026-12-01 10:00")),
+                session("call-2", place=None, window=("2026-12-01 08:00", "2026-12-01 10:00")),
+            ],
+        )
+    )
+    # Free from 08:00, the provider has 90 minutes before the session and none after it
+    # that either call's window reaches: room for one hour's call, not two.
+    day = stops(prepared, "p-lille", "lille-1")
+    calls = {1: prepared.options[1], 2: prepared.options[2]}
+    placement = best_combination(prepared.problem, prepared.travel, {day}, set(), 5, 1, calls)
+    assert "lille-1" in by_id(prepared, placement)
+    assert len({"call-1", "call-2"} & set(by_id(prepared, placement))) == 1
