@@ -240,3 +240,34 @@ def test_a_call_left_to_settle_is_held_in_a_salaried_providers_wait_between_two_
     assert _broken_rules(run, placed) == []
     elsewhere = {**placed, ids["call"]: (1, start)}
     assert run.score_of(placed)[1] == run.score_of(elsewhere)[1] + 60
+
+
+def test_a_call_the_combination_placed_keeps_its_provider_when_settled() -> None:
+    problem = factories.problem(
+        [factories.provider("p-busy"), factories.provider("p-free")],
+        [
+            factories.session("lille-1", start="2026-12-01 09:00"),
+            factories.session("call", place=None, window=("2026-12-01 08:00", "2026-12-01 16:00")),
+        ],
+    )
+    prepared = prepare(problem)
+    at = prepared.timeline.minute
+    # Left to itself, a call goes to the least loaded day (the free provider's); the
+    # combination gave it to the busy one, which left it room after the session.
+    alone, _ = settle(
+        problem,
+        prepared.timeline,
+        prepared.travel,
+        prepared.options,
+        {0: (0, at(factories.at("2026-12-01 09:00")))},
+    )
+    assert alone[1][0] == 1
+    routed = {
+        0: (0, at(factories.at("2026-12-01 09:00"))),
+        1: (0, at(factories.at("2026-12-01 10:00"))),
+    }
+    placed, left = settle(problem, prepared.timeline, prepared.travel, prepared.options, routed)
+    assert left == []
+    assert placed[1][0] == 0
+    run = Run(problem, prepared, DEFAULT_TUNING, time.monotonic() + 30, 1, 0, None)
+    assert _broken_rules(run, placed) == []
