@@ -123,6 +123,7 @@ def best_combination(
     seconds: float,
     workers: int,
     calls: Mapping[int, Sequence[Option]] | None = None,
+    held_calls: Mapping[int, tuple[int, int]] | None = None,
 ) -> Placement:
     """The pool's best set of routes as session -> (provider, start); {} if none could be timed.
 
@@ -131,6 +132,8 @@ def best_combination(
     the phone and video sessions (`_add_calls`): the combination leaves
     each room on some day, and may hold it in a salaried provider's wait;
     those held in a wait come back placed, the others are left to settle.
+    `held_calls` (call -> provider, start) are the hint's calls, hinted
+    beside the hint's routes.
     """
     hinted = set(hint)
     columns: list[tuple[tuple[int, int], tuple[Stop, ...], list[int], int]] = []
@@ -176,7 +179,7 @@ def best_combination(
     for y, call in held:
         if solver.boolean_value(y):
             placement[call.session] = (call.provider, call.start)
-    for y, (s_idx, p_idx, free_start), starts_by_route in beside:
+    for y, (s_idx, p_idx, _, free_start), starts_by_route in beside:
         if solver.boolean_value(y):
             start = next(
                 (at for literal, at in starts_by_route if solver.boolean_value(literal)),
@@ -196,7 +199,7 @@ def _add_calls(
     calls: Mapping[int, Sequence[Option]],
 ) -> tuple[
     list[tuple[cp_model.IntVar, Call]],
-    list[tuple[cp_model.IntVar, tuple[int, int, int], list[tuple[cp_model.IntVar, int]]]],
+    list[tuple[cp_model.IntVar, tuple[int, int, int, int], list[tuple[cp_model.IntVar, int]]]],
     list[tuple[cp_model.IntVar, int]],
 ]:
     """Calls in the combination: the ones held in waits, and every call term's worth.
@@ -208,8 +211,9 @@ def _add_calls(
     its priority when the plan is settled. Held in a salaried provider's
     wait between two places, a call is worth the minutes it saves too (one
     call per wait, within rule 10's minutes). Returns the calls held in
-    waits, the calls held beside, each with (call, provider, start on a free
-    day) and its start beside each route it fits, and every term's worth.
+    waits, the calls held beside, each with (call, provider, day, start on a
+    free day) and its start beside each route it fits, and every term's
+    worth.
     """
     held: list[tuple[cp_model.IntVar, Call]] = []
     worth: list[tuple[cp_model.IntVar, int]] = []
@@ -278,8 +282,7 @@ def _add_calls(
     for where, y in beside.items():
         model.add_at_most_one([y, *blocked[where]])
     placed_beside = [
-        (y, (where[0], where[1], free_start[where]), starts_beside[where])
-        for where, y in beside.items()
+        (y, (*where, free_start[where]), starts_beside[where]) for where, y in beside.items()
     ]
     return held, placed_beside, worth
 
@@ -350,19 +353,15 @@ def calls_beside(
             wanted[s_idx] = (minutes, ranges)
     fits: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
     first: dict[int, int] = {}
-    waits: list[Call] = []
+    waits: dict[int, Call] = {}
     for s_idx, call in wanted.items():
         for slot, earliest, latest in gaps:
             at = _first_start(call, earliest, latest)
             if at is None:
                 continue
             first.setdefault(s_idx, at)
-            if (
-                person.counts_idle
-                and 0 <= slot < len(stops)
-                and s_idx not in {c.session for c in waits}
-            ):
-                waits.append(Call(s_idx, provider, slot, at))
+            if person.counts_idle and 0 <= slot < len(stops):
+                waits.setdefault(s_idx, Call(s_idx, provider, slot, at))
             fits[s_idx].append((slot, earliest, latest))
     held = list(fits)
     clashes = [
@@ -371,7 +370,7 @@ def calls_beside(
         for b in held[i + 1 :]
         if not _both_fit(wanted[a], wanted[b], fits[a], fits[b])
     ]
-    return waits, first, clashes
+    return list(waits.values()), first, clashes
 
 
 _Wanted = tuple[int, list[tuple[int, int]]]

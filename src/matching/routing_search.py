@@ -422,7 +422,10 @@ def solve_dense(
         pool |= met
         best = _settled_if_better(run, sessions, routed, best)
     pool |= price_routes(run, sessions, pool, best, deadline - time.monotonic() - polish - combine)
-    best = combine_routes(run, sessions, pool, best, deadline - time.monotonic() - polish)
+    # The combination with calls is not always proven in its time: at most half of what is
+    # left goes to it when that is more than its share, the rest to the polish.
+    left = deadline - time.monotonic() - polish
+    best = combine_routes(run, sessions, pool, best, min(left, max(combine, left / 2)))
     return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
 
 
@@ -476,8 +479,9 @@ def combine_routes(
     options = {s: prepared.options[s] for s in sessions if s in prepared.options}
     own = routes_of(run.problem, prepared.timeline, options, best)
     calls = {s: held for s, held in options.items() if not run.problem.sessions[s].is_onsite}
+    held = {s: at for s, at in best.items() if s in calls}
     combined = best_combination(
-        run.problem, prepared.travel, pool, own, seconds, run.workers, calls
+        run.problem, prepared.travel, pool, own, seconds, run.workers, calls, held
     )
     run.stats["pooled_routes"] += len(pool | own)
     improved = _settled_if_better(run, sessions, combined, best)
