@@ -421,9 +421,11 @@ def solve_dense(
             elsewhere.close()
         pool |= met
         best = _settled_if_better(run, sessions, routed, best)
-    pool |= price_routes(run, sessions, pool, best, deadline - time.monotonic() - polish - combine)
-    # The combination with calls is not always proven in its time: at most half of what is
-    # left goes to it when that is more than its share, the rest to the polish.
+    # Pricing converges in a second or two on a quiet machine; on a busy one it takes at most
+    # half of what is left. The combination with calls is not always proven in its share:
+    # it takes up to half of what is left then, and the polish has the rest.
+    left = deadline - time.monotonic() - polish
+    pool |= price_routes(run, sessions, pool, best, min(left - combine, left / 2))
     left = deadline - time.monotonic() - polish
     best = combine_routes(run, sessions, pool, best, min(left, max(combine, left / 2)))
     return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
