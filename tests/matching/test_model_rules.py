@@ -321,7 +321,8 @@ def test_solve_keeps_the_rule(case: Case) -> None:
         (case.allows, case.allowed, True),
         (case.forbids, case.forbidden, False),
     ):
-        plan = solve(prob, time_limit=3.0, workers=1)
+        # Proven in milliseconds; the limit is only a cap (a loaded CI machine once hit 3 s).
+        plan = solve(prob, time_limit=30.0, workers=1)
         checked = validate(prob, plan)
         assert checked.ok and checked.score == plan.score
         assert plan.stats.status == "OPTIMAL"
