@@ -228,6 +228,11 @@ def bench_command(
     console = _console()
     rows = _run_with_progress(console, specs, seeds, time_limit, workers, peer)
     console.print(bench_table(rows))
+    for row in rows:
+        for verdict in row.verdicts:
+            if not verdict.passed:
+                console.print(f"[yellow]missed[/] {verdict.target}, {row.scale} seed {row.seed}:")
+                console.print(f"  {verdict.detail}", highlight=False)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(

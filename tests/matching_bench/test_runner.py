@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from matching.greedy import solve_greedy
-from matching.problem import Assignment, Bound, Score
-from matching_bench.generate import generate_problem
+from matching.problem import Assignment, Bound, Plan, Problem, Score, Unassigned
+from matching_bench.generate import dense_spec, generate_problem
 from matching_bench.runner import (
     BenchEvent,
     BenchRow,
@@ -199,3 +200,43 @@ def test_on_dense_days_travel_and_idle_must_not_exceed_the_routing_peers() -> No
     assert failed(judge(dense_row(mine, theirs))) >= {"travel+idle<=peer"}
     better = replace(mine, idle_minutes=0)
     assert not {"medium>=peer", "travel+idle<=peer"} & failed(judge(dense_row(better, theirs)))
+
+
+def test_where_the_matcher_staffs_more_the_verdict_also_gives_its_cost_on_the_peers_work() -> None:
+    mine = replace(plan_summary(-5, -2100), travel_minutes=2100)
+    theirs = replace(plan_summary(-7, -2050), travel_minutes=2050)
+    same_work = replace(plan_summary(0, -1800), travel_minutes=1800)
+    row = replace(dense_row(mine, theirs), at_peer_work=same_work)
+    (verdict,) = [v for v in judge(row) if v.target == "travel+idle<=peer"]
+    assert not verdict.passed  # reported beside the target, never instead of it
+    assert "2 priority points more" in verdict.detail
+    assert "on the peer's sessions alone its travel+idle is 1800 (medium 0)" in verdict.detail
+
+
+def test_a_peer_that_leaves_a_session_out_gets_the_matcher_solved_on_its_work_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import matching_bench.routing_peer as routing_peer
+
+    real = routing_peer.solve_routing
+    dropped: list[str] = []
+
+    def leaving_one_out(problem: Problem, **options: Any) -> Plan:
+        plan = real(problem, **options)
+        first, *rest = plan.assignments
+        dropped.append(first.session)
+        out = Unassigned(first.session, "capacity", "left out by this test")
+        return replace(plan, assignments=tuple(rest), unassigned=(*plan.unassigned, out))
+
+    monkeypatch.setattr(routing_peer, "solve_routing", leaving_one_out)
+    spec = dense_spec(0.3)
+    (r,) = run_bench([spec], [1], time_limit=3.0, workers=1, isolate=False, peer="routing")
+    assert r.valid and r.peer is not None and r.matcher is not None
+    assert r.matcher.score.medium > r.peer.score.medium
+    same = r.at_peer_work
+    assert same is not None and same.valid
+    left_out = sum(r.peer.unassigned_by_reason.values())
+    assert same.assigned + sum(same.unassigned_by_reason.values()) == r.sessions - left_out
+    assert same.score.medium == 0  # the peer staffed all of these, so the matcher can too
+    (verdict,) = [v for v in r.verdicts if v.target == "travel+idle<=peer"]
+    assert f"travel+idle is {same.travel_minutes + same.idle_minutes} (medium 0)" in verdict.detail
