@@ -387,10 +387,12 @@ def _with_group_places(
                 if day in search.days[sib]:
                     free.add(sib)
                     for p_idx in search.providers_on[(sib, day)][:2]:
-                        if p_idx not in search.reserved_providers:
+                        if _free_to_join(search, p_idx, day):
+                            # With the day's work, or the model would think that day empty.
                             providers.add(p_idx)
+                            free |= search.booked[(p_idx, day)]
             elif where[0] in providers or (
-                where[0] not in search.reserved_providers
+                _free_to_join(search, where[0], day)
                 and search.run.prepared.timeline.day(where[1]) == day
             ):
                 providers.add(where[0])
@@ -401,6 +403,13 @@ def _with_group_places(
         for sib in groups.get(s_idx, ())
         if sib not in free
     }
+
+
+def _free_to_join(search: _Search, p_idx: int, day: int) -> bool:
+    """Whether a provider and what they hold on `day` are in no other piece."""
+    return p_idx not in search.reserved_providers and not (
+        search.booked[(p_idx, day)] & search.reserved_sessions
+    )
 
 
 def _days_held(search: _Search, p_idx: int) -> Iterator[tuple[int, set[int]]]:

@@ -11,6 +11,8 @@ Travel from a home in Lille: Roubaix 21 min, Tournai 37.
 
 from __future__ import annotations
 
+import time
+from random import Random
 from unittest import mock
 
 import pytest
@@ -24,6 +26,7 @@ from matching.io import (
     problem_from_dict,
     problem_to_dict,
 )
+from matching.model import prepare
 from matching.places import flatten, place_id
 from matching.problem import (
     LADDER_STEP_COST,
@@ -35,9 +38,21 @@ from matching.problem import (
     Requirements,
     Unassigned,
 )
+from matching.run import Run
+from matching.search import _cut_piece, _new_search, _solve_piece
 from matching.solve import solve
-from matching.validate import validate
-from tests.matching.factories import MONS, TOURNAI, at, plan, problem, provider, session
+from matching.tuning import DEFAULT_TUNING
+from matching.validate import check, validate
+from tests.matching.factories import (
+    KORTRIJK,
+    MONS,
+    TOURNAI,
+    at,
+    plan,
+    problem,
+    provider,
+    session,
+)
 from tests.matching.test_model_rules import admits
 
 PASHTO_TIGRINYA_ARABIC = (
@@ -555,3 +570,47 @@ def test_a_pinned_place_of_a_laddered_group_names_its_step() -> None:
     assert validate(prob, result).ok
     assert ("p-2", 1, "video") in {(a.provider, a.place, a.modality) for a in result.assignments}
     assert problem_from_dict(problem_to_dict(prob)) == prob
+
+
+# --- the neighbourhood search re-plans a group's places with their providers' days ----------
+
+
+def test_a_piece_that_brings_in_a_siblings_provider_brings_in_that_providers_day() -> None:
+    # p-ara holds a session in Kortrijk until 11:50; the group in Tournai at 12:00 needs an
+    # Arabic interpreter beside the Tigrinya one, and p-ara is the only one, too far to make it.
+    prob = flatten(
+        problem(
+            [provider("p-tir", languages=("tir",), living=TOURNAI), provider("p-ara")],
+            [
+                session("s-kortrijk", start="2026-12-01 10:20", minutes=90, place=KORTRIJK),
+                session(
+                    "g-1",
+                    start="2026-12-01 12:00",
+                    place=TOURNAI,
+                    staff=(Place("tir"), Place("ara")),
+                    all_or_nothing=False,
+                ),
+            ],
+        )
+    )
+    prepared = prepare(prob)
+    run = Run(prob, prepared, DEFAULT_TUNING, time.monotonic() + 30, 1, 0, None)
+    index = {s.id: i for i, s in enumerate(prob.sessions)}
+    noon = prepared.timeline.minute(at("2026-12-01 12:00"))
+    held = {index["s-kortrijk"]: (1, prepared.timeline.minute(at("2026-12-01 10:20")))}
+    search = _new_search(run, sorted(prepared.options), held)
+
+    piece = _cut_piece(
+        run, search, index[place_id("g-1", 0)], prepared.timeline.day(noon), Random(0)
+    )
+
+    assert piece is not None and 1 in piece.providers  # p-ara, for the Arabic place
+    assert index["s-kortrijk"] in piece.sessions  # without it, the model saw p-ara's day empty
+    after = _solve_piece(run, piece, time.monotonic() + 30)
+    assert after is not None
+    kept = {s: where for s, where in search.placement.items() if s not in piece.sessions}
+    placed = [
+        Assignment(prob.sessions[s].id, prob.providers[p].id, prepared.timeline.instant(t))
+        for s, (p, t) in {**kept, **after}.items()
+    ]
+    assert [v for v in check(prob, placed).violations if v.code != "missing"] == []
