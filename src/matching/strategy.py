@@ -152,6 +152,11 @@ def _is_dense(run: Run, sessions: Sequence[int]) -> bool:
         return False
     if any(s in run.prepared.fixed for s in sessions):
         return False
+    # The routes see each place of a group, and each step of a ladder, as a visit of its own:
+    # they would start a group's places apart or staff two steps. Such a group keeps its path.
+    prepared = run.prepared
+    if any(s in prepared.groups or s in prepared.ladders for s in sessions):
+        return False
     return dense_enough(run.prepared.options, sessions) >= tuning.route_from
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import pytest
 
 import matching.strategy as strategy
 from matching.greedy import solve_greedy
 from matching.model import prepare
-from matching.problem import Assignment
+from matching.places import flatten
+from matching.problem import Assignment, Place, Problem
 from matching.route_pool import Route, best_combination, routes_of, timed
 from matching.routing_search import (
     Elsewhere,
@@ -272,3 +274,27 @@ def test_a_call_the_combination_placed_keeps_its_provider_when_settled() -> None
     assert placed[1][0] == 0
     run = Run(problem, prepared, DEFAULT_TUNING, time.monotonic() + 30, 1, 0, None)
     assert _broken_rules(run, placed) == []
+
+
+def _dense_with_a_group() -> Problem:
+    """Dense day 1 with its first onsite session turned into a group of two places."""
+    problem = generate_problem("dense", 1)
+    sessions = list(problem.sessions)
+    first = next(i for i, s in enumerate(sessions) if s.is_onsite)
+    sessions[first] = replace(
+        sessions[first], staff=(Place(sessions[first].language), Place(sessions[first].language))
+    )
+    return replace(problem, sessions=tuple(sessions))
+
+
+def test_a_dense_day_with_a_group_session_keeps_the_paths_that_know_groups() -> None:
+    # The routes would see the group's places as two visits and start them apart.
+    for problem, dense in ((generate_problem("dense", 1), True), (_dense_with_a_group(), False)):
+        flat = flatten(problem)
+        prepared = prepare(flat)
+        run = Run(flat, prepared, DEFAULT_TUNING, time.monotonic() + 30, 1, 0, None)
+        assert strategy._is_dense(run, sorted(prepared.options)) is dense
+    problem = _dense_with_a_group()
+    plan = solve(problem, time_limit=5, workers=1)
+    assert validate(problem, plan).ok
+    assert "parts_routed" not in plan.stats.extra
