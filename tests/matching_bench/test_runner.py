@@ -99,25 +99,29 @@ def test_slow_solves_miss_the_time_target() -> None:
     assert failed(judge(r)) == {"time"}
 
 
-def test_l_must_close_half_the_medium_gap() -> None:
-    greedy = plan_summary(-40, -5000)
-    elig = Score(0, -20, 0)
-    assert "halfway" in failed(judge(row("L", greedy, plan_summary(-31, -5000), None, elig)))
-    assert "halfway" not in failed(judge(row("L", greedy, plan_summary(-30, -5000), None, elig)))
+def test_l_and_xl_must_be_proven_or_within_one_percent_of_the_solvers_own_bound() -> None:
+    greedy, elig = plan_summary(-400, -5000), Score(0, -250, 0)
+    for scale in ("L", "XL"):
+        proven = judge(row(scale, greedy, plan_summary(-330, -5000), Bound(-330, 0), elig))
+        near = judge(row(scale, greedy, plan_summary(-332, -5000), Bound(-330, 0), elig))
+        far = judge(row(scale, greedy, plan_summary(-334, -5000), Bound(-330, 0), elig))
+        unproven = judge(row(scale, greedy, plan_summary(-330, -5000), None, elig))
+        assert "near bound" not in failed(proven) | failed(near)
+        assert "near bound" in failed(far) & failed(unproven)
 
 
-def test_an_l_miss_says_when_the_proven_bound_puts_halfway_out_of_reach() -> None:
+def test_the_eligibility_bound_is_only_shown_beside_the_proven_one() -> None:
     greedy = plan_summary(-40, -5000)
-    elig = Score(0, -20, 0)
-    r = row("L", greedy, plan_summary(-32, -5000), Bound(-32, 0), elig)
-    (verdict,) = [v for v in judge(r) if v.target == "halfway"]
-    assert not verdict.passed
-    assert "medium proven optimal" in verdict.detail
-    assert "out of reach" in verdict.detail
+    r = row("L", greedy, plan_summary(-33, -5000), Bound(-33, 0), Score(0, -20, 0))
+    (verdict,) = [v for v in judge(r) if v.target == "near bound"]
+    assert verdict.passed  # halfway to the eligibility bound would be -30, out of reach
+    assert verdict.detail == (
+        "medium -33, proven bound -33, eligibility bound -20; medium proven optimal"
+    )
 
 
 def test_xl_must_fit_in_four_gigabytes() -> None:
-    r = row("XL", plan_summary(-40, -5000), plan_summary(-30, -4000), None, peak_mb=5000.0)
+    r = row("XL", plan_summary(-40, -5000), plan_summary(-30, -4000), Bound(-30, 0), peak_mb=5000.0)
     assert failed(judge(r)) == {"memory"}
 
 
