@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -124,6 +124,7 @@ def best_combination(
     workers: int,
     calls: Mapping[int, Sequence[Option]] | None = None,
     held_calls: Mapping[int, tuple[int, int]] | None = None,
+    required: Collection[int] = (),
 ) -> Placement:
     """The pool's best set of routes as session -> (provider, start); {} if none could be timed.
 
@@ -133,7 +134,8 @@ def best_combination(
     each room on some day, and may hold it in a salaried provider's wait;
     those held in a wait come back placed, the others are left to settle.
     `held_calls` (call -> provider, start) are the hint's calls, hinted
-    beside the hint's routes.
+    beside the hint's routes. Every `required` session (a held visit,
+    `route_scope`) is in the combination; {} if no set of routes has them all.
     """
     hinted = set(hint)
     columns: list[tuple[tuple[int, int], tuple[Stop, ...], list[int], int]] = []
@@ -158,9 +160,16 @@ def best_combination(
     held, beside, worth = _add_calls(
         model, problem, travel, chosen, columns, by_session, calls or {}
     )
-    for group in (*by_day.values(), *by_session.values()):
+    for group in by_day.values():
         if len(group) > 1:
             model.add_at_most_one(group)
+    for s_idx, group in by_session.items():
+        if s_idx in required:
+            model.add_exactly_one(group)
+        elif len(group) > 1:
+            model.add_at_most_one(group)
+    if any(s_idx not in by_session for s_idx in required):
+        return {}
     model.maximize(
         cp_model.LinearExpr.weighted_sum(chosen, gains)
         + cp_model.LinearExpr.weighted_sum([y for y, _ in worth], [w for _, w in worth])

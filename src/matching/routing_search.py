@@ -58,7 +58,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from matching.eligibility import Option
@@ -66,9 +66,18 @@ from matching.greedy import Placer
 from matching.problem import Location, Problem
 from matching.route_pool import MEDIUM_WEIGHT, Route, Stop, best_combination, routes_of
 from matching.route_pricing import priced_routes
+from matching.route_scope import RouteScope
 from matching.routes import idle_minutes
 from matching.run import Run
-from matching.search import _new_search, _Piece, _Search, _solve_piece, piece_of_day
+from matching.search import (
+    _keeps_groups,
+    _new_search,
+    _Piece,
+    _Search,
+    _solve_piece,
+    _with_group_places,
+    piece_of_day,
+)
 from matching.timeline import Timeline
 from matching.travel import Travel
 
@@ -92,6 +101,8 @@ CHILD_GRACE = 2.0
 """Seconds a child process may run past its time limit before its plan is given up."""
 RECOMBINE_PRICING = 0.7
 """Share of `recombine`'s time that goes to pricing, the rest to the combination."""
+HELD_POINTS = 1_000
+"""Priority points a held visit (`route_scope`) weighs in the routing library: above any day's."""
 SECONDS_PER_DAY = 0.6
 """Time limit of a route piece's exact model, per provider-day it holds."""
 
@@ -119,6 +130,7 @@ def library_routes(
     penalty_factor: float = 0.1,
     pool: set[Route] | None = None,
     idle_as_span: bool = False,
+    held: Collection[int] = (),
 ) -> Placement:
     """Onsite sessions routed by OR-Tools' routing library: session -> (provider, start).
 
@@ -129,7 +141,8 @@ def library_routes(
     its span (departure to return) and everyone else's its drives plus its
     session minutes, which are paid back in each visit's penalty: the same
     objective up to a constant, searched on another trajectory than with the
-    peer's waiting (slack) cost.
+    peer's waiting (slack) cost. A `held` session (`route_scope`) is
+    left out only at a penalty no other visit outweighs.
     """
     from ortools.constraint_solver import (  # type: ignore[import-untyped]
         pywrapcp,
@@ -207,7 +220,8 @@ def library_routes(
     for s_idx, indices in by_session.items():
         session = problem.sessions[s_idx]
         paid_back = session.duration_minutes if idle_as_span else 0
-        routing.AddDisjunction(indices, MEDIUM_WEIGHT * session.priority + paid_back)
+        points = HELD_POINTS if s_idx in held else session.priority
+        routing.AddDisjunction(indices, MEDIUM_WEIGHT * points + paid_back)
     for v in range(count):
         routing.AddVariableMinimizedByFinalizer(clock.CumulVar(routing.End(v)))
         routing.AddVariableMaximizedByFinalizer(clock.CumulVar(routing.Start(v)))
@@ -270,17 +284,24 @@ def settle(
     travel: Travel,
     options: Mapping[int, Sequence[Option]],
     routed: Mapping[int, tuple[int, int]],
+    held: Mapping[int, tuple[int, int]] | None = None,
 ) -> tuple[Placement, list[int]]:
     """Routed visits kept where rules 9-10 allow, then the others inserted where there is room.
 
-    A routed call (phone or video) keeps its provider and takes the start
-    that waits least there. Returns the placement and the sessions left
-    out, most urgent (then least free) first tried.
+    `held` visits (`route_scope`) come first, where they are. A routed call
+    (phone or video) keeps its provider and takes the start that waits
+    least there. Returns the placement and the sessions left out, most
+    urgent (then least free) first tried.
     """
     placer = Placer(problem, timeline, travel)
     placed: Placement = {}
+    for s_idx, (p_idx, start) in sorted((held or {}).items(), key=lambda item: item[1][1]):
+        day = timeline.day(start)
+        if placer.roster(p_idx).conflict(placer.visit(s_idx, start), day) is None:
+            placer.place(s_idx, p_idx, start, day)
+            placed[s_idx] = (p_idx, start)
     for s_idx, (p_idx, start) in sorted(routed.items(), key=lambda item: item[1][1]):
-        if not problem.sessions[s_idx].is_onsite:
+        if not problem.sessions[s_idx].is_onsite or s_idx in placed:
             continue
         day = timeline.day(start)
         if placer.roster(p_idx).conflict(placer.visit(s_idx, start), day) is None:
@@ -381,12 +402,14 @@ def solve_dense(
     `route_polish_share`. Without a child process (one worker, or none could
     be started) the library runs here, then the pricing, the combination and
     the polish. Every route met or priced is added to `pool` (for `recombine`).
+    Group places, ladders and pins are routed around (`route_scope`).
     """
     tuning = run.tuning
     polish = tuning.route_polish_share * budget
     combine = tuning.route_combine_share * budget
     child = min(tuning.route_child_share * budget, budget - polish - combine - CHILD_MARGIN)
-    elsewhere = Elsewhere.start(run, sessions, child) if run.workers >= 2 else None
+    scope = RouteScope.of(run, sessions, start)
+    elsewhere = Elsewhere.start(run, scope, child) if run.workers >= 2 else None
     # Building a piece's model and CP-SAT's wind-down come on top of its time limit.
     budget = max(0.1, budget - STOP_MARGIN)
     began = time.monotonic()
@@ -398,13 +421,14 @@ def solve_dense(
     seconds = max(0.5, tuning.route_share * budget - (time.monotonic() - began))
     if elsewhere is None:
         best = route_with_library(
-            run, sessions, best, seconds, from_start=bool(run.previous), pool=pool
+            run, sessions, scope, best, seconds, from_start=bool(run.previous), pool=pool
         )
     else:
         try:
             best = route_with_library(
                 run,
                 sessions,
+                scope,
                 best,
                 seconds,
                 penalty_factor=OWN_PENALTY_FACTOR,
@@ -413,21 +437,23 @@ def solve_dense(
             )
             # Until the child is due, price routes against this process's own, combine
             # them and polish the combination on this core.
-            pool |= price_routes(run, sessions, pool, best, began + child - time.monotonic())
-            best = combine_routes(run, sessions, pool, best, began + child - time.monotonic())
+            pool |= price_routes(run, scope, pool, best, began + child - time.monotonic())
+            best = combine_routes(
+                run, sessions, scope, pool, best, began + child - time.monotonic()
+            )
             best = improve_routes(run, sessions, best, began + child - time.monotonic(), 1)
             routed, met = elsewhere.result(max(0.1, began + child - time.monotonic()) + CHILD_GRACE)
         finally:
             elsewhere.close()
         pool |= met
-        best = _settled_if_better(run, sessions, routed, best)
+        best = _settled_if_better(run, sessions, scope, routed, best)
     # Pricing converges in a second or two on a quiet machine; on a busy one it takes at most
     # half of what is left. The combination with calls is not always proven in its share:
     # it takes up to half of what is left then, and the polish has the rest.
     left = deadline - time.monotonic() - polish
-    pool |= price_routes(run, sessions, pool, best, min(left - combine, left / 2))
+    pool |= price_routes(run, scope, pool, best, min(left - combine, left / 2))
     left = deadline - time.monotonic() - polish
-    best = combine_routes(run, sessions, pool, best, min(left, max(combine, left / 2)))
+    best = combine_routes(run, sessions, scope, pool, best, min(left, max(combine, left / 2)))
     return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
 
 
@@ -443,15 +469,17 @@ def recombine(
     After the search's insertions have put sessions back, the plan's days are
     no longer the routes the pricing saw: priced again around them, a day
     that drives far for an inserted session finds its better order or owner.
+    The held visits are where `best` has them now.
     """
     began = time.monotonic()
-    pool |= price_routes(run, sessions, pool, best, RECOMBINE_PRICING * seconds)
-    return combine_routes(run, sessions, pool, best, seconds - (time.monotonic() - began))
+    scope = RouteScope.of(run, sessions, best)
+    pool |= price_routes(run, scope, pool, best, RECOMBINE_PRICING * seconds)
+    return combine_routes(run, sessions, scope, pool, best, seconds - (time.monotonic() - began))
 
 
 def price_routes(
     run: Run,
-    sessions: Sequence[int],
+    scope: RouteScope,
     pool: set[Route],
     best: Mapping[int, tuple[int, int]],
     seconds: float,
@@ -460,9 +488,9 @@ def price_routes(
     if seconds < 0.2 or run.stopped:
         return set()
     prepared = run.prepared
-    options = {s: prepared.options[s] for s in sessions if s in prepared.options}
-    own = routes_of(run.problem, prepared.timeline, options, best)
-    priced = priced_routes(run.problem, prepared.travel, options, pool | own, seconds)
+    own = routes_of(run.problem, prepared.timeline, scope.options, best)
+    pooled = {route for route in pool | own if scope.admits(route)}
+    priced = priced_routes(run.problem, prepared.travel, scope.options, pooled, seconds)
     run.stats["priced_routes"] += len(priced)
     return priced | own
 
@@ -470,6 +498,7 @@ def price_routes(
 def combine_routes(
     run: Run,
     sessions: Sequence[int],
+    scope: RouteScope,
     pool: set[Route],
     best: Mapping[int, tuple[int, int]],
     seconds: float,
@@ -478,20 +507,30 @@ def combine_routes(
     if not pool or seconds < 0.2 or run.stopped:
         return dict(best)
     prepared = run.prepared
-    options = {s: prepared.options[s] for s in sessions if s in prepared.options}
+    options = scope.options
     own = routes_of(run.problem, prepared.timeline, options, best)
+    # Routes met around other held visits (before an insertion moved them) are out of reach.
+    pooled = {route for route in pool if scope.admits(route)}
     calls = {s: held for s, held in options.items() if not run.problem.sessions[s].is_onsite}
     held = {s: at for s, at in best.items() if s in calls}
     combined = best_combination(
-        run.problem, prepared.travel, pool, own, seconds, run.workers, calls, held
+        run.problem,
+        prepared.travel,
+        pooled,
+        {route for route in own if scope.admits(route)},
+        seconds,
+        run.workers,
+        calls,
+        held,
+        required=scope.held.keys(),
     )
-    run.stats["pooled_routes"] += len(pool | own)
-    improved = _settled_if_better(run, sessions, combined, best)
+    run.stats["pooled_routes"] += len(pooled | own)
+    improved = _settled_if_better(run, sessions, scope, combined, best)
     if improved == best:
         # Where the calls the combination held do not settle as it thought, the same routes
         # with every call settled afresh may still be better.
         onsite = {s: at for s, at in combined.items() if run.problem.sessions[s].is_onsite}
-        improved = _settled_if_better(run, sessions, onsite, best)
+        improved = _settled_if_better(run, sessions, scope, onsite, best)
     run.stats["routes_combined"] += int(improved != best)
     return improved
 
@@ -510,16 +549,14 @@ class Elsewhere:
         self.payload = payload
 
     @classmethod
-    def start(cls, run: Run, sessions: Sequence[int], seconds: float) -> Elsewhere | None:
+    def start(cls, run: Run, scope: RouteScope, seconds: float) -> Elsewhere | None:
         """The child started from scratch on the group for `seconds`; None if it cannot be."""
-        if any(s in run.prepared.fixed for s in sessions):
-            return None
-        options = {s: run.prepared.options[s] for s in sessions if s in run.prepared.options}
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        payload = (run.problem, scope.options, set(scope.held), time.time() + seconds)
         try:
             with tempfile.NamedTemporaryFile("wb", suffix=".pickle", delete=False) as handle:
-                pickle.dump((run.problem, options, time.time() + seconds), handle)
+                pickle.dump(payload, handle)
         except OSError:
             return None
         try:
@@ -559,26 +596,36 @@ class Elsewhere:
 def _route_elsewhere(payload: str) -> None:
     """The child's side of `Elsewhere`: read the problem, route it, write the routes."""
     with open(payload, "rb") as handle:
-        problem, options, until = pickle.load(handle)
+        problem, options, held, until = pickle.load(handle)
     timeline, travel = Timeline.for_problem(problem), Travel(problem.travel)
     pool: set[Route] = set()
-    routed = library_routes(problem, timeline, travel, options, until - time.time(), pool=pool)
+    routed = library_routes(
+        problem, timeline, travel, options, until - time.time(), pool=pool, held=held
+    )
     sys.stdout.buffer.write(pickle.dumps((routed, pool)))
 
 
 def _settled_if_better(
     run: Run,
     sessions: Sequence[int],
+    scope: RouteScope,
     routed: Mapping[int, tuple[int, int]],
     best: Mapping[int, tuple[int, int]],
 ) -> Placement:
-    """The routed visits settled with the phone and video sessions, if better than `best`."""
+    """The routed visits settled with the phone and video sessions, if better than `best`.
+
+    A plan that moves or drops a held visit is not kept (`route_scope`).
+    """
     if not routed:
         return dict(best)
     prepared = run.prepared
-    options = {s: prepared.options[s] for s in sessions if s in prepared.options}
-    placement, _ = settle(run.problem, prepared.timeline, prepared.travel, options, routed)
+    placement, _ = settle(
+        run.problem, prepared.timeline, prepared.travel, scope.options, routed, scope.held
+    )
     run.stats["routed"] += len(routed)
+    if not scope.keeps(run, sessions, placement):
+        run.stats["routes_not_keeping_held"] += 1
+        return dict(best)
     if run.better(placement, best):
         run.stats["routing_improved"] += 1
         return placement
@@ -588,6 +635,7 @@ def _settled_if_better(
 def route_with_library(
     run: Run,
     sessions: Sequence[int],
+    scope: RouteScope,
     start: Mapping[int, tuple[int, int]],
     seconds: float,
     from_start: bool = False,
@@ -601,23 +649,21 @@ def route_with_library(
     from a greedy plan, its local search stays in that plan's valley. The
     routes it meets go to `pool`, and `idle_as_span` is `library_routes`'.
     """
-    if any(s in run.prepared.fixed for s in sessions):
-        return dict(start)
     prepared = run.prepared
-    options = {s: prepared.options[s] for s in sessions if s in prepared.options}
     hint = start if from_start else None
     routed = library_routes(
         run.problem,
         prepared.timeline,
         prepared.travel,
-        options,
+        scope.options,
         seconds,
         hint=hint,
         penalty_factor=penalty_factor,
         pool=pool,
         idle_as_span=idle_as_span,
+        held=scope.held.keys(),
     )
-    return _settled_if_better(run, sessions, routed, start)
+    return _settled_if_better(run, sessions, scope, routed, start)
 
 
 def improve_routes(
@@ -681,7 +727,11 @@ def _route_loop(
             continue
         after = _solve_piece(run, piece, deadline, SECONDS_PER_DAY * len(piece.providers))
         with search.lock:
-            improved = after is not None and run.better(after, piece.before)
+            improved = (
+                after is not None
+                and run.better(after, piece.before)
+                and _keeps_groups(search, piece, after)
+            )
             if improved:
                 assert after is not None
                 for s_idx in piece.sessions:
@@ -740,7 +790,9 @@ def _cut_route_piece(
     free_sessions.update(extra[:EXTRA_SESSIONS])
     if not free_sessions:
         return None
-    return piece_of_day(run, search, providers, free_sessions, day)
+    # A group's places move together, and a ladder changes step as a whole.
+    siblings = _with_group_places(search, free_sessions, providers, day)
+    return piece_of_day(run, search, providers, free_sessions, day, siblings)
 
 
 def _providers_of_day(search: _Search, day: int) -> list[int]:

@@ -150,12 +150,12 @@ def _is_dense(run: Run, sessions: Sequence[int]) -> bool:
     tuning = run.tuning
     if len(sessions) < tuning.route_min_sessions:
         return False
-    if any(s in run.prepared.fixed for s in sessions):
-        return False
-    # The routes see each place of a group, and each step of a ladder, as a visit of its own:
-    # they would start a group's places apart or staff two steps. Such a group keeps its path.
+    # Group places, ladders and pinned pairs are routed around (`route_scope`).
     prepared = run.prepared
-    if any(s in prepared.groups or s in prepared.ladders for s in sessions):
+    held = any(
+        s in prepared.groups or s in prepared.ladders or s in prepared.fixed for s in sessions
+    )
+    if held and not tuning.route_around_held:
         return False
     return dense_enough(run.prepared.options, sessions) >= tuning.route_from
 

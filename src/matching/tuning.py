@@ -83,6 +83,10 @@ class Tuning:
     routed: dense days hold four to six, S and M under one."""
     route_min_sessions: int = 40
     """Groups smaller than this are never routed: the model proves them."""
+    route_around_held: bool = True
+    """Whether a dense group with group sessions, modality ladders or pinned pairs is routed
+    around them (`route_scope`); without, it takes its size's path, which knows them but
+    routes poorly (kept for `benchmarks/dense_held.py` to compare the two)."""
     route_share: float = 0.3
     """Share of a dense group's time this process's routing library search takes (then
     column generation), beside the search from scratch in a child process."""

@@ -11,6 +11,11 @@ so their waiting counts too. This is where the matcher has to route.
 `density` scales the number of sessions (1.0: 100 sessions for 25
 providers, four each on average; 1.5: six). Everything is drawn from one
 `random.Random(seed)` in a fixed order.
+
+`with_group_work` turns some of a dense day's sessions into discussion
+groups and modality ladders, with draws of their own (the day itself is
+unchanged): the routes must then work around sessions that need two
+providers at once or may go to video (`benchmarks/dense_held.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -27,6 +33,7 @@ from matching.problem import (
     LanguageSkill,
     Location,
     Modality,
+    Place,
     Problem,
     Provider,
     ProviderKind,
@@ -81,6 +88,32 @@ def generate_dense(seed: int, density: float = 1.0) -> Problem:
         timezone=TIMEZONE,
         travel=HaversineTravel(),
     )
+
+
+def with_group_work(problem: Problem, seed: int, groups: int, ladders: int) -> Problem:
+    """`problem` with `groups` onsite sessions needing a second provider, `ladders` taking video.
+
+    A group's second place asks for another language of the service's (a
+    mediator for each side of a discussion group), all or nothing; a ladder
+    accepts video when no one can come. The sessions are drawn from their
+    own `random.Random`, so the same seed and counts give the same problem.
+    """
+    rng = random.Random(f"group-work-{seed}")
+    sessions = list(problem.sessions)
+    onsite = [i for i, s in enumerate(sessions) if s.is_onsite]
+    chosen = rng.sample(onsite, min(len(onsite), groups + ladders))
+    for i in chosen[:groups]:
+        session = sessions[i]
+        other = rng.choice([c for c in LANGUAGE_WEIGHTS if c != session.language])
+        sessions[i] = replace(
+            session,
+            kind="group",
+            staff=(Place(session.language, requires=session.requires), Place(other)),
+            requires=Requirements(),
+        )
+    for i in chosen[groups:]:
+        sessions[i] = replace(sessions[i], modalities=("onsite", "video"))
+    return replace(problem, sessions=tuple(sessions))
 
 
 def _service_towns(rng: random.Random, towns: Sequence[Town]) -> list[Town]:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 
 import pytest
 
 import matching.strategy as strategy
 from matching.greedy import solve_greedy
 from matching.model import prepare
-from matching.places import flatten
-from matching.problem import Assignment, Place, Problem
 from matching.route_pool import Route, best_combination, routes_of, timed
+from matching.route_scope import RouteScope
 from matching.routing_search import (
     Elsewhere,
     combine_routes,
@@ -29,9 +27,10 @@ from matching.run import Run
 from matching.search import _new_search, piece_of_day
 from matching.solve import solve
 from matching.tuning import DEFAULT_TUNING
-from matching.validate import check, validate
+from matching.validate import validate
 from matching_bench.generate import dense_spec, generate_problem
 from tests.matching import factories
+from tests.matching.dense_runs import broken_rules, greedy_run
 
 
 def test_a_dense_day_is_routed_and_its_plan_is_valid_and_no_worse_than_the_greedy() -> None:
@@ -63,31 +62,15 @@ def test_the_small_model_stays_on_its_proven_path() -> None:
 
 def _small_dense_run(workers: int = 1) -> tuple[Run, list[int], dict[int, tuple[int, int]]]:
     """A dense day of 60 sessions, its run, its sessions and the greedy's placement."""
-    problem = generate_problem(dense_spec(0.6), 4)
-    prepared = prepare(problem)
-    run = Run(problem, prepared, DEFAULT_TUNING, time.monotonic() + 30, workers, 0, None)
-    index = {s.id: i for i, s in enumerate(problem.sessions)}
-    providers = {p.id: i for i, p in enumerate(problem.providers)}
-    start = {
-        index[a.session]: (providers[a.provider], prepared.timeline.minute(a.start))
-        for a in solve_greedy(problem).assignments
-    }
-    return run, sorted(prepared.options), start
+    return greedy_run(generate_problem(dense_spec(0.6), 4), workers)
 
 
-def _broken_rules(run: Run, placement: dict[int, tuple[int, int]]) -> list[object]:
-    """Rule violations of a placement, the sessions it leaves out aside."""
-    problem, timeline = run.problem, run.prepared.timeline
-    assignments = [
-        Assignment(problem.sessions[s].id, problem.providers[p].id, timeline.instant(t))
-        for s, (p, t) in placement.items()
-    ]
-    return [v for v in check(problem, assignments).violations if v.code != "missing"]
+_broken_rules = broken_rules
 
 
 def test_each_route_step_keeps_the_better_plan_and_a_valid_one() -> None:
     run, sessions, start = _small_dense_run()
-    routed = route_with_library(run, sessions, start, 2.0)
+    routed = route_with_library(run, sessions, RouteScope.of(run, sessions, start), start, 2.0)
     assert not run.better(start, routed)
     improved = improve_routes(run, sessions, routed, 2.0)
     assert not run.better(routed, improved)
@@ -133,11 +116,12 @@ def test_combining_the_pooled_routes_never_makes_the_plan_worse() -> None:
     options = {s: prepared.options[s] for s in sessions}
     pool: set[Route] = set()
     library_routes(run.problem, prepared.timeline, prepared.travel, options, 1.0, pool=pool)
-    combined = combine_routes(run, sessions, pool, start, 5.0)
+    scope = RouteScope.of(run, sessions, start)
+    combined = combine_routes(run, sessions, scope, pool, start, 5.0)
     assert not run.better(start, combined)
     assert _broken_rules(run, combined) == []
     assert run.stats["pooled_routes"] >= len(pool)
-    assert combine_routes(run, sessions, set(), start, 5.0) == start
+    assert combine_routes(run, sessions, scope, set(), start, 5.0) == start
 
 
 def test_routes_priced_again_around_a_plan_never_make_it_worse() -> None:
@@ -155,7 +139,7 @@ def test_routes_priced_again_around_a_plan_never_make_it_worse() -> None:
 
 def test_the_child_process_routes_the_onsite_sessions_like_the_library_here() -> None:
     run, sessions, _ = _small_dense_run(workers=2)
-    elsewhere = Elsewhere.start(run, sessions, 1.5)
+    elsewhere = Elsewhere.start(run, RouteScope.of(run, sessions, {}), 1.5)
     assert elsewhere is not None
     routed, pool = elsewhere.result(timeout=60)
     assert routed, "the child sent its routes back"
@@ -169,7 +153,7 @@ def test_the_child_process_routes_the_onsite_sessions_like_the_library_here() ->
 
 def test_a_child_that_is_not_done_in_time_is_stopped_and_its_plan_not_used() -> None:
     run, sessions, _ = _small_dense_run(workers=2)
-    elsewhere = Elsewhere.start(run, sessions, 20.0)
+    elsewhere = Elsewhere.start(run, RouteScope.of(run, sessions, {}), 20.0)
     assert elsewhere is not None
     assert elsewhere.result(timeout=0.01) == ({}, set())
     assert elsewhere.process.returncode is not None  # killed, not left running
@@ -274,27 +258,3 @@ def test_a_call_the_combination_placed_keeps_its_provider_when_settled() -> None
     assert placed[1][0] == 0
     run = Run(problem, prepared, DEFAULT_TUNING, time.monotonic() + 30, 1, 0, None)
     assert _broken_rules(run, placed) == []
-
-
-def _dense_with_a_group() -> Problem:
-    """Dense day 1 with its first onsite session turned into a group of two places."""
-    problem = generate_problem("dense", 1)
-    sessions = list(problem.sessions)
-    first = next(i for i, s in enumerate(sessions) if s.is_onsite)
-    sessions[first] = replace(
-        sessions[first], staff=(Place(sessions[first].language), Place(sessions[first].language))
-    )
-    return replace(problem, sessions=tuple(sessions))
-
-
-def test_a_dense_day_with_a_group_session_keeps_the_paths_that_know_groups() -> None:
-    # The routes would see the group's places as two visits and start them apart.
-    for problem, dense in ((generate_problem("dense", 1), True), (_dense_with_a_group(), False)):
-        flat = flatten(problem)
-        prepared = prepare(flat)
-        run = Run(flat, prepared, DEFAULT_TUNING, time.monotonic() + 30, 1, 0, None)
-        assert strategy._is_dense(run, sorted(prepared.options)) is dense
-    problem = _dense_with_a_group()
-    plan = solve(problem, time_limit=5, workers=1)
-    assert validate(problem, plan).ok
-    assert "parts_routed" not in plan.stats.extra

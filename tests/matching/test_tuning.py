@@ -55,8 +55,11 @@ def test_a_tuning_out_of_range_is_refused(wrong: dict[str, float]) -> None:
 def test_every_number_has_its_sentence_and_its_row_in_the_contract() -> None:
     source = Path(__file__).resolve().parents[2] / "src" / "matching" / "tuning.py"
     text = source.read_text()
-    rows = dict(re.findall(r"^\| `(\w+)` \| ([\d.]+) \|", CONTRACT.read_text(), re.M))
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([\d.]+|on|off) \|", CONTRACT.read_text(), re.M))
+    switches = {"on": True, "off": False}
     for f in fields(Tuning):
-        assert re.search(rf"    {f.name}: \w+ = [\d_.]+\n    \"\"\"", text), f.name
-        assert float(rows.pop(f.name)) == getattr(DEFAULT_TUNING, f.name), f.name
+        assert re.search(rf"    {f.name}: \w+ = ([\d_.]+|True|False)\n    \"\"\"", text), f.name
+        row = rows.pop(f.name)
+        value = switches[row] if row in switches else float(row)
+        assert value == getattr(DEFAULT_TUNING, f.name), f.name
     assert rows == {}
