@@ -160,6 +160,7 @@ def best_combination(
     held, beside, worth = _add_calls(
         model, problem, travel, chosen, columns, by_session, calls or {}
     )
+    _hint_calls(model, held, beside, held_calls or {})
     for group in by_day.values():
         if len(group) > 1:
             model.add_at_most_one(group)
@@ -196,6 +197,37 @@ def best_combination(
             )
             placement[s_idx] = (p_idx, start)
     return placement
+
+
+def _hint_calls(
+    model: cp_model.CpModel,
+    held: Sequence[tuple[cp_model.IntVar, Call]],
+    beside: Sequence[tuple[cp_model.IntVar, tuple[int, int, int, int], object]],
+    where: Mapping[int, tuple[int, int]],
+) -> None:
+    """Each of the hint's calls (call -> provider, start) where the hint has it.
+
+    In the wait it fills when that wait's call starts there too, else on
+    its provider's day (the day whose first start is the latest at or
+    before it); every other place of the call is hinted off.
+    """
+    in_wait: set[int] = set()
+    for y, call in held:
+        hit = where.get(call.session) == (call.provider, call.start) and call.session not in in_wait
+        if hit:
+            in_wait.add(call.session)
+        model.add_hint(y, hit)
+    days: dict[tuple[int, int], list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
+    for y, (s_idx, p_idx, _day, first), _ in beside:
+        days[(s_idx, p_idx)].append((first, y))
+    for (s_idx, p_idx), entries in days.items():
+        at = where.get(s_idx)
+        on: cp_model.IntVar | None = None
+        if at is not None and at[0] == p_idx and s_idx not in in_wait:
+            earlier = [(first, y) for first, y in entries if first <= at[1]]
+            on = max(earlier, key=lambda entry: entry[0])[1] if earlier else None
+        for _, y in entries:
+            model.add_hint(y, y is on)
 
 
 def _add_calls(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ortools.sat.python import cp_model
+
 from matching.model import Prepared, prepare
 from matching.problem import Problem
-from matching.route_pool import Route, Stop, best_combination, routes_of, timed
+from matching.route_pool import Call, Route, Stop, _hint_calls, best_combination, routes_of, timed
 from matching.routing_search import settle
 from tests.matching.factories import LILLE, TOURNAI, problem, provider, session
 
@@ -219,3 +221,25 @@ def test_two_calls_that_fit_beside_a_route_only_one_at_a_time_are_not_both_held_
     placement = best_combination(prepared.problem, prepared.travel, {day}, set(), 5, 1, calls)
     assert "lille-1" in by_id(prepared, placement)
     assert len({"call-1", "call-2"} & set(by_id(prepared, placement))) == 1
+
+
+def test_the_hint_s_calls_are_hinted_where_the_hint_has_them() -> None:
+    model = cp_model.CpModel()
+    in_wait, elsewhere_in_wait = model.new_bool_var("w0"), model.new_bool_var("w1")
+    monday, tuesday, other = (model.new_bool_var(n) for n in ("mon", "tue", "other"))
+    held = [(in_wait, Call(0, 0, 1, 600)), (elsewhere_in_wait, Call(1, 0, 1, 600))]
+    beside = [
+        (monday, (1, 2, 0, 480), []),
+        (tuesday, (1, 2, 1, 1920), []),
+        (other, (1, 3, 1, 1920), []),
+    ]
+    # Call 0 is in the wait it fills; call 1 is on provider 2's Tuesday, not in a wait.
+    _hint_calls(model, held, beside, {0: (0, 600), 1: (2, 2000)})
+    hints = dict(zip(model.proto.solution_hint.vars, model.proto.solution_hint.values, strict=True))
+    assert hints == {
+        in_wait.index: 1,
+        elsewhere_in_wait.index: 0,
+        monday.index: 0,
+        tuesday.index: 1,
+        other.index: 0,
+    }
