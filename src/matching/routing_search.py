@@ -447,6 +447,8 @@ def solve_dense(
             elsewhere.close()
         pool |= met
         best = _settled_if_better(run, sessions, scope, routed, best)
+    # The route neighbourhoods may have moved held visits meanwhile: route around them there.
+    scope = RouteScope.of(run, sessions, best)
     # Pricing converges in a second or two on a quiet machine; on a busy one it takes at most
     # half of what is left. The combination with calls is not always proven in its share:
     # it takes up to half of what is left then, and the polish has the rest.
