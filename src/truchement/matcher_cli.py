@@ -160,13 +160,27 @@ def generate_command(
     density: float | None = typer.Option(
         None, "--density", min=0.1, max=3.0, help="dense only: sessions per 100 (default 1.0)."
     ),
+    groups: int = typer.Option(
+        0, "--groups", min=0, help="dense only: onsite sessions made two-place groups."
+    ),
+    ladders: int = typer.Option(
+        0, "--ladders", min=0, help="dense only: onsite sessions that may go to video."
+    ),
 ) -> None:
     """Write a realistic problem of the border area (see benchmarks/README.md)."""
     from matching.io import dump_problem
+    from matching_bench.dense import with_group_work
     from matching_bench.generate import generate_problem, working_days
 
     spec = _spec(scale, density)
     problem = generate_problem(spec, seed)
+    if groups or ladders:
+        if spec.name != "dense":
+            raise _fail("--groups and --ladders only apply to --scale dense", 2)
+        onsite = sum(s.is_onsite for s in problem.sessions)
+        if groups + ladders > onsite:
+            raise _fail(f"--groups plus --ladders is at most {onsite} (the onsite sessions)", 2)
+        problem = with_group_work(problem, seed, groups, ladders)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         dump_problem(problem, output)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from matching.io import dump_problem, load_plan, problem_to_dict
+from matching.io import dump_problem, load_plan, load_problem, problem_to_dict
 from matching.validate import validate
 from matching_bench.generate import generate_problem
 from truchement.cli import app
@@ -120,6 +120,22 @@ def test_generate_a_dense_day_with_a_density(tmp_path: Path) -> None:
         app, ["generate", "--scale", "S", "--density", "2", "-o", str(tmp_path / "s.json")]
     )
     assert refused.exit_code == 2 and "--density" in refused.output
+
+
+def test_generate_a_dense_day_with_group_sessions_and_ladders(tmp_path: Path) -> None:
+    out = tmp_path / "dense.json"
+    args = ["generate", "--scale", "dense", "--groups", "3", "--ladders", "2", "-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    problem = load_problem(out)
+    assert sum(len(s.staff) == 2 for s in problem.sessions) == 3
+    assert sum(s.modalities == ("onsite", "video") for s in problem.sessions) == 2
+    for wrong, message in (
+        (["--scale", "S", "--groups", "1"], "only apply to --scale dense"),
+        (["--scale", "dense", "--groups", "90", "--ladders", "20"], "at most"),
+    ):
+        refused = runner.invoke(app, ["generate", *wrong, "-o", str(tmp_path / "x.json")])
+        assert refused.exit_code == 2 and message in refused.output, refused.output
 
 
 def test_bench_refuses_an_unknown_peer(tmp_path: Path) -> None:
