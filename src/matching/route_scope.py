@@ -10,7 +10,7 @@ route poorly), the route path routes around them:
   at their start, in every route and combination; the places it leaves open
   are out of the routes' reach;
 - a ladder keeps one step in reach: the one the starting plan staffs, else
-  its best (first) step;
+  its best (first) step that some provider may take;
 - a pinned session is held where the starting plan has it.
 
 A held visit is a stop whose range is its start alone, on its provider's day
@@ -54,7 +54,7 @@ class RouteScope:
             if s_idx not in prepared.options:
                 continue
             steps = ladders.get(s_idx)
-            if steps is not None and s_idx != next((m for m in steps if m in placement), steps[0]):
+            if steps is not None and s_idx != _step_in_reach(steps, placement, prepared.options):
                 continue  # another step of the ladder is the one in reach
             if s_idx in groups or s_idx in fixed:
                 if s_idx in placement:
@@ -90,3 +90,13 @@ class RouteScope:
         return groups_kept(run.problem, prepared.groups, placement, sessions) and ladders_kept(
             prepared.ladders, placement, sessions
         )
+
+
+def _step_in_reach(
+    steps: Sequence[int], placement: Placement, options: Mapping[int, object]
+) -> int:
+    """The ladder's step the plan staffs, else its best step anyone may take, else its first."""
+    staffed = next((m for m in steps if m in placement), None)
+    if staffed is not None:
+        return staffed
+    return next((m for m in steps if m in options), steps[0])

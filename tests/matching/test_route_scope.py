@@ -13,7 +13,7 @@ from matching.model import prepare
 from matching.places import flatten, fold_plan, groups_kept, ladders_kept
 from matching.problem import FixedAssignment, Place, Problem
 from matching.route_pool import routes_of
-from matching.route_scope import RouteScope
+from matching.route_scope import RouteScope, _step_in_reach
 from matching.routing_search import library_routes, recombine, settle, solve_dense
 from matching.run import Run
 from matching.solve import solve
@@ -189,3 +189,11 @@ def test_every_kind_of_held_work_gets_a_valid_routed_plan(variant: str) -> None:
     assert verdict.ok, verdict.violations[:3]
     assert verdict.score == plan.score
     assert plan.stats.extra["parts_routed"] == 1
+
+
+def test_an_unstaffed_ladder_keeps_in_reach_its_best_step_someone_may_take() -> None:
+    steps = (10, 11, 12)
+    assert _step_in_reach(steps, {11: (0, 600)}, {10: (), 11: (), 12: ()}) == 11
+    assert _step_in_reach(steps, {}, {10: (), 11: (), 12: ()}) == 10
+    # Nobody may take the onsite step: the video step is the one the routes may staff.
+    assert _step_in_reach(steps, {}, {11: (), 12: ()}) == 11
