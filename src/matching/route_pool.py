@@ -161,6 +161,8 @@ def best_combination(
         model, problem, travel, chosen, columns, by_session, calls or {}
     )
     _hint_calls(model, held, beside, held_calls or {})
+    if any(s_idx not in by_session for s_idx in required):
+        return {}
     for group in by_day.values():
         if len(group) > 1:
             model.add_at_most_one(group)
@@ -169,8 +171,6 @@ def best_combination(
             model.add_exactly_one(group)
         elif len(group) > 1:
             model.add_at_most_one(group)
-    if any(s_idx not in by_session for s_idx in required):
-        return {}
     model.maximize(
         cp_model.LinearExpr.weighted_sum(chosen, gains)
         + cp_model.LinearExpr.weighted_sum([y for y, _ in worth], [w for _, w in worth])

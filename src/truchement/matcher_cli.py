@@ -173,10 +173,10 @@ def generate_command(
     from matching_bench.generate import generate_problem, working_days
 
     spec = _spec(scale, density)
+    if (groups or ladders) and spec.name != "dense":
+        raise _fail("--groups and --ladders only apply to --scale dense", 2)
     problem = generate_problem(spec, seed)
     if groups or ladders:
-        if spec.name != "dense":
-            raise _fail("--groups and --ladders only apply to --scale dense", 2)
         onsite = sum(s.is_onsite for s in problem.sessions)
         if groups + ladders > onsite:
             raise _fail(f"--groups plus --ladders is at most {onsite} (the onsite sessions)", 2)
