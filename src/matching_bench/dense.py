@@ -97,11 +97,17 @@ def with_group_work(problem: Problem, seed: int, groups: int, ladders: int) -> P
     mediator for each side of a discussion group), all or nothing; a ladder
     accepts video when no one can come. The sessions are drawn from their
     own `random.Random`, so the same seed and counts give the same problem.
+    Raises ValueError when the day has fewer onsite sessions than both counts.
     """
     rng = random.Random(f"group-work-{seed}")
     sessions = list(problem.sessions)
     onsite = [i for i, s in enumerate(sessions) if s.is_onsite]
-    chosen = rng.sample(onsite, min(len(onsite), groups + ladders))
+    if groups < 0 or ladders < 0 or groups + ladders > len(onsite):
+        raise ValueError(
+            f"groups plus ladders is at most {len(onsite)} (the day's onsite sessions), "
+            f"and neither negative: {groups} and {ladders}"
+        )
+    chosen = rng.sample(onsite, groups + ladders)
     for i in chosen[:groups]:
         session = sessions[i]
         other = rng.choice([c for c in LANGUAGE_WEIGHTS if c != session.language])

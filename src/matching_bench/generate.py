@@ -76,6 +76,19 @@ class ScaleSpec:
     zipf: float = 1.15
     density: float = 1.0
     """Only for `dense` (`matching_bench.dense`): sessions per 100 for its 25 providers."""
+    groups: int = 0
+    """Only for `dense`: onsite sessions made two-place groups (`dense.with_group_work`)."""
+    ladders: int = 0
+    """Only for `dense`: onsite sessions that may go to video instead."""
+
+    @property
+    def label(self) -> str:
+        return scale_label(self.name, self.groups, self.ladders)
+
+
+def scale_label(name: str, groups: int, ladders: int) -> str:
+    """A scale's name, with its group work when it has some (`dense 6g 6l`)."""
+    return f"{name} {groups}g {ladders}l" if groups or ladders else name
 
 
 INTEGRAPSY_AREA = frozenset(
@@ -108,9 +121,11 @@ SCALES: dict[str, ScaleSpec] = {
 """`dense` is another shape: one day, four to six windowed sessions per provider."""
 
 
-def dense_spec(density: float = 1.0) -> ScaleSpec:
-    """The `dense` scale with `density` times its 100 sessions (25 providers, one day)."""
-    return ScaleSpec("dense", max(1, round(100 * density)), 25, 1, density=density)
+def dense_spec(density: float = 1.0, groups: int = 0, ladders: int = 0) -> ScaleSpec:
+    """The `dense` scale with `density` times its 100 sessions (25 providers, one day), and
+    `groups` and `ladders` of its onsite sessions made group work (`dense.with_group_work`)."""
+    sessions = max(1, round(100 * density))
+    return ScaleSpec("dense", sessions, 25, 1, density=density, groups=groups, ladders=ladders)
 
 
 @dataclass(frozen=True)
@@ -310,9 +325,12 @@ def generate_problem(scale: str | ScaleSpec, seed: int) -> Problem:
     """
     spec = scale_spec(scale)
     if spec.name == "dense":
-        from matching_bench.dense import generate_dense
+        from matching_bench.dense import generate_dense, with_group_work
 
-        return generate_dense(seed, spec.density)
+        dense = generate_dense(seed, spec.density)
+        if spec.groups or spec.ladders:
+            return with_group_work(dense, seed, spec.groups, spec.ladders)
+        return dense
     rng = random.Random(seed)
     days = working_days(spec.days)
     towns = load_towns()

@@ -50,7 +50,7 @@ from matching.solve import solve
 from matching.timeline import Timeline
 from matching.travel import Travel
 from matching.validate import eligibility_bound, provider_days, validate
-from matching_bench.generate import ScaleSpec, generate_problem, scale_spec
+from matching_bench.generate import ScaleSpec, generate_problem, scale_label, scale_spec
 
 BENCH_FORMAT = "truchement.bench/1"
 
@@ -115,6 +115,14 @@ class BenchRow:
     at_peer_work: PlanSummary | None = None
     """Where the matcher staffs more than the peer: its plan of the instance less the
     sessions the peer left out, solved with the same limit."""
+    groups: int = 0
+    """Dense only: onsite sessions made two-place groups (`ScaleSpec.groups`)."""
+    ladders: int = 0
+    """Dense only: onsite sessions that may go to video (`ScaleSpec.ladders`)."""
+
+    @property
+    def label(self) -> str:
+        return scale_label(self.scale, self.groups, self.ladders)
 
     @property
     def valid(self) -> bool:
@@ -198,11 +206,14 @@ def run_bench(
     `time_limit` overrides the per-scale defaults (TARGET_SECONDS); the
     targets are still judged against TARGET_SECONDS. With `isolate=False`
     the matcher runs in this process and the peak memory is the process's.
-    `peer="routing"` also runs the routing library's plan with the same limit.
+    `peer="routing"` also runs the routing library's plan with the same limit (not on a
+    dense day with group work, which the peer does not know: ValueError).
     """
     if peer not in (None, "routing"):
         raise ValueError(f"unknown peer {peer!r}; the only one is 'routing'")
     instances = [(scale_spec(scale), seed) for scale in scales for seed in seeds]
+    if peer is not None and any(spec.groups or spec.ladders for spec, _ in instances):
+        raise ValueError("the routing peer knows no group sessions or modality ladders")
     rows: list[BenchRow] = []
     for done, (spec, seed) in enumerate(instances):
         limit = time_limit if time_limit is not None else default_time_limit(spec)
@@ -233,7 +244,17 @@ def _run_one(
     report: Callable[[str, float, str], None],
     peer: str | None = None,
 ) -> BenchRow:
-    row = BenchRow(spec.name, seed, spec.sessions, spec.providers, spec.days, limit, workers)
+    row = BenchRow(
+        spec.name,
+        seed,
+        spec.sessions,
+        spec.providers,
+        spec.days,
+        limit,
+        workers,
+        groups=spec.groups,
+        ladders=spec.ladders,
+    )
     stage = "generate"
     try:
         report("generate", 0.0, "")
@@ -589,7 +610,7 @@ def summarize_by_scale(rows: Sequence[BenchRow]) -> list[ScaleSummary]:
     """One summary per scale, in the order the scales first appear; error rows only count."""
     by_scale: dict[str, list[BenchRow]] = {}
     for row in rows:
-        by_scale.setdefault(row.scale, []).append(row)
+        by_scale.setdefault(row.label, []).append(row)
     summaries: list[ScaleSummary] = []
     for scale, group in by_scale.items():
         complete = [

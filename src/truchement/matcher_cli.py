@@ -169,18 +169,10 @@ def generate_command(
 ) -> None:
     """Write a realistic problem of the border area (see benchmarks/README.md)."""
     from matching.io import dump_problem
-    from matching_bench.dense import with_group_work
-    from matching_bench.generate import generate_problem, working_days
+    from matching_bench.generate import working_days
 
-    spec = _spec(scale, density)
-    if (groups or ladders) and spec.name != "dense":
-        raise _fail("--groups and --ladders only apply to --scale dense", 2)
-    problem = generate_problem(spec, seed)
-    if groups or ladders:
-        onsite = sum(s.is_onsite for s in problem.sessions)
-        if groups + ladders > onsite:
-            raise _fail(f"--groups plus --ladders is at most {onsite} (the onsite sessions)", 2)
-        problem = with_group_work(problem, seed, groups, ladders)
+    spec = _spec(scale, density, groups, ladders)
+    problem = _generated(spec, seed)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         dump_problem(problem, output)
@@ -193,19 +185,33 @@ def generate_command(
     )
 
 
-def _spec(scale: str, density: float | None) -> ScaleSpec:
-    """The named scale; `--density` reshapes `dense` and is refused with any other."""
+def _spec(scale: str, density: float | None, groups: int = 0, ladders: int = 0) -> ScaleSpec:
+    """The named scale; `--density`, `--groups` and `--ladders` reshape `dense` only."""
     from matching_bench.generate import dense_spec, scale_spec
 
     try:
         spec = scale_spec(scale)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
-    if density is None:
-        return spec
     if spec.name != "dense":
-        raise _fail("--density only applies to --scale dense", 2)
-    return dense_spec(density)
+        if density is not None:
+            raise _fail("--density only applies to --scale dense", 2)
+        if groups or ladders:
+            raise _fail("--groups and --ladders only apply to --scale dense", 2)
+        return spec
+    if density is None and not (groups or ladders):
+        return spec
+    return dense_spec(spec.density if density is None else density, groups, ladders)
+
+
+def _generated(spec: ScaleSpec, seed: int) -> Problem:
+    """The instance of `spec` and `seed`; more group work than onsite sessions is refused."""
+    from matching_bench.generate import generate_problem
+
+    try:
+        return generate_problem(spec, seed)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
 
 
 def bench_command(
@@ -232,11 +238,25 @@ def bench_command(
     density: float | None = typer.Option(
         None, "--density", min=0.1, max=3.0, help="dense only: sessions per 100 (default 1.0)."
     ),
+    groups: int = typer.Option(
+        0, "--groups", min=0, help="dense only: onsite sessions made two-place groups."
+    ),
+    ladders: int = typer.Option(
+        0, "--ladders", min=0, help="dense only: onsite sessions that may go to video."
+    ),
 ) -> None:
     """Greedy against the matcher on generated instances; exit non-zero if a plan is invalid."""
     if peer not in (None, "routing"):
         raise _fail(f"unknown peer {peer!r}; the only one is 'routing'", 2)
-    specs = [_spec(s, density if s.lower() == "dense" else None) for s in scales]
+    if peer and (groups or ladders):
+        raise _fail("the routing peer knows no group sessions or ladders: drop --peer", 2)
+    dense = [s for s in scales if s.lower() == "dense"]
+    if (groups or ladders) and len(dense) < len(scales):
+        raise _fail("--groups and --ladders only apply to --scale dense", 2)
+    specs = [_spec(s, density, groups, ladders) if s in dense else _spec(s, None) for s in scales]
+    for spec in specs:
+        for seed in seeds if spec.groups or spec.ladders else ():
+            _generated(spec, seed)  # a day with fewer onsite sessions is refused before the run
     from matching_bench.runner import bench_document
 
     console = _console()
@@ -245,7 +265,7 @@ def bench_command(
     for row in rows:
         for verdict in row.verdicts:
             if not verdict.passed:
-                console.print(f"[yellow]missed[/] {verdict.target}, {row.scale} seed {row.seed}:")
+                console.print(f"[yellow]missed[/] {verdict.target}, {row.label} seed {row.seed}:")
                 console.print(f"  {verdict.detail}", highlight=False)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -257,7 +277,7 @@ def bench_command(
     console.print(f"results written to {out}")
     broken = [r for r in rows if not r.valid]
     for row in broken:
-        console.print(f"[bold red]FAILURE[/] {row.scale} seed {row.seed}: {_failure(row)}")
+        console.print(f"[bold red]FAILURE[/] {row.label} seed {row.seed}: {_failure(row)}")
     if broken:
         raise _fail(f"{len(broken)} run(s) without two valid plans", 1)
     missed = [r for r in rows if not r.passed]
@@ -338,7 +358,7 @@ def bench_table(rows: list[BenchRow]) -> Table:
         verdict = r.verdict
         style = "green" if verdict == "pass" else "red" if not r.valid else "yellow"
         table.add_row(
-            r.scale,
+            r.label,
             str(r.seed),
             str(r.sessions),
             str(r.providers),

@@ -17,6 +17,7 @@ from matching.eligibility import compute_eligibility
 from matching.io import problem_from_dict, problem_to_dict
 from matching.problem import Problem
 from matching.towns import load_towns, town
+from matching_bench.dense import generate_dense, with_group_work
 from matching_bench.generate import (
     FIRST_MONDAY,
     RARE_LANGUAGES,
@@ -110,6 +111,18 @@ def test_density_scales_the_sessions_of_a_dense_day() -> None:
     spec = dense_spec(1.5)
     assert (spec.name, spec.sessions, spec.providers, spec.days) == ("dense", 150, 25, 1)
     assert len(generate_problem(spec, 1).sessions) == 150
+
+
+def test_a_dense_spec_with_group_work_has_it_up_to_the_onsite_sessions() -> None:
+    spec = dense_spec(groups=3, ladders=2)
+    assert spec.label == "dense 3g 2l" and dense_spec().label == "dense"
+    problem = generate_problem(spec, 4)
+    assert problem == with_group_work(generate_dense(4), 4, groups=3, ladders=2)
+    assert sum(len(s.staff) == 2 for s in problem.sessions) == 3
+    assert sum(s.modalities == ("onsite", "video") for s in problem.sessions) == 2
+    onsite = sum(s.is_onsite for s in generate_dense(4).sessions)
+    with pytest.raises(ValueError, match=f"at most {onsite}"):
+        generate_problem(dense_spec(groups=onsite, ladders=1), 4)
 
 
 def test_scale_names_are_case_insensitive_and_checked() -> None:

@@ -244,3 +244,13 @@ def test_a_peer_that_leaves_a_session_out_gets_the_matcher_solved_on_its_work_to
     assert same.score.medium == 0  # the peer staffed all of these, so the matcher can too
     (verdict,) = [v for v in r.verdicts if v.target == "travel+idle<=peer"]
     assert f"travel+idle is {same.travel_minutes + same.idle_minutes} (medium 0)" in verdict.detail
+
+
+def test_a_dense_day_with_group_work_is_benched_against_the_greedy_but_not_the_peer() -> None:
+    spec = dense_spec(0.4, groups=2, ladders=2)
+    (r,) = run_bench([spec], [1], time_limit=3.0, workers=1, isolate=False)
+    assert r.valid, r.error
+    assert (r.label, r.groups, r.ladders) == ("dense 2g 2l", 2, 2)
+    assert r.to_dict()["groups"] == 2
+    with pytest.raises(ValueError, match="knows no group sessions"):
+        run_bench([spec], [1], time_limit=3.0, peer="routing")

@@ -144,3 +144,22 @@ def test_bench_refuses_an_unknown_peer(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "unknown peer" in result.output
+
+
+def test_bench_a_dense_day_with_group_work(tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    args = ["bench", "--scale", "dense", "--density", "0.4", "--groups", "2", "--ladders", "1"]
+    result = runner.invoke(app, [*args, "--time-limit", "2", "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "dense 2g 1l" in result.output
+    (row,) = json.loads(out.read_text())["rows"]
+    assert (row["scale"], row["groups"], row["ladders"], row["valid"]) == ("dense", 2, 1, True)
+    for wrong, message in (
+        (["--scale", "S", "--groups", "1"], "only apply to --scale dense"),
+        (["--scale", "dense", "--scale", "S", "--ladders", "1"], "only apply to --scale dense"),
+        (["--scale", "dense", "--groups", "90", "--ladders", "20"], "at most"),
+        (["--scale", "dense", "--groups", "1", "--peer", "routing"], "knows no group sessions"),
+    ):
+        refused = runner.invoke(app, ["bench", *wrong, "--out", str(tmp_path / "x.json")])
+        assert refused.exit_code == 2 and message in refused.output, refused.output
+        assert "Traceback" not in refused.output
