@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/dense_held.py --seed 1 --seed 2 --groups 6 --ladders 6 \\
         --time-limit 30 --workers 2
 
-For each dense seed (`matching_bench.dense.with_group_work`: `--groups`
-two-place discussion groups and `--ladders` onsite-or-video sessions), two
-plans of the same day:
+For each dense seed with `--groups` two-place discussion groups and
+`--ladders` onsite-or-video sessions (the instance `truchement bench --scale
+dense --groups G --ladders L` solves), two plans of the same day:
 
 - **routed**: the route path routes around the held visits
   (`matching.route_scope`, `Tuning.route_around_held`, the default);
@@ -29,7 +29,7 @@ from matching.problem import FixedAssignment, Plan, Problem
 from matching.solve import solve
 from matching.tuning import DEFAULT_TUNING
 from matching.validate import validate
-from matching_bench.dense import generate_dense, with_group_work
+from matching_bench.generate import dense_spec, generate_problem
 
 WAYS = {"routed": DEFAULT_TUNING, "size path": replace(DEFAULT_TUNING, route_around_held=False)}
 
@@ -59,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("| seed | routed | size path | pinned | re-plan, routed | re-plan, size path |")
     print("|---:|---:|---:|---:|---:|---:|")
+    spec = dense_spec(groups=args.groups, ladders=args.ladders)
     for seed in args.seeds or [1, 2, 3, 4]:
-        problem = with_group_work(generate_dense(seed), seed, args.groups, args.ladders)
+        problem = generate_problem(spec, seed)
         routed = solved(problem, args, "routed", None)
         size = solved(problem, args, "size path", None)
         pins = tuple(

@@ -510,8 +510,8 @@ def combine_routes(
         return dict(best)
     prepared = run.prepared
     options = scope.options
-    own = routes_of(run.problem, prepared.timeline, options, best)
     # Routes met around other held visits (before an insertion moved them) are out of reach.
+    own = {r for r in routes_of(run.problem, prepared.timeline, options, best) if scope.admits(r)}
     pooled = {route for route in pool if scope.admits(route)}
     calls = {s: held for s, held in options.items() if not run.problem.sessions[s].is_onsite}
     held = {s: at for s, at in best.items() if s in calls}
@@ -519,7 +519,7 @@ def combine_routes(
         run.problem,
         prepared.travel,
         pooled,
-        {route for route in own if scope.admits(route)},
+        own,
         seconds,
         run.workers,
         calls,

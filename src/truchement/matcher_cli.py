@@ -255,8 +255,9 @@ def bench_command(
         raise _fail("--groups and --ladders only apply to --scale dense", 2)
     specs = [_spec(s, density, groups, ladders) if s in dense else _spec(s, None) for s in scales]
     for spec in specs:
-        for seed in seeds if spec.groups or spec.ladders else ():
-            _generated(spec, seed)  # a day with fewer onsite sessions is refused before the run
+        if spec.groups or spec.ladders:
+            for seed in seeds:
+                _generated(spec, seed)  # a day with too few onsite sessions is refused up front
     from matching_bench.runner import bench_document
 
     console = _console()
