@@ -40,7 +40,7 @@ from matching.problem import Problem
 from matching.route_pool import MEDIUM_WEIGHT, Route, Stop, timed
 from matching.travel import Travel
 
-BEAM = 16
+BEAM = 32
 """Labels kept per session of a provider-day: enough to find good days, few enough for Python."""
 PER_DAY = 3
 """Routes a provider-day may add to the pool in one round of pricing."""

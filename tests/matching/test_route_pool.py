@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from ortools.sat.python import cp_model
 
 from matching.model import Prepared, prepare
@@ -85,7 +86,8 @@ def test_a_route_that_cannot_keep_its_windows_or_the_daily_minutes_is_not_timed(
     assert timed(tired.problem, tired.travel, p_idx, route) is None
 
 
-def test_the_combination_takes_each_day_from_the_plan_that_routed_it_best() -> None:
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_the_combination_takes_each_day_from_the_plan_that_routed_it_best(workers: int) -> None:
     prepared = prepare(two_towns())
     # One plan left Tournai's morning out, the other Lille's afternoon.
     first = {
@@ -97,7 +99,7 @@ def test_the_combination_takes_each_day_from_the_plan_that_routed_it_best() -> N
         stops(prepared, "p-tournai", "tournai-1", "tournai-2"),
     }
     placement = best_combination(
-        prepared.problem, prepared.travel, first | second, first, seconds=5, workers=1
+        prepared.problem, prepared.travel, first | second, first, seconds=5, workers=workers
     )
     assert by_id(prepared, placement) == {
         "lille-1": "p-lille",
