@@ -32,6 +32,7 @@ from itertools import pairwise
 from ortools.sat.python import cp_model
 
 from matching.eligibility import Option
+from matching.phases import new_solver
 from matching.problem import Problem
 from matching.routes import Visit, idle_minutes, route_minutes
 from matching.timeline import Timeline
@@ -175,7 +176,12 @@ def best_combination(
         cp_model.LinearExpr.weighted_sum(chosen, gains)
         + cp_model.LinearExpr.weighted_sum([y for y, _ in worth], [w for _, w in worth])
     )
-    status, solver = _solve_combination(model, seconds, workers)
+    # Choosing routes is set partitioning, whose linear relaxation is tight: with it at every
+    # node (`new_solver`'s `max_lp`) CP-SAT proves a dense day's combination of 1,500-1,800
+    # routes in under a second, where its default workers left 150-240 minutes unproven
+    # after five (benchmarks/README.md).
+    solver = new_solver(max(0.1, seconds), max(1, workers))
+    status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return {}
     placement: Placement = {}
@@ -194,26 +200,6 @@ def best_combination(
             )
             placement[s_idx] = (p_idx, start)
     return placement
-
-
-def _solve_combination(
-    model: cp_model.CpModel, seconds: float, workers: int
-) -> tuple[cp_model.CpSolverStatus, cp_model.CpSolver]:
-    """Solve the combination with its linear relaxation at every node.
-
-    Choosing routes is set partitioning, whose linear relaxation is tight:
-    with the full relaxation (`max_lp`) CP-SAT proves a dense day's
-    combination of 1,500-1,800 routes in under a second, where its default
-    workers left a gap of 150-240 minutes after 4-5 s (benchmarks/README.md).
-    """
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, seconds)
-    solver.parameters.num_workers = max(1, workers)
-    if workers <= 1:
-        solver.parameters.linearization_level = 2
-    else:
-        solver.parameters.subsolvers.extend(["max_lp", "default_lp"])
-    return solver.solve(model), solver
 
 
 def _hint_calls(
