@@ -178,7 +178,7 @@ def best_combination(
     )
     # Choosing routes is set partitioning, whose linear relaxation is tight: with it at every
     # node (`new_solver`'s `max_lp`) CP-SAT proves a dense day's combination of 1,500-1,800
-    # routes in under a second, where its default workers left 150-240 minutes unproven
+    # routes in 0.4 to 3 seconds, where its default workers left 150-240 minutes unproven
     # after five (benchmarks/README.md).
     solver = new_solver(max(0.1, seconds), max(1, workers))
     status = solver.solve(model)
