@@ -33,7 +33,7 @@ from ortools.sat.python import cp_model
 
 from matching.eligibility import Option
 from matching.phases import new_solver
-from matching.problem import Problem
+from matching.problem import Location, Problem
 from matching.routes import Visit, idle_minutes, route_minutes
 from matching.timeline import Timeline
 from matching.travel import Travel
@@ -58,12 +58,18 @@ def timed(
     next start allow gives the shortest span for that end, and no later end
     has a shorter one (the latest first start grows at most as fast as the
     end). The cost is the route's drives, plus its waiting when the
-    provider's idle time counts.
+    provider's idle time counts. A call between two places (the pricing's,
+    `route_pricing`) is held at the place before it: it drives nothing, and
+    its minutes are work, not waiting.
     """
     if not stops:
         return None
     sessions = [problem.sessions[s] for s, _, _ in stops]
-    places = [session.location for session in sessions]
+    if not (sessions[0].is_onsite and sessions[-1].is_onsite):
+        return None
+    places: list[Location | None] = []
+    for session in sessions:
+        places.append(session.location if session.is_onsite else places[-1])
     if any(place is None for place in places):
         return None
     durations = [session.duration_minutes for session in sessions]
@@ -79,8 +85,8 @@ def timed(
         starts[i] = min(stops[i][2], starts[i + 1] - durations[i] - legs[i])
     person = problem.providers[provider]
     visits = [
-        Visit(start, start + duration, place, "")
-        for start, duration, place in zip(starts, durations, places, strict=True)
+        Visit(start, start + duration, session.location if session.is_onsite else None, "")
+        for start, duration, session in zip(starts, durations, sessions, strict=True)
     ]
     drives = route_minutes(travel, person.home, visits)
     if sum(durations) + drives > person.max_minutes_per_day:

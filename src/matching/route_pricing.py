@@ -23,6 +23,10 @@ count, at most `BEAM` of them per session (the best by reduced gain), so
 it is a heuristic: it finds good days fast and proves no bound. Without
 the beam it is exact, and slower (seconds to minutes a day): that is
 `relaxation_bound`, a lower bound for the benchmark, not for a solve.
+
+A salaried day may also hold calls in its waits (`route_pool.calls_beside`),
+so once the places have converged its labels may take a call between two
+places: a day that waits for a call may then beat one that drives.
 """
 
 from __future__ import annotations
@@ -63,19 +67,23 @@ class _Day:
     """One provider-day's sessions and the legs between them, kept across rounds."""
 
     def __init__(
-        self, problem: Problem, travel: Travel, key: tuple[int, int], stops: Sequence[Stop]
+        self,
+        problem: Problem,
+        travel: Travel,
+        key: tuple[int, int],
+        stops: Sequence[Stop],
+        calls: Sequence[Stop] = (),
     ) -> None:
         person = problem.providers[key[0]]
         self.key = key
         self.salaried = person.counts_idle
         self.limit = person.max_minutes_per_day
-        self.stops = tuple(stops)
+        self.onsite = len(stops)
         sessions = [problem.sessions[s] for s, _, _ in stops]
         places = [session.location for session in sessions]
         self.sessions = [s for s, _, _ in stops]
         self.priority = [session.priority for session in sessions]
         self.duration = [session.duration_minutes for session in sessions]
-        self.bit = [1 << s for s in self.sessions]
         self.out = [travel.minutes(person.home, place) for place in places]  # type: ignore[arg-type]
         self.back = [travel.minutes(place, person.home) for place in places]  # type: ignore[arg-type]
         self.next: list[list[tuple[int, int]]] = []
@@ -88,6 +96,43 @@ class _Day:
                 if lo_i + self.duration[i] + leg <= hi_j:
                     reachable.append((j, leg))
             self.next.append(reachable)
+        self.stops = list(stops)
+        if self.salaried:
+            self._add_calls(problem, calls)
+        self.bit = [1 << s for s in self.sessions]
+
+    def _add_calls(self, problem: Problem, calls: Sequence[Stop]) -> None:
+        """A node for each call after each place whose wait it may fill, on the way to the next.
+
+        A call held while a salaried provider waits between two places saves
+        that waiting (`route_pool.calls_beside`), so a day that drives less
+        and waits for a call can beat one that drives more; without calls in
+        the labels the pricing never looks for such days. The node keeps the
+        place before it: no leg in, the leg from that place out, and it
+        neither starts nor ends a day.
+        """
+        for i in range(self.onsite):
+            lo_i = self.stops[i][1]
+            places_next = list(self.next[i])
+            for call in calls:
+                s_idx, lo, hi = call
+                minutes = problem.sessions[s_idx].duration_minutes
+                ready = max(lo, lo_i + self.duration[i])
+                if ready > hi:
+                    continue
+                onward = [
+                    (j, leg) for j, leg in places_next if ready + minutes + leg <= self.stops[j][2]
+                ]
+                if not onward:
+                    continue
+                self.next[i].append((len(self.stops), 0))
+                self.next.append(onward)
+                self.stops.append(call)
+                self.sessions.append(s_idx)
+                self.priority.append(problem.sessions[s_idx].priority)
+                self.duration.append(minutes)
+                self.out.append(0)
+                self.back.append(self.back[i])
 
     def best_routes(
         self,
@@ -121,7 +166,7 @@ class _Day:
         # The least gain a full beam keeps: a label below it at that session is dropped unseen.
         floors = [-math.inf] * len(stops)
         heap: list[_Label] = []
-        for j, (_, lo, hi) in enumerate(stops):
+        for j, (_, lo, hi) in enumerate(stops[: self.onsite]):  # a call never starts a day
             out = self.out[j]
             work = duration[j] + out
             if useful[j] and work + back[j] <= limit:
@@ -140,7 +185,7 @@ class _Day:
                 floors[i] = min(other[5] for other in kept[i])
             idle = max(0, earliest - latest - before) if salaried else 0
             reduced = gain - back[i] - idle - day_price
-            if reduced > floor:
+            if reduced > floor and i < self.onsite:  # nor ends one
                 finished.append((reduced, path))
             step_base = earliest + duration[i]
             for j, leg in self.next[i]:
@@ -179,24 +224,62 @@ def priced_routes(
     options: Mapping[int, Sequence[Option]],
     pool: Iterable[Route],
     seconds: float,
+    with_calls: bool = True,
 ) -> set[Route]:
-    """Routes column generation adds to `pool` within `seconds` (none if nothing prices in)."""
+    """Routes column generation adds to `pool` within `seconds` (none if nothing prices in).
+
+    The places first, then the last round near pricing in; then, `with_calls`,
+    the salaried days priced again with the calls they may hold in their
+    waits, until nothing prices in or the time is up. Calls in the labels
+    make a salaried day's labelling about four times slower, so they come
+    last, when the onsite pool is whole.
+    """
     deadline = time.monotonic() + seconds
     columns: dict[Route, tuple[int, int]] = {}
     for route in pool:
         _add(problem, travel, columns, route)
-    days = [_Day(problem, travel, key, stops) for key, stops in _provider_days(problem, options)]
+    provider_days = _provider_days(problem, options)
+    days = [_Day(problem, travel, key, stops) for key, stops in provider_days]
+    elsewhere = {
+        s_idx: problem.sessions[s_idx].priority
+        for s_idx in options
+        if not problem.sessions[s_idx].is_onsite
+    }
+    found = _converged(problem, travel, days, columns, elsewhere, deadline)
+    if not columns or time.monotonic() >= deadline:
+        return found
+    # Converged (the duals stand): one last round for the routes near pricing in.
+    _, prices, day_prices, _ = _solved(columns, elsewhere)
+    found |= _price_round(
+        problem, travel, days, columns, prices, day_prices, deadline, NEAR, NEAR_PER_DAY
+    )
+    calls = _calls(problem, options) if with_calls else {}
+    if calls:
+        days = [
+            _Day(problem, travel, key, stops, calls[key])
+            for key, stops in provider_days
+            if key in calls
+        ]
+        found |= _converged(problem, travel, days, columns, elsewhere, deadline)
+    return found
+
+
+def _converged(
+    problem: Problem,
+    travel: Travel,
+    days: Sequence[_Day],
+    columns: dict[Route, tuple[int, int]],
+    elsewhere: Mapping[int, int],
+    deadline: float,
+) -> set[Route]:
+    """Rounds of pricing over `days` until none prices in or `deadline`: the routes found."""
     found: set[Route] = set()
     while time.monotonic() < deadline and columns:
-        _, prices, day_prices, _ = _solved(columns)
+        _, prices, day_prices, _ = _solved(columns, elsewhere)
         added = _price_round(problem, travel, days, columns, prices, day_prices, deadline)
-        found |= added
         if not added:
-            # Converged (the duals stand): one last round for the routes near pricing in.
-            found |= _price_round(
-                problem, travel, days, columns, prices, day_prices, deadline, NEAR, NEAR_PER_DAY
-            )
             break
+        found |= added
     return found
 
 
@@ -264,21 +347,25 @@ def _price_round(
             break
         price = day_prices.get(day.key, 0.0)
         for route in day.best_routes(prices, price, slack, most, weight, beam):
-            if route not in columns and _add(problem, travel, columns, route):
-                added.add(route)
+            if route not in columns:
+                onsite = _add(problem, travel, columns, route)
+                if onsite is not None:
+                    added.add(onsite)
     return added
 
 
 def _solved(
-    columns: Mapping[Route, tuple[int, int]],
+    columns: Mapping[Route, tuple[int, int]], elsewhere: Mapping[int, int]
 ) -> tuple[float, dict[int, float], dict[tuple[int, int], float], float]:
-    found = _relaxation(columns)
+    found = _relaxation(columns, elsewhere=elsewhere)
     assert found is not None, "the combination's relaxation always has a solution (none taken)"
     return found
 
 
 def _relaxation(
-    columns: Mapping[Route, tuple[int, int]], priority: int | None = None
+    columns: Mapping[Route, tuple[int, int]],
+    priority: int | None = None,
+    elsewhere: Mapping[int, int] | None = None,
 ) -> tuple[float, dict[int, float], dict[tuple[int, int], float], float] | None:
     """The combination's linear relaxation: its value, the duals and a priority point's worth.
 
@@ -286,7 +373,11 @@ def _relaxation(
     worth `MEDIUM_WEIGHT` minutes); with it, it minimises minutes with at
     least that many points staffed, and a point is worth that row's dual.
     No column has an upper bound: the day rows hold it, so the duals price
-    every column alone. None if no set of columns staffs `priority` points.
+    every column alone. A call of `elsewhere` (call -> priority) may be
+    staffed outside every route, as the combination may hold it on a day
+    beside one: its price is then at least its points, and a route holding
+    it in a wait pays for it out of the minutes it saves. None if no set of
+    columns staffs `priority` points.
     """
     solver = pywraplp.Solver.CreateSolver("GLOP")
     by_session: dict[int, list[pywraplp.Variable]] = defaultdict(list)
@@ -301,6 +392,10 @@ def _relaxation(
         points.append(points_r * x)
         for s_idx, _, _ in stops:
             by_session[s_idx].append(x)
+    for s_idx, points_c in (elsewhere or {}).items():
+        z = solver.NumVar(0.0, solver.infinity(), f"c{s_idx}")
+        objective.SetCoefficient(z, float(worth * points_c))
+        by_session[s_idx].append(z)
     objective.SetMaximization()
     session_rows = {s: solver.Add(sum(xs) <= 1) for s, xs in by_session.items()}
     day_rows = {k: solver.Add(sum(xs) <= 1) for k, xs in by_day.items()}
@@ -316,14 +411,32 @@ def _relaxation(
 
 def _add(
     problem: Problem, travel: Travel, columns: dict[Route, tuple[int, int]], route: Route
-) -> bool:
+) -> Route | None:
+    """`route` as a column, and the onsite route the pool takes for it; None if it cannot run.
+
+    A priced route may hold calls between its places; the pool's routes are
+    onsite, so the places on either side of a call keep the starts that
+    leave it its wait (the combination finds the call there again).
+    """
     key, stops = route
     timing = timed(problem, travel, key[0], stops)
     if timing is None:
-        return False
+        return None
     priority = sum(problem.sessions[s].priority for s, _, _ in stops)
     columns[route] = (priority, timing[1])
-    return True
+    onsite = [problem.sessions[s].is_onsite for s, _, _ in stops]
+    if all(onsite):
+        return route
+    kept: list[Stop] = []
+    for k, ((s_idx, lo, hi), start) in enumerate(zip(stops, timing[0], strict=True)):
+        if not onsite[k]:
+            continue
+        if k > 0 and not onsite[k - 1]:
+            lo = start
+        if k + 1 < len(stops) and not onsite[k + 1]:
+            hi = start
+        kept.append((s_idx, lo, hi))
+    return key, tuple(kept)
 
 
 def _provider_days(
@@ -339,6 +452,21 @@ def _provider_days(
             for r in option.ranges:
                 days[(option.provider, r.day)].append((s_idx, r.lo, r.hi))
     return sorted(days.items())
+
+
+def _calls(
+    problem: Problem, options: Mapping[int, Sequence[Option]]
+) -> dict[tuple[int, int], list[Stop]]:
+    """Each salaried provider-day and the calls it may hold, one stop per start range."""
+    days: dict[tuple[int, int], list[Stop]] = defaultdict(list)
+    for s_idx in sorted(options):
+        if problem.sessions[s_idx].is_onsite:
+            continue
+        for option in options[s_idx]:
+            if problem.providers[option.provider].counts_idle:
+                for r in option.ranges:
+                    days[(option.provider, r.day)].append((s_idx, r.lo, r.hi))
+    return days
 
 
 def _keep(kept: list[_Label], label: _Label, salaried: bool, beam: int) -> bool:

@@ -437,7 +437,11 @@ def solve_dense(
             )
             # Until the child is due, price routes against this process's own, combine
             # them and polish the combination on this core.
-            pool |= price_routes(run, scope, pool, best, began + child - time.monotonic())
+            # (Without the calls' rounds: the time left before the child is due is the
+            # combination's and the polish's.)
+            pool |= price_routes(
+                run, scope, pool, best, began + child - time.monotonic(), with_calls=False
+            )
             best = combine_routes(
                 run, sessions, scope, pool, best, began + child - time.monotonic()
             )
@@ -485,14 +489,19 @@ def price_routes(
     pool: set[Route],
     best: Mapping[int, tuple[int, int]],
     seconds: float,
+    with_calls: bool = True,
 ) -> set[Route]:
-    """Routes column generation adds to the pool and `best`'s own within `seconds`."""
+    """Routes column generation adds to the pool and `best`'s own within `seconds`.
+
+    `with_calls`: salaried days are priced with the calls their waits may
+    hold too, once the places have converged (`priced_routes`).
+    """
     if seconds < 0.2 or run.stopped:
         return set()
     prepared = run.prepared
     own = routes_of(run.problem, prepared.timeline, scope.options, best)
     pooled = {route for route in pool | own if scope.admits(route)}
-    priced = priced_routes(run.problem, prepared.travel, scope.options, pooled, seconds)
+    priced = priced_routes(run.problem, prepared.travel, scope.options, pooled, seconds, with_calls)
     run.stats["priced_routes"] += len(priced)
     return priced | own
 

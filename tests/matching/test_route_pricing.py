@@ -7,10 +7,11 @@ import math
 import pytest
 
 from matching.model import Prepared, prepare
-from matching.route_pool import Route, best_combination, routes_of, timed
+from matching.problem import Problem
+from matching.route_pool import Route, Stop, best_combination, routes_of, timed
 from matching.route_pricing import priced_routes, relaxation_bound
 from matching_bench.dense import generate_dense
-from tests.matching.factories import LILLE, problem, provider, session
+from tests.matching.factories import LILLE, TOURNAI, problem, provider, session
 from tests.matching.test_route_pool import by_id, stops, two_towns
 
 LOCAL = {
@@ -108,6 +109,63 @@ def test_a_salaried_day_is_priced_with_its_waiting() -> None:
     found = timed(salaried.problem, salaried.travel, 0, pair[1])
     assert found is not None
     assert found[0][0] == pair[1][0][2]  # the morning session starts as late as it may
+
+
+def test_pricing_moves_a_salaried_day_s_wait_to_where_a_call_fills_it() -> None:
+    prepared = prepare(waits_for_a_call(salaried=True))
+    pool = {stops(prepared, "p", name) for name in ("first", "second", "third")}
+    calls = {3: prepared.options[3]}
+    priced = priced_routes(prepared.problem, prepared.travel, prepared.options, pool, 10)
+    # Timed to wait least, the second session starts at noon: two hours' wait before it,
+    # none after, and no room for the call. The pool's routes are onsite, so the one the
+    # pricing found with the call in it comes with the second session before 11:00.
+    key, (first, (second, lo, _), third) = stops(prepared, "p", "first", "second", "third")
+    assert (key, (first, (second, lo, lo + 60), third)) in priced
+    placement = best_combination(
+        prepared.problem, prepared.travel, pool | priced, pool, 5, 1, calls
+    )
+    assert set(by_id(prepared, placement)) == {"first", "second", "third", "call"}
+    assert placement[1][1] + 60 <= placement[3][1] <= placement[2][1] - 30
+    # Without calls in the pricing, the day leaves one of the four out.
+    onsite = priced_routes(
+        prepared.problem, prepared.travel, prepared.options, pool, 10, with_calls=False
+    )
+    placement = best_combination(
+        prepared.problem, prepared.travel, pool | onsite, pool, 5, 1, calls
+    )
+    assert len(placement) == 3
+
+
+def waits_for_a_call(salaried: bool) -> Problem:
+    """Lille at 09:00, 10:00-12:00 and 13:00 for a provider from Tournai, and a call at noon."""
+    return problem(
+        [provider("p", living=TOURNAI, counts_idle=salaried)],
+        [
+            session("first", start="2026-12-01 09:00"),
+            session("second", window=("2026-12-01 10:00", "2026-12-01 12:00")),
+            session("third", start="2026-12-01 13:00"),
+            session("call", place=None, start="2026-12-01 12:00", minutes=30),
+        ],
+    )
+
+
+def test_a_freelance_day_is_priced_without_calls() -> None:
+    # The same day, freelance: its waiting costs nothing, so no route is narrowed for a call.
+    prepared = prepare(waits_for_a_call(salaried=False))
+    pool = {stops(prepared, "p", name) for name in ("first", "second", "third")}
+    priced = priced_routes(prepared.problem, prepared.travel, prepared.options, pool, 10)
+    assert stops(prepared, "p", "first", "second", "third") in priced
+    assert all(stop in pool_stops(prepared) for _, route in priced for stop in route)
+
+
+def pool_stops(prepared: Prepared) -> set[Stop]:
+    """Every onsite session with each of its start ranges, whole."""
+    return {
+        (s, r.lo, r.hi)
+        for s, options in prepared.options.items()
+        for option in options
+        for r in option.ranges
+    }
 
 
 def test_every_priced_route_keeps_its_windows_and_daily_minutes() -> None:
