@@ -132,6 +132,7 @@ def best_combination(
     calls: Mapping[int, Sequence[Option]] | None = None,
     held_calls: Mapping[int, tuple[int, int]] | None = None,
     required: Collection[int] = (),
+    together: Sequence[Sequence[int]] = (),
 ) -> Placement:
     """The pool's best set of routes as session -> (provider, start); {} if none could be timed.
 
@@ -143,6 +144,7 @@ def best_combination(
     `held_calls` (call -> provider, start) are the hint's calls, hinted
     beside the hint's routes. Every `required` session (a held visit,
     `route_scope`) is in the combination; {} if no set of routes has them all.
+    The sessions of each of `together` (a group's places) start together.
     """
     hinted = set(hint)
     columns: list[tuple[tuple[int, int], tuple[Stop, ...], list[int], int]] = []
@@ -170,6 +172,7 @@ def best_combination(
     _hint_calls(model, held, beside, held_calls or {})
     if any(s_idx not in by_session for s_idx in required):
         return {}
+    _start_together(model, chosen, columns, together)
     for group in by_day.values():
         if len(group) > 1:
             model.add_at_most_one(group)
@@ -206,6 +209,29 @@ def best_combination(
             )
             placement[s_idx] = (p_idx, start)
     return placement
+
+
+def _start_together(
+    model: cp_model.CpModel,
+    chosen: Sequence[cp_model.IntVar],
+    columns: Sequence[tuple[tuple[int, int], tuple[Stop, ...], list[int], int]],
+    together: Sequence[Sequence[int]],
+) -> None:
+    """Each group's places start together: at each start, as many of one as of another.
+
+    A moving group's places are stops of a single start each, so the start a
+    route gives one place is the start of its stop.
+    """
+    for places in together:
+        at: dict[int, dict[int, list[cp_model.IntVar]]] = defaultdict(lambda: defaultdict(list))
+        for literal, (_key, stops, starts, _cost) in zip(chosen, columns, strict=True):
+            for (s_idx, _, _), start in zip(stops, starts, strict=True):
+                if s_idx in places:
+                    at[start][s_idx].append(literal)
+        for by_place in at.values():
+            counts = [cp_model.LinearExpr.sum(by_place.get(s_idx, [])) for s_idx in places]
+            for first, second in pairwise(counts):
+                model.add(first == second)
 
 
 def _hint_calls(

@@ -501,7 +501,9 @@ def price_routes(
     prepared = run.prepared
     own = routes_of(run.problem, prepared.timeline, scope.options, best)
     pooled = {route for route in pool | own if scope.admits(route)}
-    priced = priced_routes(run.problem, prepared.travel, scope.options, pooled, seconds, with_calls)
+    priced = priced_routes(
+        run.problem, prepared.travel, scope.retimed(), pooled, seconds, with_calls
+    )
     run.stats["priced_routes"] += len(priced)
     return priced | own
 
@@ -534,6 +536,7 @@ def combine_routes(
         calls,
         held,
         required=scope.held.keys(),
+        together=scope.together,
     )
     run.stats["pooled_routes"] += len(pooled | own)
     improved = _settled_if_better(run, sessions, scope, combined, best)
@@ -543,6 +546,10 @@ def combine_routes(
         onsite = {s: at for s, at in combined.items() if run.problem.sessions[s].is_onsite}
         improved = _settled_if_better(run, sessions, scope, onsite, best)
     run.stats["routes_combined"] += int(improved != best)
+    # A group the combination started elsewhere, or staffed where it was open.
+    run.stats["groups_retimed"] += sum(
+        improved.get(places[0]) != scope.held.get(places[0]) for places in scope.together
+    ) * int(improved != best)
     return improved
 
 
@@ -630,8 +637,10 @@ def _settled_if_better(
     if not routed:
         return dict(best)
     prepared = run.prepared
+    # A moving group's places come where the routes start it (`RouteScope.moves`).
+    held = {s_idx: routed.get(s_idx, at) for s_idx, at in scope.held.items()}
     placement, _ = settle(
-        run.problem, prepared.timeline, prepared.travel, scope.options, routed, scope.held
+        run.problem, prepared.timeline, prepared.travel, scope.options, routed, held
     )
     run.stats["routed"] += len(routed)
     if not scope.keeps(run, sessions, placement):

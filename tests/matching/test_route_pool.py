@@ -225,6 +225,57 @@ def test_two_calls_that_fit_beside_a_route_only_one_at_a_time_are_not_both_held_
     assert len({"call-1", "call-2"} & set(by_id(prepared, placement))) == 1
 
 
+def test_the_combination_starts_a_group_later_to_free_a_provider_and_keeps_it_together() -> None:
+    prepared = prepare(
+        problem(
+            [provider("p-a"), provider("p-b")],
+            [
+                session("place-1", window=("2026-12-01 09:00", "2026-12-01 11:00")),
+                session("place-2", window=("2026-12-01 09:00", "2026-12-01 11:00")),
+                session("nine", start="2026-12-01 09:00", priority=2),
+            ],
+        )
+    )
+
+    def at(provider_id: str, *visits: tuple[str, str]) -> Route:
+        (key, found) = stops(prepared, provider_id, *(name for name, _ in visits))
+        return key, tuple(
+            (s_idx, lo + _minutes(hour), lo + _minutes(hour)) if hour else (s_idx, lo, hi)
+            for (s_idx, lo, hi), (_, hour) in zip(found, visits, strict=True)
+        )
+
+    group = at("p-a", ("place-1", "09:00")), at("p-b", ("place-2", "09:00"))
+    # The group at 09:00 keeps both providers from the nine o'clock session; at 10:00 one of
+    # them takes it first, but only if the other place starts at 10:00 too.
+    later = at("p-a", ("nine", ""), ("place-1", "10:00"))
+    apart = {*group, later}
+
+    def combined(pool: set[Route]) -> dict[int, tuple[int, int]]:
+        return best_combination(
+            prepared.problem,
+            prepared.travel,
+            pool,
+            set(group),
+            5,
+            1,
+            required=(0, 1),
+            together=[(0, 1)],
+        )
+
+    placement = combined(apart)
+    assert by_id(prepared, placement) == {"place-1": "p-a", "place-2": "p-b"}
+    assert placement[0][1] == placement[1][1]  # not one place at 09:00 and the other at 10:00
+    placement = combined({*apart, at("p-b", ("place-2", "10:00"))})
+    assert by_id(prepared, placement) == {"place-1": "p-a", "place-2": "p-b", "nine": "p-a"}
+    assert placement[0][1] == placement[1][1] == placement[2][1] + 60
+
+
+def _minutes(hour: str) -> int:
+    """Minutes after 09:00 of a clock time on the same day."""
+    hours, minutes = hour.split(":")
+    return (int(hours) - 9) * 60 + int(minutes)
+
+
 def test_the_hint_s_calls_are_hinted_where_the_hint_has_them() -> None:
     model = cp_model.CpModel()
     in_wait, elsewhere_in_wait = model.new_bool_var("w0"), model.new_bool_var("w1")

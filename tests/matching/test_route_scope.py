@@ -46,7 +46,9 @@ def _flat_run(problem: Problem, workers: int = 1) -> tuple[Run, list[int], Place
 _broken_rules = broken_rules
 
 
-def test_a_staffed_group_is_held_where_it_is_and_an_open_one_is_out_of_reach() -> None:
+def test_a_staffed_group_is_held_where_it_is_and_an_open_one_is_out_of_the_library_s_reach() -> (
+    None
+):
     run, sessions, start = _flat_run(_dense_with_group_work())
     scope = RouteScope.of(run, sessions, start)
     groups = run.prepared.groups
@@ -61,6 +63,41 @@ def test_a_staffed_group_is_held_where_it_is_and_an_open_one_is_out_of_reach() -
         else:
             assert s_idx not in scope.options and s_idx not in scope.held
     assert any(s in start for s in groups), "the greedy staffs some group"
+
+
+def test_the_combination_may_start_a_group_elsewhere_its_places_together() -> None:
+    run, sessions, start = _flat_run(_dense_with_group_work())
+    scope = RouteScope.of(run, sessions, start)
+    groups = run.prepared.groups
+    assert any(places[0] in start for places in scope.together)
+    assert any(places[0] not in start for places in scope.together), "an open group moves too"
+    for places in scope.together:
+        assert set(places) == set(groups[places[0]])
+        ranges = [r for m in places for option in scope.moving[m] for r in option.ranges]
+        assert all(r.lo == r.hi for r in ranges)  # each start a stop of its own
+        if places[0] in start:
+            # A held group keeps its providers, and its own start is one of a few.
+            for m in places:
+                (option,) = scope.moving[m]
+                assert option.provider == start[m][0]
+                assert start[m][1] in {r.lo for r in option.ranges}
+                assert len(option.ranges) > 1
+        else:
+            # An open group's places share their starts, on any provider each may have.
+            first, second = ({r.lo for o in scope.moving[m] for r in o.ranges} for m in places)
+            assert first & second
+            assert all(m not in scope.options for m in places)  # out of the library's reach
+    places = next(p for p in scope.together if p[0] in start)
+    (option,) = scope.moving[places[0]]
+    other = next(r.lo for r in option.ranges if r.lo != start[places[0]][1])
+    moved = {**start, **{m: (start[m][0], other) for m in places}}
+    assert scope.keeps(run, sessions, moved)
+    assert not scope.keeps(run, sessions, {**start, places[0]: (start[places[0]][0], other)})
+    own = routes_of(run.problem, run.prepared.timeline, scope.retimed(), moved)
+    assert all(scope.admits(route) for route in own)
+    (key, stops) = next(route for route in own if any(s == places[0] for s, _, _ in route[1]))
+    off = tuple((s, lo + 1, hi + 1) if s == places[0] else (s, lo, hi) for s, lo, hi in stops)
+    assert not scope.admits((key, off))  # not a start the group was offered
 
 
 def test_a_ladder_keeps_one_step_in_reach_the_staffed_one_else_the_best() -> None:
