@@ -239,28 +239,25 @@ def priced_routes(
     for route in pool:
         _add(problem, travel, columns, route)
     provider_days = _provider_days(problem, options)
-    days = [_Day(problem, travel, key, stops) for key, stops in provider_days]
+    days = [_Day(problem, travel, key, stops) for key, stops in provider_days.items()]
     elsewhere = {
         s_idx: problem.sessions[s_idx].priority
         for s_idx in options
         if not problem.sessions[s_idx].is_onsite
     }
-    found = _converged(problem, travel, days, columns, elsewhere, deadline)
-    if not columns or time.monotonic() >= deadline:
+    found, duals = _converged(problem, travel, days, columns, elsewhere, deadline)
+    if duals is None or time.monotonic() >= deadline:
         return found
     # Converged (the duals stand): one last round for the routes near pricing in.
-    _, prices, day_prices, _ = _solved(columns, elsewhere)
-    found |= _price_round(
-        problem, travel, days, columns, prices, day_prices, deadline, NEAR, NEAR_PER_DAY
-    )
-    calls = _calls(problem, options) if with_calls else {}
+    found |= _price_round(problem, travel, days, columns, *duals, deadline, NEAR, NEAR_PER_DAY)
+    calls = _provider_days(problem, options, calls=True) if with_calls else {}
     if calls:
         days = [
             _Day(problem, travel, key, stops, calls[key])
-            for key, stops in provider_days
+            for key, stops in provider_days.items()
             if key in calls
         ]
-        found |= _converged(problem, travel, days, columns, elsewhere, deadline)
+        found |= _converged(problem, travel, days, columns, elsewhere, deadline)[0]
     return found
 
 
@@ -271,16 +268,17 @@ def _converged(
     columns: dict[Route, tuple[int, int]],
     elsewhere: Mapping[int, int],
     deadline: float,
-) -> set[Route]:
-    """Rounds of pricing over `days` until none prices in or `deadline`: the routes found."""
+) -> tuple[set[Route], tuple[dict[int, float], dict[tuple[int, int], float]] | None]:
+    """Rounds of pricing over `days` until none prices in or `deadline`: the routes found,
+    and the duals none priced in against (None if it did not get there)."""
     found: set[Route] = set()
     while time.monotonic() < deadline and columns:
         _, prices, day_prices, _ = _solved(columns, elsewhere)
         added = _price_round(problem, travel, days, columns, prices, day_prices, deadline)
         if not added:
-            break
+            return found, (prices, day_prices)
         found |= added
-    return found
+    return found, None
 
 
 def relaxation_bound(
@@ -311,7 +309,9 @@ def relaxation_bound(
     columns: dict[Route, tuple[int, int]] = {}
     for route in routes:
         _add(problem, travel, columns, route)
-    days = [_Day(problem, travel, key, stops) for key, stops in _provider_days(problem, options)]
+    days = [
+        _Day(problem, travel, key, stops) for key, stops in _provider_days(problem, options).items()
+    ]
     minutes = math.inf
     while time.monotonic() < deadline:
         found = _relaxation(columns, priority)
@@ -440,33 +440,22 @@ def _add(
 
 
 def _provider_days(
-    problem: Problem, options: Mapping[int, Sequence[Option]]
-) -> list[tuple[tuple[int, int], list[Stop]]]:
-    """Each provider-day and the onsite sessions it may take, one stop per start range."""
+    problem: Problem, options: Mapping[int, Sequence[Option]], calls: bool = False
+) -> dict[tuple[int, int], list[Stop]]:
+    """Each provider-day and the onsite sessions it may take, one stop per start range; with
+    `calls`, each salaried provider-day and the calls it may hold instead."""
     days: dict[tuple[int, int], list[Stop]] = defaultdict(list)
     for s_idx in sorted(options):
         session = problem.sessions[s_idx]
-        if not session.is_onsite or session.location is None:
-            continue
+        is_place = session.is_onsite and session.location is not None
+        if is_place == calls or (calls and session.is_onsite):
+            continue  # with `calls`, a phone or video session; without, a place
         for option in options[s_idx]:
+            if calls and not problem.providers[option.provider].counts_idle:
+                continue
             for r in option.ranges:
                 days[(option.provider, r.day)].append((s_idx, r.lo, r.hi))
-    return sorted(days.items())
-
-
-def _calls(
-    problem: Problem, options: Mapping[int, Sequence[Option]]
-) -> dict[tuple[int, int], list[Stop]]:
-    """Each salaried provider-day and the calls it may hold, one stop per start range."""
-    days: dict[tuple[int, int], list[Stop]] = defaultdict(list)
-    for s_idx in sorted(options):
-        if problem.sessions[s_idx].is_onsite:
-            continue
-        for option in options[s_idx]:
-            if problem.providers[option.provider].counts_idle:
-                for r in option.ranges:
-                    days[(option.provider, r.day)].append((s_idx, r.lo, r.hi))
-    return days
+    return dict(sorted(days.items()))
 
 
 def _keep(kept: list[_Label], label: _Label, salaried: bool, beam: int) -> bool:

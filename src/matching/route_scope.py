@@ -41,7 +41,7 @@ from matching.run import Run
 Placement = Mapping[int, tuple[int, int]]
 
 MOVES = 6
-"""Starts a held group's places may take in the combination, the plan's own among them."""
+"""Starts a moving group's places may take in the combination (a held one's own among them)."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,8 @@ def _starts_held(
 
 
 def _open_options(places: Mapping[int, Sequence[Option]]) -> dict[int, tuple[Option, ...]]:
-    """An open group's places, each provider at the starts of the range the places share."""
+    """An open group's places, each provider at the starts of the range the places share
+    (some with none: the caller drops those)."""
     found: dict[int, list[Option]] = {m: [] for m in places}
     days = set.intersection(
         *({r.day for o in options for r in o.ranges} for options in places.values())
@@ -210,7 +211,7 @@ def _open_options(places: Mapping[int, Sequence[Option]]) -> dict[int, tuple[Opt
         starts = tuple(_spread(lo, hi, MOVES))
         for m, options in places.items():
             found[m] += [_at_starts((o,), o.provider, starts, day) for o in options]
-    return {m: tuple(o for o in options if o.ranges) for m, options in found.items()}
+    return {m: tuple(options) for m, options in found.items()}
 
 
 def _spread(lo: int, hi: int, count: int) -> list[int]:

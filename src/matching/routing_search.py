@@ -547,9 +547,10 @@ def combine_routes(
         improved = _settled_if_better(run, sessions, scope, onsite, best)
     run.stats["routes_combined"] += int(improved != best)
     # A group the combination started elsewhere, or staffed where it was open.
-    run.stats["groups_retimed"] += sum(
-        improved.get(places[0]) != scope.held.get(places[0]) for places in scope.together
-    ) * int(improved != best)
+    if improved != best:
+        run.stats["groups_retimed"] += sum(
+            improved.get(places[0]) != scope.held.get(places[0]) for places in scope.together
+        )
     return improved
 
 
@@ -637,7 +638,7 @@ def _settled_if_better(
     if not routed:
         return dict(best)
     prepared = run.prepared
-    # A moving group's places come where the routes start it (`RouteScope.moves`).
+    # A moving group's places come where the routes start it (`RouteScope.moving`).
     held = {s_idx: routed.get(s_idx, at) for s_idx, at in scope.held.items()}
     placement, _ = settle(
         run.problem, prepared.timeline, prepared.travel, scope.options, routed, held
