@@ -35,7 +35,7 @@ import heapq
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ortools.linear_solver import pywraplp
 
@@ -73,6 +73,7 @@ class _Day:
         key: tuple[int, int],
         stops: Sequence[Stop],
         calls: Sequence[Stop] = (),
+        chains: bool = False,
     ) -> None:
         person = problem.providers[key[0]]
         self.key = key
@@ -97,7 +98,9 @@ class _Day:
                     reachable.append((j, leg))
             self.next.append(reachable)
         self.stops = list(stops)
-        if self.salaried:
+        if self.salaried and chains:
+            self._add_call_chains(problem, calls)
+        elif self.salaried:
             self._add_calls(problem, calls)
         self.bit = [1 << s for s in self.sessions]
 
@@ -134,6 +137,58 @@ class _Day:
                 self.out.append(0)
                 self.back.append(self.back[i])
 
+    def _add_call_chains(self, problem: Problem, calls: Sequence[Stop]) -> None:
+        """Every way calls may fill the time between two places, for the exact bound.
+
+        Between two places a provider may hold any number of calls, some at
+        the place it leaves (before the drive) and some at the one it drives
+        to (after it): a node for each call held after each place, and one
+        for each call held before each place. The pricing's single call held
+        before the drive (`_add_calls`) is one of these routes.
+        """
+        places = range(self.onsite)
+        durations = [problem.sessions[s_idx].duration_minutes for s_idx, _, _ in calls]
+        after: dict[tuple[int, int], int] = {}  # (place, call) -> node held after the place
+        before: dict[tuple[int, int], int] = {}  # (place, call) -> node held before it
+        for i in places:
+            end_i = self.stops[i][1] + self.duration[i]
+            for c, (_, lo, hi) in enumerate(calls):
+                if max(lo, end_i) <= hi:
+                    after[(i, c)] = self._add_node(problem, calls[c], self.back[i])
+                if lo + durations[c] <= self.stops[i][2]:
+                    before[(i, c)] = self._add_node(problem, calls[c], self.back[i])
+        for (i, c), node in after.items():
+            onward = [(after[(i, d)], 0) for d in range(len(calls)) if d != c and (i, d) in after]
+            for j, leg in self.next[i]:  # only places yet
+                onward.append((j, leg))
+                onward += [(before[(j, d)], leg) for d in range(len(calls)) if (j, d) in before]
+            self.next[node] = onward
+        for (j, c), node in before.items():
+            self.next[node] = [
+                (before[(j, d)], 0) for d in range(len(calls)) if d != c and (j, d) in before
+            ] + [(j, 0)]
+        for i in places:
+            extra = [(node, 0) for (p, _), node in after.items() if p == i]
+            extra += [
+                (before[(j, d)], leg)
+                for j, leg in self.next[i]
+                for d in range(len(calls))
+                if (j, d) in before
+            ]
+            self.next[i] = self.next[i] + extra
+
+    def _add_node(self, problem: Problem, call: Stop, back: int) -> int:
+        """A call node that neither starts nor ends a day: its `next` is set by the caller."""
+        s_idx = call[0]
+        self.stops.append(call)
+        self.sessions.append(s_idx)
+        self.priority.append(problem.sessions[s_idx].priority)
+        self.duration.append(problem.sessions[s_idx].duration_minutes)
+        self.out.append(0)
+        self.back.append(back)
+        self.next.append([])
+        return len(self.stops) - 1
+
     def best_routes(
         self,
         prices: Mapping[int, float],
@@ -142,8 +197,9 @@ class _Day:
         most: int,
         weight: float = MEDIUM_WEIGHT,
         beam: int = BEAM,
-    ) -> list[Route]:
-        """The day's best routes whose reduced gain is above `-slack`, at most `most` of them.
+    ) -> list[tuple[Route, int]]:
+        """The day's best routes whose reduced gain is above `-slack`, at most `most` of them,
+        each with its minutes (drives, and waiting on a salaried day) at its best timing.
 
         `weight` is what a priority point is worth. With a `beam` no day
         fills, only labels another beats are dropped: the search is exact
@@ -174,7 +230,7 @@ class _Day:
                     (lo, out, hi - out, out, work, profit[j] - out, duration[j], bit[j], (j,), j)
                 )
         heapq.heapify(heap)
-        finished: list[tuple[float, tuple[int, ...]]] = []
+        finished: list[tuple[float, tuple[int, ...], int]] = []
         floor = EPSILON - slack
         while heap:
             label = heapq.heappop(heap)
@@ -186,7 +242,7 @@ class _Day:
             idle = max(0, earliest - latest - before) if salaried else 0
             reduced = gain - back[i] - idle - day_price
             if reduced > floor and i < self.onsite:  # nor ends one
-                finished.append((reduced, path))
+                finished.append((reduced, path, drives + back[i] + idle))
             step_base = earliest + duration[i]
             for j, leg in self.next[i]:
                 if held & bit[j] or not useful[j]:
@@ -215,7 +271,10 @@ class _Day:
                     ),
                 )
         finished.sort(reverse=True)
-        return [(self.key, tuple(stops[j] for j in path)) for _, path in finished[:most]]
+        return [
+            ((self.key, tuple(stops[j] for j in path)), minutes)
+            for _, path, minutes in finished[:most]
+        ]
 
 
 def priced_routes(
@@ -288,19 +347,33 @@ def relaxation_bound(
     routes: Iterable[Route],
     priority: int,
     seconds: float,
+    calls: bool = False,
+    progress: Callable[[float, float], None] | None = None,
 ) -> tuple[float, bool]:
     """The fewest drive-and-wait minutes of onsite days staffing `priority` points; proven?
 
     The linear relaxation of the combination, with every session at most
     once, every provider-day at most once and at least `priority` points
     staffed, minimising minutes, over every route of every provider-day,
-    priced in exactly (no beam) by column generation. When no route prices
-    in any more, its value is a lower bound for every plan that staffs
-    those points onsite: the second value says whether it got there within
-    `seconds`. `routes` must already staff `priority` points (a plan's own
-    days), or the relaxation has no solution and the bound is infinite.
-    Phone sessions are left out: one held inside a salaried day's waiting
-    would shorten it, which the bound does not see. The pricing leaves out
+    priced in exactly (no beam) by column generation. `routes` must already
+    staff `priority` points (a plan's own days), or the relaxation has no
+    solution and the bound is infinite.
+
+    Every round that prices every day gives a lower bound for every plan
+    that staffs those points, before the pricing converges: the relaxation's
+    minutes less each day's best reduced gain (a day is taken at most once,
+    so no solution gains more from it). When no route prices in any more,
+    that is the relaxation's own value. The result is the best such bound
+    and True, or, if no round priced every day within `seconds`, the
+    relaxation's value so far and False (not a bound). `progress` hears
+    both after each round.
+
+    Without `calls`, phone sessions are left out: one held inside a salaried
+    day's waiting would shorten it, which the bound does not see. With
+    `calls`, `priority` counts every session staffed: a call is staffed
+    anywhere for nothing or held in a salaried day's waiting (any number
+    between two places, on either side of the drive), and the bound holds
+    for every plan, whatever it staffs onsite. The pricing leaves out
     sessions priced above what they bring, which is exact when the drives
     keep the triangle inequality (the haversine model does; a matrix may
     not).
@@ -309,22 +382,47 @@ def relaxation_bound(
     columns: dict[Route, tuple[int, int]] = {}
     for route in routes:
         _add(problem, travel, columns, route)
+    held = _provider_days(problem, options, calls=True) if calls else {}
     days = [
-        _Day(problem, travel, key, stops) for key, stops in _provider_days(problem, options).items()
+        _Day(problem, travel, key, stops, held.get(key, ()), chains=True)
+        for key, stops in _provider_days(problem, options).items()
     ]
-    minutes = math.inf
+    elsewhere = {
+        s_idx: problem.sessions[s_idx].priority
+        for s_idx, ways in options.items()
+        if ways and calls and not problem.sessions[s_idx].is_onsite
+    }
+    minutes, bound = math.inf, -math.inf
     while time.monotonic() < deadline:
-        found = _relaxation(columns, priority)
+        found = _relaxation(columns, priority, elsewhere)
         if found is None:
             return math.inf, False
         value, prices, day_prices, weight = found
         minutes = -value
-        added = _price_round(
-            problem, travel, days, columns, prices, day_prices, deadline, weight=weight, beam=EXACT
-        )
-        if not added:
-            return minutes, time.monotonic() < deadline
-    return minutes, False
+        gains, whole, added = 0.0, True, False
+        for day in days:
+            if time.monotonic() >= deadline:
+                whole = False
+                break
+            day_price = day_prices.get(day.key, 0.0)
+            best = 0.0
+            for route, cost in day.best_routes(prices, day_price, 0.0, PER_DAY, weight, EXACT):
+                points = sum(problem.sessions[s].priority for s, _, _ in route[1])
+                paid = sum(prices.get(s, 0.0) for s, _, _ in route[1])
+                best = max(best, weight * points - paid - cost - day_price)
+                # The label's own timing: a call may be held on either side of a drive,
+                # which the pool's timing (`timed`, before the drive) does not see.
+                if route not in columns or cost < columns[route][1]:
+                    columns[route] = (points, cost)
+                    added = True
+            gains += best
+        if whole:
+            bound = max(bound, minutes - gains)
+        if progress is not None:
+            progress(minutes, bound)
+        if whole and not added:
+            return minutes, True
+    return (bound, True) if bound > -math.inf else (minutes, False)
 
 
 def _price_round(
@@ -346,7 +444,7 @@ def _price_round(
         if time.monotonic() >= deadline:
             break
         price = day_prices.get(day.key, 0.0)
-        for route in day.best_routes(prices, price, slack, most, weight, beam):
+        for route, _ in day.best_routes(prices, price, slack, most, weight, beam):
             if route not in columns:
                 onsite = _add(problem, travel, columns, route)
                 if onsite is not None:
@@ -396,6 +494,7 @@ def _relaxation(
         z = solver.NumVar(0.0, solver.infinity(), f"c{s_idx}")
         objective.SetCoefficient(z, float(worth * points_c))
         by_session[s_idx].append(z)
+        points.append(points_c * z)
     objective.SetMaximization()
     session_rows = {s: solver.Add(sum(xs) <= 1) for s, xs in by_session.items()}
     day_rows = {k: solver.Add(sum(xs) <= 1) for k, xs in by_day.items()}

@@ -10,6 +10,8 @@ from matching.model import Prepared, prepare
 from matching.problem import Problem
 from matching.route_pool import Route, Stop, best_combination, routes_of, timed
 from matching.route_pricing import priced_routes, relaxation_bound
+from matching.solve import solve
+from matching.validate import provider_days, validate
 from matching_bench.dense import generate_dense
 from tests.matching.factories import LILLE, TOURNAI, problem, provider, session
 from tests.matching.test_route_pool import by_id, stops, two_towns
@@ -222,6 +224,81 @@ def test_the_relaxation_bound_is_never_above_a_plan_that_staffs_as_much() -> Non
     placement = best_combination(problem, prepared.travel, singles | priced, set(), 10, 1)
     days = routes_of(problem, prepared.timeline, prepared.options, placement)
     points = sum(problem.sessions[s].priority for s in placement)
-    bound, proven = relaxation_bound(problem, prepared.travel, prepared.options, days, points, 60)
+    rounds: list[tuple[float, float]] = []
+    bound, proven = relaxation_bound(
+        problem,
+        prepared.travel,
+        prepared.options,
+        days,
+        points,
+        60,
+        progress=lambda value, proven_so_far: rounds.append((value, proven_so_far)),
+    )
     assert proven
     assert 0 < bound <= cost(prepared, list(days)) + 1e-6
+    # Each round's bound (the relaxation less every day's best reduced gain) is below the
+    # relaxation's value then, and the last one is its value: the pricing converged.
+    assert all(proven_so_far <= value + 1e-6 for value, proven_so_far in rounds)
+    assert all(proven_so_far <= bound + 1e-6 for _, proven_so_far in rounds)
+    assert rounds[-1][1] == pytest.approx(bound)
+
+
+def test_the_bound_with_calls_sees_a_call_held_after_the_drive() -> None:
+    prepared = prepare(call_after_the_drive())
+    problem = prepared.problem
+    day = stops(prepared, "p", "tournai", "lille")
+    leg = prepared.travel.minutes(problem.sessions[0].location, problem.sessions[1].location)  # type: ignore[arg-type]
+    # Out to Tournai and on to Lille (home): two drives, and the wait in Lille until 11:00.
+    onsite, proven = relaxation_bound(problem, prepared.travel, prepared.options, {day}, 2, 30)
+    assert proven and onsite == pytest.approx(2 * leg + 60 - leg)
+    # The call at 10:45 fits only after the drive: it takes 15 minutes of that wait.
+    whole, proven = relaxation_bound(
+        problem, prepared.travel, prepared.options, {day}, 3, 30, calls=True
+    )
+    assert proven and whole == pytest.approx(onsite - 15)
+    # The matcher holds it there, and the validator scores that day at the bound.
+    plan = solve(problem, time_limit=5, workers=1)
+    assert validate(problem, plan).ok and len(plan.assignments) == 3
+    days = provider_days(
+        problem, plan.assignments, travel=prepared.travel, timeline=prepared.timeline
+    )
+    assert sum(d.travel_minutes + d.idle_minutes for d in days) == round(whole)
+
+
+def call_after_the_drive() -> Problem:
+    """Tournai at 09:00 and Lille at 11:00 for a salaried provider from Lille, a call at 10:45."""
+    return problem(
+        [provider("p", living=LILLE, counts_idle=True)],
+        [
+            session("tournai", start="2026-12-01 09:00", place=TOURNAI),
+            session("lille", start="2026-12-01 11:00"),
+            session("call", place=None, start="2026-12-01 10:45", minutes=15),
+        ],
+    )
+
+
+def test_the_bound_with_calls_is_never_above_a_whole_plan_that_staffs_as_much() -> None:
+    problem = generate_dense(3, density=0.4)
+    prepared = prepare(problem)
+    plan = solve(problem, time_limit=5, workers=1)
+    assert validate(problem, plan).ok
+    staffed = {a.session for a in plan.assignments}
+    points = sum(s.priority for s in problem.sessions if s.id in staffed)
+    assert any(not s.is_onsite for s in problem.sessions if s.id in staffed)
+    placement = {
+        s_idx: (p_idx, prepared.timeline.minute(a.start))
+        for a in plan.assignments
+        for s_idx, s in enumerate(problem.sessions)
+        if s.id == a.session
+        for p_idx, p in enumerate(problem.providers)
+        if p.id == a.provider
+    }
+    days = routes_of(problem, prepared.timeline, prepared.options, placement)
+    bound, proven = relaxation_bound(
+        problem, prepared.travel, prepared.options, days, points, 60, calls=True
+    )
+    scored = provider_days(
+        problem, plan.assignments, travel=prepared.travel, timeline=prepared.timeline
+    )
+    assert proven
+    assert 0 < bound <= sum(d.travel_minutes + d.idle_minutes for d in scored) + 1e-6
