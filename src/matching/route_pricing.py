@@ -406,7 +406,7 @@ def relaxation_bound(
                 break
             day_price = day_prices.get(day.key, 0.0)
             best = 0.0
-            for route, cost in day.best_routes(prices, day_price, 0.0, PER_DAY, weight, EXACT):
+            for route, cost in day.best_routes(prices, day_price, 0.0, NEAR_PER_DAY, weight, EXACT):
                 points = sum(problem.sessions[s].priority for s, _, _ in route[1])
                 paid = sum(prices.get(s, 0.0) for s, _, _ in route[1])
                 best = max(best, weight * points - paid - cost - day_price)
