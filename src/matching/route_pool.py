@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import pairwise, product
 
 from ortools.sat.python import cp_model
 
 from matching.eligibility import Option
 from matching.phases import new_solver
-from matching.problem import Location, Problem
+from matching.problem import Problem, Session
 from matching.routes import Visit, idle_minutes, route_minutes
 from matching.timeline import Timeline
 from matching.travel import Travel
@@ -58,22 +58,54 @@ def timed(
     next start allow gives the shortest span for that end, and no later end
     has a shorter one (the latest first start grows at most as fast as the
     end). The cost is the route's drives, plus its waiting when the
-    provider's idle time counts. A call between two places (the pricing's,
-    `route_pricing`) is held at the place before it: it drives nothing, and
-    its minutes are work, not waiting.
+    provider's idle time counts. Calls between two places (the pricing's,
+    `route_pricing`) drive nothing and their minutes are work, not waiting;
+    the drive between the places comes before or after any of them,
+    wherever the route costs least.
     """
     if not stops:
         return None
     sessions = [problem.sessions[s] for s, _, _ in stops]
     if not (sessions[0].is_onsite and sessions[-1].is_onsite):
         return None
-    places: list[Location | None] = []
-    for session in sessions:
-        places.append(session.location if session.is_onsite else places[-1])
-    if any(place is None for place in places):
+    if any(session.is_onsite and session.location is None for session in sessions):
         return None
+    best: tuple[list[int], int] | None = None
+    for legs in _leg_choices(travel, sessions):
+        found = _timed_with(problem, travel, provider, stops, sessions, legs)
+        if found is not None and (best is None or found[1] < best[1]):
+            best = found
+    return best
+
+
+def _leg_choices(travel: Travel, sessions: Sequence[Session]) -> Iterator[list[int]]:
+    """Each way to place the drives: the minutes between consecutive stops.
+
+    Between two places with calls between them, the drive may come after
+    any number of those calls; without calls there is one way.
+    """
+    places = [k for k, session in enumerate(sessions) if session.is_onsite]
+    spans = []
+    for a, b in pairwise(places):
+        leg = travel.minutes(sessions[a].location, sessions[b].location)  # type: ignore[arg-type]
+        spans.append([(a + p, leg) for p in range(b - a)])  # the drive after stop a + p
+    for chosen in product(*spans):
+        legs = [0] * (len(sessions) - 1)
+        for k, leg in chosen:
+            legs[k] = leg
+        yield legs
+
+
+def _timed_with(
+    problem: Problem,
+    travel: Travel,
+    provider: int,
+    stops: Sequence[Stop],
+    sessions: Sequence[Session],
+    legs: Sequence[int],
+) -> tuple[list[int], int] | None:
+    """`timed` with the drives between consecutive stops given."""
     durations = [session.duration_minutes for session in sessions]
-    legs = [travel.minutes(a, b) for a, b in pairwise(places)]  # type: ignore[arg-type]
     earliest: list[int] = []
     for i, (_s, lo, hi) in enumerate(stops):
         start = lo if i == 0 else max(lo, earliest[-1] + durations[i - 1] + legs[i - 1])

@@ -25,8 +25,9 @@ the beam it is exact, and slower (seconds to minutes a day): that is
 `relaxation_bound`, a lower bound for the benchmark, not for a solve.
 
 A salaried day may also hold calls in its waits (`route_pool.calls_beside`),
-so once the places have converged its labels may take a call between two
-places: a day that waits for a call may then beat one that drives.
+so once the places have converged its labels may take calls between two
+places, before or after the drive: a day that waits for a call may then
+beat one that drives.
 """
 
 from __future__ import annotations
@@ -73,7 +74,6 @@ class _Day:
         key: tuple[int, int],
         stops: Sequence[Stop],
         calls: Sequence[Stop] = (),
-        chains: bool = False,
     ) -> None:
         person = problem.providers[key[0]]
         self.key = key
@@ -98,53 +98,21 @@ class _Day:
                     reachable.append((j, leg))
             self.next.append(reachable)
         self.stops = list(stops)
-        if self.salaried and chains:
-            self._add_call_chains(problem, calls)
-        elif self.salaried:
+        if self.salaried:
             self._add_calls(problem, calls)
         self.bit = [1 << s for s in self.sessions]
 
     def _add_calls(self, problem: Problem, calls: Sequence[Stop]) -> None:
-        """A node for each call after each place whose wait it may fill, on the way to the next.
+        """Nodes for the calls a salaried day may hold between two places.
 
         A call held while a salaried provider waits between two places saves
         that waiting (`route_pool.calls_beside`), so a day that drives less
         and waits for a call can beat one that drives more; without calls in
-        the labels the pricing never looks for such days. The node keeps the
-        place before it: no leg in, the leg from that place out, and it
-        neither starts nor ends a day.
-        """
-        for i in range(self.onsite):
-            lo_i = self.stops[i][1]
-            places_next = list(self.next[i])
-            for call in calls:
-                s_idx, lo, hi = call
-                minutes = problem.sessions[s_idx].duration_minutes
-                ready = max(lo, lo_i + self.duration[i])
-                if ready > hi:
-                    continue
-                onward = [
-                    (j, leg) for j, leg in places_next if ready + minutes + leg <= self.stops[j][2]
-                ]
-                if not onward:
-                    continue
-                self.next[i].append((len(self.stops), 0))
-                self.next.append(onward)
-                self.stops.append(call)
-                self.sessions.append(s_idx)
-                self.priority.append(problem.sessions[s_idx].priority)
-                self.duration.append(minutes)
-                self.out.append(0)
-                self.back.append(self.back[i])
-
-    def _add_call_chains(self, problem: Problem, calls: Sequence[Stop]) -> None:
-        """Every way calls may fill the time between two places, for the exact bound.
-
-        Between two places a provider may hold any number of calls, some at
-        the place it leaves (before the drive) and some at the one it drives
-        to (after it): a node for each call held after each place, and one
-        for each call held before each place. The pricing's single call held
-        before the drive (`_add_calls`) is one of these routes.
+        the labels the pricing never looks for such days. Between two places
+        a provider may hold any number of calls, some at the place it leaves
+        (before the drive) and some at the one it drives to (after it): a
+        node for each call held after each place and one for each call held
+        before each place. A call neither starts nor ends a day.
         """
         places = range(self.onsite)
         durations = [problem.sessions[s_idx].duration_minutes for s_idx, _, _ in calls]
@@ -384,7 +352,7 @@ def relaxation_bound(
         _add(problem, travel, columns, route)
     held = _provider_days(problem, options, calls=True) if calls else {}
     days = [
-        _Day(problem, travel, key, stops, held.get(key, ()), chains=True)
+        _Day(problem, travel, key, stops, held.get(key, ()))
         for key, stops in _provider_days(problem, options).items()
     ]
     elsewhere = {
@@ -410,8 +378,7 @@ def relaxation_bound(
                 points = sum(problem.sessions[s].priority for s, _, _ in route[1])
                 paid = sum(prices.get(s, 0.0) for s, _, _ in route[1])
                 best = max(best, weight * points - paid - cost - day_price)
-                # The label's own timing: a call may be held on either side of a drive,
-                # which the pool's timing (`timed`, before the drive) does not see.
+                # The label's own timing (its drives and least waiting), as `timed` finds it.
                 if route not in columns or cost < columns[route][1]:
                     columns[route] = (points, cost)
                     added = True

@@ -302,3 +302,19 @@ def test_the_bound_with_calls_is_never_above_a_whole_plan_that_staffs_as_much() 
     )
     assert proven
     assert 0 < bound <= sum(d.travel_minutes + d.idle_minutes for d in scored) + 1e-6
+
+
+def test_a_priced_day_drives_before_its_call_where_only_that_fits() -> None:
+    prepared = prepare(call_after_the_drive())
+    problem = prepared.problem
+    key, (tournai, lille) = stops(prepared, "p", "tournai", "lille")
+    window = prepared.options[2][0].ranges[0]
+    call = (2, window.lo, window.hi)
+    found = timed(problem, prepared.travel, key[0], (tournai, call, lille))
+    # Held in Tournai before the drive, the 10:45 call would make the 11:00 session late;
+    # after the drive, in Lille, it takes 15 minutes of the wait there.
+    onsite = timed(problem, prepared.travel, key[0], (tournai, lille))
+    assert found is not None and onsite is not None
+    starts, minutes = found
+    assert starts == [tournai[1], call[1], lille[1]]
+    assert minutes == onsite[1] - 15
