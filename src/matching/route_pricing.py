@@ -114,36 +114,31 @@ class _Day:
         node for each call held after each place and one for each call held
         before each place. A call neither starts nor ends a day.
         """
-        places = range(self.onsite)
-        durations = [problem.sessions[s_idx].duration_minutes for s_idx, _, _ in calls]
-        after: dict[tuple[int, int], int] = {}  # (place, call) -> node held after the place
-        before: dict[tuple[int, int], int] = {}  # (place, call) -> node held before it
-        for i in places:
+        after: dict[int, list[int]] = defaultdict(list)  # place -> calls held after it
+        before: dict[int, list[int]] = defaultdict(list)  # place -> calls held before it
+        for i in range(self.onsite):
             end_i = self.stops[i][1] + self.duration[i]
-            for c, (_, lo, hi) in enumerate(calls):
+            for call in calls:
+                s_idx, lo, hi = call
                 if max(lo, end_i) <= hi:
-                    after[(i, c)] = self._add_node(problem, calls[c], self.back[i])
-                if lo + durations[c] <= self.stops[i][2]:
-                    before[(i, c)] = self._add_node(problem, calls[c], self.back[i])
-        for (i, c), node in after.items():
-            onward = [(after[(i, d)], 0) for d in range(len(calls)) if d != c and (i, d) in after]
-            for j, leg in self.next[i]:  # only places yet
-                onward.append((j, leg))
-                onward += [(before[(j, d)], leg) for d in range(len(calls)) if (j, d) in before]
-            self.next[node] = onward
-        for (j, c), node in before.items():
-            self.next[node] = [
-                (before[(j, d)], 0) for d in range(len(calls)) if d != c and (j, d) in before
-            ] + [(j, 0)]
-        for i in places:
-            extra = [(node, 0) for (p, _), node in after.items() if p == i]
-            extra += [
-                (before[(j, d)], leg)
-                for j, leg in self.next[i]
-                for d in range(len(calls))
-                if (j, d) in before
-            ]
-            self.next[i] = self.next[i] + extra
+                    after[i].append(self._add_node(problem, call, self.back[i]))
+                if lo + problem.sessions[s_idx].duration_minutes <= self.stops[i][2]:
+                    before[i].append(self._add_node(problem, call, self.back[i]))
+        places = self.next[: self.onsite]  # the legs between places, before any call's
+        for i, nodes in after.items():
+            onward = list(places[i])
+            onward += [(node, leg) for j, leg in places[i] for node in before[j]]
+            for node in nodes:
+                self.next[node] = [(other, 0) for other in nodes if other != node] + onward
+        for j, nodes in before.items():
+            for node in nodes:
+                self.next[node] = [(other, 0) for other in nodes if other != node] + [(j, 0)]
+        for i, reachable in enumerate(places):
+            self.next[i] = (
+                reachable
+                + [(node, 0) for node in after[i]]
+                + [(node, leg) for j, leg in reachable for node in before[j]]
+            )
 
     def _add_node(self, problem: Problem, call: Stop, back: int) -> int:
         """A call node that neither starts nor ends a day: its `next` is set by the caller."""
@@ -355,11 +350,15 @@ def relaxation_bound(
         _Day(problem, travel, key, stops, held.get(key, ()))
         for key, stops in _provider_days(problem, options).items()
     ]
-    elsewhere = {
-        s_idx: problem.sessions[s_idx].priority
-        for s_idx, ways in options.items()
-        if ways and calls and not problem.sessions[s_idx].is_onsite
-    }
+    elsewhere = (
+        {
+            s_idx: problem.sessions[s_idx].priority
+            for s_idx, ways in options.items()
+            if ways and not problem.sessions[s_idx].is_onsite
+        }
+        if calls
+        else {}
+    )
     minutes, bound = math.inf, -math.inf
     while time.monotonic() < deadline:
         found = _relaxation(columns, priority, elsewhere)

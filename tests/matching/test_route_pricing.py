@@ -285,13 +285,11 @@ def test_the_bound_with_calls_is_never_above_a_whole_plan_that_staffs_as_much() 
     staffed = {a.session for a in plan.assignments}
     points = sum(s.priority for s in problem.sessions if s.id in staffed)
     assert any(not s.is_onsite for s in problem.sessions if s.id in staffed)
+    session_index = {s.id: i for i, s in enumerate(problem.sessions)}
+    provider_index = {p.id: i for i, p in enumerate(problem.providers)}
     placement = {
-        s_idx: (p_idx, prepared.timeline.minute(a.start))
+        session_index[a.session]: (provider_index[a.provider], prepared.timeline.minute(a.start))
         for a in plan.assignments
-        for s_idx, s in enumerate(problem.sessions)
-        if s.id == a.session
-        for p_idx, p in enumerate(problem.providers)
-        if p.id == a.provider
     }
     days = routes_of(problem, prepared.timeline, prepared.options, placement)
     bound, proven = relaxation_bound(
