@@ -4,8 +4,9 @@ A routing search passes through hundreds of plans on its way, and a day's
 route that came with one plan may fit beside another plan's routes better
 than the ones it came with. So the searches pool the routes of every plan
 they report (one provider-day, its onsite sessions in order, each with its
-start range), and at the end CP-SAT picks at most one route per
-provider-day and each session at most once: the most priority points
+start range; a priced day may hold calls between its places too), and at
+the end CP-SAT picks at most one route per provider-day and each session
+at most once: the most priority points
 first, the fewest travel-plus-idle minutes second (a set-partitioning
 model over the pool). Two searches on two trajectories give the
 combination more to choose from than either plan alone; the plan's own
@@ -169,7 +170,10 @@ def best_combination(
     """The pool's best set of routes as session -> (provider, start); {} if none could be timed.
 
     At most one route per provider-day, each session in at most one route;
-    the hint's routes are candidates too, and start as chosen. `calls` are
+    the hint's routes are candidates too, and start as chosen. A route that
+    holds calls between its places (`route_pricing`) is taken whole, its
+    calls at the starts `timed` gives them, and only if they are among
+    `calls`. `calls` are
     the phone and video sessions (`_add_calls`): the combination leaves
     each room on some day, and may hold it in a salaried provider's wait;
     those held in a wait come back placed, the others are left to settle.
@@ -179,8 +183,11 @@ def best_combination(
     The sessions of each of `together` (a group's places) start together.
     """
     hinted = set(hint)
+    calls = calls or {}
     columns: list[tuple[tuple[int, int], tuple[Stop, ...], list[int], int]] = []
     for key, stops in set(pool) | hinted:
+        if any(not problem.sessions[s].is_onsite and s not in calls for s, _, _ in stops):
+            continue  # a priced day holding a call not asked for
         found = timed(problem, travel, key[0], stops)
         if found is not None:
             columns.append((key, stops, *found))
@@ -198,9 +205,7 @@ def best_combination(
         priority = sum(problem.sessions[s].priority for s, _, _ in stops)
         gains.append(MEDIUM_WEIGHT * priority - cost)
         model.add_hint(literal, (key, stops) in hinted)
-    held, beside, worth = _add_calls(
-        model, problem, travel, chosen, columns, by_session, calls or {}
-    )
+    held, beside, worth = _add_calls(model, problem, travel, chosen, columns, by_session, calls)
     _hint_calls(model, held, beside, held_calls or {})
     if any(s_idx not in by_session for s_idx in required):
         return {}
@@ -421,12 +426,21 @@ def calls_beside(
     the route leaves home or after it is back, a call saves nothing but is
     staffed. The second value is the calls that fit whole beside the route,
     each with the first start that does, the third the pairs of them that
-    do not fit there together.
+    do not fit there together. A route that holds calls between its places
+    already (`route_pricing`) has no wait to spare: others fit only before
+    it leaves or after it is back.
     """
     provider, day = key
     if not calls:
         return [], {}, []
     person = problem.providers[provider]
+    # A priced day may hold calls between its places already (`route_pricing`): its waits
+    # are theirs, and other calls fit only before it leaves or after it is back.
+    left = person.max_minutes_per_day - _work(problem, travel, provider, stops)
+    whole = [k for k, (s_idx, _, _) in enumerate(stops) if problem.sessions[s_idx].is_onsite]
+    between = len(whole) < len(stops)
+    stops = [stops[k] for k in whole]
+    starts = [starts[k] for k in whole]
     sessions = [problem.sessions[s] for s, _, _ in stops]
     places = [session.location for session in sessions]
     out = travel.minutes(person.home, places[0])  # type: ignore[arg-type]
@@ -440,13 +454,12 @@ def calls_beside(
         (-1, -math.inf, starts[0] - out),
         (-1, -math.inf, starts[0]),
     ]
-    for i in range(len(stops) - 1):
+    for i in range(0 if between else len(stops) - 1):
         leg = travel.minutes(places[i], places[i + 1])  # type: ignore[arg-type]
         gaps.append((i, ends[i], starts[i + 1] - leg))
         gaps.append((i, ends[i] + leg, starts[i + 1]))
     gaps.append((len(stops), ends[-1] + back, math.inf))
     gaps.append((len(stops), ends[-1], math.inf))
-    left = person.max_minutes_per_day - _work(problem, travel, provider, stops)
     wanted: dict[int, _Wanted] = {}
     for s_idx, options in calls.items():
         minutes = problem.sessions[s_idx].duration_minutes

@@ -414,7 +414,9 @@ def _price_round(
             if route not in columns:
                 onsite = _add(problem, travel, columns, route)
                 if onsite is not None:
-                    added.add(onsite)
+                    # The whole day, calls and all, and its places alone (their calls found
+                    # again by the combination, or others).
+                    added |= {onsite, route}
     return added
 
 
@@ -477,11 +479,12 @@ def _relaxation(
 def _add(
     problem: Problem, travel: Travel, columns: dict[Route, tuple[int, int]], route: Route
 ) -> Route | None:
-    """`route` as a column, and the onsite route the pool takes for it; None if it cannot run.
+    """`route` as a column, and its places alone for the pool; None if it cannot run.
 
-    A priced route may hold calls between its places; the pool's routes are
-    onsite, so the places on either side of a call keep the starts that
-    leave it its wait (the combination finds the call there again).
+    A priced route may hold calls between its places. The pool takes it
+    whole, and its places alone too: those on either side of a call keep
+    the starts that leave it its wait (the combination may find that call
+    there again, or hold another).
     """
     key, stops = route
     timing = timed(problem, travel, key[0], stops)

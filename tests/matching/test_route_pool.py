@@ -163,6 +163,40 @@ def test_the_combination_holds_a_call_while_a_salaried_provider_waits_between_tw
     assert first + 60 <= placement[2][1] <= second - 120
 
 
+def test_a_priced_day_with_two_calls_in_its_wait_is_combined_whole() -> None:
+    prepared = prepare(
+        problem(
+            [provider("p-tournai", living=TOURNAI, counts_idle=True)],
+            [
+                session("lille-1", start="2026-12-01 09:00"),
+                session("lille-2", start="2026-12-01 14:00"),
+                session("call-1", place=None, window=("2026-12-01 10:00", "2026-12-01 13:00")),
+                session("call-2", place=None, window=("2026-12-01 10:00", "2026-12-01 13:00")),
+                session("call-3", place=None, window=("2026-12-01 07:00", "2026-12-01 16:00")),
+            ],
+        )
+    )
+    (key, places) = stops(prepared, "p-tournai", "lille-1", "lille-2")
+    whole = key, (places[0], *stops(prepared, "p-tournai", "call-1", "call-2")[1], places[1])
+    onsite_cost = timed(prepared.problem, prepared.travel, key[0], places)
+    whole_timed = timed(prepared.problem, prepared.travel, key[0], whole[1])
+    assert onsite_cost is not None and whole_timed is not None
+    # Two hours of the four-hour wait are calls: two hours less idle time.
+    assert onsite_cost[1] - whole_timed[1] == 120
+    calls = {s: prepared.options[s] for s in (2, 3, 4)}
+    placement = best_combination(
+        prepared.problem, prepared.travel, {whole, (key, places)}, set(), 5, 1, calls
+    )
+    assert set(by_id(prepared, placement)) == {"lille-1", "lille-2", "call-1", "call-2", "call-3"}
+    assert [placement[s][1] for s in (2, 3)] == whole_timed[0][1:3]
+    # The wait is the two calls': the third is held before the first place or after the last.
+    call_3 = placement[4][1]
+    assert call_3 + 60 <= placement[0][1] or call_3 >= placement[1][1] + 60
+    # Without the calls asked for, the day that holds two of them is not taken.
+    alone = best_combination(prepared.problem, prepared.travel, {whole}, set(), 5, 1)
+    assert alone == {}
+
+
 def test_a_freelance_day_holds_a_call_beside_its_route_and_a_full_day_none() -> None:
     freelance = prepare(lunch_wait(salaried=False))
     day = stops(freelance, "p-tournai", "lille-1", "lille-2")
