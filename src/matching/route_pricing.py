@@ -182,6 +182,7 @@ class _Day:
             for gain, minutes in zip(profit, duration, strict=True)
         ]
         kept: list[list[_Label]] = [[] for _ in stops]
+        gains: list[list[float]] = [[] for _ in stops]  # each kept label's gain, for the beam
         # The least gain a full beam keeps: a label below it at that session is dropped unseen.
         floors = [-math.inf] * len(stops)
         heap: list[_Label] = []
@@ -198,10 +199,10 @@ class _Day:
         while heap:
             label = heapq.heappop(heap)
             earliest, before, latest, drives, work, gain, service, held, path, i = label
-            if gain <= floors[i] or not _keep(kept[i], label, salaried, beam):
+            if gain <= floors[i] or not _keep(kept[i], gains[i], label, salaried, beam):
                 continue
             if len(kept[i]) == beam:
-                floors[i] = min(other[5] for other in kept[i])
+                floors[i] = min(gains[i])
             idle = max(0, earliest - latest - before) if salaried else 0
             reduced = gain - back[i] - idle - day_price
             if reduced > floor and i < self.onsite:  # nor ends one
@@ -526,8 +527,11 @@ def _provider_days(
     return dict(sorted(days.items()))
 
 
-def _keep(kept: list[_Label], label: _Label, salaried: bool, beam: int) -> bool:
+def _keep(kept: list[_Label], gains: list[float], label: _Label, salaried: bool, beam: int) -> bool:
     """Whether `label` joins its session's labels: none kept beats it, and the beam has room.
+
+    `gains` are the kept labels' gains, in the same order: a full beam drops
+    the least of them (the first, among equals) for `label`.
 
     `a` beats `b` when it does at least as well on every way on: it starts
     no later, has worked no longer, holds no session `b` does not, and
@@ -555,6 +559,9 @@ def _keep(kept: list[_Label], label: _Label, salaried: bool, beam: int) -> bool:
                 return False
     if len(kept) < beam:
         kept.append(label)
+        gains.append(gain)
     else:
-        kept[min(range(beam), key=lambda k: kept[k][5])] = label
+        k = gains.index(min(gains))
+        kept[k] = label
+        gains[k] = gain
     return True
