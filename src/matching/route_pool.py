@@ -437,10 +437,10 @@ def calls_beside(
     # A priced day may hold calls between its places already (`route_pricing`): its waits
     # are theirs, and other calls fit only before it leaves or after it is back.
     left = person.max_minutes_per_day - _work(problem, travel, provider, stops)
-    whole = [k for k, (s_idx, _, _) in enumerate(stops) if problem.sessions[s_idx].is_onsite]
-    between = len(whole) < len(stops)
-    stops = [stops[k] for k in whole]
-    starts = [starts[k] for k in whole]
+    at_places = [k for k, (s, _, _) in enumerate(stops) if problem.sessions[s].is_onsite]
+    between = len(at_places) < len(stops)
+    stops = [stops[k] for k in at_places]
+    starts = [starts[k] for k in at_places]
     sessions = [problem.sessions[s] for s, _, _ in stops]
     places = [session.location for session in sessions]
     out = travel.minutes(person.home, places[0])  # type: ignore[arg-type]
