@@ -1,7 +1,7 @@
 """Dense days: routes priced against the combination's duals (docs/problem.md, "Dense days").
 
-The pool holds the routes the two searches met, and the combination picks
-the best set of them; but the best plan may need a day neither search
+The pool holds the routes the searches met, and the combination picks
+the best set of them; but the best plan may need a day no search
 drove. Column generation looks for those days: the linear relaxation of
 the combination (GLOP) prices each session (its dual: what the pooled
 routes make of it), and a labelling search over each provider-day's

@@ -18,9 +18,9 @@ sessions between providers without looking at where they are. The steps:
    where there is room and they leave the least waiting (`settle`). Kept
    only if better (`Run.better`).
    Its Python binding holds the interpreter while it searches (no other
-   thread of the process runs meanwhile), so the search from scratch that
-   runs beside this process's own work runs in a child process
-   (`Elsewhere`).
+   thread of the process runs meanwhile), so the searches from scratch
+   that run beside this process's own work run in a child process
+   (`Elsewhere`): the peer's own, then one from another first solution.
 2. **Route neighbourhoods** (`improve_routes`): pieces of one to six
    provider-days that lie near each other (their places a short drive
    apart), with the unstaffed sessions they could take, re-planned exactly
@@ -28,7 +28,7 @@ sessions between providers without looking at where they are. The steps:
    route and slides its windowed starts; several days near each other
    move and exchange sessions between them. A piece replaces the plan's
    part when better. One search thread per worker, on disjoint pieces.
-3. **Column generation** (`route_pricing`): the days neither search drove,
+3. **Column generation** (`route_pricing`): the days no search drove,
    found by pricing routes against the duals of the combination's linear
    relaxation.
 4. **The best combination** (`route_pool`): both routing searches pool the
@@ -36,8 +36,8 @@ sessions between providers without looking at where they are. The steps:
    picks the best set of them (at most one per provider-day, each session
    once).
 
-`solve_dense` puts them together: with two workers, the library from
-scratch in the child, while this process runs the library from scratch on
+`solve_dense` puts them together: with two workers, two library searches
+from scratch one after the other in the child, while this process runs the library from scratch on
 another trajectory (idle as span, another lambda) and then prices routes
 against its own; when the child is back, the pricing goes on with both
 searches' routes, all of them are combined, and the result is polished by
@@ -99,6 +99,16 @@ CHILD_MARGIN = 0.5
 routes to come back and be settled."""
 CHILD_GRACE = 2.0
 """Seconds a child process may run past its time limit before its plan is given up."""
+CHILD_SEARCHES = (
+    ("PARALLEL_CHEAPEST_INSERTION", 0.1, 0.5),
+    ("LOCAL_CHEAPEST_INSERTION", 0.2, 0.5),
+)
+"""The child's routing searches from scratch, one after the other: (first solution strategy,
+guided local search's lambda, share of the child's time). The first is the peer's own; a
+second trajectory from another first solution meets days the first never drives, and the
+combination draws on both: on dense seeds 1-8 the sums of three runs each were 14,014 to
+14,088 minutes with two half-time searches, 14,082 to 14,164 with the peer's alone for the
+whole time (benchmarks/README.md)."""
 RECOMBINE_PRICING = 0.7
 """Share of `recombine`'s time that goes to pricing, the rest to the combination."""
 HELD_POINTS = 1_000
@@ -131,6 +141,7 @@ def library_routes(
     pool: set[Route] | None = None,
     idle_as_span: bool = False,
     held: Collection[int] = (),
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
 ) -> Placement:
     """Onsite sessions routed by OR-Tools' routing library: session -> (provider, start).
 
@@ -142,7 +153,8 @@ def library_routes(
     session minutes, which are paid back in each visit's penalty: the same
     objective up to a constant, searched on another trajectory than with the
     peer's waiting (slack) cost. A `held` session (`route_scope`) is
-    left out only at a penalty no other visit outweighs.
+    left out only at a penalty no other visit outweighs. `first_solution` names
+    the library's first solution strategy (the peer's by default).
     """
     from ortools.constraint_solver import (  # type: ignore[import-untyped]
         pywrapcp,
@@ -240,8 +252,8 @@ def library_routes(
         routing.AddAtSolutionCallback(report)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    params.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, first_solution
     )
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
@@ -384,13 +396,14 @@ def solve_dense(
     meanwhile: Callable[[], object] | None = None,
     pool: set[Route] | None = None,
 ) -> Placement:
-    """A dense group's plan: two routing searches, routes priced against their combination,
+    """A dense group's plan: three routing searches, routes priced against their combination,
     the best combination of all, then route neighbourhoods.
 
     The routing library holds the interpreter while it searches (its Python
-    binding does not let go of it), so with two workers the search from
-    scratch with the peer's parameters runs in a child process (`Elsewhere`)
-    for `route_child_share` of the time. Meanwhile this process runs
+    binding does not let go of it), so with two workers the searches from
+    scratch with the peer's parameters, then from another first solution
+    (`CHILD_SEARCHES`), run in a child process (`Elsewhere`) for
+    `route_child_share` of the time. Meanwhile this process runs
     `meanwhile` (the caller's bound), the library from scratch on another
     trajectory (idle as span, another lambda) for `route_share` of the time,
     then column generation on the routes it met (`route_pricing`), their
@@ -450,7 +463,8 @@ def solve_dense(
         finally:
             elsewhere.close()
         pool |= met
-        best = _settled_if_better(run, sessions, scope, routed, best)
+        for placement in routed:
+            best = _settled_if_better(run, sessions, scope, placement, best)
     # The route neighbourhoods may have moved held visits meanwhile: route around them there.
     scope = RouteScope.of(run, sessions, best)
     # Pricing converges in a second or two on a quiet machine; on a busy one it takes at most
@@ -555,7 +569,7 @@ def combine_routes(
 
 
 class Elsewhere:
-    """`library_routes` in a child process, beside this one's search.
+    """`library_routes` in a child process, beside this one's search (`CHILD_SEARCHES`).
 
     A plain `python -m matching.routing_search` child, not `multiprocessing`:
     a spawned worker would import the caller's main script again, and run it
@@ -590,16 +604,17 @@ class Elsewhere:
             return None
         return cls(process, handle.name)
 
-    def result(self, timeout: float) -> tuple[Placement, set[Route]]:
-        """The child's routes and the pool it met, or nothing if it failed or is late."""
+    def result(self, timeout: float) -> tuple[list[Placement], set[Route]]:
+        """Each of the child's searches' routes and the pool they met; nothing if it failed
+        or is late."""
         try:
             out, _ = self.process.communicate(timeout=timeout)
             if self.process.returncode != 0:
-                return {}, set()
+                return [], set()
             routed, pool = pickle.loads(out)
             return routed, pool
         except (subprocess.TimeoutExpired, pickle.UnpicklingError, EOFError, ValueError):
-            return {}, set()
+            return [], set()
         finally:
             self.close()
 
@@ -613,14 +628,29 @@ class Elsewhere:
 
 
 def _route_elsewhere(payload: str) -> None:
-    """The child's side of `Elsewhere`: read the problem, route it, write the routes."""
+    """The child's side of `Elsewhere`: read the problem, route it (`CHILD_SEARCHES`), write
+    each search's routes and the pool they met."""
     with open(payload, "rb") as handle:
         problem, options, held, until = pickle.load(handle)
     timeline, travel = Timeline.for_problem(problem), Travel(problem.travel)
     pool: set[Route] = set()
-    routed = library_routes(
-        problem, timeline, travel, options, until - time.time(), pool=pool, held=held
-    )
+    routed: list[Placement] = []
+    total = until - time.time()
+    for k, (strategy, penalty_factor, share) in enumerate(CHILD_SEARCHES):
+        last = k == len(CHILD_SEARCHES) - 1
+        seconds = until - time.time() if last else share * total
+        found = library_routes(
+            problem,
+            timeline,
+            travel,
+            options,
+            seconds,
+            penalty_factor=penalty_factor,
+            pool=pool,
+            held=held,
+            first_solution=strategy,
+        )
+        routed.append(found)
     sys.stdout.buffer.write(pickle.dumps((routed, pool)))
 
 

@@ -89,10 +89,10 @@ class Tuning:
     routes poorly (kept for `benchmarks/dense_held.py` to compare the two)."""
     route_share: float = 0.3
     """Share of a dense group's time this process's routing library search takes (then
-    column generation), beside the search from scratch in a child process."""
+    column generation), beside the searches from scratch in a child process."""
     route_child_share: float = 0.6
-    """Share of a dense group's time the child process's routing library search takes; column
-    generation then has the routes of both searches until the combination."""
+    """Share of a dense group's time the child process's routing library searches take; column
+    generation then has the routes of every search until the combination."""
     route_combine_share: float = 0.07
     """Share of a dense group's time CP-SAT takes to combine the best routes the searches met."""
     route_polish_share: float = 0.03

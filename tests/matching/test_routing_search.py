@@ -13,6 +13,7 @@ from matching.model import prepare
 from matching.route_pool import Route, best_combination, routes_of, timed
 from matching.route_scope import RouteScope
 from matching.routing_search import (
+    CHILD_SEARCHES,
     Elsewhere,
     combine_routes,
     dense_enough,
@@ -141,21 +142,23 @@ def test_the_child_process_routes_the_onsite_sessions_like_the_library_here() ->
     run, sessions, _ = _small_dense_run(workers=2)
     elsewhere = Elsewhere.start(run, RouteScope.of(run, sessions, {}), 1.5)
     assert elsewhere is not None
-    routed, pool = elsewhere.result(timeout=60)
-    assert routed, "the child sent its routes back"
-    assert routes_of(run.problem, run.prepared.timeline, run.prepared.options, routed) <= pool
-    assert all(run.problem.sessions[s].is_onsite for s in routed)
+    searches, pool = elsewhere.result(timeout=60)
+    assert len(searches) == len(CHILD_SEARCHES), "each of the child's searches sent its routes"
     prepared = run.prepared
     options = {s: prepared.options[s] for s in sessions}
-    placed, _ = settle(run.problem, prepared.timeline, prepared.travel, options, routed)
-    assert _broken_rules(run, placed) == []
+    for routed in searches:
+        assert routed
+        assert routes_of(run.problem, prepared.timeline, prepared.options, routed) <= pool
+        assert all(run.problem.sessions[s].is_onsite for s in routed)
+        placed, _ = settle(run.problem, prepared.timeline, prepared.travel, options, routed)
+        assert _broken_rules(run, placed) == []
 
 
 def test_a_child_that_is_not_done_in_time_is_stopped_and_its_plan_not_used() -> None:
     run, sessions, _ = _small_dense_run(workers=2)
     elsewhere = Elsewhere.start(run, RouteScope.of(run, sessions, {}), 20.0)
     assert elsewhere is not None
-    assert elsewhere.result(timeout=0.01) == ({}, set())
+    assert elsewhere.result(timeout=0.01) == ([], set())
     assert elsewhere.process.returncode is not None  # killed, not left running
 
 
