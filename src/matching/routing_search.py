@@ -37,11 +37,12 @@ sessions between providers without looking at where they are. The steps:
    once).
 
 `solve_dense` puts them together: with two workers, two library searches
-from scratch one after the other in the child, while this process runs the library from scratch on
-another trajectory (idle as span, another lambda) and then prices routes
-against its own; when the child is back, the pricing goes on with both
-searches' routes, all of them are combined, and the result is polished by
-route neighbourhoods on both workers.
+from scratch one after the other in the child, while this process runs
+the library from scratch on another trajectory (idle as span, another
+lambda) and then prices routes against its own; when the child is back,
+the pricing goes on with every search's routes, all of them are
+combined, and the result is polished by route neighbourhoods on both
+workers.
 
 `matching_bench.routing_peer` runs step 1 alone for the whole time: the
 reference the bench compares the matcher with on dense days.
