@@ -107,9 +107,9 @@ CHILD_SEARCHES = (
 """The child's routing searches from scratch, one after the other: (first solution strategy,
 guided local search's lambda, share of the child's time). The first is the peer's own; a
 second trajectory from another first solution meets days the first never drives, and the
-combination draws on both: on dense seeds 1-8 the sums of three runs each were 14,014 to
-14,088 minutes with two half-time searches, 14,082 to 14,164 with the peer's alone for the
-whole time (benchmarks/README.md)."""
+combination draws on both: on dense seeds 1-8, three runs with two half-time searches summed
+14,014 to 14,088 minutes, the seven runs before them with the peer's alone for the whole time
+14,082 to 14,164 (benchmarks/README.md, "Two searches in the child")."""
 RECOMBINE_PRICING = 0.7
 """Share of `recombine`'s time that goes to pricing, the rest to the combination."""
 HELD_POINTS = 1_000
@@ -640,18 +640,19 @@ def _route_elsewhere(payload: str) -> None:
     for k, (strategy, penalty_factor, share) in enumerate(CHILD_SEARCHES):
         last = k == len(CHILD_SEARCHES) - 1
         seconds = until - time.time() if last else share * total
-        found = library_routes(
-            problem,
-            timeline,
-            travel,
-            options,
-            seconds,
-            penalty_factor=penalty_factor,
-            pool=pool,
-            held=held,
-            first_solution=strategy,
+        routed.append(
+            library_routes(
+                problem,
+                timeline,
+                travel,
+                options,
+                seconds,
+                penalty_factor=penalty_factor,
+                pool=pool,
+                held=held,
+                first_solution=strategy,
+            )
         )
-        routed.append(found)
     sys.stdout.buffer.write(pickle.dumps((routed, pool)))
 
 
