@@ -36,7 +36,8 @@ import heapq
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from ortools.linear_solver import pywraplp
 
@@ -282,6 +283,38 @@ def priced_routes(
         ]
         found |= _converged(problem, travel, days, columns, elsewhere, deadline)[0]
     return found
+
+
+def residual(
+    options: Mapping[int, Sequence[Option]],
+    pool: Iterable[Route],
+    sessions: Collection[int],
+    days: Collection[tuple[int, int]],
+) -> tuple[dict[int, tuple[Option, ...]], set[Route]]:
+    """The options and routes left when `sessions` and provider-`days` are taken (fixed).
+
+    Priced on what is left, with the rest of a plan fixed, column generation
+    finds the routes that complete that plan; priced on the whole, it finds
+    those of the relaxation's fractional optimum, which an integer
+    combination may not be able to put together.
+    """
+    left: dict[int, tuple[Option, ...]] = {}
+    for s_idx, ways in options.items():
+        if s_idx in sessions:
+            continue
+        kept = []
+        for option in ways:
+            ranges = tuple(r for r in option.ranges if (option.provider, r.day) not in days)
+            if ranges:
+                kept.append(replace(option, ranges=ranges))
+        if kept:
+            left[s_idx] = tuple(kept)
+    routes = {
+        (key, stops)
+        for key, stops in pool
+        if key not in days and not any(s_idx in sessions for s_idx, _, _ in stops)
+    }
+    return left, routes
 
 
 def _converged(

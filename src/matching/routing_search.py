@@ -30,7 +30,8 @@ sessions between providers without looking at where they are. The steps:
    part when better. One search thread per worker, on disjoint pieces.
 3. **Column generation** (`route_pricing`): the days no search drove,
    found by pricing routes against the duals of the combination's linear
-   relaxation.
+   relaxation; then around the plan (`price_around`): with most of its
+   days fixed, the rest priced again, for the days that complete it.
 4. **The best combination** (`route_pool`): both routing searches pool the
    routes of every plan they report, the pricing adds its own, and CP-SAT
    picks the best set of them (at most one per provider-day, each session
@@ -39,10 +40,11 @@ sessions between providers without looking at where they are. The steps:
 `solve_dense` puts them together: with two workers, two library searches
 from scratch one after the other in the child, while this process runs
 the library from scratch on another trajectory (idle as span, another
-lambda) and then prices routes against its own; when the child is back,
-the pricing goes on with every search's routes, all of them are
-combined, and the result is polished by route neighbourhoods on both
-workers.
+lambda), prices routes against its own, combines them and prices around
+that combination; when the child is back, the pricing goes on with every
+search's routes, all of them are combined, the pricing goes around that
+plan and the combination again, and route neighbourhoods polish the
+result on both workers.
 
 `matching_bench.routing_peer` runs step 1 alone for the whole time: the
 reference the bench compares the matcher with on dense days.
@@ -66,7 +68,7 @@ from matching.eligibility import Option
 from matching.greedy import Placer
 from matching.problem import Location, Problem
 from matching.route_pool import MEDIUM_WEIGHT, Route, Stop, best_combination, routes_of
-from matching.route_pricing import priced_routes
+from matching.route_pricing import priced_routes, residual
 from matching.route_scope import RouteScope
 from matching.routes import idle_minutes
 from matching.run import Run
@@ -116,6 +118,13 @@ HELD_POINTS = 1_000
 """Priority points a held visit (`route_scope`) weighs in the routing library: above any day's."""
 SECONDS_PER_DAY = 0.6
 """Time limit of a route piece's exact model, per provider-day it holds."""
+AROUND_SHARE = 0.4
+"""Share of the plan's days a round of pricing around it frees: the nearest to a day drawn."""
+AROUND_ROUND = 1.5
+"""Seconds one round of pricing around the plan takes at most."""
+AROUND_LAST = 0.7
+"""Share of the time after the last combination that goes to pricing around its plan, the
+rest to combining again and the polish."""
 
 
 def dense_enough(
@@ -408,14 +417,17 @@ def solve_dense(
     `meanwhile` (the caller's bound), the library from scratch on another
     trajectory (idle as span, another lambda) for `route_share` of the time,
     then column generation on the routes it met (`route_pricing`), their
-    best combination and route neighbourhoods on one thread until the child
+    best combination and pricing around it (`price_around`) until the child
     is due; then column generation again with the child's routes too.
     CP-SAT picks the best combination of every route met or priced and the
-    current plan's (`route_pool`) for `route_combine_share` of the time, and
-    route neighbourhoods polish the result on every worker for the last
-    `route_polish_share`. Without a child process (one worker, or none could
-    be started) the library runs here, then the pricing, the combination and
-    the polish. Every route met or priced is added to `pool` (for `recombine`).
+    current plan's (`route_pool`) for `route_combine_share` of the time, or
+    more. What is left then (at least `route_polish_share` of the time) goes
+    to pricing around that plan (`AROUND_LAST` of it), the combination
+    again, and route neighbourhoods on every worker for what the
+    combination leaves when it is proven early. Without a child process
+    (one worker, or none could be started) the library runs here, then the
+    pricing, the combination, the pricing around it and the polish. Every
+    route met or priced is added to `pool` (for `recombine`).
     Group places, ladders and pins are routed around (`route_scope`).
     """
     tuning = run.tuning
@@ -430,6 +442,7 @@ def solve_dense(
     deadline = began + budget
     best = dict(start)
     pool = set() if pool is None else pool
+    rng = random.Random(len(sessions))
     if meanwhile is not None:
         meanwhile()
     seconds = max(0.5, tuning.route_share * budget - (time.monotonic() - began))
@@ -450,16 +463,16 @@ def solve_dense(
                 idle_as_span=True,
             )
             # Until the child is due, price routes against this process's own, combine
-            # them and polish the combination on this core.
-            # (Without the calls' rounds: the time left before the child is due is the
-            # combination's and the polish's.)
+            # them and price around the combination on this core.
+            # (Without the calls' rounds here: the time left before the child is due is the
+            # combination's and the pricing around it's.)
             pool |= price_routes(
                 run, scope, pool, best, began + child - time.monotonic(), with_calls=False
             )
             best = combine_routes(
                 run, sessions, scope, pool, best, began + child - time.monotonic()
             )
-            best = improve_routes(run, sessions, best, began + child - time.monotonic(), 1)
+            pool |= price_around(run, scope, pool, best, began + child - time.monotonic(), rng)
             routed, met = elsewhere.result(max(0.1, began + child - time.monotonic()) + CHILD_GRACE)
         finally:
             elsewhere.close()
@@ -475,6 +488,9 @@ def solve_dense(
     pool |= price_routes(run, scope, pool, best, min(left - combine, left / 2))
     left = deadline - time.monotonic() - polish
     best = combine_routes(run, sessions, scope, pool, best, min(left, max(combine, left / 2)))
+    left = deadline - time.monotonic()
+    pool |= price_around(run, scope, pool, best, AROUND_LAST * left, rng)
+    best = combine_routes(run, sessions, scope, pool, best, deadline - time.monotonic() - 0.3)
     return improve_routes(run, sessions, best, deadline - time.monotonic() - 0.1)
 
 
@@ -521,6 +537,62 @@ def price_routes(
     )
     run.stats["priced_routes"] += len(priced)
     return priced | own
+
+
+def price_around(
+    run: Run,
+    scope: RouteScope,
+    pool: set[Route],
+    best: Mapping[int, tuple[int, int]],
+    seconds: float,
+    rng: random.Random,
+) -> set[Route]:
+    """Routes priced around `best` within `seconds`: rounds that each free its days nearest one
+    of them drawn at random (`AROUND_SHARE`), fix the others and price the rest.
+
+    The pricing over the whole plan finds the routes of the relaxation's
+    optimum, where a day is often taken in halves by two routes; the best
+    combination of them then lacks the days that would complete its own
+    plan. With most of the plan fixed, the duals of what is left price
+    exactly those: on dense seeds 1-8, two runs with rounds while the child
+    searches and after the last combination summed 14,039 and 14,044
+    minutes, two runs without them 14,069 and 14,134 (benchmarks/README.md,
+    "Pricing around the plan").
+    """
+    deadline = time.monotonic() + seconds
+    problem, prepared = run.problem, run.prepared
+    days = sorted(routes_of(problem, prepared.timeline, scope.options, best))
+    found: set[Route] = set()
+    if len(days) < 3:
+        return found
+    freed = max(2, round(AROUND_SHARE * len(days)))
+    while time.monotonic() < deadline - 0.2 and not run.stopped:
+        near = _nearest_first(run, days, rng.choice(days), rng)
+        fixed = {key for key, _ in near[freed:]}
+        day_of = prepared.timeline.day
+        taken = {s_idx for s_idx, (p_idx, at) in best.items() if (p_idx, day_of(at)) in fixed}
+        pooled = {route for route in pool | found if scope.admits(route)}
+        options, routes = residual(scope.retimed(), pooled, taken, fixed)
+        seconds = min(AROUND_ROUND, deadline - time.monotonic())
+        found |= priced_routes(problem, prepared.travel, options, routes, seconds)
+        run.stats["priced_around"] += 1
+    run.stats["priced_routes"] += len(found)
+    return found
+
+
+def _nearest_first(run: Run, days: Sequence[Route], seed: Route, rng: random.Random) -> list[Route]:
+    """`days` by the shortest drive from a place of `seed`'s to one of theirs, ties at random."""
+    problem, minutes = run.problem, run.prepared.travel.minutes
+    places = [problem.sessions[s].location for s, _, _ in seed[1]]
+
+    def drive(day: Route) -> int:
+        theirs = [problem.sessions[s].location for s, _, _ in day[1]]
+        return min(
+            (minutes(a, b) for a in places for b in theirs if a is not None and b is not None),
+            default=0,
+        )
+
+    return sorted(days, key=lambda day: (drive(day), rng.random()))
 
 
 def combine_routes(

@@ -96,8 +96,8 @@ class Tuning:
     route_combine_share: float = 0.07
     """Share of a dense group's time CP-SAT takes to combine the best routes the searches met."""
     route_polish_share: float = 0.03
-    """Share of a dense group's time left, after the routing searches, to polish the best
-    plan with route neighbourhoods on every worker."""
+    """Share of a dense group's time kept after the last combination, for pricing around its
+    plan, the combination again and route neighbourhoods on every worker."""
     route_medium_share: float = 0.1
     """Share of a dense group's time kept after the routing: the search's insertions when the
     routes staff less than the bound allows, else more route neighbourhoods."""

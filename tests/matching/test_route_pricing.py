@@ -9,7 +9,7 @@ import pytest
 from matching.model import Prepared, prepare
 from matching.problem import Problem
 from matching.route_pool import Route, Stop, best_combination, routes_of, timed
-from matching.route_pricing import priced_routes, relaxation_bound
+from matching.route_pricing import priced_routes, relaxation_bound, residual
 from matching.solve import solve
 from matching.validate import provider_days, validate
 from matching_bench.dense import generate_dense
@@ -38,6 +38,20 @@ def test_pricing_finds_the_local_days_when_the_searches_only_met_crossed_ones() 
         prepared.problem, prepared.travel, crossed | priced, crossed, seconds=5, workers=1
     )
     assert by_id(prepared, placement) == LOCAL
+
+
+def test_what_a_fixed_day_leaves_is_priced_into_the_days_that_complete_the_plan() -> None:
+    prepared = prepare(two_towns())
+    fixed = stops(prepared, "p-lille", "lille-1", "lille-2")
+    crossed = stops(prepared, "p-tournai", "lille-1", "lille-2")
+    single = stops(prepared, "p-tournai", "tournai-1")
+    taken = {s for s, _, _ in fixed[1]}
+    options, routes = residual(prepared.options, {fixed, crossed, single}, taken, {fixed[0]})
+    assert set(options) == set(range(len(prepared.problem.sessions))) - taken
+    assert all(o.provider != fixed[0][0] for ways in options.values() for o in ways)
+    assert routes == {single}, "a route through a fixed day or a taken session is left out"
+    priced = priced_routes(prepared.problem, prepared.travel, options, routes, 10)
+    assert stops(prepared, "p-tournai", "tournai-1", "tournai-2") in priced
 
 
 def test_a_salaried_day_fills_its_wait_with_a_session_the_pricing_found() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -19,6 +20,7 @@ from matching.routing_search import (
     dense_enough,
     improve_routes,
     library_routes,
+    price_around,
     recombine,
     route_with_library,
     settle,
@@ -123,6 +125,22 @@ def test_combining_the_pooled_routes_never_makes_the_plan_worse() -> None:
     assert _broken_rules(run, combined) == []
     assert run.stats["pooled_routes"] >= len(pool)
     assert combine_routes(run, sessions, scope, set(), start, 5.0) == start
+
+
+def test_pricing_around_a_plan_finds_routes_that_run_and_the_combination_keeps_it_valid() -> None:
+    run, sessions, start = _small_dense_run()
+    prepared = run.prepared
+    scope = RouteScope.of(run, sessions, start)
+    own = routes_of(run.problem, prepared.timeline, prepared.options, start)
+    found = price_around(run, scope, set(own), start, 3.0, random.Random(0))
+    assert run.stats["priced_around"] >= 1
+    assert found - own, "rounds around the plan price days it does not have"
+    for (p_idx, _day), stops in found:
+        assert scope.admits(((p_idx, _day), stops))
+        assert timed(run.problem, prepared.travel, p_idx, stops) is not None
+    combined = combine_routes(run, sessions, scope, own | found, start, 5.0)
+    assert not run.better(start, combined)
+    assert _broken_rules(run, combined) == []
 
 
 def test_routes_priced_again_around_a_plan_never_make_it_worse() -> None:
