@@ -554,8 +554,8 @@ def price_around(
     optimum, where a day is often taken in halves by two routes; the best
     combination of them then lacks the days that would complete its own
     plan. With most of the plan fixed, the duals of what is left price
-    exactly those: on dense seeds 1-8, two runs with rounds while the child
-    searches and after the last combination summed 14,039 and 14,044
+    exactly those: on dense seeds 1-8, five runs with rounds while the child
+    searches and after the last combination summed 14,039 to 14,049
     minutes, two runs without them 14,069 and 14,134 (benchmarks/README.md,
     "Pricing around the plan").
     """
