@@ -135,8 +135,9 @@ def test_pricing_around_a_plan_finds_routes_that_run_and_the_combination_keeps_i
     found = price_around(run, scope, set(own), start, 3.0, random.Random(0))
     assert run.stats["priced_around"] >= 1
     assert found - own, "rounds around the plan price days it does not have"
-    for (p_idx, _day), stops in found:
-        assert scope.admits(((p_idx, _day), stops))
+    for route in found:
+        (p_idx, _), stops = route
+        assert scope.admits(route)
         assert timed(run.problem, prepared.travel, p_idx, stops) is not None
     combined = combine_routes(run, sessions, scope, own | found, start, 5.0)
     assert not run.better(start, combined)
