@@ -566,15 +566,17 @@ def price_around(
     if len(days) < 3:
         return found
     freed = max(2, round(AROUND_SHARE * len(days)))
+    day_of, retimed = prepared.timeline.day, scope.retimed()
+    pooled = {route for route in pool if scope.admits(route)}
     while time.monotonic() < deadline - 0.2 and not run.stopped:
         near = _nearest_first(run, days, rng.choice(days), rng)
         fixed = {key for key, _ in near[freed:]}
-        day_of = prepared.timeline.day
         taken = {s_idx for s_idx, (p_idx, at) in best.items() if (p_idx, day_of(at)) in fixed}
-        pooled = {route for route in pool | found if scope.admits(route)}
-        options, routes = residual(scope.retimed(), pooled, taken, fixed)
+        options, routes = residual(retimed, pooled, taken, fixed)
         seconds = min(AROUND_ROUND, deadline - time.monotonic())
-        found |= priced_routes(problem, prepared.travel, options, routes, seconds)
+        priced = priced_routes(problem, prepared.travel, options, routes, seconds)
+        found |= priced
+        pooled |= {route for route in priced if scope.admits(route)}
         run.stats["priced_around"] += 1
     run.stats["priced_routes"] += len(found)
     return found
