@@ -7,7 +7,7 @@ For each dense seed, solves it with the matcher and with the routing peer
 (`--time-limit` seconds, 2 workers for the matcher, as in the bench), then
 bounds the drive-and-wait minutes of the onsite days of any plan that
 staffs as many priority points onsite as each of them does
-(`route_pricing.relaxation_bound`: the linear relaxation of the
+(`route_bound.relaxation_bound`: the linear relaxation of the
 combination over every route, priced exactly). No plan that staffs those
 points onsite drives and waits less than the bound; "not proven" means the
 pricing ran out of `--bound-seconds`, and the figure is only the
@@ -33,8 +33,8 @@ from rich.table import Table
 
 from matching.model import Prepared, prepare
 from matching.problem import Plan
+from matching.route_bound import relaxation_bound
 from matching.route_pool import Route, routes_of, timed
-from matching.route_pricing import relaxation_bound
 from matching.solve import solve
 from matching.validate import provider_days, validate
 from matching_bench.dense import generate_dense

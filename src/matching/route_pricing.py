@@ -22,7 +22,7 @@ search keeps the labels no other label at the same session beats on every
 count, at most `BEAM` of them per session (the best by reduced gain), so
 it is a heuristic: it finds good days fast and proves no bound. Without
 the beam it is exact, and slower (seconds to minutes a day): that is
-`relaxation_bound`, a lower bound for the benchmark, not for a solve.
+`route_bound.relaxation_bound`, a lower bound for the benchmark, not for a solve.
 
 A salaried day may also hold calls in its waits (`route_pool.calls_beside`),
 so once the places have converged its labels may take calls between two
@@ -36,7 +36,7 @@ import heapq
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from ortools.linear_solver import pywraplp
@@ -167,7 +167,7 @@ class _Day:
 
         `weight` is what a priority point is worth. With a `beam` no day
         fills, only labels another beats are dropped: the search is exact
-        (`relaxation_bound`), and slower.
+        (`route_bound.relaxation_bound`), and slower.
         """
         stops, duration, bit, back = self.stops, self.duration, self.bit, self.back
         salaried, limit = self.salaried, self.limit
@@ -337,94 +337,6 @@ def _converged(
     return found, None
 
 
-def relaxation_bound(
-    problem: Problem,
-    travel: Travel,
-    options: Mapping[int, Sequence[Option]],
-    routes: Iterable[Route],
-    priority: int,
-    seconds: float,
-    calls: bool = False,
-    progress: Callable[[float, float], None] | None = None,
-) -> tuple[float, bool]:
-    """The fewest drive-and-wait minutes of onsite days staffing `priority` points; proven?
-
-    The linear relaxation of the combination, with every session at most
-    once, every provider-day at most once and at least `priority` points
-    staffed, minimising minutes, over every route of every provider-day,
-    priced in exactly (no beam) by column generation. `routes` must already
-    staff `priority` points (a plan's own days), or the relaxation has no
-    solution and the bound is infinite.
-
-    Every round that prices every day gives a lower bound for every plan
-    that staffs those points, before the pricing converges: the relaxation's
-    minutes less each day's best reduced gain (a day is taken at most once,
-    so no solution gains more from it). When no route prices in any more,
-    that is the relaxation's own value. The result is the best such bound
-    and True, or, if no round priced every day within `seconds`, the
-    relaxation's value so far and False (not a bound). `progress` hears
-    both after each round.
-
-    Without `calls`, phone sessions are left out: one held inside a salaried
-    day's waiting would shorten it, which the bound does not see. With
-    `calls`, `priority` counts every session staffed: a call is staffed
-    anywhere for nothing or held in a salaried day's waiting (any number
-    between two places, on either side of the drive), and the bound holds
-    for every plan, whatever it staffs onsite. The pricing leaves out
-    sessions priced above what they bring, which is exact when the drives
-    keep the triangle inequality (the haversine model does; a matrix may
-    not).
-    """
-    deadline = time.monotonic() + seconds
-    columns: dict[Route, tuple[int, int]] = {}
-    for route in routes:
-        _add(problem, travel, columns, route)
-    held = _provider_days(problem, options, calls=True) if calls else {}
-    days = [
-        _Day(problem, travel, key, stops, held.get(key, ()))
-        for key, stops in _provider_days(problem, options).items()
-    ]
-    elsewhere = (
-        {
-            s_idx: problem.sessions[s_idx].priority
-            for s_idx, ways in options.items()
-            if ways and not problem.sessions[s_idx].is_onsite
-        }
-        if calls
-        else {}
-    )
-    minutes, bound = math.inf, -math.inf
-    while time.monotonic() < deadline:
-        found = _relaxation(columns, priority, elsewhere)
-        if found is None:
-            return math.inf, False
-        value, prices, day_prices, weight = found
-        minutes = -value
-        gains, whole, added = 0.0, True, False
-        for day in days:
-            if time.monotonic() >= deadline:
-                whole = False
-                break
-            day_price = day_prices.get(day.key, 0.0)
-            best = 0.0
-            for route, cost in day.best_routes(prices, day_price, 0.0, NEAR_PER_DAY, weight, EXACT):
-                points = sum(problem.sessions[s].priority for s, _, _ in route[1])
-                paid = sum(prices.get(s, 0.0) for s, _, _ in route[1])
-                best = max(best, weight * points - paid - cost - day_price)
-                # The label's own timing (its drives and least waiting), as `timed` finds it.
-                if route not in columns or cost < columns[route][1]:
-                    columns[route] = (points, cost)
-                    added = True
-            gains += best
-        if whole:
-            bound = max(bound, minutes - gains)
-        if progress is not None:
-            progress(minutes, bound)
-        if whole and not added:
-            return minutes, True
-    return (bound, True) if bound > -math.inf else (minutes, False)
-
-
 def _price_round(
     problem: Problem,
     travel: Travel,
@@ -560,7 +472,14 @@ def _provider_days(
     return dict(sorted(days.items()))
 
 
-def _keep(kept: list[_Label], gains: list[float], label: _Label, salaried: bool, beam: int) -> bool:
+def _keep(
+    kept: list[_Label],
+    gains: list[float],
+    label: _Label,
+    salaried: bool,
+    beam: int,
+    margin: float = 0.0,
+) -> bool:
     """Whether `label` joins its session's labels: none kept beats it, and the beam has room.
 
     `gains` are the kept labels' gains, in the same order: a full beam drops
@@ -571,11 +490,12 @@ def _keep(kept: list[_Label], gains: list[float], label: _Label, salaried: bool,
     gains at least as much; for a salaried day, whose span counts, its start
     function max(A, d + B) also lies under `b`'s wherever `b` may depart, and
     the gain is compared with the drives and the sessions' minutes counted
-    back in.
+    back in. With a `margin`, `a` must also gain more than `margin` above
+    `b` (`route_bound.near_routes`, which keeps every route within it).
     """
     earliest, before, latest, drives, work, gain, service, held = label[:8]
     if salaried:
-        paid = gain + drives + service
+        paid = gain + drives + service + margin
         for a in kept:
             if (
                 a[0] <= earliest
@@ -588,7 +508,7 @@ def _keep(kept: list[_Label], gains: list[float], label: _Label, salaried: bool,
                 return False
     else:
         for a in kept:
-            if a[0] <= earliest and a[4] <= work and a[5] >= gain and not a[7] & ~held:
+            if a[0] <= earliest and a[4] <= work and a[5] >= gain + margin and not a[7] & ~held:
                 return False
     if len(kept) < beam:
         kept.append(label)

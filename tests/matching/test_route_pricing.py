@@ -7,9 +7,10 @@ import math
 import pytest
 
 from matching.model import Prepared, prepare
-from matching.problem import Problem
+from matching.problem import Plan, Problem
+from matching.route_bound import relaxation_bound
 from matching.route_pool import Route, Stop, best_combination, routes_of, timed
-from matching.route_pricing import priced_routes, relaxation_bound, residual
+from matching.route_pricing import priced_routes, residual
 from matching.solve import solve
 from matching.validate import provider_days, validate
 from matching_bench.dense import generate_dense
@@ -295,25 +296,38 @@ def test_the_bound_with_calls_is_never_above_a_whole_plan_that_staffs_as_much() 
     problem = generate_dense(3, density=0.4)
     prepared = prepare(problem)
     plan = solve(problem, time_limit=5, workers=1)
-    assert validate(problem, plan).ok
-    staffed = {a.session for a in plan.assignments}
-    points = sum(s.priority for s in problem.sessions if s.id in staffed)
-    assert any(not s.is_onsite for s in problem.sessions if s.id in staffed)
-    session_index = {s.id: i for i, s in enumerate(problem.sessions)}
-    provider_index = {p.id: i for i, p in enumerate(problem.providers)}
-    placement = {
-        session_index[a.session]: (provider_index[a.provider], prepared.timeline.minute(a.start))
-        for a in plan.assignments
-    }
-    days = routes_of(problem, prepared.timeline, prepared.options, placement)
+    assert any(not problem.sessions[s].is_onsite for s in placement_of(prepared, plan))
+    points, minutes, days = scored_days(prepared, plan)
     bound, proven = relaxation_bound(
         problem, prepared.travel, prepared.options, days, points, 60, calls=True
     )
+    assert proven
+    assert 0 < bound <= minutes + 1e-6
+
+
+def placement_of(prepared: Prepared, plan: Plan) -> dict[int, tuple[int, int]]:
+    """A plan as session -> (provider, start minute), by index."""
+    problem = prepared.problem
+    session_index = {s.id: i for i, s in enumerate(problem.sessions)}
+    provider_index = {p.id: i for i, p in enumerate(problem.providers)}
+    return {
+        session_index[a.session]: (provider_index[a.provider], prepared.timeline.minute(a.start))
+        for a in plan.assignments
+    }
+
+
+def scored_days(prepared: Prepared, plan: Plan) -> tuple[int, int, set[Route]]:
+    """A valid plan's priority points, its travel plus idle (the validator's) and its days."""
+    problem = prepared.problem
+    assert validate(problem, plan).ok
+    staffed = {a.session for a in plan.assignments}
+    points = sum(s.priority for s in problem.sessions if s.id in staffed)
     scored = provider_days(
         problem, plan.assignments, travel=prepared.travel, timeline=prepared.timeline
     )
-    assert proven
-    assert 0 < bound <= sum(d.travel_minutes + d.idle_minutes for d in scored) + 1e-6
+    minutes = sum(d.travel_minutes + d.idle_minutes for d in scored)
+    days = routes_of(problem, prepared.timeline, prepared.options, placement_of(prepared, plan))
+    return points, minutes, days
 
 
 def test_a_priced_day_drives_before_its_call_where_only_that_fits() -> None:
