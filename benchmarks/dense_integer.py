@@ -66,7 +66,6 @@ def main() -> None:
         check = integer_check(
             problem,
             relaxation,
-            points,
             args.at_most,
             args.check_seconds,
             progress=lambda done, days, routes: bar.update(

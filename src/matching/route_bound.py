@@ -53,6 +53,8 @@ EPSILON = 1e-6
 class Relaxation:
     """The exact relaxation where its pricing stopped: its value and the duals it stood on."""
 
+    priority: int
+    """The priority points the relaxation staffs at least: its duals hold for those."""
     minutes: float
     bound: float
     """The best proven lower bound (`minutes` itself once converged); -inf if none yet."""
@@ -165,7 +167,7 @@ def exact_relaxation(
         value, prices, day_prices, weight = found
         minutes = -value
         state = Relaxation(
-            minutes, bound, False, prices, day_prices, weight, days, columns, elsewhere
+            priority, minutes, bound, False, prices, day_prices, weight, days, columns, elsewhere
         )
         if time.monotonic() >= deadline:
             return state
@@ -200,16 +202,16 @@ def exact_relaxation(
 def integer_check(
     problem: Problem,
     relaxation: Relaxation,
-    priority: int,
     at_most: int,
     seconds: float,
     workers: int = 2,
     max_labels: int = 5_000_000,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> IntegerCheck:
-    """Whether any plan staffing `priority` points drives and waits at most `at_most` minutes.
+    """Whether any plan staffing the relaxation's points drives and waits at most `at_most`
+    minutes.
 
-    `relaxation` must have converged at those points (`exact_relaxation`).
+    `relaxation` must have converged (`exact_relaxation`).
     Every route whose reduced cost is within `at_most` less its value is
     enumerated (`near_routes`), then CP-SAT minimises the minutes of a set
     of them (at most one per provider-day, each session once, the calls
@@ -249,7 +251,7 @@ def integer_check(
         points.append(worth * z)
     for held in (*by_session.values(), *by_day.values()):
         model.add_at_most_one(held)
-    model.add(sum(points) >= priority)
+    model.add(sum(points) >= relaxation.priority)
     model.add(sum(minutes_of) <= at_most)
     model.minimize(sum(minutes_of))
     solver = cp_model.CpSolver()

@@ -50,13 +50,13 @@ def test_the_integer_check_finds_the_fewest_minutes_and_proves_none_fewer() -> N
     )
     assert relaxation is not None and relaxation.converged
     # The plan itself is among the sets the check sees: it finds it or better, and proves it.
-    best = integer_check(problem, relaxation, points, minutes, 60, workers=1)
+    best = integer_check(problem, relaxation, minutes, 60, workers=1)
     assert best.proven and best.minutes is not None
     assert relaxation.minutes - 1e-6 <= best.minutes <= minutes
     # One minute fewer: no plan staffing as many points needs so little.
-    below = integer_check(problem, relaxation, points, best.minutes - 1, 60, workers=1)
+    below = integer_check(problem, relaxation, best.minutes - 1, 60, workers=1)
     assert below.proven and below.minutes is None
     assert below.routes < best.routes, "a narrower gap reaches fewer routes"
     # Under the relaxation's value there is nothing to enumerate.
-    under = integer_check(problem, relaxation, points, int(relaxation.minutes) - 1, 60)
+    under = integer_check(problem, relaxation, int(relaxation.minutes) - 1, 60)
     assert under == IntegerCheck(None, True, relaxation.minutes, 0)
