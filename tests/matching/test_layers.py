@@ -40,6 +40,7 @@ LAYERS = [
     "search",
     "route_pool",
     "route_pricing",
+    "route_bound",
     "route_scope",
     "routing_search",
     "strategy",
